@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Build stage: a wheel of the project and its dependencies.
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+RUN python -m venv /opt/locker
+COPY pyproject.toml README.md ./
+COPY crypto crypto
+COPY locker locker
+COPY sharing sharing
+COPY web web
+COPY migrations migrations
+RUN /opt/locker/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/locker/bin/pip install --no-cache-dir .
+
+# Run stage: no compiler, non-root, migrations applied at start, then gunicorn.
+FROM python:3.11-slim-bookworm
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libmagic1 libheif1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/locker --create-home locker \
+ && install -d -o locker -g locker -m 0700 /var/lib/locker/keys
+COPY --from=build /opt/locker /opt/locker
+ENV PATH=/opt/locker/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    LOCKER_DATA_DIR=/var/lib/locker
+USER locker
+WORKDIR /var/lib/locker
+EXPOSE 8000
+# `locker init` is idempotent: it creates what is missing and migrates the schema.
+CMD ["sh", "-c", "locker init && exec gunicorn --bind 0.0.0.0:8000 --worker-class gthread --workers 2 --threads 4 'web.serve:wsgi()'"]

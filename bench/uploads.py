@@ -1,0 +1,209 @@
+"""Upload pipeline benchmarks (ratios measured in one run; see bench/README.md "## uploads").
+
+Photo path: the 12 MP phone photo sample through the whole pipeline (spool, sandboxed
+sanitiser, thumbnail, encryption, local store, SQLite row and audit record), against bare
+Pillow open + exif_transpose + save JPEG q85 of the same file. Goal: ratio <= 1.0.
+
+PDF path: a 20 MB PDF POSTed over real HTTP to the JSON API of a server whose store is S3,
+against a raw boto3 put_object of the same bytes to the same endpoint. Goal: ratio <= 1.5.
+The S3 endpoint is --endpoint (with AWS_* credentials), or a throwaway Ceph RGW.
+
+    .venv/bin/python bench/uploads.py [--runs 9] [--endpoint http://127.0.0.1:7480]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pikepdf
+from PIL import Image, ImageOps
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crypto.keyring import create_keyfile  # noqa: E402
+from locker import accounts  # noqa: E402
+from locker.actors import Actor, utc_now  # noqa: E402
+from locker.db import make_engine  # noqa: E402
+from locker.documents import upload_document  # noqa: E402
+from locker.schema import upgrade_schema  # noqa: E402
+from locker.settings import load_settings  # noqa: E402
+from web.app import create_app  # noqa: E402
+
+PHOTO = ROOT / "tests" / "samples" / "id_photo_gps.jpg"
+PASSWORD = "correct horse battery"
+
+
+def median_seconds(
+    ours: Callable[[], object], baseline: Callable[[], object], runs: int
+) -> tuple[float, float]:
+    """Medians of both, run in turns: on a shared machine, load that comes and goes
+    then weighs on both sides alike instead of on whichever ran during it."""
+    ours(), baseline()  # warm-up (fork server, caches, connections)
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for action, spent in ((ours, times[0]), (baseline, times[1])):
+            started = time.perf_counter()
+            action()
+            spent.append(time.perf_counter() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def bare_pillow(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        out = io.BytesIO()
+        upright.save(out, "JPEG", quality=85)
+        return out.getvalue()
+
+
+def make_app(workdir: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    settings = load_settings(
+        {"LOCKER_DATA_DIR": str(workdir), "LOCKER_COOKIE_SECURE": "false", **env}, create=True
+    )
+    create_keyfile(settings.master_key_file)
+    engine = make_engine(settings.database_url)
+    upgrade_schema(engine)
+    engine.dispose()
+    app = create_app(settings, config={"TESTING": True})
+    found = app.extensions["locker"]
+    found.store.ensure_ready()
+    with found.session_factory() as session:
+        person = accounts.create_person(
+            session, found.keyring, utc_now, username="bench", display_name="B", password=PASSWORD
+        )
+        session.commit()
+        person_id = person.id
+    return app, person_id
+
+
+def photo_path(runs: int) -> None:
+    data = PHOTO.read_bytes()
+    with tempfile.TemporaryDirectory() as workdir:
+        app, person_id = make_app(Path(workdir), {})
+        found = app.extensions["locker"]
+
+        def pipeline() -> None:
+            with found.session_factory() as session:
+                person = session.get(accounts.Person, person_id)
+                upload_document(
+                    session,
+                    found.store,
+                    found.keyring,
+                    found.clock,
+                    actor=Actor(kind="person", id=person_id),
+                    person=person,
+                    source=io.BytesIO(data),
+                    filename="photo.jpg",
+                    title="Photo",
+                    category="identity",
+                    max_bytes=found.settings.max_upload_bytes,
+                )
+
+        ours, bare = median_seconds(pipeline, lambda: bare_pillow(data), runs)
+        found.engine.dispose()
+    print(
+        f"photo path (12 MP JPEG): pipeline {ours * 1000:.0f} ms, bare Pillow {bare * 1000:.0f} ms"
+    )
+    print(f"  ratio pipeline / bare Pillow = {ours / bare:.2f} (goal <= 1.0)")
+
+
+def twenty_mb_pdf() -> bytes:
+    """A 20 MB PDF: a text first page, then pages of incompressible raw images."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    side = 1300
+    while True:
+        out = io.BytesIO()
+        pdf.save(out)
+        if out.tell() >= 20_000_000:
+            return out.getvalue()
+        image = pikepdf.Stream(pdf, secrets.token_bytes(side * side * 3))
+        image["/Type"], image["/Subtype"] = pikepdf.Name.XObject, pikepdf.Name.Image
+        image["/Width"], image["/Height"] = side, side
+        image["/ColorSpace"], image["/BitsPerComponent"] = pikepdf.Name.DeviceRGB, 8
+        page = pdf.add_blank_page(page_size=(595, 595))
+        page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.obj["/Contents"] = pikepdf.Stream(pdf, b"q 595 0 0 595 0 0 cm /Im0 Do Q")
+
+
+@contextlib.contextmanager
+def s3_endpoint(given: str | None) -> Iterator[tuple[str, dict[str, str]]]:
+    if given:
+        yield given, {}
+        return
+    from tests.services import ceph_rgw
+
+    with ceph_rgw() as server:
+        yield server.upstream_url, server.credentials_env()
+
+
+def pdf_path(runs: int, endpoint: str | None) -> None:
+    import urllib3
+    from werkzeug.serving import make_server
+
+    data = twenty_mb_pdf()
+    with s3_endpoint(endpoint) as (url, credentials), tempfile.TemporaryDirectory() as workdir:
+        os.environ.update(credentials)
+        bucket = f"locker-bench-{secrets.token_hex(4)}"
+        env = {
+            "LOCKER_STORAGE_URL": f"s3://{bucket}",
+            "LOCKER_S3_ENDPOINT_URL": url,
+            "LOCKER_S3_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+        app, person_id = make_app(Path(workdir), env)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        http = urllib3.PoolManager()
+        token = http.request(
+            "POST", f"{base}/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
+        ).json()["token"]
+
+        def via_api() -> None:
+            response = http.request(
+                "POST",
+                f"{base}/api/v1/persons/{person_id}/documents",
+                headers={"Authorization": f"Bearer {token}"},
+                fields={"file": ("big.pdf", data, "application/pdf"), "category": "other"},
+            )
+            assert response.status == 201, response.data[:300]
+
+        client = app.extensions["locker"].store._client  # the same endpoint and settings
+
+        def raw_put() -> None:
+            client.put_object(Bucket=bucket, Key=secrets.token_hex(16), Body=data)
+
+        ours, raw = median_seconds(via_api, raw_put, runs)
+        server.shutdown()
+        app.extensions["locker"].engine.dispose()
+    print(f"PDF path (20 MB): HTTP API into S3 {ours * 1000:.0f} ms, ", end="")
+    print(f"boto3 put_object {raw * 1000:.0f} ms")
+    print(f"  ratio API / put_object = {ours / raw:.2f} (goal <= 1.5)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--endpoint", default=None, help="S3 endpoint (else a throwaway Ceph RGW)")
+    parser.add_argument("--only", choices=["photo", "pdf"], default=None)
+    args = parser.parse_args()
+    if args.only in (None, "photo"):
+        photo_path(args.runs)
+    if args.only in (None, "pdf"):
+        pdf_path(args.runs, args.endpoint)
+
+
+if __name__ == "__main__":
+    main()

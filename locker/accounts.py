@@ -1,0 +1,332 @@
+"""Accounts: organisations, professionals, persons, passwords and revocable sign-ins."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from crypto.keyring import Keyring
+from crypto.keys import generate_key
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event
+from locker.errors import LockerError
+from locker.models import AuthSession, Organization, Person, Professional
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+MAX_NAME = 200
+
+# One hasher for the whole service: Argon2id with argon2-cffi's RFC 9106 "low memory" profile.
+PASSWORD_HASHER = PasswordHasher()
+# Verified against when the account does not exist, so both answers cost the same time.
+_DUMMY_HASH = PASSWORD_HASHER.hash("not-a-real-password-but-the-same-cost")
+
+
+class InvalidInput(LockerError):
+    """A field a person or professional typed is not acceptable; `field` says which."""
+
+    code = "invalid_input"
+
+
+class AlreadyExists(LockerError):
+    """The username or e-mail is taken."""
+
+    code = "already_exists"
+
+
+User = Person | Professional
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A resolved sign-in: the user and the server-side session row behind the token."""
+
+    user: User
+    auth_session: AuthSession
+
+
+def person_key_aad(person_id: str) -> bytes:
+    """Associated data binding a wrapped person key to its person."""
+    return f"locker/person-key/v1:{person_id}".encode()
+
+
+def actor_for(user: User) -> Actor:
+    """The policy's view of a signed-in user."""
+    if isinstance(user, Person):
+        return Actor(kind="person", id=user.id)
+    return Actor(
+        kind="professional", id=user.id, organization_id=user.organization_id, role=user.role
+    )
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput("password length", field="password", minimum=MIN_PASSWORD)
+
+
+def _check_name(value: str, field: str) -> str:
+    value = " ".join(value.split())
+    if not value or len(value) > MAX_NAME:
+        raise InvalidInput(f"{field} empty or too long", field=field)
+    return value
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive and trimmed."""
+    return username.strip().lower()
+
+
+def create_organization(session: Session, clock: Clock, name: str) -> Organization:
+    """A new organisation (a CHRS, a day centre, a CAF office...)."""
+    org = Organization(name=_check_name(name, "name"), created_at=clock())
+    session.add(org)
+    session.flush()
+    return org
+
+
+def create_professional(
+    session: Session,
+    clock: Clock,
+    *,
+    organization_id: str,
+    email: str,
+    display_name: str,
+    password: str,
+    role: str = "professional",
+) -> Professional:
+    """A professional account in an existing organisation; e-mail unique, case-insensitive."""
+    email = email.strip().lower()
+    if not EMAIL_RE.match(email):
+        raise InvalidInput("e-mail address", field="email")
+    if role not in {"professional", "org_admin", "auditor"}:
+        raise InvalidInput("role", field="role")
+    if session.get(Organization, organization_id) is None:
+        raise InvalidInput("no such organisation", field="organization_id")
+    _check_password(password)
+    if session.scalar(select(Professional.id).where(Professional.email == email)):
+        raise AlreadyExists("email", field="email")
+    pro = Professional(
+        organization_id=organization_id,
+        email=email,
+        display_name=_check_name(display_name, "display_name"),
+        password_hash=PASSWORD_HASHER.hash(password),
+        role=role,
+        created_at=clock(),
+    )
+    session.add(pro)
+    session.flush()
+    return pro
+
+
+def create_person(
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    created_by: str | None = None,
+) -> Person:
+    """A person's account with a fresh person key wrapped by the current master key."""
+    username = normalise_username(username)
+    if not USERNAME_RE.match(username):
+        raise InvalidInput("username", field="username")
+    _check_password(password)
+    if session.scalar(select(Person.id).where(Person.username == username)):
+        raise AlreadyExists("username", field="username")
+    person = Person(
+        username=username,
+        display_name=_check_name(display_name, "display_name"),
+        password_hash=PASSWORD_HASHER.hash(password),
+        created_by_professional_id=created_by,
+        created_at=clock(),
+        wrapped_person_key=b"",
+    )
+    session.add(person)
+    session.flush()  # assigns the id the wrapped key is bound to
+    person.wrapped_person_key = keyring.wrap(generate_key(), person_key_aad(person.id))
+    session.flush()
+    return person
+
+
+def authenticate(
+    session: Session, *, username: str | None = None, email: str | None = None, password: str
+) -> User | None:
+    """The user whose credentials these are, or None; same work whichever part was wrong."""
+    user: User | None = None
+    if username is not None:
+        user = session.scalar(select(Person).where(Person.username == normalise_username(username)))
+    elif email is not None:
+        user = session.scalar(
+            select(Professional).where(Professional.email == email.strip().lower())
+        )
+    password = password[:MAX_PASSWORD]
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        PASSWORD_HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if isinstance(user, Professional) and user.disabled_at is not None:
+        return None
+    if PASSWORD_HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = PASSWORD_HASHER.hash(password)
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def start_session(session: Session, clock: Clock, user: User, channel: str, hours: int) -> str:
+    """A new random sign-in token (never reused) whose hash only is stored."""
+    token = secrets.token_urlsafe(32)
+    now = clock()
+    session.add(
+        AuthSession(
+            token_hash=_hash_token(token),
+            channel=channel,
+            user_kind="person" if isinstance(user, Person) else "professional",
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def resolve_session(session: Session, clock: Clock, token: str, channel: str) -> SignedIn | None:
+    """The live sign-in behind a token, or None if unknown, expired, revoked or disabled."""
+    if not token or len(token) > 128:
+        return None
+    row = session.get(AuthSession, _hash_token(token))
+    if row is None or row.channel != channel or row.revoked_at is not None:
+        return None
+    if row.expires_at <= clock():
+        return None
+    user: User | None
+    if row.user_kind == "person":
+        user = session.get(Person, row.user_id)
+    else:
+        user = session.get(Professional, row.user_id)
+        if user is not None and user.disabled_at is not None:
+            return None
+    if user is None:
+        return None
+    return SignedIn(user=user, auth_session=row)
+
+
+def end_session(session: Session, clock: Clock, token: str) -> bool:
+    """Revoke one sign-in; a replayed token or cookie is refused from now on."""
+    row = session.get(AuthSession, _hash_token(token))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = clock()
+    session.flush()
+    return True
+
+
+def end_all_sessions(session: Session, clock: Clock, user: User) -> None:
+    """Revoke every sign-in of a user (after a password change or reset)."""
+    kind = "person" if isinstance(user, Person) else "professional"
+    session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.user_kind == kind,
+            AuthSession.user_id == user.id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=clock())
+    )
+
+
+def sign_in(
+    session: Session,
+    clock: Clock,
+    *,
+    identifier: str,
+    password: str,
+    channel: str,
+    hours: int,
+) -> tuple[str, SignedIn] | None:
+    """Check credentials and open a new session; success and failure both go on the log.
+
+    An identifier with "@" is a professional's e-mail, anything else a person's username.
+    The caller commits (a failed attempt's record too).
+    """
+    if "@" in identifier:
+        user = authenticate(session, email=identifier, password=password)
+    else:
+        user = authenticate(session, username=identifier, password=password)
+    if user is None:
+        target = None
+        if "@" not in identifier:
+            # The person sees attempts on their account in their own access log.
+            target = session.scalar(
+                select(Person.id).where(Person.username == normalise_username(identifier))
+            )
+        append_event(
+            session,
+            clock,
+            AuditEvent(
+                action="session:sign_in",
+                outcome="denied",
+                reason="bad_credentials",
+                actor=Actor.anonymous(),
+                person_id=target,
+            ),
+        )
+        return None
+    token = start_session(session, clock, user, channel, hours)
+    actor = actor_for(user)
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action="session:sign_in",
+            outcome="allowed",
+            reason=channel,
+            actor=actor,
+            person_id=user.id if isinstance(user, Person) else None,
+        ),
+    )
+    signed_in = resolve_session(session, clock, token, channel)
+    assert signed_in is not None
+    return token, signed_in
+
+
+def sign_out(session: Session, clock: Clock, token: str, actor: Actor) -> None:
+    """End one session and record it; the caller commits."""
+    if end_session(session, clock, token):
+        append_event(
+            session,
+            clock,
+            AuditEvent(
+                action="session:sign_out",
+                outcome="allowed",
+                reason="user",
+                actor=actor,
+                person_id=actor.id if actor.kind == "person" else None,
+            ),
+        )
+
+
+def set_password(session: Session, clock: Clock, user: User, password: str) -> None:
+    """Replace a password and end every session and token of that user."""
+    _check_password(password)
+    user.password_hash = PASSWORD_HASHER.hash(password)
+    end_all_sessions(session, clock, user)
+    session.flush()

@@ -1,0 +1,225 @@
+"""Signed checkpoints of the audit log, in the C2SP tlog-checkpoint signed-note format.
+
+A checkpoint is the text "<origin>\\n<tree size>\\n<base64 root hash>\\n", a blank line,
+then one signature line "— <key name> <base64(4-byte key hash ‖ Ed25519 signature)>".
+The key hash is SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key)[:4]. Each checkpoint is also
+copied to a witness folder outside the database, which a rewritten database cannot
+follow: two different checkpoints of the same size are a forked history.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.actors import Clock
+from locker.audit_models import AuditCheckpoint
+from locker.errors import LockerError
+from locker.proofs import tree_head
+
+ED25519 = b"\x01"
+SIGNATURE_PREFIX = "\u2014 "
+
+
+class CheckpointInvalid(LockerError):
+    """A checkpoint's text or signature does not check out."""
+
+    code = "checkpoint_invalid"
+
+
+class ForkDetected(LockerError):
+    """Two different signed checkpoints claim the same tree size: a forked history."""
+
+    code = "audit_fork"
+
+
+@dataclass(frozen=True)
+class SignedTreeHead:
+    """What a valid checkpoint says."""
+
+    origin: str
+    tree_size: int
+    root_hash: bytes
+
+
+def public_key_bytes(key: Ed25519PublicKey) -> bytes:
+    """The raw 32-byte Ed25519 public key."""
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def key_hash(name: str, key: Ed25519PublicKey) -> bytes:
+    """The C2SP signed-note key hash: SHA-256(name ‖ "\\n" ‖ 0x01 ‖ key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + ED25519 + public_key_bytes(key)).digest()[:4]
+
+
+def verifier_key(name: str, key: Ed25519PublicKey) -> str:
+    """The C2SP verifier key text: <name>+<hex key hash>+<base64(0x01 ‖ key)>."""
+    encoded = base64.b64encode(ED25519 + public_key_bytes(key)).decode("ascii")
+    return f"{name}+{key_hash(name, key).hex()}+{encoded}"
+
+
+def checkpoint_body(origin: str, tree_size: int, root_hash: bytes) -> str:
+    """The signed text of a checkpoint (origin, size, base64 root, each ending in \\n)."""
+    return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode('ascii')}\n"
+
+
+def sign_checkpoint(origin: str, tree_size: int, root_hash: bytes, key: Ed25519PrivateKey) -> str:
+    """The full signed note; the key's name is the origin."""
+    body = checkpoint_body(origin, tree_size, root_hash)
+    signature = key.sign(body.encode())
+    blob = base64.b64encode(key_hash(origin, key.public_key()) + signature).decode("ascii")
+    return f"{body}\n{SIGNATURE_PREFIX}{origin} {blob}\n"
+
+
+def open_checkpoint(note: str, origin: str, key: Ed25519PublicKey) -> SignedTreeHead:
+    """The tree head of a note signed by (origin, key); CheckpointInvalid otherwise."""
+    body, sep, signatures = note.rpartition("\n\n")
+    if not sep or not signatures.endswith("\n"):
+        raise CheckpointInvalid("not a signed note")
+    body += "\n"
+    lines = body.split("\n")
+    if len(lines) < 4 or lines[0] != origin:
+        raise CheckpointInvalid("wrong origin")
+    size_text, root_text = lines[1], lines[2]
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise CheckpointInvalid("bad tree size")
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except binascii.Error:
+        raise CheckpointInvalid("bad root hash") from None
+    if len(root) != 32:
+        raise CheckpointInvalid("bad root hash")
+    wanted = key_hash(origin, key)
+    for line in signatures[:-1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise CheckpointInvalid("bad signature line")
+        name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            raise CheckpointInvalid("bad signature encoding") from None
+        if name != origin or raw[:4] != wanted:
+            continue  # another signer (a witness's cosignature): not ours to judge
+        try:
+            key.verify(raw[4:], body.encode())
+        except InvalidSignature:
+            raise CheckpointInvalid("signature does not verify") from None
+        return SignedTreeHead(origin=origin, tree_size=int(size_text), root_hash=root)
+    raise CheckpointInvalid("no signature by the log's key")
+
+
+def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
+    """The checkpoint with the largest tree size, if any."""
+    return session.scalar(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size.desc()).limit(1)
+    )
+
+
+def make_checkpoint(
+    session: Session, key: Ed25519PrivateKey, clock: Clock, origin: str
+) -> AuditCheckpoint:
+    """Sign the current tree head (or return the existing checkpoint of that size).
+
+    The caller commits, then publishes to the witness. Complete subtrees never change
+    once written, so the head is consistent even while appends go on.
+    """
+    size, root = tree_head(session)
+    existing = session.get(AuditCheckpoint, size)
+    if existing is not None:
+        return existing
+    checkpoint = AuditCheckpoint(
+        tree_size=size,
+        root_hash=root,
+        note=sign_checkpoint(origin, size, root, key),
+        created_at=clock(),
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def refresh_checkpoint(
+    session: Session, key: Ed25519PrivateKey, clock: Clock, origin: str, max_age_minutes: int
+) -> tuple[AuditCheckpoint, bool]:
+    """The latest checkpoint, signing a new one first if it is stale and the log grew.
+
+    Returns (checkpoint, made_now); the caller commits and publishes a new one.
+    """
+    latest = latest_checkpoint(session)
+    if latest is not None:
+        fresh = latest.created_at > clock() - timedelta(minutes=max_age_minutes)
+        if fresh or tree_head(session)[0] == latest.tree_size:
+            return latest, False
+    made = make_checkpoint(session, key, clock, origin)
+    return made, latest is None or made.tree_size != latest.tree_size
+
+
+def witness_path(witness_dir: Path, tree_size: int) -> Path:
+    """Where the witness copy of the checkpoint of this size lives."""
+    return witness_dir / f"checkpoint-{tree_size:012d}.txt"
+
+
+def publish_checkpoint(witness_dir: Path, tree_size: int, note: str) -> Path:
+    """Copy a checkpoint to the witness folder; ForkDetected if a different one is there.
+
+    Files are created exclusively and never overwritten: the witness only grows.
+    """
+    witness_dir.mkdir(parents=True, exist_ok=True)
+    path = witness_path(witness_dir, tree_size)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        if path.read_text(encoding="utf-8") != note:
+            raise ForkDetected(
+                f"the witness holds a different checkpoint of size {tree_size}"
+            ) from None
+        return path
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(note)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def witness_notes(witness_dir: Path) -> list[tuple[Path, str]]:
+    """Every checkpoint the witness folder holds, in file-name order."""
+    if not witness_dir.is_dir():
+        return []
+    return [
+        (path, path.read_text(encoding="utf-8"))
+        for path in sorted(witness_dir.glob("checkpoint-*.txt"))
+    ]
+
+
+def publish_current_checkpoint(
+    session_factory: sessionmaker[Session],
+    key: Ed25519PrivateKey,
+    clock: Clock,
+    *,
+    origin: str,
+    witness_dir: Path,
+    max_age_minutes: int,
+) -> AuditCheckpoint:
+    """The latest signed checkpoint, made now if stale (0: always now), on the witness too.
+
+    Commits on its own: a checkpoint is part of the log, like a record. Publishing again
+    an existing checkpoint is harmless, and catches a witness that disagrees.
+    """
+    with session_factory() as session, session.begin():
+        if max_age_minutes <= 0:
+            checkpoint = make_checkpoint(session, key, clock, origin)
+        else:
+            checkpoint, _ = refresh_checkpoint(session, key, clock, origin, max_age_minutes)
+    publish_checkpoint(witness_dir, checkpoint.tree_size, checkpoint.note)
+    return checkpoint

@@ -1,0 +1,572 @@
+"""Documents: the upload pipeline and the one door through which plaintext leaves.
+
+`open_document` is the only function that turns a stored object into plaintext for
+someone. It asks the access policy (handed in by `sharing/`, which sits above this
+package), commits the audit record, and only then fetches, authenticates and decrypts.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.errors import CryptoError
+from crypto.keyring import Keyring
+from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
+from crypto.streaming import decrypt_object, encrypt_object, verify_object
+from locker.accounts import InvalidInput, person_key_aad
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event, record_event
+from locker.errors import LockerError, NotFound, StorageError
+from locker.models import Document, Person, new_id
+from locker.sanitize import SanitizeLimits, Sanitizing
+from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
+from locker.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = (
+    "identity",
+    "residence_permit",
+    "income_benefits",
+    "health",
+    "housing",
+    "work",
+    "family",
+    "taxes",
+    "other",
+)
+# Sniffed from the bytes (in the sanitiser's worker); extension and browser Content-Type
+# are never consulted. Stored documents are PDF, JPEG or PNG after sanitising.
+ALLOWED_TYPES = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+}
+CHUNK = 1024 * 1024
+MAX_TITLE = 200
+MAX_FILENAME = 255
+
+
+class TooLarge(LockerError):
+    """The file is over the size limit."""
+
+    code = "too_large"
+
+
+class EmptyFile(LockerError):
+    """The file has no bytes."""
+
+    code = "empty_file"
+
+
+class QuotaExceeded(LockerError):
+    """The person's locker would hold more than their quota."""
+
+    code = "quota_exceeded"
+
+
+class DocumentDamaged(LockerError):
+    """The stored object failed authentication: nothing of it is served."""
+
+    code = "document_damaged"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The access policy's answer, with the reason recorded in the audit log."""
+
+    allowed: bool
+    reason: str
+
+
+Authorize = Callable[[Session, Actor, str, Document], Decision]
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """What a permitted viewer may know about a document (title and name decrypted)."""
+
+    id: str
+    person_id: str
+    title: str
+    filename: str
+    category: str
+    content_type: str
+    size: int
+    created_at: datetime
+    page_count: int = 1
+    valid_until: date | None = None
+    has_thumbnail: bool = False
+    deleted_at: datetime | None = None
+
+
+@dataclass
+class OpenedDocument:
+    """Authenticated plaintext, ready to stream; `chunks` closes the spool when exhausted."""
+
+    view: DocumentView
+    chunks: Iterator[bytes]
+
+
+def _data_key_aad(document_id: str, version: int) -> bytes:
+    return f"locker/data-key/v1:{document_id}:{version}".encode()
+
+
+def _object_aad(document_id: str, version: int) -> bytes:
+    return f"locker/object/v1:{document_id}:{version}".encode()
+
+
+def _thumbnail_aad(document_id: str, version: int) -> bytes:
+    return f"locker/thumbnail/v1:{document_id}:{version}".encode()
+
+
+def _field_aad(field: str, document_id: str) -> bytes:
+    return f"locker/{field}/v1:{document_id}".encode()
+
+
+def _person_key(keyring: Keyring, person: Person) -> bytes:
+    return keyring.unwrap(person.wrapped_person_key, person_key_aad(person.id))
+
+
+def _data_key(keyring: Keyring, person: Person, document: Document) -> bytes:
+    return unwrap_key(
+        _person_key(keyring, person),
+        document.wrapped_data_key,
+        _data_key_aad(document.id, document.version),
+    )
+
+
+def _clean_text(value: str, limit: int, field: str) -> str:
+    # Control characters (CR/LF, RTL override...) have no place in a title or file name.
+    cleaned = "".join(ch for ch in value if ch.isprintable()).strip()
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > limit:
+        raise InvalidInput(f"{field} too long", field=field, maximum=limit)
+    return cleaned
+
+
+def _clean_filename(value: str) -> str:
+    # A phone's file name is not the person's choice: shorten it rather than refuse it.
+    cleaned = "".join(ch for ch in value if ch.isprintable()).strip()
+    cleaned = " ".join(cleaned.replace("/", "_").replace("\\", "_").split()) or "document"
+    if len(cleaned) <= MAX_FILENAME:
+        return cleaned
+    stem, dot, extension = cleaned.rpartition(".")
+    if dot and 0 < len(extension) <= 10:
+        return f"{stem[: MAX_FILENAME - len(extension) - 1]}.{extension}"
+    return cleaned[:MAX_FILENAME]
+
+
+def _spool(source: IO[bytes], path: Path, max_bytes: int) -> None:
+    """Copy an upload to a private temporary file, refusing it past `max_bytes`."""
+    total = 0
+    with path.open("wb") as spool:
+        while chunk := source.read(CHUNK):
+            total += len(chunk)
+            if total > max_bytes:
+                raise TooLarge("over the limit", limit=max_bytes)
+            spool.write(chunk)
+    if total == 0:
+        raise EmptyFile("no bytes")
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        yield from _read_chunks(handle)
+
+
+def check_valid_until(value: date | None) -> date | None:
+    """A plausible validity date (papers are not valid before 1900 or after 2200)."""
+    if value is not None and not date(1900, 1, 1) <= value <= date(2200, 12, 31):
+        raise InvalidInput("valid_until", field="valid_until")
+    return value
+
+
+def stored_bytes(session: Session, person_id: str) -> int:
+    """What the person's documents weigh, trash included (it is purged, not free)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Document.size), 0)).where(Document.person_id == person_id)
+    )
+    return int(total or 0)
+
+
+def upload_document(
+    session: Session,
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person: Person,
+    source: IO[bytes],
+    filename: str,
+    title: str,
+    category: str,
+    max_bytes: int,
+    more_sources: Sequence[IO[bytes]] = (),
+    valid_until: date | None = None,
+    limits: SanitizeLimits | None = None,
+    quota_bytes: int | None = None,
+    before_commit: Callable[[Session, str], None] | None = None,
+) -> DocumentView:
+    """Sanitise, encrypt and store one document all-or-nothing, and commit it with its audit.
+
+    `before_commit(session, document_id)` adds the caller's rows (a deposit's grant and
+    notice) to the same transaction: if it fails, nothing is kept, objects included.
+
+    Several sources (photos) become one PDF. The object and its thumbnail are both stored,
+    then the row and audit record are committed; on any failure, whatever was stored is
+    deleted, so there is never a row without both objects nor an object without a row.
+    """
+    if category not in CATEGORIES:
+        raise InvalidInput("category", field="category")
+    filename = _clean_filename(filename)
+    title = _clean_text(title, MAX_TITLE, "title") or filename[:MAX_TITLE]
+    valid_until = check_valid_until(valid_until)
+    with tempfile.TemporaryDirectory(prefix="locker-upload-") as workdir:
+        inputs = []
+        for index, each in enumerate((source, *more_sources)):
+            path = Path(workdir) / f"input-{index}"
+            _spool(each, path, max_bytes)
+            inputs.append(path)
+        # A person already at their quota is refused before any work is done.
+        if quota_bytes is not None and stored_bytes(session, person.id) >= quota_bytes:
+            raise QuotaExceeded("quota", limit=quota_bytes)
+        if len(inputs) > 1 and not filename.lower().endswith(".pdf"):
+            filename = f"{filename.rsplit('.', 1)[0]}.pdf"
+        with Sanitizing(inputs, Path(workdir), limits or SanitizeLimits()) as clean:
+            return _store_document(
+                session,
+                store,
+                keyring,
+                clock,
+                actor=actor,
+                person=person,
+                clean=clean,
+                quota_bytes=quota_bytes,
+                filename=filename,
+                title=title,
+                category=category,
+                valid_until=valid_until,
+                before_commit=before_commit,
+            )
+
+
+def _store_document(
+    session: Session,
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person: Person,
+    clean: Sanitizing,
+    quota_bytes: int | None,
+    filename: str,
+    title: str,
+    category: str,
+    valid_until: date | None,
+    before_commit: Callable[[Session, str], None] | None = None,
+) -> DocumentView:
+    document_id = new_id()
+    version = 1
+    data_key = generate_key()
+    stored: list[str] = []
+    try:
+        # The clean file is encrypted and stored while the sanitiser writes it; a refusal
+        # (or a dead worker) raises from its chunks, so the store abandons the write.
+        object_key = store.new_key()
+        store.put(
+            object_key,
+            encrypt_object(data_key, clean.chunks(), _object_aad(document_id, version)),
+        )
+        stored.append(object_key)
+        result = clean.result
+        size = result.size
+        if quota_bytes is not None and stored_bytes(session, person.id) + size > quota_bytes:
+            raise QuotaExceeded("quota", limit=quota_bytes)
+        thumbnail_key = store.new_key()
+        store.put(
+            thumbnail_key,
+            encrypt_object(
+                data_key,
+                _file_chunks(result.thumbnail_path),
+                _thumbnail_aad(document_id, version),
+            ),
+        )
+        stored.append(thumbnail_key)
+        document = Document(
+            id=document_id,
+            person_id=person.id,
+            version=version,
+            object_key=object_key,
+            thumbnail_key=thumbnail_key,
+            wrapped_data_key=wrap_key(
+                _person_key(keyring, person), data_key, _data_key_aad(document_id, version)
+            ),
+            title_ciphertext=encrypt_field(
+                data_key, title.encode(), _field_aad("title", document_id)
+            ),
+            filename_ciphertext=encrypt_field(
+                data_key, filename.encode(), _field_aad("filename", document_id)
+            ),
+            category=category,
+            content_type=result.content_type,
+            size=size,
+            page_count=result.pages,
+            valid_until=valid_until,
+            created_at=clock(),
+            uploaded_by_kind=actor.kind,
+            uploaded_by_id=actor.id or "",
+        )
+        session.add(document)
+        session.flush()
+        append_event(
+            session,
+            clock,
+            AuditEvent(
+                action="document:upload",
+                outcome="allowed",
+                reason="owner",
+                actor=actor,
+                person_id=person.id,
+                document_id=document_id,
+            ),
+        )
+        if before_commit is not None:
+            before_commit(session, document_id)
+            session.flush()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for key in stored:
+            discard_object(store, key)
+        raise
+    return _view(document, person, data_key)
+
+
+# Waits between attempts to remove what a failed upload stored: a store that just
+# dropped a connection is often back within a second or two.
+DISCARD_BACKOFF = (0.0, 0.5, 1.5)
+
+
+def discard_object(store: ObjectStore, object_key: str) -> bool:
+    """Delete an object, retrying briefly; False (logged) if it stays for reconcile."""
+    for pause in DISCARD_BACKOFF:
+        time.sleep(pause)
+        try:
+            store.delete(object_key)
+        except StorageError:
+            continue
+        return True
+    # Left for `locker storage reconcile`; the key alone reveals nothing.
+    log.error("could not delete an orphaned object")
+    return False
+
+
+def _view(document: Document, person: Person, data_key: bytes) -> DocumentView:
+    return DocumentView(
+        id=document.id,
+        person_id=person.id,
+        title=decrypt_field(
+            data_key, document.title_ciphertext, _field_aad("title", document.id)
+        ).decode(),
+        filename=decrypt_field(
+            data_key, document.filename_ciphertext, _field_aad("filename", document.id)
+        ).decode(),
+        category=document.category,
+        content_type=document.content_type,
+        size=document.size,
+        created_at=document.created_at,
+        page_count=document.page_count,
+        valid_until=document.valid_until,
+        has_thumbnail=document.thumbnail_key is not None,
+        deleted_at=document.deleted_at,
+    )
+
+
+def describe_document(session: Session, keyring: Keyring, document: Document) -> DocumentView:
+    """A document's decrypted description; the caller has asked the policy first."""
+    person = session.get(Person, document.person_id)
+    if person is None:
+        raise NotFound("document")
+    return _view(document, person, _data_key(keyring, person, document))
+
+
+def list_documents(session: Session, keyring: Keyring, person: Person) -> list[DocumentView]:
+    """The person's documents outside the trash, newest first; the caller asked the policy."""
+    rows = session.scalars(
+        select(Document)
+        .where(Document.person_id == person.id, Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id)
+    )
+    return [_view(row, person, _data_key(keyring, person, row)) for row in rows]
+
+
+def find_document(session: Session, document_id: str) -> Document | None:
+    """The row for an id, or None (ids are opaque; anything malformed finds nothing)."""
+    if not isinstance(document_id, str) or len(document_id) != 36:
+        return None
+    return session.get(Document, document_id)
+
+
+def open_document(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+    authorize: Authorize,
+    action: str = "document:read",
+    part: str = "content",
+) -> OpenedDocument:
+    """The one door to plaintext: policy, then a committed audit record, then decryption.
+
+    `part` is "content" or "thumbnail" (the small image the list shows). Denied, unknown
+    and trashed ids are recorded and answer NotFound alike. The whole object is
+    authenticated before the first byte is handed out, so a tampered object yields an
+    error and never a partial response.
+    """
+    document = find_document(session, document_id)
+    if document is None or part not in {"content", "thumbnail"}:
+        record_event(
+            session_factory,
+            clock,
+            AuditEvent(action=action, outcome="denied", reason="not_found", actor=actor),
+        )
+        raise NotFound("document")
+    if document.deleted_at is not None:
+        decision = Decision(allowed=False, reason="trashed")
+    elif part == "thumbnail" and document.thumbnail_key is None:
+        decision = Decision(allowed=False, reason="no_thumbnail")
+    else:
+        decision = authorize(session, actor, action, document)
+    event = AuditEvent(
+        action=action,
+        outcome="allowed" if decision.allowed else "denied",
+        reason=decision.reason,
+        actor=actor,
+        person_id=document.person_id,
+        document_id=document.id,
+    )
+    record_event(session_factory, clock, event)
+    if not decision.allowed:
+        raise NotFound("document")
+
+    person = session.get(Person, document.person_id)
+    if person is None:
+        raise NotFound("document")
+    try:
+        data_key = _data_key(keyring, person, document)
+    except CryptoError as exc:
+        log.error("document key failed to unwrap", extra={"document_id": document.id})
+        raise DocumentDamaged("key unwrap failed") from exc
+    if part == "thumbnail":
+        assert document.thumbnail_key is not None
+        return _open_thumbnail(store, document, person, data_key, document.thumbnail_key)
+    aad = _object_aad(document.id, document.version)
+    # The ciphertext is spooled (it is safe on disk) so it is fetched once, authenticated
+    # whole, then decrypted as a stream: constant memory, and no unverified byte leaves.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _decrypting or on error)
+    try:
+        for chunk in store.get(document.object_key):
+            spool.write(chunk)
+        spool.seek(0)
+        verify_object(data_key, _read_chunks(spool), aad)
+        spool.seek(0)
+    except CryptoError as exc:
+        spool.close()
+        log.error("document object failed authentication", extra={"document_id": document.id})
+        raise DocumentDamaged("authentication failed") from exc
+    except BaseException:
+        spool.close()
+        raise
+    return OpenedDocument(
+        view=_view(document, person, data_key),
+        chunks=_decrypting(spool, data_key, aad),
+    )
+
+
+def _open_thumbnail(
+    store: ObjectStore, document: Document, person: Person, data_key: bytes, key: str
+) -> OpenedDocument:
+    # A thumbnail is a few kilobytes: authenticated and decrypted whole, in memory.
+    blob = b"".join(store.get(key))
+    try:
+        plain = b"".join(
+            decrypt_object(data_key, [blob], _thumbnail_aad(document.id, document.version))
+        )
+    except CryptoError as exc:
+        log.error("thumbnail failed authentication", extra={"document_id": document.id})
+        raise DocumentDamaged("authentication failed") from exc
+    view = replace(_view(document, person, data_key), content_type="image/jpeg", size=len(plain))
+    return OpenedDocument(view=view, chunks=iter([plain]))
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    while True:
+        chunk = handle.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _decrypting(spool: IO[bytes], data_key: bytes, aad: bytes) -> Iterator[bytes]:
+    try:
+        yield from decrypt_object(data_key, _read_chunks(spool), aad)
+    finally:
+        spool.close()
+
+
+def delete_document(
+    session: Session,
+    store: ObjectStore,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document: Document,
+    reason: str,
+) -> None:
+    """Remove a document: row and audit record commit first, then the object goes.
+
+    If the object delete fails, the object is an orphan for `storage reconcile`, never a
+    row pointing at nothing.
+    """
+    keys = [k for k in (document.object_key, document.thumbnail_key) if k is not None]
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action="document:delete",
+            outcome="allowed",
+            reason=reason,
+            actor=actor,
+            person_id=document.person_id,
+            document_id=document.id,
+        ),
+    )
+    session.delete(document)
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        raise
+    for key in keys:
+        discard_object(store, key)

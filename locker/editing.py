@@ -1,0 +1,73 @@
+"""Organising a document: a new title (encrypted like the first) or another category."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from crypto.keyring import Keyring
+from crypto.keys import encrypt_field
+from locker.accounts import InvalidInput
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event
+from locker.documents import (
+    CATEGORIES,
+    MAX_TITLE,
+    _clean_text,
+    _data_key,
+    _field_aad,
+)
+from locker.models import Document, Person
+
+
+def _record(
+    session: Session, clock: Clock, actor: Actor, action: str, document: Document, reason: str
+) -> None:
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action=action,
+            outcome="allowed",
+            reason=reason,
+            actor=actor,
+            person_id=document.person_id,
+            document_id=document.id,
+        ),
+    )
+
+
+def rename_document(
+    session: Session,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document: Document,
+    title: str,
+    reason: str,
+) -> None:
+    """Give a document a new title, encrypted under its data key; recorded; caller commits."""
+    cleaned = _clean_text(title, MAX_TITLE, "title")
+    if not cleaned:
+        raise InvalidInput("empty title", field="title")
+    person = session.get(Person, document.person_id)
+    assert person is not None
+    data_key = _data_key(keyring, person, document)
+    document.title_ciphertext = encrypt_field(
+        data_key, cleaned.encode(), _field_aad("title", document.id)
+    )
+    _record(session, clock, actor, "document:rename", document, reason)
+    session.flush()
+
+
+def categorise_document(
+    session: Session, clock: Clock, *, actor: Actor, document: Document, category: str, reason: str
+) -> None:
+    """File a document under another category; recorded; the caller commits."""
+    if category not in CATEGORIES:
+        raise InvalidInput("category", field="category")
+    if category == document.category:
+        return
+    document.category = category
+    _record(session, clock, actor, "document:categorise", document, reason)
+    session.flush()

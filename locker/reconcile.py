@@ -1,0 +1,55 @@
+"""Comparing the object store with the database: orphaned objects and missing objects."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from locker.documents import discard_object
+from locker.models import Document
+from locker.storage import ObjectStore
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """Keys no row names, and documents (ids) whose object or thumbnail is absent."""
+
+    orphans: list[str]
+    missing: list[str]
+    removed: list[str]
+
+
+def _referenced(session: Session) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for document_id, object_key, thumbnail_key in session.execute(
+        select(Document.id, Document.object_key, Document.thumbnail_key)
+    ):
+        keys[object_key] = document_id
+        if thumbnail_key is not None:
+            keys[thumbnail_key] = document_id
+    return keys
+
+
+def reconcile_storage(
+    session: Session, store: ObjectStore, *, fix: bool = False, grace_seconds: float = 0.0
+) -> ReconcileReport:
+    """Report orphans and missing objects; with `fix`, delete the orphans.
+
+    An upload in flight stores its objects before its row commits, so with `fix` the
+    orphans are looked up again after `grace_seconds` and only those still unnamed go.
+    """
+    stored = set(store.list_keys())
+    referenced = _referenced(session)
+    orphans = sorted(stored - referenced.keys())
+    missing = sorted({doc for key, doc in referenced.items() if key not in stored})
+    removed: list[str] = []
+    if fix and orphans:
+        time.sleep(grace_seconds)
+        session.expire_all()
+        session.rollback()  # a fresh snapshot: rows committed during the grace count
+        still = set(orphans) - _referenced(session).keys()
+        removed = [key for key in orphans if key in still and discard_object(store, key)]
+    return ReconcileReport(orphans=orphans, missing=missing, removed=removed)

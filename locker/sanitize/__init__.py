@@ -1,0 +1,129 @@
+"""The upload sanitiser: hostile bytes in, clean re-encoded files and thumbnails out.
+
+Sniffing, parsing and rewriting happen in a sandboxed child (`sandbox`, `worker`); this
+module is the parent's side: it hands the files over and turns answers into results or
+typed refusals (`errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
+from locker.sanitize.sandbox import SandboxRun
+from locker.sanitize.worker import Job
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SanitizeLimits:
+    """What one upload may cost the worker."""
+
+    max_pixels: int = 50_000_000
+    memory_bytes: int = 768 * MIB
+    cpu_seconds: int = 20
+    wall_seconds: float = 60.0
+    max_files: int = 20
+
+
+@dataclass(frozen=True)
+class SanitizedFile:
+    """The clean file and thumbnail on local disk, and what the worker measured."""
+
+    path: Path
+    thumbnail_path: Path
+    content_type: str
+    pages: int
+    size: int
+    peak_rss_bytes: int
+    address_space_limit: int
+
+
+class Sanitizing:
+    """A sanitiser child at work on one upload (use as a context manager).
+
+    `chunks()` yields the clean file while the child writes it, so the caller can encrypt
+    and store it meanwhile; only after the last chunk, which is yielded only once the
+    child has answered "ok" and its size matches, is `result` known. A refusal is raised
+    from `chunks()` itself, so a store consuming them abandons its write.
+    """
+
+    def __init__(self, inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> None:
+        if not 1 <= len(inputs) <= limits.max_files:
+            raise TooManyFiles("files", maximum=limits.max_files)
+        self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
+        job = Job(
+            inputs=tuple(str(p) for p in inputs),
+            output=str(self._output),
+            thumbnail=str(self._thumbnail),
+            max_pixels=limits.max_pixels,
+            memory_bytes=limits.memory_bytes,
+            cpu_seconds=limits.cpu_seconds,
+            max_files=limits.max_files,
+        )
+        self._run = SandboxRun(job, limits.wall_seconds)
+        self._result: SanitizedFile | None = None
+
+    def __enter__(self) -> Sanitizing:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._run.close()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The clean file's bytes; raises the worker's typed refusal instead of ending."""
+        size = 0
+        held: bytes | None = None
+        for chunk in self._run.chunks():
+            if held is not None:
+                yield held
+            size += len(chunk)
+            held = chunk
+        self._result = self._finish(self._run.answer(), size)
+        if held is not None:
+            yield held
+
+    @property
+    def result(self) -> SanitizedFile:
+        """What the worker made; only once `chunks()` is exhausted."""
+        if self._result is None:
+            raise RuntimeError("the clean file has not been read to its end")
+        return self._result
+
+    def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
+        if not answer.get("ok"):
+            error = CODES.get(str(answer.get("code")), DamagedFile)
+            raise error(
+                "refused by the sanitiser",
+                peak_rss_bytes=answer.get("peak_rss_bytes"),
+                address_space_limit=answer.get("address_space_limit"),
+            )
+        # A child that died mid-stream never answers; this guards against a short pipe.
+        if answer.get("size") != size or size == 0:
+            raise DamagedFile("worker sent a partial result")
+        if not (self._output.is_file() and self._thumbnail.is_file()):
+            raise DamagedFile("worker wrote no result")
+        return SanitizedFile(
+            path=self._output,
+            thumbnail_path=self._thumbnail,
+            content_type=str(answer["content_type"]),
+            pages=int(answer["pages"]),
+            size=size,
+            peak_rss_bytes=int(answer["peak_rss_bytes"]),
+            address_space_limit=int(answer["address_space_limit"]),
+        )
+
+
+def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> SanitizedFile:
+    """Clean `inputs` (one file, or several photos that become one PDF) in the sandbox.
+
+    Raises the typed refusal the worker reported; never returns a half-written result.
+    """
+    with Sanitizing(inputs, workdir, limits) as sanitizing:
+        for _ in sanitizing.chunks():
+            pass
+        return sanitizing.result

@@ -1,0 +1,163 @@
+"""The sandboxed child: limits itself first, then sniffs, parses and rewrites hostile bytes.
+
+Imported (preloaded) by the fork server, so each upload pays for a fork, not for imports.
+Nothing here touches the database, the keys or the object store.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import magic
+
+from locker.errors import LockerError
+from locker.sanitize import images, pdfs
+from locker.sanitize.errors import PhotosOnly, TooManyFiles, UnsupportedType
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+SNIFF_BYTES = 8192
+# The clean file crosses to the parent in messages of this size: large enough that a
+# 20 MB PDF is a few dozen messages, small enough that the parent's upload starts early.
+STREAM_CHUNK = 1024 * 1024
+ACCEPTED = frozenset({"application/pdf", *images.PILLOW_FORMATS})
+
+
+@dataclass(frozen=True)
+class Job:
+    """One upload's files and where the worker writes its results.
+
+    The clean file is both streamed to the parent and kept at `output` (the PDF thumbnail
+    is drawn from it, never from the untrusted input).
+    """
+
+    inputs: tuple[str, ...]
+    output: str
+    thumbnail: str
+    max_pixels: int
+    memory_bytes: int
+    cpu_seconds: int
+    max_files: int
+
+
+def _address_space() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_self(memory_bytes: int, cpu_seconds: int) -> int:
+    """Cap this process's address space and CPU time before any hostile byte is read."""
+    ceiling = _address_space() + memory_bytes
+    resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    # A crash must never write the plaintext it held to a core file.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return ceiling
+
+
+def sniff(head: bytes) -> str:
+    """The MIME type libmagic reads from the first bytes."""
+    return str(magic.from_buffer(head, mime=True))
+
+
+class _Stream(io.RawIOBase):
+    """Writes go to the parent's data pipe and to the local copy at `output`."""
+
+    def __init__(self, conn: Connection, copy: io.RawIOBase) -> None:
+        super().__init__()
+        self._conn = conn
+        self._copy = copy
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer) -> int:
+        view = memoryview(data).cast("B")
+        self._conn.send_bytes(view)
+        self._copy.write(view)
+        self.size += len(view)
+        return len(view)
+
+
+def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
+    """Write the clean file to `out` and its thumbnail; describe them (or raise a refusal)."""
+    if not 1 <= len(job.inputs) <= job.max_files:
+        raise TooManyFiles("files", maximum=job.max_files)
+    types = []
+    for path in job.inputs:
+        with open(path, "rb") as handle:
+            content_type = sniff(handle.read(SNIFF_BYTES))
+        if content_type not in ACCEPTED:
+            raise UnsupportedType(content_type, sniffed=content_type)
+        types.append(content_type)
+    if len(job.inputs) == 1 and types[0] == "application/pdf":
+        pages = pdfs.sanitize_pdf(Path(job.inputs[0]), out)
+        out.flush()
+        # Drawn while the parent is still uploading the last part of the clean file.
+        Path(job.thumbnail).write_bytes(pdfs.pdf_thumbnail(Path(job.output)))
+        return {"content_type": "application/pdf", "pages": pages}
+    if "application/pdf" in types:
+        raise PhotosOnly("a pdf among photos")
+    # The thumbnail is made on the second core while the main image is encoded.
+    with ThreadPoolExecutor(1, thread_name_prefix="thumbnail") as pool:
+        if len(job.inputs) == 1:
+            image = images.clean_image(Path(job.inputs[0]).read_bytes(), types[0], job.max_pixels)
+            thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
+            out.write(
+                images.encode_png(image.pixels)
+                if image.keep_png
+                else images.encode_jpeg(image.pixels)
+            )
+            Path(job.thumbnail).write_bytes(thumbnail.result())
+            return {"content_type": "image/png" if image.keep_png else "image/jpeg", "pages": 1}
+        pages_out = []
+        for index, (path, content_type) in enumerate(zip(job.inputs, types, strict=True)):
+            image = images.clean_image(Path(path).read_bytes(), content_type, job.max_pixels)
+            pixels = image.pixels if image.pixels.mode in {"L", "RGB", "YCbCr"} else None
+            assert pixels is not None
+            if index == 0:
+                thumbnail = pool.submit(images.encode_thumbnail, pixels)
+            width, height = pixels.size
+            mode = "L" if pixels.mode == "L" else "RGB"
+            pages_out.append((images.encode_jpeg(pixels), width, height, mode))
+            del image, pixels
+        Path(job.thumbnail).write_bytes(thumbnail.result())
+    out.write(pdfs.pdf_from_jpegs(pages_out))
+    return {"content_type": "application/pdf", "pages": len(pages_out)}
+
+
+def run(job: Job, conn: Connection, data: Connection) -> None:
+    """Child entry point: the clean file on `data` (closed when done, whatever happened),
+    then one answer on `conn`, a dict with "code" on refusal and the size sent on success.
+    """
+    ceiling = limit_self(job.memory_bytes, job.cpu_seconds)
+    answer: dict[str, Any]
+    try:
+        with open(job.output, "wb", buffering=0) as copy:
+            stream = _Stream(data, copy)
+            with io.BufferedWriter(stream, STREAM_CHUNK) as out:
+                described = sanitize(job, out)
+        answer = {"ok": True, "size": stream.size, **described}
+    except LockerError as exc:
+        answer = {"ok": False, "code": exc.code}
+    except MemoryError:
+        answer = {"ok": False, "code": "too_complex"}
+    except Exception:  # any parser failure on hostile bytes is a damaged file, never a crash
+        answer = {"ok": False, "code": "damaged_file"}
+    finally:
+        # The parent reads the data pipe to its end before it waits for the answer.
+        data.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    answer["peak_rss_bytes"] = usage.ru_maxrss * 1024
+    answer["address_space_limit"] = ceiling
+    conn.send(answer)
+    conn.close()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what the project needs into ./.venv (and, for tests, the Debian packages).
+# Usage: scripts/bootstrap.sh [run|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-run}
+
+apt_install() {
+  # Only as root on Debian; otherwise say exactly what is missing.
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages: ${missing[*]}" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+  fi
+}
+
+apt_install libmagic1 libheif1
+if [ "$MODE" = test ]; then
+  # A real S3 server (Ceph RADOS Gateway) and a real browser for the end-to-end tests.
+  apt_install radosgw ceph-mon ceph-osd chromium chromium-driver curl
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+STAMP=.venv/.installed-$MODE
+if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  if [ "$MODE" = test ]; then
+    .venv/bin/python -m pip install -q -e '.[test]'
+  else
+    .venv/bin/python -m pip install -q -e .
+  fi
+  touch "$STAMP"
+fi

@@ -1,0 +1,153 @@
+"""Audit-log services as seen by an actor: each asks the policy first, refusals are logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker import access_log
+from locker import documents as core
+from locker.access_log import LogEntry
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event, record_event
+from locker.documents import Decision, DocumentView
+from locker.models import AuditRecord, Person
+from locker.proofs import InclusionProof, ProofUnavailable, inclusion_proof
+from sharing.accounts import AccessDenied
+from sharing.guard import find_person, require
+from sharing.policy import decide
+
+
+@dataclass(frozen=True)
+class AccessLog:
+    """A person's access log page: entries newest first, and their papers' descriptions."""
+
+    person: Person
+    entries: list[LogEntry]
+    documents: dict[str, DocumentView] = field(default_factory=dict)
+
+
+def read_access_log_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    document_id: str | None = None,
+    before: int | None = None,
+    limit: int = 100,
+    with_documents: bool = False,
+) -> AccessLog:
+    """Who did what to this person's papers, for the person only; 404 for anyone else."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "person:read_access_log", person)
+    assert person is not None
+    entries = access_log.person_access_log(
+        session, person, document_id=document_id, before=before, limit=limit
+    )
+    documents: dict[str, DocumentView] = {}
+    if with_documents:
+        documents = {view.id: view for view in core.list_documents(session, keyring, person)}
+    return AccessLog(person=person, entries=entries, documents=documents)
+
+
+def _require_global(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    action: str,
+) -> Decision:
+    decision = decide(session, actor, action, None)
+    if not decision.allowed:
+        record_event(
+            session_factory,
+            clock,
+            AuditEvent(action=action, outcome="denied", reason=decision.reason, actor=actor),
+        )
+        raise AccessDenied(decision.reason)
+    return decision
+
+
+def list_own_actions(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[LogEntry]:
+    """A professional's own actions, newest first (ids only); 403 for anyone else."""
+    _require_global(session, session_factory, clock, actor, "audit:own_actions")
+    assert actor.id is not None
+    return access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
+
+
+def export_log_by(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[Any]:
+    """The whole log (ids only, no content) for an auditor; the export itself is recorded.
+
+    The export's record is committed before the first row is read, so the log shows
+    every export, including one interrupted half-way.
+    """
+    decision = _require_global(session, session_factory, clock, actor, "audit:export")
+    with session_factory() as recorder, recorder.begin():
+        append_event(
+            recorder,
+            clock,
+            AuditEvent(
+                action="audit:export", outcome="allowed", reason=decision.reason, actor=actor
+            ),
+        )
+    return _export(session_factory, start, end)
+
+
+def _export(session_factory: sessionmaker[Session], start: int, end: int | None) -> Iterator[Any]:
+    # Its own session: the rows stream after the view has returned.
+    with session_factory() as reader:
+        yield from access_log.export_rows(reader.connection(), start=start, end=end)
+
+
+def prove_inclusion_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    index: int,
+    tree_size: int,
+) -> InclusionProof:
+    """A record's inclusion proof for an auditor or the person it concerns; 404 otherwise."""
+    record = session.get(AuditRecord, index) if index >= 0 else None
+    if record is None:
+        raise ProofUnavailable("no such record")
+    person = find_person(session, record.person_id or "")
+    decision = decide(session, actor, "audit:prove_inclusion", person)
+    if not decision.allowed:
+        record_event(
+            session_factory,
+            clock,
+            AuditEvent(
+                action="audit:prove_inclusion",
+                outcome="denied",
+                reason=decision.reason,
+                actor=actor,
+                person_id=record.person_id,
+            ),
+        )
+        raise ProofUnavailable("no such record")
+    return inclusion_proof(session, index, tree_size)

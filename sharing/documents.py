@@ -1,0 +1,192 @@
+"""Document services as seen by an actor: every entry point asks the policy first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import IO
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker import documents as core
+from locker.actors import Actor, Clock
+from locker.documents import DocumentView, OpenedDocument
+from locker.editing import categorise_document, rename_document
+from locker.sanitize import SanitizeLimits
+from locker.storage import ObjectStore
+from sharing.guard import require, require_person
+from sharing.policy import acting_as, authorize_document, decide
+
+
+def list_documents_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> list[DocumentView]:
+    """The documents of a person the actor may list; 404 otherwise."""
+    person, _ = require_person(
+        session, session_factory, clock, actor, "person:list_documents", person_id
+    )
+    return core.list_documents(session, keyring, person)
+
+
+def upload_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    source: IO[bytes],
+    filename: str,
+    title: str,
+    category: str,
+    max_bytes: int,
+    more_sources: Sequence[IO[bytes]] = (),
+    valid_until: date | None = None,
+    limits: SanitizeLimits | None = None,
+    quota_bytes: int | None = None,
+) -> DocumentView:
+    """Upload into a person's locker if the actor may; all-or-nothing, audited."""
+    person, decision = require_person(
+        session, session_factory, clock, actor, "person:upload", person_id
+    )
+    return core.upload_document(
+        session,
+        store,
+        keyring,
+        clock,
+        actor=acting_as(decision, actor, person.id),
+        person=person,
+        source=source,
+        filename=filename,
+        title=title,
+        category=category,
+        max_bytes=max_bytes,
+        more_sources=more_sources,
+        valid_until=valid_until,
+        limits=limits,
+        quota_bytes=quota_bytes,
+    )
+
+
+def describe_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> DocumentView:
+    """A document's description (title included) if the actor may see it; 404 otherwise."""
+    document = core.find_document(session, document_id)
+    if document is not None and document.deleted_at is not None:
+        document = None  # in the trash: described only by the trash listing
+    require(session, session_factory, clock, actor, "document:describe", document)
+    assert document is not None
+    return core.describe_document(session, keyring, document)
+
+
+def open_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+    part: str = "content",
+) -> OpenedDocument:
+    """The plaintext of a document (or its thumbnail), through the core's one door."""
+    action = "document:thumbnail" if part == "thumbnail" else "document:read"
+    document = core.find_document(session, document_id)
+    if document is not None:  # under a mandate, the log records both identities
+        decision = decide(session, actor, action, document, now=clock())
+        actor = acting_as(decision, actor, document.person_id)
+    return core.open_document(
+        session,
+        session_factory,
+        store,
+        keyring,
+        clock,
+        actor=actor,
+        document_id=document_id,
+        authorize=authorize_document,
+        action=action,
+        part=part,
+    )
+
+
+def delete_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    store: ObjectStore,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> None:
+    """Delete a document if the actor may; 404 otherwise (recorded either way)."""
+    document = core.find_document(session, document_id)
+    decision = require(session, session_factory, clock, actor, "document:delete", document)
+    assert document is not None
+    core.delete_document(
+        session, store, clock, actor=actor, document=document, reason=decision.reason
+    )
+
+
+def edit_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+    title: str | None = None,
+    category: str | None = None,
+) -> DocumentView:
+    """Rename and/or re-file a document if the actor may organise it; 404 otherwise.
+
+    Each change asks the policy for its own action, so a refusal names exactly what was
+    refused in the log; the caller commits.
+    """
+    document = core.find_document(session, document_id)
+    if document is not None and document.deleted_at is not None:
+        document = None  # in the trash: restore it first
+    if title is not None:
+        decision = require(session, session_factory, clock, actor, "document:rename", document)
+        assert document is not None
+        rename_document(
+            session,
+            keyring,
+            clock,
+            actor=acting_as(decision, actor, document.person_id),
+            document=document,
+            title=title,
+            reason=decision.reason,
+        )
+    if category is not None:
+        decision = require(session, session_factory, clock, actor, "document:categorise", document)
+        assert document is not None
+        categorise_document(
+            session,
+            clock,
+            actor=acting_as(decision, actor, document.person_id),
+            document=document,
+            category=category,
+            reason=decision.reason,
+        )
+    if title is None and category is None:
+        require(session, session_factory, clock, actor, "document:describe", document)
+    assert document is not None
+    return core.describe_document(session, keyring, document)

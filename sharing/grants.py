@@ -1,0 +1,293 @@
+"""Grants: the person's (or a share-mandated helper's) per-document and per-category yes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.accounts import InvalidInput
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event
+from locker.documents import CATEGORIES, find_document
+from locker.models import Document, Person
+from sharing.guard import find_member, find_person, record, require
+from sharing.members import member_views
+from sharing.models import AccompanimentMember, Grant
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A grant as its person (or their helper) sees it."""
+
+    id: str
+    member_id: str
+    document_id: str | None
+    category: str | None
+    origin: str
+    created_at: datetime
+    expires_at: datetime | None
+    live: bool
+
+
+def grant_view(grant: Grant, now: datetime) -> GrantView:
+    """The public shape of a grant; `live` is false once revoked or expired."""
+    live = grant.revoked_at is None and (grant.expires_at is None or grant.expires_at > now)
+    return GrantView(
+        id=grant.id,
+        member_id=grant.member_id,
+        document_id=grant.document_id,
+        category=grant.category,
+        origin=grant.origin,
+        created_at=grant.created_at,
+        expires_at=grant.expires_at,
+        live=live,
+    )
+
+
+def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+        raise InvalidInput("expires_at must be a future date with a time zone", field="expires_at")
+
+
+def _active_member(session: Session, person: Person, member_id: object) -> AccompanimentMember:
+    member = find_member(session, person, member_id)
+    if member is None or member.status != "active":
+        raise InvalidInput("not a member of the list", field="member_id")
+    return member
+
+
+def _origin(reason: str) -> str:
+    return "mandate" if reason.startswith("mandate") else "person"
+
+
+def create_grant(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+    member_id: object,
+    expires_at: datetime | None = None,
+) -> Grant:
+    """The person (or a share-mandated helper) lets one member see one document; recorded."""
+    document = find_document(session, document_id)
+    decision = require(session, session_factory, clock, actor, "grant:create", document)
+    assert document is not None
+    person = session.get(Person, document.person_id)
+    assert person is not None
+    member = _active_member(session, person, member_id)
+    _check_expiry(expires_at, clock())
+    grant = Grant(
+        person_id=person.id,
+        member_id=member.id,
+        document_id=document.id,
+        category=None,
+        origin=_origin(decision.reason),
+        created_at=clock(),
+        expires_at=expires_at,
+    )
+    session.add(grant)
+    session.flush()
+    record(session, clock, actor, "grant:create", decision, person.id, document.id)
+    return grant
+
+
+def create_category_grant(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    member_id: object,
+    category: object,
+    expires_at: datetime | None = None,
+) -> Grant:
+    """Share a whole category (later papers included) with one member; recorded."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, "grant:create", person)
+    assert person is not None
+    if category not in CATEGORIES:
+        raise InvalidInput("category", field="category")
+    member = _active_member(session, person, member_id)
+    _check_expiry(expires_at, clock())
+    grant = Grant(
+        person_id=person.id,
+        member_id=member.id,
+        document_id=None,
+        category=str(category),
+        origin=_origin(decision.reason),
+        created_at=clock(),
+        expires_at=expires_at,
+    )
+    session.add(grant)
+    session.flush()
+    record(session, clock, actor, "grant:create", decision, person.id)
+    return grant
+
+
+def revoke_grant(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    grant_id: str,
+) -> None:
+    """End a grant at once (open sessions and tokens included); recorded."""
+    grant = session.get(Grant, grant_id) if len(grant_id) == 36 else None
+    decision = require(session, session_factory, clock, actor, "grant:revoke", grant)
+    assert grant is not None
+    if grant.revoked_at is None:
+        grant.revoked_at = clock()
+        session.flush()
+    record(session, clock, actor, "grant:revoke", decision, grant.person_id, grant.document_id)
+
+
+def list_document_grants(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> list[GrantView]:
+    """The grants that show this document (its own and its category's), unrevoked ones."""
+    document = find_document(session, document_id)
+    require(session, session_factory, clock, actor, "grant:list", document)
+    assert document is not None
+    return [grant_view(g, clock()) for g in _covering(session, document)]
+
+
+def _covering(session: Session, document: Document) -> list[Grant]:
+    rows = session.scalars(
+        select(Grant)
+        .where(
+            Grant.person_id == document.person_id,
+            Grant.revoked_at.is_(None),
+            (Grant.document_id == document.id)
+            | (Grant.document_id.is_(None) & (Grant.category == document.category)),
+        )
+        .order_by(Grant.created_at)
+    )
+    return list(rows)
+
+
+def list_person_grants(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> list[GrantView]:
+    """Every unrevoked grant of the person (documents and categories)."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "grant:list", person)
+    assert person is not None
+    rows = session.scalars(
+        select(Grant)
+        .where(Grant.person_id == person.id, Grant.revoked_at.is_(None))
+        .order_by(Grant.created_at)
+    )
+    now = clock()
+    return [grant_view(g, now) for g in rows]
+
+
+def switch_document_grant(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+    member_id: str,
+    on: bool,
+) -> None:
+    """The "who can see it" switch: on creates a grant, off revokes the member's grants on it."""
+    if on:
+        create_grant(
+            session,
+            session_factory,
+            clock,
+            actor=actor,
+            document_id=document_id,
+            member_id=member_id,
+        )
+        return
+    document = find_document(session, document_id)
+    require(session, session_factory, clock, actor, "grant:list", document)
+    assert document is not None
+    rows = session.scalars(
+        select(Grant).where(
+            Grant.document_id == document.id,
+            Grant.member_id == member_id,
+            Grant.revoked_at.is_(None),
+        )
+    )
+    for grant in rows:
+        revoke_grant(session, session_factory, clock, actor=actor, grant_id=grant.id)
+
+
+def sharing_of_document(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> list[tuple[str, str, str, str | None]]:
+    """For each active member: (member id, name, "document"/"category"/"none", grant id)."""
+    document = find_document(session, document_id)
+    require(session, session_factory, clock, actor, "grant:list", document)
+    assert document is not None
+    now = clock()
+    live = [g for g in _covering(session, document) if grant_view(g, now).live]
+    result = []
+    for member in member_views(session, document.person_id):
+        if member.status != "active":
+            continue
+        mine = [g for g in live if g.member_id == member.id]
+        direct = next((g for g in mine if g.document_id is not None), None)
+        state = "document" if direct else ("category" if mine else "none")
+        result.append((member.id, member.display_name, state, direct.id if direct else None))
+    return result
+
+
+def record_grant_expiries(session: Session, clock: Clock) -> int:
+    """Write one "grant:expire" record for every grant whose end date has passed.
+
+    Expired grants already open nothing (the policy reads end dates on every request);
+    this puts the expiry on the person's log too, once per grant. The caller commits.
+    """
+    now = clock()
+    due = session.scalars(
+        select(Grant)
+        .where(
+            Grant.expires_at.is_not(None),
+            Grant.expires_at <= now,
+            Grant.revoked_at.is_(None),
+            Grant.expiry_recorded_at.is_(None),
+        )
+        .order_by(Grant.expires_at, Grant.id)
+    ).all()
+    for grant in due:
+        append_event(
+            session,
+            clock,
+            AuditEvent(
+                action="grant:expire",
+                outcome="allowed",
+                reason="end_date",
+                actor=Actor.system(),
+                person_id=grant.person_id,
+                document_id=grant.document_id,
+            ),
+        )
+        grant.expiry_recorded_at = now
+    session.flush()
+    return len(due)

@@ -1,0 +1,104 @@
+"""Asking the policy from a sharing service: a yes, or a recorded refusal that reads 404."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event, record_event
+from locker.documents import Decision
+from locker.errors import NotFound
+from locker.models import Document, Person
+from sharing.models import AccompanimentMember, Grant
+from sharing.policy import Target, acting_as, decide
+
+
+def require(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    target: Target,
+) -> Decision:
+    """The policy's yes; otherwise a committed "denied" record and NotFound (as if missing)."""
+    if target is None:
+        decision = Decision(allowed=False, reason="not_found")
+    else:
+        decision = decide(session, actor, action, target, now=clock())
+    if decision.allowed:
+        return decision
+    person_id = None
+    if isinstance(target, Person):
+        person_id = target.id
+    elif isinstance(target, Document | AccompanimentMember | Grant):
+        person_id = target.person_id
+    document_id = target.id if isinstance(target, Document) else None
+    event = AuditEvent(
+        action=action,
+        outcome="denied",
+        reason=decision.reason,
+        actor=actor,
+        person_id=person_id,
+        document_id=document_id,
+    )
+    record_event(session_factory, clock, event)
+    raise NotFound(action.split(":", 1)[0])
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    decision: Decision,
+    person_id: str,
+    document_id: str | None = None,
+) -> None:
+    """Append the "allowed" record of a change in the caller's transaction."""
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action=action,
+            outcome="allowed",
+            reason=decision.reason,
+            actor=acting_as(decision, actor, person_id),
+            person_id=person_id,
+            document_id=document_id,
+        ),
+    )
+
+
+def find_person(session: Session, person_id: str) -> Person | None:
+    """The person for an id, or None (anything malformed finds nothing)."""
+    if not isinstance(person_id, str) or len(person_id) != 36:
+        return None
+    return session.get(Person, person_id)
+
+
+def require_person(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    person_id: str,
+) -> tuple[Person, Decision]:
+    """The person and the policy's yes for `action` on them; else a recorded 404."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, action, person)
+    assert person is not None
+    return person, decision
+
+
+def find_member(
+    session: Session, person: Person | None, member_id: object
+) -> AccompanimentMember | None:
+    """The person's list entry with this id (live or requested), or None."""
+    if person is None or not isinstance(member_id, str) or len(member_id) != 36:
+        return None
+    member = session.get(AccompanimentMember, member_id)
+    if member is None or member.person_id != person.id or member.ended_at is not None:
+        return None
+    return member

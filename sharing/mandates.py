@@ -1,0 +1,274 @@
+"""Helpers' mandates: scoped, dated, revocable, confirmed with the person's own password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.accounts import InvalidInput, authenticate
+from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, append_event, record_event
+from locker.models import AuditRecord, Person, Professional
+from sharing.errors import NotAHelper, PasswordNotConfirmed, TooManyAttempts
+from sharing.guard import find_member, find_person, record, require
+from sharing.models import AccompanimentMember, Mandate
+from sharing.policy import decide
+from sharing.rights import SCOPES, active_member
+
+DURATIONS = {
+    "1d": timedelta(days=1),
+    "1m": timedelta(days=30),
+    "6m": timedelta(days=182),
+    "1y": timedelta(days=365),
+}
+CONFIRM_WINDOW = timedelta(minutes=15)
+MAX_REFUSALS = 5  # wrong passwords typed to confirm a mandate, per person, per window
+
+
+@dataclass(frozen=True)
+class MandateView:
+    """A mandate as the person sees it."""
+
+    id: str
+    member_id: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime
+    live: bool
+
+
+def mandate_view(mandate: Mandate, now: datetime) -> MandateView:
+    """The public shape of a mandate; `live` is false once revoked or expired."""
+    return MandateView(
+        id=mandate.id,
+        member_id=mandate.member_id,
+        scopes=mandate.scopes.split(),
+        created_at=mandate.created_at,
+        expires_at=mandate.expires_at,
+        live=mandate.revoked_at is None and mandate.expires_at > now,
+    )
+
+
+def _scopes(scopes: object) -> str:
+    if not isinstance(scopes, list) or not scopes:
+        raise InvalidInput("scopes", field="scopes")
+    chosen = {s for s in scopes if isinstance(s, str)}
+    if not chosen or not chosen <= set(SCOPES) or len(chosen) != len(scopes):
+        raise InvalidInput("scopes", field="scopes")
+    return " ".join(s for s in SCOPES if s in chosen)
+
+
+def _recent_refusals(session: Session, person_id: str, now: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(
+                AuditRecord.person_id == person_id,
+                AuditRecord.action == "mandate:confirm",
+                AuditRecord.outcome == "denied",
+                AuditRecord.at > now - CONFIRM_WINDOW,
+            )
+        )
+        or 0
+    )
+
+
+def _confirm_password(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    person: Person,
+    username: str,
+    password: str,
+) -> None:
+    """The person's own credentials, typed now; a wrong one is recorded and limits tries."""
+    if _recent_refusals(session, person.id, clock()) >= MAX_REFUSALS:
+        raise TooManyAttempts("wait")
+    confirmed = authenticate(session, username=username or "", password=password or "")
+    if confirmed is None or confirmed.id != person.id:
+        event = AuditEvent(
+            action="mandate:confirm",
+            outcome="denied",
+            reason="bad_password",
+            actor=actor,
+            person_id=person.id,
+        )
+        record_event(session_factory, clock, event)
+        raise PasswordNotConfirmed("password")
+
+
+def _give(
+    session: Session,
+    clock: Clock,
+    person: Person,
+    member: AccompanimentMember,
+    scopes: object,
+    duration: object,
+    how: str,
+) -> Mandate:
+    """The mandate row and its two records: the person gives, the helper receives."""
+    scope_text = _scopes(scopes)
+    if not isinstance(duration, str) or duration not in DURATIONS:
+        raise InvalidInput("duration", field="duration")
+    now = clock()
+    mandate = Mandate(
+        person_id=person.id,
+        member_id=member.id,
+        scopes=scope_text,
+        created_at=now,
+        expires_at=now + DURATIONS[duration],
+    )
+    session.add(mandate)
+    session.flush()
+    helper = session.get(Professional, member.professional_id)
+    assert helper is not None
+    giver = Actor(kind="person", id=person.id)
+    receiver = Actor(
+        kind="professional",
+        id=helper.id,
+        organization_id=helper.organization_id,
+        role=helper.role,
+        on_behalf_of=person.id,
+    )
+    for action, who in (("mandate:create", giver), ("mandate:receive", receiver)):
+        event = AuditEvent(
+            action=action, outcome="allowed", reason=how, actor=who, person_id=person.id
+        )
+        append_event(session, clock, event)
+    return mandate
+
+
+def _helper_member(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    person: Person,
+    member: AccompanimentMember | None,
+) -> AccompanimentMember:
+    """An active member the policy accepts as a helper (digital inclusion), else refused."""
+    if member is None or member.status != "active":
+        raise InvalidInput("not a member of the list", field="member_id")
+    decision = decide(session, actor, "mandate:create", member, now=clock())
+    if not decision.allowed:
+        event = AuditEvent(
+            action="mandate:create",
+            outcome="denied",
+            reason=decision.reason,
+            actor=actor,
+            person_id=person.id,
+        )
+        record_event(session_factory, clock, event)
+        raise NotAHelper("member_id", field="member_id")
+    return member
+
+
+def create_mandate(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    member_id: object,
+    scopes: object,
+    duration: object,
+    password: str,
+) -> Mandate:
+    """On the person's own screen: they give a helper a mandate, retyping their password.
+
+    Only a member whose organisation does digital inclusion can receive one; a wrong
+    password is recorded and tries are limited; both identities are recorded.
+    """
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "mandate:create", person)
+    assert person is not None
+    found = find_member(session, person, member_id)
+    member = _helper_member(session, session_factory, clock, actor, person, found)
+    _scopes(scopes)
+    _confirm_password(session, session_factory, clock, actor, person, person.username, password)
+    return _give(session, clock, person, member, scopes, duration, "own_screen")
+
+
+def prepare_desk_mandate(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> str:
+    """The name of the person a helper may prepare a mandate for at their desk, or 404."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "mandate:prepare", person)
+    assert person is not None
+    return person.display_name
+
+
+def create_mandate_at_desk(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    scopes: object,
+    duration: object,
+    username: str,
+    password: str,
+) -> Mandate:
+    """On the helper's screen: the helper prepares it, the person beside them confirms by
+    typing their own username and password; a wrong one is refused, recorded, limited."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "mandate:prepare", person)
+    assert person is not None
+    member = active_member(session, person.id, actor.id)
+    assert member is not None  # the policy said yes: the actor is on the person's list
+    _scopes(scopes)
+    _confirm_password(session, session_factory, clock, actor, person, username, password)
+    return _give(session, clock, person, member, scopes, duration, "helper_screen")
+
+
+def revoke_mandate(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    mandate_id: str,
+) -> None:
+    """The person ends a mandate at once; recorded."""
+    mandate = session.get(Mandate, mandate_id) if len(mandate_id) == 36 else None
+    person = find_person(session, mandate.person_id) if mandate is not None else None
+    decision = require(session, session_factory, clock, actor, "mandate:revoke", person)
+    assert mandate is not None and person is not None
+    if mandate.revoked_at is None:
+        mandate.revoked_at = clock()
+        session.flush()
+    record(session, clock, actor, "mandate:revoke", decision, person.id)
+
+
+def list_mandates(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> list[MandateView]:
+    """The person's unrevoked mandates (expired ones shown as not live)."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "mandate:list", person)
+    assert person is not None
+    rows = session.scalars(
+        select(Mandate)
+        .where(Mandate.person_id == person.id, Mandate.revoked_at.is_(None))
+        .order_by(Mandate.created_at)
+    )
+    now = clock()
+    return [mandate_view(m, now) for m in rows]

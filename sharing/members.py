@@ -1,0 +1,280 @@
+"""The accompaniment list: share codes, adding, asking to join, the referent, removal."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.accounts import InvalidInput, normalise_username
+from locker.actors import Actor, Clock
+from locker.models import Organization, Person, Professional
+from sharing.accounts import AccessDenied
+from sharing.errors import AlreadyMember, UnknownShareCode
+from sharing.guard import find_member, find_person, record, require
+from sharing.models import AccompanimentMember, Grant, Mandate, ShareCode
+from sharing.policy import decide
+
+# Crockford's base32 without look-alikes: easy to read aloud and to type on a phone.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+MAX_MISSION = 200
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """One entry of a list as the person (or a helper) sees it."""
+
+    id: str
+    professional_id: str
+    display_name: str
+    organization: str
+    mission: str
+    status: str
+    referent: bool
+
+
+def share_code_for(session: Session, clock: Clock, professional: Professional) -> str | None:
+    """The professional's share code, created on first use; org admins have none."""
+    if professional.role != "professional":
+        return None
+    row = session.get(ShareCode, professional.id)
+    if row is None:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        row = ShareCode(professional_id=professional.id, code=code, created_at=clock())
+        session.add(row)
+        session.flush()
+    return row.code
+
+
+def normalise_code(code: str) -> str:
+    """Codes are read aloud and typed: case, spaces and dashes do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())[:16]
+
+
+def _clean_mission(mission: object) -> str:
+    text = " ".join(str(mission or "").split())
+    text = "".join(ch for ch in text if ch.isprintable())
+    if len(text) > MAX_MISSION:
+        raise InvalidInput("mission too long", field="mission")
+    return text
+
+
+def _current(session: Session, person_id: str, professional_id: str) -> AccompanimentMember | None:
+    return session.scalar(
+        select(AccompanimentMember).where(
+            AccompanimentMember.person_id == person_id,
+            AccompanimentMember.professional_id == professional_id,
+            AccompanimentMember.ended_at.is_(None),
+        )
+    )
+
+
+def add_member(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    professional_code: str,
+    mission: str,
+) -> AccompanimentMember:
+    """The person adds a professional by share code; recorded; the caller commits."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, "member:add", person)
+    assert person is not None
+    professional = session.scalar(
+        select(Professional)
+        .join(ShareCode, ShareCode.professional_id == Professional.id)
+        .where(ShareCode.code == normalise_code(professional_code or ""))
+    )
+    if professional is None or professional.disabled_at is not None:
+        raise UnknownShareCode("no such code", field="professional_code")
+    existing = _current(session, person.id, professional.id)
+    if existing is not None and existing.status == "active":
+        raise AlreadyMember("already on the list")
+    if existing is not None:  # a pending request: the person's act accepts it
+        existing.status = "active"
+        existing.mission = _clean_mission(mission) or existing.mission
+        member = existing
+    else:
+        member = AccompanimentMember(
+            person_id=person.id,
+            professional_id=professional.id,
+            mission=_clean_mission(mission),
+            status="active",
+            referent=False,
+            created_at=clock(),
+        )
+        session.add(member)
+    session.flush()
+    record(session, clock, actor, "member:add", decision, person.id)
+    return member
+
+
+def request_to_join(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    username: str,
+    mission: str,
+) -> None:
+    """A professional asks to join a person's list; the same answer whether or not they exist."""
+    decision = decide(session, actor, "join:request")
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    mission = _clean_mission(mission)
+    person = session.scalar(select(Person).where(Person.username == normalise_username(username)))
+    if person is None or actor.id is None or _current(session, person.id, actor.id) is not None:
+        return
+    session.add(
+        AccompanimentMember(
+            person_id=person.id,
+            professional_id=actor.id,
+            mission=mission,
+            status="requested",
+            referent=False,
+            created_at=clock(),
+        )
+    )
+    session.flush()
+
+
+def accept_member(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    member_id: str,
+) -> AccompanimentMember:
+    """The person accepts a professional's request to join; recorded."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, "member:accept", person)
+    member = find_member(session, person, member_id)
+    if member is None:
+        require(session, session_factory, clock, actor, "member:accept", None)
+    assert member is not None and person is not None
+    member.status = "active"
+    session.flush()
+    record(session, clock, actor, "member:accept", decision, person.id)
+    return member
+
+
+def _end_member(session: Session, clock: Clock, member: AccompanimentMember) -> None:
+    """The member leaves the list; every grant and mandate of theirs ends with it."""
+    now = clock()
+    member.ended_at = now
+    member.referent = False
+    session.execute(
+        update(Grant)
+        .where(Grant.member_id == member.id, Grant.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.execute(
+        update(Mandate)
+        .where(Mandate.member_id == member.id, Mandate.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.flush()
+
+
+def remove_member(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    member_id: str,
+) -> None:
+    """The person removes a member (or refuses a request), or the professional leaves."""
+    person = find_person(session, person_id)
+    member = find_member(session, person, member_id)
+    if member is not None and actor.kind == "professional" and member.professional_id == actor.id:
+        decision = require(session, session_factory, clock, actor, "member:leave", member)
+        action = "member:leave"
+    else:
+        decision = require(session, session_factory, clock, actor, "member:remove", person)
+        if member is None:
+            require(session, session_factory, clock, actor, "member:remove", None)
+        action = "member:remove"
+    assert member is not None
+    _end_member(session, clock, member)
+    record(session, clock, actor, action, decision, member.person_id)
+
+
+def set_referent(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    member_id: str | None,
+) -> None:
+    """The person picks one active member as referent, or none; recorded."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, "referent:set", person)
+    assert person is not None
+    chosen = None
+    if member_id is not None:
+        chosen = find_member(session, person, member_id)
+        if chosen is None or chosen.status != "active":
+            require(session, session_factory, clock, actor, "referent:set", None)
+    session.execute(
+        update(AccompanimentMember)
+        .where(AccompanimentMember.person_id == person.id)
+        .values(referent=False)
+    )
+    if chosen is not None:
+        chosen.referent = True
+    session.flush()
+    record(session, clock, actor, "referent:set", decision, person.id)
+
+
+def member_views(session: Session, person_id: str) -> list[MemberView]:
+    """The person's list (active and requested entries), referent first."""
+    rows = session.execute(
+        select(AccompanimentMember, Professional, Organization)
+        .join(Professional, Professional.id == AccompanimentMember.professional_id)
+        .join(Organization, Organization.id == Professional.organization_id)
+        .where(
+            AccompanimentMember.person_id == person_id,
+            AccompanimentMember.ended_at.is_(None),
+        )
+        .order_by(AccompanimentMember.referent.desc(), AccompanimentMember.created_at)
+    )
+    return [
+        MemberView(
+            id=m.id,
+            professional_id=p.id,
+            display_name=p.display_name,
+            organization=o.name,
+            mission=m.mission,
+            status=m.status,
+            referent=m.referent,
+        )
+        for m, p, o in rows
+    ]
+
+
+def list_members(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> list[MemberView]:
+    """The person's accompaniment list, if the actor may read it; 404 otherwise."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "member:list", person)
+    assert person is not None
+    return member_views(session, person.id)

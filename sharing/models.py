@@ -1,0 +1,125 @@
+"""Sharing models: the accompaniment list, grants, mandates (tables of `sharing/`).
+
+Rows are never cached: the access policy reads them on every request, so a removal, a
+revocation or an expiry takes effect at once, for sessions and tokens already open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from locker.models import Base, new_id
+
+
+class OrganizationProfile(Base):
+    """What sharing needs to know of an organisation: whether it does digital inclusion.
+
+    Only professionals of such an organisation may be given, or act under, a mandate.
+    No row means no (an organisation is not a helpers' one until the operator says so).
+    """
+
+    __tablename__ = "organization_profiles"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    digital_inclusion: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime]
+
+
+class ShareCode(Base):
+    """A professional's short code, given to a person who adds them to their list."""
+
+    __tablename__ = "share_codes"
+
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime]
+
+
+class AccompanimentMember(Base):
+    """One entry of a person's accompaniment list (liste d'accompagnement)."""
+
+    __tablename__ = "accompaniment_members"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), index=True)
+    mission: Mapped[str] = mapped_column(String(200))
+    # "requested" (a professional asked; the person has not accepted yet) or "active".
+    status: Mapped[str] = mapped_column(String(12))
+    referent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class Grant(Base):
+    """A person's permission for one member on one document, or on a whole category."""
+
+    __tablename__ = "grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("accompaniment_members.id"), index=True)
+    # Exactly one of the two: a document, or a category (which covers later papers too).
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    category: Mapped[str | None] = mapped_column(String(32))
+    # "person", "mandate" (created by a helper) or "deposit" (the depositor's own grant).
+    origin: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    # When the end date's passing was written to the audit log (once per grant).
+    expiry_recorded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Mandate(Base):
+    """A helper's scoped, dated, revocable delegation from a person."""
+
+    __tablename__ = "mandates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("accompaniment_members.id"), index=True)
+    # Space-separated among "upload", "organise", "share", "view".
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class RecoveryCode(Base):
+    """A hashed recovery code: one-time (issued face to face) or from a printed card."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "issued" or "card"
+    issued_by_id: Mapped[str | None] = mapped_column(ForeignKey("professionals.id"))
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    # Set when the person has read "your password was reset by ... of ... on ...".
+    notice_seen_at: Mapped[datetime | None]
+
+
+class SharingNotice(Base):
+    """Something the person is told on their next page: a member deposited a paper."""
+
+    __tablename__ = "sharing_notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # "deposit"
+    member_id: Mapped[str] = mapped_column(ForeignKey("accompaniment_members.id"))
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_sharing_notices_person_seen", "person_id", "seen_at"),)

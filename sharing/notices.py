@@ -1,0 +1,25 @@
+"""What the person is told on their next page: password resets and deposits."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from locker.actors import Actor, Clock
+from sharing.guard import find_person, require
+from sharing.professionals import DepositNotice, deposit_notices
+from sharing.recovery import ResetNotice, reset_notices
+
+
+def person_notices(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> tuple[list[ResetNotice], list[DepositNotice]]:
+    """The person's unread notices (only the person reads them); 404 otherwise."""
+    person = find_person(session, person_id)
+    require(session, session_factory, clock, actor, "notice:list", person)
+    assert person is not None
+    return reset_notices(session, person.id), deposit_notices(session, person.id)

@@ -1,0 +1,204 @@
+"""The access policy: the one function that says whether an actor may act, and why.
+
+Every route, page, API call and CLI command asks `decide`; the plaintext door in
+`locker.documents` asks it (through `authorize_document`) before anything is decrypted.
+Organisation admins and the operator have no path to any title or content.
+
+Rights come only from current rows (accompaniment list, grants, mandates), read on
+every call: `Actor.on_behalf_of` is recorded, never trusted. The clock is `now` when the
+caller gives it, else the one the session carries in `session.info["clock"]` (the app
+puts its clock there), else the real time.
+
+Helpers: a helper is a member of the person's list, whose organisation does digital
+inclusion (`organization_profiles`, set by the operator), to whom the person gave a
+mandate confirmed with their own password. Both are read on every call: an organisation
+switched off ends its professionals' mandates at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from locker.actors import Actor, Clock, utc_now
+from locker.documents import Decision
+from locker.models import Document, Person
+from sharing.audit_access import AUDIT_ACTIONS, decide_audit
+from sharing.models import AccompanimentMember, Grant
+from sharing.rights import active_member, does_digital_inclusion, live_grant, live_scopes
+
+# Title, thumbnail and content: the three things a grant shows.
+VIEW_ACTIONS = frozenset({"document:read", "document:describe", "document:thumbnail"})
+DOCUMENT_ACTIONS = frozenset(
+    VIEW_ACTIONS
+    | {
+        "document:delete",
+        "document:rename",
+        "document:categorise",
+        "document:trash",
+        "document:restore",
+        "grant:list",
+        "grant:create",
+    }
+)
+PERSON_ACTIONS = frozenset(
+    {
+        "person:list_documents",
+        "person:upload",
+        "person:deposit",
+        "member:list",
+        "member:add",
+        "member:remove",
+        "member:accept",
+        "referent:set",
+        "grant:list",
+        "grant:create",
+        "mandate:list",
+        "mandate:create",
+        "mandate:prepare",
+        "mandate:revoke",
+        "recovery:issue",
+        "recovery:card",
+        "notice:list",
+    }
+)
+GLOBAL_ACTIONS = frozenset({"person:create", "join:request", "professional:persons"})
+# What a mandate scope lets a helper do for the person (never delete, never re-mandate).
+MANDATE_SCOPE = {
+    "document:read": "view",
+    "document:describe": "view",
+    "document:thumbnail": "view",
+    "person:list_documents": "view",
+    "person:upload": "upload",
+    "document:rename": "organise",
+    "document:categorise": "organise",
+    "document:trash": "organise",
+    "document:restore": "organise",
+    "grant:list": "share",
+    "grant:create": "share",
+    "grant:revoke": "share",
+    "member:list": "share",
+}
+
+ALLOW_OWNER = Decision(allowed=True, reason="owner")
+
+Target = Document | Person | AccompanimentMember | Grant | None
+
+
+def deny(reason: str) -> Decision:
+    """A refusal with the reason that the audit log records."""
+    return Decision(allowed=False, reason=reason)
+
+
+def session_clock(session: Session) -> Clock:
+    """The clock the session carries (the app's, injectable in tests), or the real one."""
+    clock = session.info.get("clock")
+    return clock if callable(clock) else utc_now
+
+
+def _person_id_of(target: Target) -> str | None:
+    if isinstance(target, Person):
+        return target.id
+    if isinstance(target, Document | AccompanimentMember | Grant):
+        return target.person_id
+    return None
+
+
+def _professional(
+    session: Session, actor: Actor, action: str, target: Target, now: datetime
+) -> Decision:
+    person_id = _person_id_of(target)
+    if person_id is None:
+        return deny("no_target")
+    if action == "member:leave" and isinstance(target, AccompanimentMember):
+        mine = target.professional_id == actor.id and target.ended_at is None
+        return Decision(allowed=True, reason="self") if mine else deny("not_member")
+    member = active_member(session, person_id, actor.id)
+    if member is None:
+        return deny("not_member")
+    viewing = action in VIEW_ACTIONS and isinstance(target, Document)
+    if viewing and live_grant(session, member, target, now) is not None:  # type: ignore[arg-type]
+        return Decision(allowed=True, reason="grant")
+    if action == "person:deposit":
+        return Decision(allowed=True, reason="member")
+    helper = does_digital_inclusion(session, actor.id)
+    if action == "mandate:prepare":
+        # At the helper's desk; the person's own password, typed there, still decides.
+        return Decision(allowed=True, reason="helper") if helper else deny("not_digital_inclusion")
+    scopes = live_scopes(session, member, now) if helper else set()
+    if action == "recovery:issue":
+        if member.referent:
+            return Decision(allowed=True, reason="referent")
+        return Decision(allowed=True, reason="mandate") if scopes else deny("not_referent")
+    scope = MANDATE_SCOPE.get(action)
+    if scope is not None and scope in scopes:
+        return Decision(allowed=True, reason=f"mandate:{scope}")
+    return deny("no_grant" if action in VIEW_ACTIONS else "no_mandate")
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target: Target = None,
+    *,
+    now: datetime | None = None,
+) -> Decision:
+    """Allowed or not, and why, for (actor, action, target); unknown actions are refused.
+
+    Owners may do everything to their own locker; a member sees a document only through
+    a live grant; a helper acts only within a live mandate's scopes; an org admin, the
+    operator and anonymous callers reach nothing of a person's.
+    """
+    if actor.kind == "anonymous" or actor.id is None:
+        return deny("anonymous")
+    if action in GLOBAL_ACTIONS:
+        if actor.kind == "professional":
+            if actor.role == "professional":
+                return Decision(allowed=True, reason="professional")
+            return deny("org_admin_no_persons")
+        return deny("not_permitted")
+    if action in AUDIT_ACTIONS:
+        return decide_audit(actor, action, target)
+    known = action in DOCUMENT_ACTIONS or action in PERSON_ACTIONS
+    if not known and action not in {"grant:revoke", "member:leave"}:
+        return deny("unknown_action")
+    if isinstance(target, Document) and action not in DOCUMENT_ACTIONS:
+        return deny("no_target")
+    if isinstance(target, Person) and action not in PERSON_ACTIONS:
+        return deny("no_target")
+    person_id = _person_id_of(target)
+    if person_id is None:
+        return deny("no_target")
+    if actor.kind == "person":
+        if actor.id != person_id or action in {
+            "person:deposit",
+            "recovery:issue",
+            "member:leave",
+            "mandate:prepare",
+        }:
+            return deny("not_owner")
+        # A mandate goes only to a professional of a digital-inclusion organisation.
+        helper_target = isinstance(target, AccompanimentMember) and action == "mandate:create"
+        if helper_target and not does_digital_inclusion(session, target.professional_id):  # type: ignore[union-attr]
+            return deny("not_digital_inclusion")
+        return ALLOW_OWNER
+    if actor.kind != "professional":
+        return deny("not_permitted")
+    if actor.role != "professional":
+        return deny("org_admin")
+    return _professional(session, actor, action, target, now or session_clock(session)())
+
+
+def authorize_document(session: Session, actor: Actor, action: str, document: Document) -> Decision:
+    """The policy in the shape the plaintext door asks for it."""
+    return decide(session, actor, action, document)
+
+
+def acting_as(decision: Decision, actor: Actor, person_id: str) -> Actor:
+    """The actor as the audit log must record it: under a mandate, both identities."""
+    if decision.allowed and decision.reason.startswith("mandate"):
+        return replace(actor, on_behalf_of=person_id)
+    return actor

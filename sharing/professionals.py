@@ -1,0 +1,186 @@
+"""The professional's side: my persons, what each shared with me, and deposits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker import documents as core
+from locker.actors import Actor, Clock
+from locker.documents import DocumentView
+from locker.models import Document, Person
+from locker.storage import ObjectStore
+from sharing.accounts import AccessDenied
+from sharing.guard import find_person, record, require
+from sharing.models import AccompanimentMember, Grant, SharingNotice
+from sharing.policy import decide
+
+
+@dataclass(frozen=True)
+class MyPerson:
+    """A person whose list I am on, and the documents I may see now."""
+
+    person_id: str
+    display_name: str
+    member_id: str
+    mission: str
+    status: str
+    referent: bool
+    documents: list[DocumentView]
+
+
+@dataclass(frozen=True)
+class DepositNotice:
+    """A paper a member put into the person's locker, not yet acknowledged."""
+
+    id: str
+    member_id: str
+    document_id: str | None
+
+
+def my_persons(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+) -> list[MyPerson]:
+    """The persons whose list I am on, each with the documents the policy lets me see."""
+    decision = decide(session, actor, "professional:persons")
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    now = clock()
+    rows = session.execute(
+        select(AccompanimentMember, Person)
+        .join(Person, Person.id == AccompanimentMember.person_id)
+        .where(
+            AccompanimentMember.professional_id == actor.id,
+            AccompanimentMember.ended_at.is_(None),
+        )
+        .order_by(Person.display_name)
+    )
+    result = []
+    for member, person in rows:
+        views: list[DocumentView] = []
+        if member.status == "active":
+            for document in session.scalars(
+                select(Document)
+                .where(Document.person_id == person.id)
+                .order_by(Document.created_at.desc())
+            ):
+                if decide(session, actor, "document:describe", document, now=now).allowed:
+                    views.append(core.describe_document(session, keyring, document))
+        result.append(
+            MyPerson(
+                person_id=person.id,
+                display_name=person.display_name if member.status == "active" else "",
+                member_id=member.id,
+                mission=member.mission,
+                status=member.status,
+                referent=member.referent,
+                documents=views,
+            )
+        )
+    return result
+
+
+def deposit_document(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    store: ObjectStore,
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+    source: IO[bytes],
+    filename: str,
+    title: str,
+    category: str,
+    max_bytes: int,
+) -> DocumentView:
+    """A member puts a paper into the person's locker: it is the person's; they are told;
+    the depositor keeps a grant on it that the person can revoke. One transaction: the
+    paper, the grant, the notice and the records are all committed, or none (and no
+    object is left in the store)."""
+    person = find_person(session, person_id)
+    decision = require(session, session_factory, clock, actor, "person:deposit", person)
+    assert person is not None and actor.id is not None
+    member = session.scalar(
+        select(AccompanimentMember).where(
+            AccompanimentMember.person_id == person.id,
+            AccompanimentMember.professional_id == actor.id,
+            AccompanimentMember.status == "active",
+            AccompanimentMember.ended_at.is_(None),
+        )
+    )
+    assert member is not None
+    person_key, member_key = person.id, member.id
+
+    def grant_and_notice(tx: Session, document_id: str) -> None:
+        # In the upload's own transaction: the paper, its grant, the notice and the
+        # records are committed together or not at all (objects deleted on failure).
+        now = clock()
+        tx.add(
+            Grant(
+                person_id=person_key,
+                member_id=member_key,
+                document_id=document_id,
+                origin="deposit",
+                created_at=now,
+            )
+        )
+        tx.add(
+            SharingNotice(
+                person_id=person_key,
+                kind="deposit",
+                member_id=member_key,
+                document_id=document_id,
+                created_at=now,
+            )
+        )
+        tx.flush()
+        record(tx, clock, actor, "document:deposit", decision, person_key, document_id)
+
+    view = core.upload_document(
+        session,
+        store,
+        keyring,
+        clock,
+        actor=actor,
+        person=person,
+        source=source,
+        filename=filename,
+        title=title,
+        category=category,
+        max_bytes=max_bytes,
+        before_commit=grant_and_notice,
+    )
+    return view
+
+
+def deposit_notices(session: Session, person_id: str) -> list[DepositNotice]:
+    """Deposits the person has not yet acknowledged."""
+    rows = session.scalars(
+        select(SharingNotice).where(
+            SharingNotice.person_id == person_id, SharingNotice.seen_at.is_(None)
+        )
+    )
+    return [DepositNotice(id=n.id, member_id=n.member_id, document_id=n.document_id) for n in rows]
+
+
+def acknowledge_deposits(session: Session, clock: Clock, *, actor: Actor, person_id: str) -> None:
+    """The person has read their deposit notices (only the person may clear them)."""
+    person = find_person(session, person_id)
+    if person is None or not decide(session, actor, "notice:list", person, now=clock()).allowed:
+        return
+    session.execute(
+        update(SharingNotice)
+        .where(SharingNotice.person_id == person.id, SharingNotice.seen_at.is_(None))
+        .values(seen_at=clock())
+    )

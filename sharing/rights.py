@@ -1,0 +1,78 @@
+"""The rows the access policy reads: live memberships, grants and mandates, now.
+
+Nothing here is cached: each question is a query on current rows, so a removal,
+revocation or expiry is seen by the very next request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from locker.models import Document, Professional
+from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProfile
+
+SCOPES = ("upload", "organise", "share", "view")
+
+
+def active_member(
+    session: Session, person_id: str, professional_id: str | None
+) -> AccompanimentMember | None:
+    """The professional's live entry on the person's list (accepted, not removed), if any."""
+    if professional_id is None:
+        return None
+    return session.scalar(
+        select(AccompanimentMember).where(
+            AccompanimentMember.person_id == person_id,
+            AccompanimentMember.professional_id == professional_id,
+            AccompanimentMember.status == "active",
+            AccompanimentMember.ended_at.is_(None),
+        )
+    )
+
+
+def live_grant(
+    session: Session, member: AccompanimentMember, document: Document, now: datetime
+) -> Grant | None:
+    """A grant (on this document or its category) that is neither revoked nor expired."""
+    return session.scalar(
+        select(Grant)
+        .where(
+            Grant.member_id == member.id,
+            Grant.person_id == document.person_id,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+            or_(
+                Grant.document_id == document.id,
+                (Grant.document_id.is_(None)) & (Grant.category == document.category),
+            ),
+        )
+        .limit(1)
+    )
+
+
+def live_scopes(session: Session, member: AccompanimentMember, now: datetime) -> set[str]:
+    """The union of the scopes of the member's mandates that are neither revoked nor expired."""
+    rows = session.scalars(
+        select(Mandate.scopes).where(
+            Mandate.member_id == member.id,
+            Mandate.person_id == member.person_id,
+            Mandate.revoked_at.is_(None),
+            Mandate.expires_at > now,
+        )
+    )
+    return {scope for row in rows for scope in row.split()}
+
+
+def does_digital_inclusion(session: Session, professional_id: str | None) -> bool:
+    """Whether the professional's organisation (read from their row, now) does digital inclusion."""
+    if professional_id is None:
+        return False
+    found = session.scalar(
+        select(OrganizationProfile.digital_inclusion)
+        .join(Professional, Professional.organization_id == OrganizationProfile.organization_id)
+        .where(Professional.id == professional_id)
+    )
+    return bool(found)

@@ -1,0 +1,75 @@
+"""The trash as seen by an actor: moving to it, restoring from it, listing it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker import documents as core
+from locker import trash
+from locker.actors import Actor, Clock
+from locker.documents import DocumentView
+from sharing.guard import require, require_person
+from sharing.policy import acting_as
+
+
+def trash_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> None:
+    """Move a document to the trash if the actor may; 404 otherwise (recorded either way)."""
+    document = core.find_document(session, document_id)
+    if document is not None and document.deleted_at is not None:
+        document = None  # already in the trash: same answer as missing
+    decision = require(session, session_factory, clock, actor, "document:trash", document)
+    assert document is not None
+    trash.trash_document(
+        session,
+        clock,
+        actor=acting_as(decision, actor, document.person_id),
+        document=document,
+        reason=decision.reason,
+    )
+
+
+def restore_document_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    *,
+    actor: Actor,
+    document_id: str,
+) -> None:
+    """Take a document out of the trash if the actor may; 404 otherwise."""
+    document = core.find_document(session, document_id)
+    if document is not None and document.deleted_at is None:
+        document = None
+    decision = require(session, session_factory, clock, actor, "document:restore", document)
+    assert document is not None
+    trash.restore_document(
+        session,
+        clock,
+        actor=acting_as(decision, actor, document.person_id),
+        document=document,
+        reason=decision.reason,
+    )
+
+
+def list_trash_for(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    *,
+    actor: Actor,
+    person_id: str,
+) -> list[DocumentView]:
+    """The person's trash if the actor may list their documents; 404 otherwise."""
+    person, _ = require_person(
+        session, session_factory, clock, actor, "person:list_documents", person_id
+    )
+    return trash.list_trash(session, keyring, person)

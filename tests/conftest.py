@@ -1,0 +1,237 @@
+"""Shared fixtures: strict mode, real PostgreSQL, a real S3 server, apps on both stacks.
+
+Strict mode (LOCKER_TEST_STRICT=1, or CI=true) turns a missing service into a failure
+instead of a skip, so CI can never pass by testing less.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from crypto.keyring import LocalKeyring, create_keyfile
+from locker import accounts
+from locker.actors import utc_now
+from locker.db import make_engine
+from locker.models import Organization, Person, Professional
+from locker.schema import upgrade_schema
+from locker.settings import Settings, load_settings
+from tests.services import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
+from web.app import create_app
+
+STRICT = os.environ.get("LOCKER_TEST_STRICT") == "1" or os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get(
+    "LOCKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "correct horse battery"
+
+
+def require_service(reason: str) -> None:
+    """Skip when a service is missing, or fail in strict mode."""
+    if STRICT:
+        pytest.fail(f"strict mode: {reason}")
+    pytest.skip(reason)
+
+
+def _pg_admin() -> Any:
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated template database; each test clones it (fast on PostgreSQL)."""
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        require_service(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    name = f"locker_tpl_{secrets.token_hex(4)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    upgrade_schema(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    admin = _pg_admin()
+    name = f"locker_t_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite-file", "postgres-s3"])
+def stack(request: pytest.FixtureRequest) -> str:
+    """Every app-level test runs on the embedded default and on PostgreSQL + real S3."""
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(
+    stack: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """Validated settings for the stack under test, with a fresh data dir and master key."""
+    env = {"LOCKER_DATA_DIR": str(tmp_path / "var"), "LOCKER_COOKIE_SECURE": "false"}
+    if stack == "postgres-s3":
+        server = request.getfixturevalue("s3_server")
+        env["LOCKER_DATABASE_URL"] = request.getfixturevalue("pg_url")
+        env["LOCKER_SECRET_KEY"] = secrets.token_urlsafe(40)
+        env["LOCKER_STORAGE_URL"] = f"s3://{make_bucket(server)}"
+        env["LOCKER_S3_ENDPOINT_URL"] = server.endpoint_url
+        env["LOCKER_S3_REGION"] = server.region
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret_key)
+    result = load_settings(env, create=True)
+    result.data_dir.mkdir(parents=True, exist_ok=True)
+    create_keyfile(result.master_key_file)
+    if stack == "sqlite-file":
+        engine = make_engine(result.database_url)
+        upgrade_schema(engine)
+        engine.dispose()
+    return result
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """A fresh application on the stack under test."""
+    application = create_app(settings, config={"TESTING": True})
+    application.extensions["locker"].store.ensure_ready()
+    yield application
+    application.extensions["locker"].engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(settings: Settings) -> Iterator[Flask]:
+    """Like `app`, for tests that submit forms (CSRF stays on: tests read the token)."""
+    application = create_app(settings)
+    application.extensions["locker"].store.ensure_ready()
+    yield application
+    application.extensions["locker"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session on the app's database, for arranging and inspecting."""
+    session = app.extensions["locker"].session_factory()
+    yield session
+    session.close()
+
+
+@dataclass
+class Actors:
+    """A small world: two organisations, professionals, an admin and two persons."""
+
+    org: Organization
+    other_org: Organization
+    pro: Professional
+    other_pro: Professional
+    admin: Professional
+    alice: Person
+    bob: Person
+
+
+@pytest.fixture
+def world(app: Flask) -> Actors:
+    found = app.extensions["locker"]
+    keyring: LocalKeyring = found.keyring
+    with found.session_factory() as session:
+        org = accounts.create_organization(session, utc_now, "CHRS Les Lilas")
+        other = accounts.create_organization(session, utc_now, "Mission locale")
+        pro = accounts.create_professional(
+            session,
+            utc_now,
+            organization_id=org.id,
+            email="martin@lilas.example",
+            display_name="Mme Martin",
+            password=PASSWORD,
+        )
+        other_pro = accounts.create_professional(
+            session,
+            utc_now,
+            organization_id=other.id,
+            email="durand@ml.example",
+            display_name="M. Durand",
+            password=PASSWORD,
+        )
+        admin = accounts.create_professional(
+            session,
+            utc_now,
+            organization_id=org.id,
+            email="admin@lilas.example",
+            display_name="Admin",
+            password=PASSWORD,
+            role="org_admin",
+        )
+        alice = accounts.create_person(
+            session, keyring, utc_now, username="alice", display_name="Alice", password=PASSWORD
+        )
+        bob = accounts.create_person(
+            session, keyring, utc_now, username="bob", display_name="Bob", password=PASSWORD
+        )
+        session.commit()
+        return Actors(org, other, pro, other_pro, admin, alice, bob)
+
+
+def token_for(client: FlaskClient, identifier: str, password: str = PASSWORD) -> str:
+    """Sign in through the API and return the bearer token."""
+    key = "email" if "@" in identifier else "username"
+    response = client.post("/api/v1/auth/token", json={key: identifier, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "samples"
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def sample(name: str) -> bytes:
+    """Bytes of one of the team's sample uploads."""
+    for folder in (SAMPLES, SHARED_SAMPLES):
+        if (folder / name).exists():
+            return (folder / name).read_bytes()
+    raise FileNotFoundError(name)
+
+
+__all__ = ["Actors", "bearer", "replace", "require_service", "sample", "token_for"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In strict mode no test may be skipped: a skip means something was not tested."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"strict mode: this test was skipped ({report.longrepr})"

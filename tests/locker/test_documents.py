@@ -1,0 +1,212 @@
+"""The document core on both stacks: the one door, all-or-nothing uploads, tampering."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from crypto.errors import IntegrityError
+from locker.actors import Actor
+from locker.audit import AuditUnavailable
+from locker.documents import DocumentDamaged
+from locker.errors import NotFound
+from locker.models import AuditRecord, Document
+from sharing import documents as docs
+from tests.conftest import Actors, sample
+from tests.plaintext import readable_signatures
+
+MARKER = b"LOCKER-PLAINTEXT-MARKER"
+
+
+def services(app: Flask):
+    return app.extensions["locker"]
+
+
+def put(app: Flask, person_id: str, data: bytes, name: str = "scan.png", title: str = "Titre"):
+    found = services(app)
+    with found.session_factory() as session:
+        return docs.upload_document_for(
+            session,
+            found.session_factory,
+            found.store,
+            found.keyring,
+            found.clock,
+            actor=Actor(kind="person", id=person_id),
+            person_id=person_id,
+            source=io.BytesIO(data),
+            filename=name,
+            title=title,
+            category="identity",
+            max_bytes=found.settings.max_upload_bytes,
+        )
+
+
+def read(app: Flask, actor: Actor, document_id: str) -> bytes:
+    found = services(app)
+    with found.session_factory() as session:
+        opened = docs.open_document_for(
+            session,
+            found.session_factory,
+            found.store,
+            found.keyring,
+            found.clock,
+            actor=actor,
+            document_id=document_id,
+        )
+        return b"".join(opened.chunks)
+
+
+def audit_rows(app: Flask) -> list[AuditRecord]:
+    with services(app).session_factory() as session:
+        return list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
+
+
+def person(world: Actors, name: str = "alice") -> Actor:
+    return Actor(kind="person", id=getattr(world, name).id)
+
+
+def test_read_is_recorded_before_bytes(app: Flask, world: Actors) -> None:
+    view = put(app, world.alice.id, sample("caf_letter.pdf"))
+    before = len(audit_rows(app))
+    assert read(app, person(world), view.id).startswith(b"%PDF-")  # the sanitised copy
+    rows = audit_rows(app)
+    assert len(rows) == before + 1
+    last = rows[-1]
+    assert (last.action, last.outcome, last.document_id, last.actor_id) == (
+        "document:read",
+        "allowed",
+        view.id,
+        world.alice.id,
+    )
+    assert [r.seq for r in rows] == list(range(len(rows)))
+
+
+def test_denied_reads_are_recorded(app: Flask, world: Actors) -> None:
+    view = put(app, world.alice.id, sample("scan.png"))
+    pro = Actor(
+        kind="professional", id=world.pro.id, organization_id=world.org.id, role="professional"
+    )
+    for actor in (person(world, "bob"), pro, Actor.anonymous()):
+        with pytest.raises(NotFound):
+            read(app, actor, view.id)
+    denied = [r for r in audit_rows(app) if r.outcome == "denied"]
+    assert [(r.actor_kind, r.document_id, r.action) for r in denied] == [
+        ("person", view.id, "document:read"),
+        ("professional", view.id, "document:read"),
+        ("anonymous", view.id, "document:read"),
+    ]
+
+
+def test_no_bytes_when_the_audit_log_cannot_be_written(app: Flask, world: Actors) -> None:
+    view = put(app, world.alice.id, sample("scan.png"))
+    with services(app).engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_records"))
+    with pytest.raises(AuditUnavailable):
+        read(app, person(world), view.id)
+
+
+def test_upload_leaves_nothing_when_the_database_write_fails(app: Flask, world: Actors) -> None:
+    store = services(app).store
+    with services(app).engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_records"))
+    with pytest.raises(Exception):  # noqa: B017 (any database error will do)
+        put(app, world.alice.id, sample("scan.png"))
+    assert list(store.list_keys()) == []
+    with services(app).session_factory() as session:
+        assert session.scalars(select(Document)).all() == []
+
+
+def test_store_and_database_hold_no_plaintext(app: Flask, world: Actors) -> None:
+    for name in ("caf_letter.pdf", "scan.png", "id_photo_gps.jpg", "payslip.heic"):
+        put(app, world.alice.id, sample(name), name=name, title="Titre secret " + name)
+    store = services(app).store
+    keys = list(store.list_keys())
+    assert len(keys) == 8  # each document and its thumbnail
+    for key in keys:
+        assert re.fullmatch(r"[0-9a-f]{32}", key)
+        blob = b"".join(store.get(key))
+        assert readable_signatures(blob) == [], key
+    with services(app).session_factory() as session:
+        for doc in session.scalars(select(Document)):
+            assert b"Titre" not in doc.title_ciphertext
+            assert b".pdf" not in doc.filename_ciphertext
+            assert b"scan" not in doc.filename_ciphertext
+
+
+def _rewrite(app: Flask, key: str, data: bytes) -> None:
+    services(app).store.put(key, [data])
+
+
+def _object(app: Flask, document_id: str) -> tuple[str, bytes]:
+    with services(app).session_factory() as session:
+        doc = session.get(Document, document_id)
+        assert doc is not None
+        return doc.object_key, b"".join(services(app).store.get(doc.object_key))
+
+
+@pytest.mark.parametrize("position", ["header", "first", "middle", "last"])
+def test_a_flipped_bit_releases_no_plaintext(app: Flask, world: Actors, position: str) -> None:
+    data = sample("id_photo_gps.jpg")  # several segments long
+    view = put(app, world.alice.id, data)
+    key, blob = _object(app, view.id)
+    index = {"header": 12, "first": 200, "middle": len(blob) // 2, "last": len(blob) - 3}[position]
+    tampered = bytearray(blob)
+    tampered[index] ^= 0x01
+    _rewrite(app, key, bytes(tampered))
+    with pytest.raises(DocumentDamaged):
+        read(app, person(world), view.id)
+
+
+def test_truncation_is_refused(app: Flask, world: Actors) -> None:
+    view = put(app, world.alice.id, sample("id_photo_gps.jpg"))
+    key, blob = _object(app, view.id)
+    _rewrite(app, key, blob[: len(blob) // 2])
+    with pytest.raises(DocumentDamaged):
+        read(app, person(world), view.id)
+
+
+def test_swapped_objects_are_refused(app: Flask, world: Actors) -> None:
+    first = put(app, world.alice.id, sample("scan.png"))
+    second = put(app, world.alice.id, sample("caf_letter.pdf"))
+    third = put(app, world.bob.id, sample("scan.webp"))
+    key1, blob1 = _object(app, first.id)
+    _, blob2 = _object(app, second.id)
+    key3, _ = _object(app, third.id)
+    _rewrite(app, key1, blob2)  # same person, other document
+    _rewrite(app, key3, blob1)  # other person
+    with pytest.raises(DocumentDamaged):
+        read(app, person(world), first.id)
+    with pytest.raises(DocumentDamaged):
+        read(app, person(world, "bob"), third.id)
+
+
+def test_a_wrapped_key_moved_to_another_row_does_not_unwrap(app: Flask, world: Actors) -> None:
+    first = put(app, world.alice.id, sample("scan.png"))
+    second = put(app, world.alice.id, sample("caf_letter.pdf"))
+    found = services(app)
+    with found.session_factory() as session:
+        a = session.get(Document, first.id)
+        b = session.get(Document, second.id)
+        assert a is not None and b is not None
+        b.wrapped_data_key = a.wrapped_data_key
+        session.commit()
+    with pytest.raises(DocumentDamaged):
+        read(app, person(world), second.id)
+    assert read(app, person(world), first.id).startswith(b"\x89PNG")
+
+
+def test_every_person_has_their_own_key(app: Flask, world: Actors, db_session: Session) -> None:
+    assert world.alice.wrapped_person_key != world.bob.wrapped_person_key
+    keyring = services(app).keyring
+    from locker.accounts import person_key_aad
+
+    alice_key = keyring.unwrap(world.alice.wrapped_person_key, person_key_aad(world.alice.id))
+    bob_key = keyring.unwrap(world.bob.wrapped_person_key, person_key_aad(world.bob.id))
+    assert alice_key != bob_key
+    with pytest.raises(IntegrityError):
+        keyring.unwrap(world.alice.wrapped_person_key, person_key_aad(world.bob.id))

@@ -1,0 +1,100 @@
+"""Sharing in a real headless Chromium, JavaScript off, on a 360 px phone: the person adds
+a professional by share code, shares one paper with the per-member switch; the
+professional downloads exactly that paper; the person revokes; the professional's open
+session gets 404 at once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from tests.conftest import SAMPLES
+from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
+    SCAN,
+    LiveServer,
+    NewContext,
+    add_paper,
+    assert_fits_the_phone,
+    at,
+    browser,
+    live_server,
+    new_context,
+    sign_in,
+)
+
+OTHER = SAMPLES / "caf_letter.pdf"
+PAPER_ID = re.compile(r"/papers/([0-9a-f-]{36})$")
+
+
+def _paper_id(page, title: str) -> str:  # type: ignore[no-untyped-def]
+    page.goto("/papers")
+    page.locator("a.paper", has_text=title).click()
+    found = PAPER_ID.search(page.url)
+    assert found, page.url
+    return found.group(1)
+
+
+def test_share_one_paper_then_revoke_with_javascript_off(
+    live_server: LiveServer,  # noqa: F811
+    new_context: NewContext,  # noqa: F811
+) -> None:
+    username = live_server.create_person()
+    person = new_context(javascript=False).new_page()
+    sign_in(person, username)
+    expect(person).to_have_url(at(live_server, "/papers"))
+    add_paper(person, SCAN, "Carte d'identité", "identity")
+    add_paper(person, OTHER, "Lettre de la CAF", "other")
+    shared = _paper_id(person, "Carte d'identité")
+    private = _paper_id(person, "Lettre de la CAF")
+
+    # The professional, in their own browser, reads their share code.
+    pro = new_context(javascript=False).new_page()
+    sign_in(pro, live_server.professional_email)
+    pro.goto("/pro/profile")
+    code = pro.locator("#share-code code").inner_text().strip()
+    assert re.fullmatch(r"[A-Z0-9]{8}", code), code
+    pro.goto("/pro/persons")
+    expect(pro.locator("section.person")).to_have_count(0)  # on nobody's list yet
+
+    # The person adds them by code: on the list, but sees nothing yet.
+    person.goto("/accompaniment")
+    person.fill("#professional_code", code)
+    person.fill("#mission", "assistante sociale, CHRS Les Lilas")
+    person.click("form[action$='/accompaniment/add'] button[type=submit]")
+    expect(person.locator("#members")).to_contain_text("Mme Martin")
+    assert_fits_the_phone(person, "accompaniment list")
+    assert pro.goto(f"/papers/{shared}").status == 404
+
+    # One switch on one paper.
+    person.goto(f"/papers/{shared}")
+    person.click("#who-can-see")
+    expect(person).to_have_url(at(live_server, f"/papers/{shared}/sharing"))
+    person.click("#switches button[type=submit]")
+    expect(person.locator("#switches button.danger")).to_have_count(1)  # now "stop sharing"
+    assert_fits_the_phone(person, "who can see this paper")
+
+    # The professional finds exactly that paper, downloads it; the other one is 404.
+    pro.goto("/pro/persons")
+    listed = pro.locator("section.person a.paper")
+    expect(listed).to_have_count(1)
+    expect(listed.locator(".paper-title")).to_have_text("Carte d'identité")
+    listed.click()
+    expect(pro).to_have_url(at(live_server, f"/papers/{shared}"))
+    with pro.expect_download() as downloading:
+        pro.click("#open")
+    assert Path(downloading.value.path()).read_bytes() == SCAN.read_bytes()
+    for path in (f"/papers/{private}", f"/papers/{private}/content"):
+        assert pro.goto(path).status == 404, path
+    assert pro.context.request.get(f"/papers/{private}/thumbnail").status == 404
+
+    # The person switches it off: the professional's open session gets 404 at once.
+    person.goto(f"/papers/{shared}/sharing")
+    person.click("#switches button.danger")
+    expect(person.locator("#switches button.danger")).to_have_count(0)
+    for path in (f"/papers/{shared}", f"/papers/{shared}/content"):
+        assert pro.goto(path).status == 404, path
+    assert pro.context.request.get(f"/papers/{shared}/thumbnail").status == 404
+    pro.goto("/pro/persons")
+    expect(pro.locator("section.person a.paper")).to_have_count(0)

@@ -1,0 +1,467 @@
+"""The authorization matrix: every API route and page × every kind of actor, exact status.
+
+Rows are keyed by (method, rule) and compared with the app's url_map, so a new route
+without a row fails this suite. Objects a cell changes (a document it deletes, a grant
+it revokes...) are made fresh for that cell, so cells never depend on each other.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from locker import accounts
+from locker.actors import Clock as ClockType
+from sharing.members import share_code_for
+from tests.conftest import PASSWORD
+from tests.sharing.conftest import (
+    ACTOR_NAMES,
+    PNG,
+    Clock,
+    World,
+    add_grant,
+    add_mandate,
+    add_member,
+    build_world,
+    new_professional,
+    upload,
+)
+
+PERSONS = {"owner", "other_person"}
+ADMIN = {"org_admin"}
+PROS = set(ACTOR_NAMES) - PERSONS - ADMIN - {"anonymous"}
+AUTH = set(ACTOR_NAMES) - {"anonymous"}
+VIEWERS = {"owner", "referent_grant", "intervenor_grant", "helper_view"}
+MEMBERS = {
+    "referent_grant",
+    "referent_nogrant",
+    "intervenor_grant",
+    "intervenor_expired",
+    "intervenor_revoked",
+    "helper_upload",
+    "helper_organise",
+    "helper_share",
+    "helper_view",
+    "helper_expired",
+    "helper_no_inclusion",
+}
+LIVE_HELPERS = {"helper_upload", "helper_organise", "helper_share", "helper_view"}
+# On the list and in a digital-inclusion organisation (an expired mandate does not matter).
+DESK = LIVE_HELPERS | {"helper_expired"}
+
+
+def rule(allowed: set[str], ok: int, denied: int = 404, anon: int = 401, **special: int):
+    """Expected status for each actor: `special` wins, then anonymous, then allowed."""
+
+    def expect(name: str) -> int:
+        if name in special:
+            return special[name]
+        if name == "anonymous":
+            return anon
+        return ok if name in allowed else denied
+
+    return expect
+
+
+@dataclass
+class Row:
+    expect: Callable[[str], int]
+    args: dict[str, str] = field(default_factory=dict)  # url argument -> source
+    json: Any = None
+    form: Callable[[Cell], dict[str, Any]] | None = None
+    fresh_token: bool = False
+
+
+@dataclass
+class Cell:
+    """What one cell acts on; fresh objects are made on demand."""
+
+    app: Flask
+    clock: ClockType
+    world: World
+    name: str
+    spare_member: str
+
+    def make(self, source: str) -> str:
+        w, app, clock = self.world, self.app, self.clock
+        with app.extensions["locker"].session_factory() as s:
+            if source == "pid":
+                return w.alice.id
+            if source == "doc":
+                return w.document_for(self.name)
+            if source == "referent":
+                return w.members["referent"].id
+            if source == "spare":
+                return self.spare_member
+            if source == "file":
+                return "locker.css"
+            if source == "fresh_doc":
+                return upload(app, s, clock, w.alice)
+            if source == "trashed_doc":
+                did = upload(app, s, clock, w.alice)
+                from locker.models import Document
+
+                doc = s.get(Document, did)
+                assert doc is not None
+                if hasattr(doc, "deleted_at"):
+                    doc.deleted_at = clock()
+                    s.commit()
+                return did
+            pro = new_professional(s, clock, w.org, f"fresh-{accounts.secrets.token_hex(4)}")
+            if source == "fresh_code":
+                code = share_code_for(s, clock, pro)
+                s.commit()
+                assert code is not None
+                return code
+            member = add_member(s, clock, w.alice, pro)
+            if source == "fresh_request":
+                member.status = "requested"
+            result = member.id
+            if source == "fresh_grant":
+                result = add_grant(s, clock, member, w.doc).id
+            if source == "fresh_mandate":
+                result = add_mandate(s, clock, member, "view").id
+            s.commit()
+            return result
+
+
+def _file(_: Cell) -> dict[str, Any]:
+    return {"file": (io.BytesIO(PNG), "scan.png"), "title": "x", "category": "identity"}
+
+
+API: dict[tuple[str, str], Row] = {
+    ("GET", "/api/v1/openapi.json"): Row(rule(AUTH, 200, anon=200)),
+    ("POST", "/api/v1/auth/token"): Row(rule(AUTH, 400, anon=400), json={}),
+    ("DELETE", "/api/v1/auth/token"): Row(rule(AUTH, 204), fresh_token=True),
+    ("GET", "/api/v1/me"): Row(rule(AUTH, 200)),
+    ("POST", "/api/v1/persons"): Row(rule(PROS, 422, denied=403), json={}),
+    ("GET", "/api/v1/persons/<person_id>/documents"): Row(
+        rule({"owner", "helper_view"}, 200), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/documents"): Row(
+        rule({"owner", "helper_upload"}, 201), {"person_id": "pid"}, form=_file
+    ),
+    ("GET", "/api/v1/documents/<document_id>"): Row(rule(VIEWERS, 200), {"document_id": "doc"}),
+    ("GET", "/api/v1/documents/<document_id>/content"): Row(
+        rule(VIEWERS, 200), {"document_id": "doc"}
+    ),
+    ("GET", "/api/v1/documents/<document_id>/thumbnail"): Row(
+        rule(VIEWERS, 200), {"document_id": "doc"}
+    ),
+    ("PATCH", "/api/v1/documents/<document_id>"): Row(
+        rule({"owner", "helper_organise"}, 200),
+        {"document_id": "fresh_doc"},
+        json={"title": "Nouveau titre", "category": "health"},
+    ),
+    ("DELETE", "/api/v1/documents/<document_id>"): Row(
+        rule({"owner", "helper_organise"}, 204), {"document_id": "fresh_doc"}
+    ),
+    ("POST", "/api/v1/documents/<document_id>/restore"): Row(
+        rule({"owner", "helper_organise"}, 204), {"document_id": "trashed_doc"}
+    ),
+    # Issue 3 lists the trash under `person:list_documents` (the `view` scope).
+    ("GET", "/api/v1/persons/<person_id>/trash"): Row(
+        rule({"owner", "helper_view"}, 200), {"person_id": "pid"}
+    ),
+    # Sharing.
+    ("GET", "/api/v1/persons/<person_id>/members"): Row(
+        rule({"owner", "helper_share"}, 200), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/members"): Row(
+        rule({"owner"}, 201),
+        {"person_id": "pid", "code": "fresh_code"},
+        json={"professional_code": "{code}", "mission": "m"},
+    ),
+    ("DELETE", "/api/v1/persons/<person_id>/members/<member_id>"): Row(
+        rule({"owner"}, 204), {"person_id": "pid", "member_id": "fresh_member"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/members/<member_id>/accept"): Row(
+        rule({"owner"}, 200), {"person_id": "pid", "member_id": "fresh_request"}
+    ),
+    ("PUT", "/api/v1/persons/<person_id>/referent"): Row(
+        rule({"owner"}, 200), {"person_id": "pid", "ref": "referent"}, json={"member_id": "{ref}"}
+    ),
+    ("POST", "/api/v1/join-requests"): Row(
+        rule(PROS, 202, denied=403), json={"username": "nobody-here"}
+    ),
+    ("GET", "/api/v1/documents/<document_id>/grants"): Row(
+        rule({"owner", "helper_share"}, 200), {"document_id": "doc"}
+    ),
+    ("POST", "/api/v1/documents/<document_id>/grants"): Row(
+        rule({"owner", "helper_share"}, 201),
+        {"document_id": "doc", "spare": "spare"},
+        json={"member_id": "{spare}"},
+    ),
+    ("GET", "/api/v1/persons/<person_id>/grants"): Row(
+        rule({"owner", "helper_share"}, 200), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/grants"): Row(
+        rule({"owner", "helper_share"}, 201),
+        {"person_id": "pid", "spare": "spare"},
+        json={"member_id": "{spare}", "category": "work"},
+    ),
+    ("DELETE", "/api/v1/grants/<grant_id>"): Row(
+        rule({"owner", "helper_share"}, 204), {"grant_id": "fresh_grant"}
+    ),
+    ("GET", "/api/v1/professionals/me/persons"): Row(rule(PROS, 200, denied=403)),
+    ("POST", "/api/v1/persons/<person_id>/deposits"): Row(
+        rule(MEMBERS, 201), {"person_id": "pid"}, form=_file
+    ),
+    ("GET", "/api/v1/persons/<person_id>/mandates"): Row(
+        rule({"owner"}, 200), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/mandates"): Row(
+        rule({"owner"}, 201),
+        {"person_id": "pid", "spare": "spare"},
+        json={"member_id": "{spare}", "scopes": ["view"], "duration": "1d", "password": PASSWORD},
+    ),
+    ("DELETE", "/api/v1/mandates/<mandate_id>"): Row(
+        rule({"owner"}, 204), {"mandate_id": "fresh_mandate"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/recovery-codes"): Row(
+        rule({"referent_grant", "referent_nogrant"} | LIVE_HELPERS, 201), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/recovery-card"): Row(
+        rule({"owner"}, 201), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/recovery"): Row(
+        rule(AUTH, 422, anon=422),
+        json={"username": "nobody-here", "code": "x", "new_password": "y"},
+    ),
+    ("GET", "/api/v1/persons/<person_id>/notices"): Row(rule({"owner"}, 200), {"person_id": "pid"}),
+    # Audit log (issue 5): ids only, never a title; a person reads their own locker's log.
+    ("GET", "/api/v1/persons/<person_id>/access-log"): Row(
+        rule({"owner"}, 200), {"person_id": "pid"}
+    ),
+    # Signed checkpoints, the public key and consistency proofs are public (for witnesses).
+    ("GET", "/api/v1/audit/checkpoint"): Row(rule(AUTH, 200, anon=200)),
+    ("GET", "/api/v1/audit/public-key"): Row(rule(AUTH, 200, anon=200)),
+    ("GET", "/api/v1/audit/export"): Row(rule(set(), 200, denied=403)),
+    ("GET", "/api/v1/audit/my-actions"): Row(rule(PROS | ADMIN, 200, denied=403)),
+    ("GET", "/api/v1/audit/proofs/consistency"): Row(rule(AUTH, 400, anon=400)),
+    ("GET", "/api/v1/audit/proofs/inclusion"): Row(rule(AUTH, 400)),
+    # Last: a yes gives that helper a `view` mandate, which no earlier row must see.
+    ("POST", "/api/v1/persons/<person_id>/desk-mandates"): Row(
+        rule(DESK, 201),
+        {"person_id": "pid"},
+        json={"scopes": ["view"], "duration": "1d", "username": "alice", "password": PASSWORD},
+    ),
+}
+
+P = {"anon": 302}  # pages send anonymous callers to the sign-in page
+PAGES: dict[tuple[str, str], Row] = {
+    ("GET", "/"): Row(rule(AUTH, 302, **P)),
+    ("GET", "/static/<path:filename>"): Row(rule(AUTH, 200, anon=200), {"filename": "file"}),
+    ("GET", "/sign-in"): Row(rule(AUTH, 200, anon=200)),
+    ("POST", "/sign-in"): Row(rule(AUTH, 401, anon=401), form=lambda c: {}),
+    ("POST", "/sign-out"): Row(rule(AUTH, 302, **P), form=lambda c: {}, fresh_token=True),
+    ("GET", "/papers"): Row(rule(PERSONS, 200, **P)),
+    ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),
+    ("POST", "/papers/new"): Row(rule(PERSONS, 302, **P), form=_file),
+    ("GET", "/papers/<document_id>"): Row(rule(VIEWERS, 200, **P), {"document_id": "doc"}),
+    ("GET", "/papers/<document_id>/content"): Row(rule(VIEWERS, 200, **P), {"document_id": "doc"}),
+    ("GET", "/papers/<document_id>/thumbnail"): Row(
+        rule(VIEWERS, 200, **P), {"document_id": "doc"}
+    ),
+    ("POST", "/papers/<document_id>/edit"): Row(
+        rule({"owner", "helper_organise"}, 302, **P),
+        {"document_id": "fresh_doc"},
+        form=lambda c: {"title": "Nouveau titre", "category": "health"},
+    ),
+    ("POST", "/papers/<document_id>/delete"): Row(
+        rule({"owner", "helper_organise"}, 302, **P),
+        {"document_id": "fresh_doc"},
+        form=lambda c: {},
+    ),
+    ("GET", "/trash"): Row(rule(PERSONS, 200, **P)),
+    ("POST", "/trash/<document_id>/restore"): Row(
+        rule({"owner", "helper_organise"}, 302, **P),
+        {"document_id": "trashed_doc"},
+        form=lambda c: {},
+    ),
+    ("GET", "/access-log"): Row(rule(PERSONS, 200, **P)),
+    ("GET", "/pro/my-actions"): Row(rule(PROS | ADMIN, 200, **P)),
+    ("GET", "/pro"): Row(rule(PROS | ADMIN, 200, **P)),
+    ("POST", "/pro"): Row(rule(PROS | ADMIN, 200, **P), form=lambda c: {}),
+    # Sharing pages.
+    ("GET", "/accompaniment"): Row(rule(PERSONS, 200, **P)),
+    ("POST", "/accompaniment/add"): Row(
+        rule(PERSONS, 302, **P),
+        {"code": "fresh_code"},
+        form=lambda c: {"professional_code": c.make("fresh_code"), "mission": "m"},
+    ),
+    ("POST", "/accompaniment/<member_id>/accept"): Row(
+        rule({"owner"}, 302, **P), {"member_id": "fresh_request"}, form=lambda c: {}
+    ),
+    ("POST", "/accompaniment/<member_id>/remove"): Row(
+        rule({"owner"}, 302, **P), {"member_id": "fresh_member"}, form=lambda c: {}
+    ),
+    ("POST", "/accompaniment/referent"): Row(
+        rule({"owner"}, 302, **P),
+        form=lambda c: {"member_id": c.make("referent")},
+    ),
+    ("POST", "/accompaniment/category"): Row(
+        rule({"owner"}, 302, other_person=422, **P),
+        form=lambda c: {"member_id": c.spare_member, "category": "work"},
+    ),
+    ("GET", "/papers/<document_id>/sharing"): Row(
+        rule({"owner", "helper_share"}, 200, **P), {"document_id": "doc"}
+    ),
+    ("POST", "/papers/<document_id>/sharing/<member_id>"): Row(
+        rule({"owner", "helper_share"}, 302, **P),
+        {"document_id": "doc", "member_id": "spare"},
+        form=lambda c: {"on": "1"},
+    ),
+    ("GET", "/helpers"): Row(rule(PERSONS, 200, **P)),
+    ("POST", "/helpers"): Row(
+        rule({"owner"}, 302, other_person=422, **P),
+        form=lambda c: {
+            "member_id": c.spare_member,
+            "scopes": "view",
+            "duration": "1d",
+            "password": PASSWORD,
+        },
+    ),
+    ("POST", "/helpers/<mandate_id>/revoke"): Row(
+        rule({"owner"}, 302, **P), {"mandate_id": "fresh_mandate"}, form=lambda c: {}
+    ),
+    ("GET", "/recovery-card"): Row(rule(PERSONS, 200, **P)),
+    ("POST", "/recovery-card"): Row(rule(PERSONS, 200, **P), form=lambda c: {}),
+    ("POST", "/notices/seen"): Row(rule(PERSONS, 302, **P), form=lambda c: {}),
+    ("GET", "/recover"): Row(rule(AUTH, 200, anon=200)),
+    ("POST", "/recover"): Row(
+        rule(AUTH, 422, anon=422),
+        form=lambda c: {"username": "nobody-here", "code": "x", "new_password": "y"},
+    ),
+    ("GET", "/pro/persons"): Row(rule(PROS, 200, org_admin=403, **P)),
+    ("POST", "/pro/persons/<person_id>/deposit"): Row(
+        rule(MEMBERS, 302, **P), {"person_id": "pid"}, form=_file
+    ),
+    ("POST", "/pro/persons/<person_id>/recovery-code"): Row(
+        rule({"referent_grant", "referent_nogrant"} | LIVE_HELPERS, 200, **P),
+        {"person_id": "pid"},
+        form=lambda c: {},
+    ),
+    ("POST", "/pro/persons/<person_id>/members/<member_id>/leave"): Row(
+        rule({"owner"}, 302, **P),
+        {"person_id": "pid", "member_id": "fresh_member"},
+        form=lambda c: {},
+    ),
+    ("GET", "/pro/join"): Row(rule(PROS | ADMIN, 200, **P)),
+    ("POST", "/pro/join"): Row(
+        rule(PROS, 302, org_admin=403, **P), form=lambda c: {"username": "nobody-here"}
+    ),
+    ("GET", "/pro/profile"): Row(rule(PROS | ADMIN, 200, **P)),
+    ("GET", "/pro/share-code.svg"): Row(rule(PROS, 200, **P)),
+    ("GET", "/pro/persons/<person_id>/mandate"): Row(rule(DESK, 200, **P), {"person_id": "pid"}),
+    # Last: a yes gives that helper a `view` mandate, which no earlier row must see.
+    ("POST", "/pro/persons/<person_id>/mandate"): Row(
+        rule(DESK, 302, **P),
+        {"person_id": "pid"},
+        form=lambda c: {
+            "scopes": "view",
+            "duration": "1d",
+            "username": "alice",
+            "password": PASSWORD,
+        },
+    ),
+}
+
+
+def _served(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (method, r.rule)
+        for r in app.url_map.iter_rules()
+        for method in r.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_has_a_row(sharing_app: Flask) -> None:
+    served = _served(sharing_app)
+    described = set(API) | set(PAGES)
+    assert served - described == set(), "routes without a row in the matrix"
+    assert described - served == set(), "rows for routes that are not served"
+
+
+def _tokens(app: Flask, world: World, clock: ClockType) -> dict[str, tuple[str, str]]:
+    out = {}
+    with app.extensions["locker"].session_factory() as s:
+        for name, user in world.users.items():
+            user = s.merge(user)
+            out[name] = (
+                accounts.start_session(s, clock, user, "api", 24),
+                accounts.start_session(s, clock, user, "web", 24),
+            )
+        s.commit()
+    return out
+
+
+def _spare(app: Flask, world: World, clock: ClockType) -> str:
+    with app.extensions["locker"].session_factory() as s:
+        pro = new_professional(s, clock, world.helper_org, "spare")
+        member = add_member(s, clock, world.alice, pro)
+        s.commit()
+        return member.id
+
+
+def _fill(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return values[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
+def _run(app: Flask, clock: Clock, rows: dict[tuple[str, str], Row], api: bool) -> list[str]:
+    world = build_world(app, clock)
+    tokens = _tokens(app, world, clock)
+    spare = _spare(app, world, clock)
+    served = _served(app)
+    wrong = []
+    for (method, path), row in rows.items():
+        if (method, path) not in served:
+            continue  # reported by test_every_route_has_a_row
+        for name in ACTOR_NAMES:
+            cell = Cell(app, clock, world, name, spare)
+            values = {arg: cell.make(src) for arg, src in row.args.items()}
+            url = path
+            for arg, value in values.items():
+                url = url.replace(f"<{arg}>", value).replace(f"<path:{arg}>", value)
+            client = app.test_client()
+            headers = {}
+            if name != "anonymous":
+                api_token, web_token = tokens[name]
+                if row.fresh_token:
+                    api_token, web_token = _tokens(app, world, clock)[name]
+                if api:
+                    headers["Authorization"] = f"Bearer {api_token}"
+                else:
+                    with client.session_transaction() as session:
+                        session["_user_id"] = web_token
+            kwargs: dict[str, Any] = {"headers": headers}
+            if row.json is not None:
+                kwargs["json"] = _fill(row.json, values)
+            if row.form is not None:
+                kwargs["data"] = row.form(cell)
+            response = client.open(url, method=method, **kwargs)
+            if response.status_code != row.expect(name):
+                wrong.append(
+                    f"{method} {path} {name}: {response.status_code} != {row.expect(name)}"
+                )
+            response.close()
+    return wrong
+
+
+def test_api_matrix(sharing_app: Flask, clock: Clock) -> None:
+    wrong = _run(sharing_app, clock, API, api=True)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_page_matrix(sharing_app: Flask, clock: Clock) -> None:
+    wrong = _run(sharing_app, clock, PAGES, api=False)
+    assert not wrong, "\n".join(wrong)

@@ -1,0 +1,242 @@
+"""Random sequences of adds, removals, grants, revocations, expiries, mandates and reads,
+each read checked against a tiny model of who may see what (hypothesis state machine)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from locker import accounts
+from locker.actors import Actor
+from locker.documents import find_document
+from sharing import grants, members
+from sharing.models import Grant
+from sharing.organizations import set_digital_inclusion
+from sharing.policy import decide
+from tests.sharing.conftest import Clock, add_mandate, new_person, new_professional, upload
+
+PROS = 3
+DOCS = (("identity", 0), ("health", 1))  # (category, index)
+
+
+@dataclass
+class ModelGrant:
+    member: int  # generation of membership: a re-added professional starts afresh
+    document: int | None
+    category: str | None
+    expires: datetime | None
+    revoked: bool = False
+
+
+@dataclass
+class ModelMandate:
+    member: int
+    view: bool
+    expires: datetime
+
+
+def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
+    found = sharing_app.extensions["locker"]
+
+    class Sharing(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.session = found.session_factory()
+            s = self.session
+            # pro i works for org i % 2; only a digital-inclusion org's mandates count.
+            self.orgs = [accounts.create_organization(s, clock, f"Org{i}") for i in range(2)]
+            self.inclusion = [True, False]
+            set_digital_inclusion(s, clock, organization_id=self.orgs[0].id, on=True)
+            self.person = new_person(s, sharing_app, clock, f"p{secrets.token_hex(6)}")
+            self.pros = [
+                new_professional(s, clock, self.orgs[i % 2], f"pro{i}-{secrets.token_hex(4)}")
+                for i in range(PROS)
+            ]
+            s.commit()
+            self.docs = [upload(sharing_app, s, clock, self.person, "t", c) for c, _ in DOCS]
+            self.owner = Actor(kind="person", id=self.person.id)
+            self.member_ids: dict[int, str] = {}  # pro index -> live member id
+            self.generation: dict[int, int] = {}
+            self.next_generation = 0
+            self.grants: list[ModelGrant] = []
+            self.mandates: list[ModelMandate] = []
+
+        def teardown(self) -> None:
+            self.session.close()
+
+        def _actor(self, pro: int) -> Actor:
+            p = self.pros[pro]
+            return Actor(
+                kind="professional", id=p.id, organization_id=p.organization_id, role="professional"
+            )
+
+        def _expiry(self, minutes: int | None) -> datetime | None:
+            return None if minutes is None else clock() + timedelta(minutes=minutes)
+
+        @rule(pro=st.integers(0, PROS - 1))
+        def add(self, pro: int) -> None:
+            if pro in self.member_ids:
+                return
+            code = members.share_code_for(self.session, clock, self.pros[pro])
+            assert code is not None
+            member = members.add_member(
+                self.session,
+                found.session_factory,
+                clock,
+                actor=self.owner,
+                person_id=self.person.id,
+                professional_code=code,
+                mission="",
+            )
+            self.session.commit()
+            self.member_ids[pro] = member.id
+            self.generation[pro] = self.next_generation
+            self.next_generation += 1
+
+        @rule(pro=st.integers(0, PROS - 1), by_self=st.booleans())
+        def remove(self, pro: int, by_self: bool) -> None:
+            if pro not in self.member_ids:
+                return
+            members.remove_member(
+                self.session,
+                found.session_factory,
+                clock,
+                actor=self._actor(pro) if by_self else self.owner,
+                person_id=self.person.id,
+                member_id=self.member_ids.pop(pro),
+            )
+            self.session.commit()
+            del self.generation[pro]
+
+        @rule(
+            pro=st.integers(0, PROS - 1),
+            doc=st.integers(0, 1),
+            minutes=st.none() | st.integers(1, 120),
+        )
+        def grant(self, pro: int, doc: int, minutes: int | None) -> None:
+            if pro not in self.member_ids:
+                return
+            grants.create_grant(
+                self.session,
+                found.session_factory,
+                clock,
+                actor=self.owner,
+                document_id=self.docs[doc],
+                member_id=self.member_ids[pro],
+                expires_at=self._expiry(minutes),
+            )
+            self.session.commit()
+            self.grants.append(ModelGrant(self.generation[pro], doc, None, self._expiry(minutes)))
+
+        @rule(
+            pro=st.integers(0, PROS - 1),
+            doc=st.integers(0, 1),
+            minutes=st.none() | st.integers(1, 120),
+        )
+        def share_category(self, pro: int, doc: int, minutes: int | None) -> None:
+            if pro not in self.member_ids:
+                return
+            category = DOCS[doc][0]
+            grants.create_category_grant(
+                self.session,
+                found.session_factory,
+                clock,
+                actor=self.owner,
+                person_id=self.person.id,
+                member_id=self.member_ids[pro],
+                category=category,
+                expires_at=self._expiry(minutes),
+            )
+            self.session.commit()
+            self.grants.append(
+                ModelGrant(self.generation[pro], None, category, self._expiry(minutes))
+            )
+
+        @rule(pro=st.integers(0, PROS - 1))
+        def revoke_all(self, pro: int) -> None:
+            if pro not in self.member_ids:
+                return
+            rows = self.session.scalars(
+                select(Grant.id).where(
+                    Grant.member_id == self.member_ids[pro], Grant.revoked_at.is_(None)
+                )
+            ).all()
+            for grant_id in rows:
+                grants.revoke_grant(
+                    self.session, found.session_factory, clock, actor=self.owner, grant_id=grant_id
+                )
+            self.session.commit()
+            for g in self.grants:
+                if g.member == self.generation[pro]:
+                    g.revoked = True
+
+        @rule(pro=st.integers(0, PROS - 1), view=st.booleans(), minutes=st.integers(1, 120))
+        def mandate(self, pro: int, view: bool, minutes: int) -> None:
+            if pro not in self.member_ids:
+                return
+            from sharing.models import AccompanimentMember
+
+            member = self.session.get(AccompanimentMember, self.member_ids[pro])
+            assert member is not None
+            expires = clock() + timedelta(minutes=minutes)
+            add_mandate(
+                self.session, clock, member, "view share" if view else "upload", expires_at=expires
+            )
+            self.session.commit()
+            self.mandates.append(ModelMandate(self.generation[pro], view, expires))
+
+        @rule(org=st.integers(0, 1), on=st.booleans())
+        def set_inclusion(self, org: int, on: bool) -> None:
+            set_digital_inclusion(self.session, clock, organization_id=self.orgs[org].id, on=on)
+            self.session.commit()
+            self.inclusion[org] = on
+
+        def _helper(self, pro: int) -> bool:
+            gen, now = self.generation.get(pro), clock()
+            live = any(m.member == gen and m.view and m.expires > now for m in self.mandates)
+            return live and self.inclusion[pro % 2]
+
+        @rule(minutes=st.integers(1, 90))
+        def wait(self, minutes: int) -> None:
+            clock.advance(minutes=minutes)
+
+        def _may_see(self, pro: int, doc: int) -> bool:
+            if pro not in self.generation:
+                return False
+            gen, now, category = self.generation[pro], clock(), DOCS[doc][0]
+            for g in self.grants:
+                live = not g.revoked and (g.expires is None or g.expires > now)
+                if live and g.member == gen and (g.document == doc or g.category == category):
+                    return True
+            return self._helper(pro)
+
+        @invariant()
+        def reads_match_the_model(self) -> None:
+            self.session.expire_all()  # read current rows, as every request does
+            for pro in range(PROS):
+                for doc in range(len(DOCS)):
+                    document = find_document(self.session, self.docs[doc])
+                    assert document is not None
+                    for action in ("document:read", "document:describe", "document:thumbnail"):
+                        allowed = decide(self.session, self._actor(pro), action, document).allowed
+                        assert allowed == self._may_see(pro, doc), (pro, doc, action)
+                    # Nobody but the owner may ever re-share.
+                    reshare = decide(self.session, self._actor(pro), "grant:create", document)
+                    assert reshare.allowed == self._helper(pro), (pro, doc)
+
+    run_state_machine_as_test(
+        Sharing,
+        settings=settings(
+            max_examples=20,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )

@@ -1,0 +1,133 @@
+"""Limits: pixel bombs, the worker's memory, sizes, quota, encrypted PDFs, hostile PDFs."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pikepdf
+import pytest
+from flask import Flask
+
+from locker import accounts
+from locker.actors import utc_now
+from locker.sanitize import SanitizeLimits, sanitize_files
+from locker.sanitize.errors import TooComplex, TooManyPixels
+from locker.settings import Settings
+from tests.conftest import PASSWORD, Actors, bearer
+from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
+from web.app import create_app
+
+MIB = 1024 * 1024
+
+
+def test_the_pixel_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    limits = SanitizeLimits()
+    with pytest.raises(TooManyPixels) as refused:
+        sanitize_files([SAMPLES / "pixel_bomb.png"], tmp_path, limits)
+    peak = refused.value.params["peak_rss_bytes"]
+    ceiling = refused.value.params["address_space_limit"]
+    assert isinstance(peak, int) and isinstance(ceiling, int)
+    # Decoding 50000 x 50000 pixels would need 312 MB even at one bit per pixel: the
+    # worker stayed small, far inside its own limit.
+    assert peak < 120 * MIB
+    assert peak < ceiling
+
+
+def test_a_file_over_the_worker_memory_is_refused_and_service_goes_on(tmp_path: Path) -> None:
+    tight = SanitizeLimits(memory_bytes=24 * MIB)
+    with pytest.raises(TooComplex):
+        sanitize_files([SAMPLES / "id_photo_gps.jpg"], tmp_path, tight)
+    again = tmp_path / "again"
+    again.mkdir()
+    clean = sanitize_files([SAMPLES / "id_photo_gps.jpg"], again, SanitizeLimits())
+    assert clean.content_type == "image/jpeg"
+    assert clean.peak_rss_bytes < clean.address_space_limit
+
+
+def test_a_worker_over_its_time_is_killed(tmp_path: Path) -> None:
+    with pytest.raises(TooComplex):
+        sanitize_files([SAMPLES / "id_photo_gps.jpg"], tmp_path, SanitizeLimits(wall_seconds=0.001))
+
+
+def test_encrypted_pdf_is_refused_with_its_own_message(app: Flask, world: Actors) -> None:
+    out = io.BytesIO()
+    with pikepdf.open(SAMPLES / "caf_letter.pdf") as pdf:
+        pdf.save(out, encryption=pikepdf.Encryption(owner="o", user="secret"))
+    client = app.test_client()
+    token = person_token(client)
+    response = api_upload(client, token, world.alice.id, [(out.getvalue(), "locked.pdf")])
+    assert response.status_code == 422 and response.get_json()["error"] == "encrypted_pdf"
+    assert "mot de passe" in response.get_json()["message"]
+    assert counts(app) == (0, 0)
+
+
+def test_hostile_pdf_actions_are_removed(app: Flask, world: Actors) -> None:
+    with pikepdf.open(SAMPLES / "caf_letter.pdf") as pdf:
+        page = pdf.pages[0]
+        launch = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe"))
+        uri = pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("http://evil.example/"))
+        page.obj["/Annots"] = pikepdf.Array(
+            [
+                pdf.make_indirect(
+                    pikepdf.Dictionary(
+                        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 9, 9], A=a
+                    )
+                )
+                for a in (launch, uri)
+            ]
+        )
+        page.obj["/AA"] = pikepdf.Dictionary(
+            O=pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+        )
+        attachment = pdf.make_stream(b"MZ-not-a-paper")
+        pdf.Root["/Names"] = pikepdf.Dictionary(
+            EmbeddedFiles=pikepdf.Dictionary(
+                Names=pikepdf.Array(
+                    [
+                        pikepdf.String("x.exe"),
+                        pikepdf.Dictionary(
+                            Type=pikepdf.Name.Filespec, EF=pikepdf.Dictionary(F=attachment)
+                        ),
+                    ]
+                )
+            )
+        )
+        out = io.BytesIO()
+        pdf.save(out)
+    client = app.test_client()
+    token = person_token(client)
+    created = api_upload(client, token, world.alice.id, [(out.getvalue(), "x.pdf")])
+    assert created.status_code == 201, created.get_json()
+    doc_id = created.get_json()["id"]
+    content = client.get(f"/api/v1/documents/{doc_id}/content", headers=bearer(token)).data
+    for needle in (b"calc.exe", b"evil.example", b"app.alert", b"MZ-not-a-paper", b"/Launch"):
+        assert needle not in content
+
+
+def test_size_limit_and_quota(settings: Settings) -> None:
+    small = replace(settings, max_upload_bytes=200 * 1024, quota_bytes=300 * 1024)
+    app = create_app(small, config={"TESTING": True})
+    app.extensions["locker"].store.ensure_ready()
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        alice = accounts.create_person(
+            session, found.keyring, utc_now, username="alice", display_name="A", password=PASSWORD
+        )
+        session.commit()
+        alice_id = alice.id
+    client = app.test_client()
+    token = person_token(client)
+    big = api_upload(
+        client, token, alice_id, [((SAMPLES / "id_photo_gps.jpg").read_bytes(), "a.jpg")]
+    )
+    assert big.status_code == 413 and big.get_json()["error"] == "too_large"
+    assert counts(app) == (0, 0)
+    scan = [((SAMPLES / "scan.webp").read_bytes(), "s.webp")]  # ~125 kB once re-encoded
+    assert api_upload(client, token, alice_id, scan).status_code == 201
+    assert api_upload(client, token, alice_id, scan).status_code == 201
+    full = api_upload(client, token, alice_id, scan)
+    assert full.status_code == 413 and full.get_json()["error"] == "quota_exceeded"
+    assert counts(app) == (2, 4)
+    app.extensions["locker"].engine.dispose()

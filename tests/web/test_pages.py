@@ -1,0 +1,164 @@
+"""Pages through Flask's test client with CSRF on: sign-in, sessions, forms, refusals."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import PASSWORD, Actors, sample
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    found = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data) or re.search(
+        rb'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.data
+    )
+    assert found, page.data[:500]
+    return found.group(1).decode()
+
+
+def sign_in(client: FlaskClient, identifier: str, password: str = PASSWORD):
+    token = csrf(client, "/sign-in")
+    return client.post(
+        "/sign-in", data={"identifier": identifier, "password": password, "csrf_token": token}
+    )
+
+
+def session_cookie(client: FlaskClient) -> str | None:
+    cookie = client.get_cookie("locker")
+    return cookie.value if cookie else None
+
+
+def test_sign_in_upload_open_delete_sign_out(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    assert client.get("/papers").status_code == 302
+    response = sign_in(client, "alice")
+    assert response.status_code == 302
+    papers = client.get("/papers")
+    assert papers.status_code == 200
+    assert b"Ajouter un papier" in papers.data
+
+    form = client.get("/papers/new")
+    assert b'accept="image/*,application/pdf"' in form.data
+    assert b"capture=" in form.data
+    token = csrf(client, "/papers/new")
+    created = client.post(
+        "/papers/new",
+        data={
+            "csrf_token": token,
+            "title": "Ma carte d'identité",
+            "category": "identity",
+            "file": (io.BytesIO(sample("scan.png")), "scan.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert created.status_code == 302
+    listing = client.get("/papers")
+    assert "Ma carte d&#39;identité".encode() in listing.data
+    doc_id = re.search(rb'data-id="([0-9a-f-]{36})"', listing.data).group(1).decode()
+    content = client.get(f"/papers/{doc_id}/content")
+    assert content.status_code == 200 and content.data.startswith(b"\x89PNG")  # re-encoded
+
+    token = csrf(client, f"/papers/{doc_id}")
+    assert client.post(f"/papers/{doc_id}/delete", data={"csrf_token": token}).status_code == 302
+    assert client.get(f"/papers/{doc_id}").status_code == 404
+
+    cookie = session_cookie(client)
+    token = csrf(client, "/papers")
+    assert client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+    assert client.get("/papers").status_code == 302
+
+    # The old cookie, replayed after sign-out, opens nothing.
+    replay = csrf_app.test_client()
+    replay.set_cookie("locker", cookie)
+    assert replay.get("/papers").status_code == 302
+
+
+def test_new_session_id_at_sign_in(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    client.get("/sign-in")
+    before = session_cookie(client)
+    sign_in(client, "alice")
+    after = session_cookie(client)
+    assert after and after != before
+
+
+def test_forms_without_csrf_token_are_refused(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    refused = client.post("/sign-in", data={"identifier": "alice", "password": PASSWORD})
+    assert refused.status_code in (400, 401)
+    assert client.get("/papers").status_code == 302  # not signed in
+    sign_in(client, "alice")
+    upload = client.post(
+        "/papers/new",
+        data={"category": "identity", "file": (io.BytesIO(sample("scan.png")), "scan.png")},
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 400
+    assert list(csrf_app.extensions["locker"].store.list_keys()) == []
+
+
+def test_wrong_password_page_says_so_plainly(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    response = sign_in(client, "alice", "wrong password!")
+    assert response.status_code == 401
+    assert b"Identifiant ou mot de passe incorrect" in response.data
+    unknown = sign_in(client, "nobody", "wrong password!")
+    assert unknown.status_code == 401
+    assert unknown.data.replace(b"\n", b"").count(b"incorrect") == 1
+
+
+def test_refused_upload_page_explains(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    sign_in(client, "alice")
+    token = csrf(client, "/papers/new")
+    response = client.post(
+        "/papers/new",
+        data={
+            "csrf_token": token,
+            "category": "identity",
+            "file": (io.BytesIO(sample("svg_with_script.svg")), "dessin.svg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 415
+    assert b"PDF" in response.data
+    assert b"<script" not in response.data
+
+
+def test_cookie_flags(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    token = csrf(client, "/sign-in")
+    response = client.post(
+        "/sign-in", data={"identifier": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("locker="))
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+
+
+def test_professional_page_creates_a_person(csrf_app: Flask, world: Actors) -> None:
+    client = csrf_app.test_client()
+    sign_in(client, "martin@lilas.example")
+    assert client.get("/papers").status_code == 404
+    token = csrf(client, "/pro")
+    response = client.post(
+        "/pro",
+        data={
+            "csrf_token": token,
+            "username": "fatou",
+            "display_name": "Fatou",
+            "password": PASSWORD,
+        },
+    )
+    assert response.status_code == 200
+    assert b'id="created-username">fatou<' in response.data
+
+
+def test_unknown_page_is_a_friendly_404(csrf_app: Flask) -> None:
+    response = csrf_app.test_client().get("/nowhere")
+    assert response.status_code == 404
+    assert b"Traceback" not in response.data

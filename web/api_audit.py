@@ -1,0 +1,214 @@
+"""The audit log's JSON and text API: checkpoints, proofs, access logs, the auditor's export.
+
+Checkpoint, public key and consistency proofs hold no record content and are public, so
+any outside verifier can follow the log; everything that shows records needs a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from locker.access_log import EXPORT_COLUMNS, LogEntry
+from locker.checkpoints import publish_current_checkpoint, verifier_key
+from locker.proofs import consistency_proof
+from sharing import audit_log
+from web.auth import api_auth, current_actor
+from web.context import db, services
+from web.errors import error_response
+
+api_audit = Blueprint("api_audit", __name__, url_prefix="/api/v1")
+
+TEXT_PLAIN = "text/plain; charset=utf-8"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 12:
+        raise ValueError(name)
+    return int(raw)
+
+
+def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
+    """The public shape of one access-log entry (names only on the person's own log)."""
+    actor: dict[str, Any] = {"kind": entry.actor_kind}
+    if names:
+        actor.update(name=entry.actor_name, organization=entry.actor_organization)
+    else:
+        actor["id"] = entry.actor_id
+    shaped: dict[str, Any] = {
+        "seq": entry.seq,
+        "at": entry.at.isoformat(),
+        "action": entry.action,
+        "actor": actor,
+        "on_behalf_of": entry.on_behalf_of_name if names else entry.on_behalf_of,
+        "document_id": entry.document_id,
+        "outcome": entry.outcome,
+    }
+    if not names:
+        shaped["person_id"] = entry.person_id
+    return shaped
+
+
+@api_audit.get("/audit/checkpoint")
+def checkpoint() -> Response:
+    found = services()
+    settings = found.settings
+    made = publish_current_checkpoint(
+        found.session_factory,
+        found.keyring.audit_signing_key(),
+        found.clock,
+        origin=settings.audit_origin,
+        witness_dir=settings.audit_witness_dir,
+        max_age_minutes=settings.audit_checkpoint_minutes,
+    )
+    return Response(made.note, content_type=TEXT_PLAIN)
+
+
+@api_audit.get("/audit/public-key")
+def public_key() -> Response:
+    found = services()
+    key = found.keyring.audit_signing_key().public_key()
+    return Response(verifier_key(found.settings.audit_origin, key) + "\n", content_type=TEXT_PLAIN)
+
+
+@api_audit.get("/audit/proofs/inclusion")
+@api_auth
+def inclusion() -> Any:
+    try:
+        index = _int_arg("index")
+        size = _int_arg("tree_size")
+    except ValueError:
+        return error_response("bad_request", 400)
+    if index is None or size is None:
+        return error_response("bad_request", 400)
+    found = services()
+    proof = audit_log.prove_inclusion_for(
+        db(), found.session_factory, found.clock, actor=current_actor(), index=index, tree_size=size
+    )
+    return jsonify(
+        {
+            "leaf": _b64(proof.leaf),
+            "leaf_hash": _b64(proof.leaf_hash),
+            "hashes": [_b64(h) for h in proof.hashes],
+        }
+    )
+
+
+@api_audit.get("/audit/proofs/consistency")
+def consistency() -> Any:
+    try:
+        first = _int_arg("first")
+        second = _int_arg("second")
+    except ValueError:
+        return error_response("bad_request", 400)
+    if first is None or second is None:
+        return error_response("bad_request", 400)
+    hashes = consistency_proof(db(), first, second)
+    return jsonify({"hashes": [_b64(h) for h in hashes]})
+
+
+@api_audit.get("/persons/<person_id>/access-log")
+@api_auth
+def access_log(person_id: str) -> Any:
+    try:
+        before = _int_arg("before")
+        limit = _int_arg("limit", 100)
+    except ValueError:
+        return error_response("bad_request", 400)
+    found = services()
+    log = audit_log.read_access_log_for(
+        db(),
+        found.session_factory,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        document_id=request.args.get("document_id") or None,
+        before=before,
+        limit=limit or 100,
+    )
+    return jsonify([entry_json(e, names=True) for e in log.entries])
+
+
+@api_audit.get("/audit/my-actions")
+@api_auth
+def my_actions() -> Any:
+    try:
+        before = _int_arg("before")
+        limit = _int_arg("limit", 100)
+    except ValueError:
+        return error_response("bad_request", 400)
+    found = services()
+    entries = audit_log.list_own_actions(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        before=before,
+        limit=limit or 100,
+    )
+    return jsonify([entry_json(e, names=False) for e in entries])
+
+
+def _export_value(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _csv_lines(rows: Iterator[Any]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        writer.writerow([_export_value(v) for v in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json_lines(rows: Iterator[Any]) -> Iterator[str]:
+    yield "["
+    separator = "\n"
+    for row in rows:
+        record = {name: _export_value(v) for name, v in zip(EXPORT_COLUMNS, row, strict=True)}
+        yield separator + json.dumps(record, ensure_ascii=True)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+@api_audit.get("/audit/export")
+@api_auth
+def export() -> Any:
+    kind = request.args.get("format", "json")
+    if kind not in {"json", "csv"}:
+        return error_response("bad_request", 400)
+    try:
+        start = _int_arg("start", 0) or 0
+        end = _int_arg("end")
+    except ValueError:
+        return error_response("bad_request", 400)
+    found = services()
+    rows = audit_log.export_log_by(
+        db(), found.session_factory, found.clock, actor=current_actor(), start=start, end=end
+    )
+    if kind == "csv":
+        body, mimetype, name = _csv_lines(rows), "text/csv", "audit-log.csv"
+    else:
+        body, mimetype, name = _json_lines(rows), "application/json", "audit-log.json"
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,422 @@
+"""The sharing part of the JSON API: members, referent, grants, mandates, recovery.
+
+Only the named fields of a body are read: `owner`, `role`, `person_id`... are ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from werkzeug.datastructures import FileStorage
+
+from locker.accounts import InvalidInput
+from sharing import grants, mandates, members, notices, professionals, recovery
+from sharing.grants import GrantView
+from sharing.mandates import MandateView
+from sharing.members import MemberView
+from web.api import document_json
+from web.auth import api_auth, current_actor
+from web.context import db, services
+from web.errors import error_response
+
+api_sharing = Blueprint("api_sharing", __name__, url_prefix="/api/v1")
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _expiry(body: dict[str, Any]) -> datetime | None:
+    value = body.get("expires_at")
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidInput("expires_at", field="expires_at")
+    return parsed
+
+
+def member_json(view: MemberView) -> dict[str, Any]:
+    """The public shape of a list entry."""
+    return {
+        "id": view.id,
+        "professional_id": view.professional_id,
+        "display_name": view.display_name,
+        "organization": view.organization,
+        "mission": view.mission,
+        "status": view.status,
+        "referent": view.referent,
+    }
+
+
+def grant_json(view: GrantView) -> dict[str, Any]:
+    """The public shape of a grant."""
+    return {
+        "id": view.id,
+        "member_id": view.member_id,
+        "document_id": view.document_id,
+        "category": view.category,
+        "origin": view.origin,
+        "created_at": view.created_at.isoformat(),
+        "expires_at": view.expires_at.isoformat() if view.expires_at else None,
+        "live": view.live,
+    }
+
+
+def mandate_json(view: MandateView) -> dict[str, Any]:
+    """The public shape of a mandate."""
+    return {
+        "id": view.id,
+        "member_id": view.member_id,
+        "scopes": view.scopes,
+        "created_at": view.created_at.isoformat(),
+        "expires_at": view.expires_at.isoformat(),
+        "live": view.live,
+    }
+
+
+def _member_out(person_id: str, member_id: str) -> dict[str, Any]:
+    found = [m for m in members.member_views(db(), person_id) if m.id == member_id]
+    return member_json(found[0])
+
+
+@api_sharing.get("/persons/<person_id>/members")
+@api_auth
+def list_members(person_id: str) -> Any:
+    found = services()
+    views = members.list_members(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    return jsonify([member_json(v) for v in views])
+
+
+@api_sharing.post("/persons/<person_id>/members")
+@api_auth
+def add_member(person_id: str) -> Any:
+    body, found = _body(), services()
+    member = members.add_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        professional_code=_text(body, "professional_code"),
+        mission=_text(body, "mission"),
+    )
+    db().commit()
+    return jsonify(_member_out(member.person_id, member.id)), 201
+
+
+@api_sharing.post("/persons/<person_id>/members/<member_id>/accept")
+@api_auth
+def accept_member(person_id: str, member_id: str) -> Any:
+    found = services()
+    member = members.accept_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=member_id,
+    )
+    db().commit()
+    return jsonify(_member_out(member.person_id, member.id))
+
+
+@api_sharing.delete("/persons/<person_id>/members/<member_id>")
+@api_auth
+def remove_member(person_id: str, member_id: str) -> Any:
+    found = services()
+    members.remove_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=member_id,
+    )
+    db().commit()
+    return "", 204
+
+
+@api_sharing.put("/persons/<person_id>/referent")
+@api_auth
+def set_referent(person_id: str) -> Any:
+    body, found = request.get_json(silent=True), services()
+    if not isinstance(body, dict) or "member_id" not in body:
+        return error_response("bad_request", 400)
+    member_id = body["member_id"]
+    if member_id is not None and not isinstance(member_id, str):
+        return error_response("bad_request", 400)
+    members.set_referent(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=member_id,
+    )
+    db().commit()
+    return jsonify({"member_id": member_id})
+
+
+@api_sharing.post("/join-requests")
+@api_auth
+def request_to_join() -> Any:
+    body, found = _body(), services()
+    members.request_to_join(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        username=_text(body, "username"),
+        mission=_text(body, "mission"),
+    )
+    db().commit()
+    return jsonify({"status": "sent"}), 202
+
+
+@api_sharing.get("/documents/<document_id>/grants")
+@api_auth
+def list_document_grants(document_id: str) -> Any:
+    found = services()
+    views = grants.list_document_grants(
+        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
+    )
+    return jsonify([grant_json(v) for v in views])
+
+
+@api_sharing.post("/documents/<document_id>/grants")
+@api_auth
+def create_grant(document_id: str) -> Any:
+    body, found = _body(), services()
+    grant = grants.create_grant(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+        member_id=body.get("member_id"),
+        expires_at=_expiry(body),
+    )
+    db().commit()
+    return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
+
+
+@api_sharing.get("/persons/<person_id>/grants")
+@api_auth
+def list_person_grants(person_id: str) -> Any:
+    found = services()
+    views = grants.list_person_grants(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    return jsonify([grant_json(v) for v in views])
+
+
+@api_sharing.post("/persons/<person_id>/grants")
+@api_auth
+def create_category_grant(person_id: str) -> Any:
+    body, found = _body(), services()
+    grant = grants.create_category_grant(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=body.get("member_id"),
+        category=body.get("category"),
+        expires_at=_expiry(body),
+    )
+    db().commit()
+    return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
+
+
+@api_sharing.delete("/grants/<grant_id>")
+@api_auth
+def revoke_grant(grant_id: str) -> Any:
+    found = services()
+    grants.revoke_grant(
+        db(), found.session_factory, found.clock, actor=current_actor(), grant_id=grant_id
+    )
+    db().commit()
+    return "", 204
+
+
+@api_sharing.get("/professionals/me/persons")
+@api_auth
+def my_persons() -> Any:
+    found = services()
+    rows = professionals.my_persons(
+        db(), found.session_factory, found.keyring, found.clock, actor=current_actor()
+    )
+    return jsonify(
+        [
+            {
+                "person_id": row.person_id,
+                "display_name": row.display_name,
+                "member_id": row.member_id,
+                "mission": row.mission,
+                "status": row.status,
+                "referent": row.referent,
+                "documents": [document_json(v) for v in row.documents],
+            }
+            for row in rows
+        ]
+    )
+
+
+@api_sharing.post("/persons/<person_id>/deposits")
+@api_auth
+def deposit_document(person_id: str) -> Any:
+    upload = request.files.get("file")
+    if not isinstance(upload, FileStorage):
+        return error_response("no_file", 422)
+    found = services()
+    view = professionals.deposit_document(
+        db(),
+        found.session_factory,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        source=upload.stream,
+        filename=upload.filename or "",
+        title=request.form.get("title", ""),
+        category=request.form.get("category", "other"),
+        max_bytes=found.settings.max_upload_bytes,
+    )
+    db().commit()
+    return jsonify(document_json(view)), 201
+
+
+@api_sharing.get("/persons/<person_id>/mandates")
+@api_auth
+def list_mandates(person_id: str) -> Any:
+    found = services()
+    views = mandates.list_mandates(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    return jsonify([mandate_json(v) for v in views])
+
+
+@api_sharing.post("/persons/<person_id>/mandates")
+@api_auth
+def create_mandate(person_id: str) -> Any:
+    body, found = _body(), services()
+    mandate = mandates.create_mandate(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=body.get("member_id"),
+        scopes=body.get("scopes"),
+        duration=body.get("duration"),
+        password=_text(body, "password"),
+    )
+    db().commit()
+    return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
+
+
+@api_sharing.post("/persons/<person_id>/desk-mandates")
+@api_auth
+def create_mandate_at_desk(person_id: str) -> Any:
+    body, found = _body(), services()
+    mandate = mandates.create_mandate_at_desk(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        scopes=body.get("scopes"),
+        duration=body.get("duration"),
+        username=_text(body, "username"),
+        password=_text(body, "password"),
+    )
+    db().commit()
+    return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
+
+
+@api_sharing.delete("/mandates/<mandate_id>")
+@api_auth
+def revoke_mandate(mandate_id: str) -> Any:
+    found = services()
+    mandates.revoke_mandate(
+        db(), found.session_factory, found.clock, actor=current_actor(), mandate_id=mandate_id
+    )
+    db().commit()
+    return "", 204
+
+
+@api_sharing.post("/persons/<person_id>/recovery-codes")
+@api_auth
+def issue_recovery_code(person_id: str) -> Any:
+    found = services()
+    code, expires_at = recovery.issue_recovery_code(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    db().commit()
+    return jsonify({"code": code, "expires_at": expires_at.isoformat()}), 201
+
+
+@api_sharing.post("/persons/<person_id>/recovery-card")
+@api_auth
+def print_recovery_card(person_id: str) -> Any:
+    found = services()
+    codes = recovery.print_recovery_card(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    db().commit()
+    return jsonify({"codes": codes}), 201
+
+
+@api_sharing.post("/recovery")
+def redeem_recovery_code() -> Any:
+    body, found = _body(), services()
+    recovery.redeem_recovery_code(
+        db(),
+        found.session_factory,
+        found.clock,
+        username=_text(body, "username"),
+        code=_text(body, "code"),
+        new_password=_text(body, "new_password"),
+    )
+    db().commit()
+    return "", 204
+
+
+@api_sharing.get("/persons/<person_id>/notices")
+@api_auth
+def list_notices(person_id: str) -> Any:
+    found = services()
+    resets, deposits = notices.person_notices(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    return jsonify(
+        {
+            "password_resets": [
+                {
+                    "at": r.at.isoformat(),
+                    "by": r.by,
+                    "organization": r.organization,
+                    "kind": r.kind,
+                }
+                for r in resets
+            ],
+            "deposits": [
+                {"member_id": d.member_id, "document_id": d.document_id} for d in deposits
+            ],
+        }
+    )

@@ -1,0 +1,148 @@
+"""The Flask application factory: configuration in layers, collaborators, blueprints."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
+
+from crypto.keyring import Keyring, LocalKeyring
+from locker.actors import Clock, utc_now
+from locker.db import make_engine, make_session_factory
+from locker.errors import ConfigurationError
+from locker.settings import Settings, load_settings
+from locker.storage import ObjectStore, open_store
+from web import auth, context, errors
+from web.messages import language
+from web.ui import category_label, human_size, text
+
+MIB = 1024 * 1024
+
+# Pages: everything from our own origin, no inline script, no framing, no third party.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
+    # Every page is about someone's papers: nothing is kept by the browser or a proxy.
+    headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _interface_words() -> dict[str, Any]:
+    lang = language()
+    return {
+        "lang": lang,
+        "t": lambda key: text(key, lang),
+        "category_label": lambda category: category_label(category, lang),
+        "human_size": human_size,
+    }
+
+
+def open_keyring(settings: Settings) -> Keyring:
+    """The keyring named by the settings (a local key file on the embedded default)."""
+    if not settings.master_key_file.exists():
+        raise ConfigurationError(
+            f"LOCKER_MASTER_KEY_FILE {settings.master_key_file} does not exist: "
+            "run `locker init` first"
+        )
+    return LocalKeyring.load(settings.master_key_file)
+
+
+def open_object_store(settings: Settings) -> ObjectStore:
+    """The object store named by LOCKER_STORAGE_URL."""
+    return open_store(
+        settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        s3_path_style=settings.s3_path_style,
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    clock: Clock = utc_now,
+    store: ObjectStore | None = None,
+) -> Flask:
+    """Build the application: defaults, then LOCKER_* settings, then a test override."""
+    settings = settings if settings is not None else load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # The body may carry a little form data around the file itself.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + MIB,
+        # Werkzeug counts its parse buffer (64 KiB reads plus a held-back partial boundary)
+        # against this even inside file parts: at 64 KiB, real photos were refused with 413.
+        MAX_FORM_MEMORY_SIZE=256 * 1024,
+        MAX_FORM_PARTS=50,
+        SESSION_COOKIE_NAME="__Host-locker" if settings.cookie_secure else "locker",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=settings.session_hours * 3600,
+        WTF_CSRF_TIME_LIMIT=settings.session_hours * 3600,
+        WTF_CSRF_SSL_STRICT=settings.cookie_secure,
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    engine = make_engine(settings.database_url)
+    context.init_app(
+        app,
+        context.Services(
+            settings=settings,
+            engine=engine,
+            # The access policy reads the app's (injectable) clock from session.info.
+            session_factory=make_session_factory(engine, info={"clock": clock}),
+            store=store if store is not None else open_object_store(settings),
+            keyring=open_keyring(settings),
+            clock=clock,
+        ),
+    )
+    csrf = CSRFProtect(app)
+    auth.init_app(app)
+    errors.init_app(app)
+
+    from web.api import api
+    from web.pages import pages
+
+    csrf.exempt(api)  # bearer tokens only: a browser's cookie never authenticates the API
+    app.register_blueprint(pages)
+    app.register_blueprint(api)
+    from web.api_sharing import api_sharing
+    from web.pages_sharing import pages_sharing
+
+    csrf.exempt(api_sharing)  # bearer tokens only, like the core API
+    app.register_blueprint(api_sharing)
+    app.register_blueprint(pages_sharing)
+    from web.api_audit import api_audit
+    from web.pages_audit import pages_audit
+
+    csrf.exempt(api_audit)  # bearer tokens only, like the core API
+    app.register_blueprint(api_audit)
+    app.register_blueprint(pages_audit)
+    from web.api_uploads import api_uploads
+    from web.pages_uploads import pages_uploads
+
+    csrf.exempt(api_uploads)  # bearer tokens only, like the core API
+    app.register_blueprint(api_uploads)
+    app.register_blueprint(pages_uploads)
+    app.after_request(_security_headers)
+    app.context_processor(_interface_words)
+    logging.getLogger("locker").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,119 @@
+"""Sign-in for pages (flask-login over server-side sessions) and for the API (bearer tokens)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, g, request, session
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from locker.accounts import SignedIn, actor_for, resolve_session
+from locker.actors import Actor
+from locker.models import Person
+from web.context import db, services
+from web.errors import error_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WebUser(UserMixin):  # type: ignore[misc]
+    """The flask-login user: its id is the server-side session token, revocable at will."""
+
+    def __init__(self, token: str, signed_in: SignedIn) -> None:
+        self.token = token
+        self.signed_in = signed_in
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def actor(self) -> Actor:
+        return actor_for(self.signed_in.user)
+
+    @property
+    def is_person(self) -> bool:
+        return isinstance(self.signed_in.user, Person)
+
+    @property
+    def display_name(self) -> str:
+        return self.signed_in.user.display_name
+
+
+def _load_user(token: str) -> WebUser | None:
+    found = services()
+    signed_in = resolve_session(db(), found.clock, token, "web")
+    return WebUser(token, signed_in) if signed_in is not None else None
+
+
+def sign_in_browser(token: str, signed_in: SignedIn) -> None:
+    """Start a fresh browser session (a new cookie: nothing from before sign-in survives)."""
+    session.clear()
+    login_user(WebUser(token, signed_in), remember=False)
+
+
+def sign_out_browser() -> None:
+    """Forget the browser session; the caller has revoked the server-side row."""
+    logout_user()
+    session.clear()
+
+
+def web_user() -> WebUser | None:
+    """The signed-in browser user, if any."""
+    user = current_user
+    if user is not None and getattr(user, "is_authenticated", False):
+        return cast(WebUser, user._get_current_object())
+    return None
+
+
+def current_actor() -> Actor:
+    """The actor of this request: API token, browser session, or anonymous."""
+    actor = g.get("api_actor")
+    if isinstance(actor, Actor):
+        return actor
+    user = web_user()
+    return user.actor if user is not None else Actor.anonymous()
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer` header, if well-formed."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def api_auth(view: F) -> F:
+    """Require a live API token; the API never accepts the browser's cookie (no CSRF path)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = bearer_token()
+        signed_in = resolve_session(db(), services().clock, token, "api") if token else None
+        if signed_in is None:
+            response = error_response("unauthorized", 401)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="locker"'
+            return response
+        g.api_actor = actor_for(signed_in.user)
+        g.api_signed_in = signed_in
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def init_app(app: Flask) -> None:
+    """Configure flask-login: no remember-me cookie, server-side revocation instead."""
+    manager = LoginManager()
+    manager.login_view = "pages.sign_in"
+    manager.session_protection = None  # mobile networks change addresses; rows are revocable
+    manager.user_loader(_load_user)
+
+    @manager.unauthorized_handler  # type: ignore[untyped-decorator]
+    def _unauthorized() -> Any:
+        from flask import redirect, url_for
+
+        return redirect(url_for("pages.sign_in"))
+
+    manager.init_app(app)

@@ -1,0 +1,98 @@
+"""`locker purge` and `locker storage reconcile`: the trash and the store kept honest."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from locker.actors import utc_now
+from locker.db import make_engine, make_session_factory
+from locker.errors import LockerError
+from locker.reconcile import reconcile_storage
+from locker.settings import Settings, load_settings
+from locker.trash import purge_trash
+from sharing.grants import record_grant_expiries
+from web.app import open_object_store
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except LockerError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+def purge() -> None:
+    """Purge documents trashed more than 30 days ago: objects, thumbnails and data keys.
+
+    Also writes the passing of grants' end dates to the audit log. Run it daily (cron).
+    Prints {"purged", "objects_left", "grants_expired"}; objects left are for
+    `locker storage reconcile`.
+    """
+    settings = _settings()
+    store = open_object_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = purge_trash(session, store, utc_now)
+            expired = record_grant_expiries(session, utc_now)
+            session.commit()
+    except LockerError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+    finally:
+        engine.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "purged": report.purged,
+                "objects_left": report.objects_left,
+                "grants_expired": expired,
+            }
+        )
+    )
+
+
+@click.group()
+def storage() -> None:
+    """The object store, compared with the database."""
+
+
+@storage.command()
+@click.option("--fix", is_flag=True, help="delete the orphaned objects")
+@click.option(
+    "--grace-seconds",
+    default=180.0,
+    show_default=True,
+    type=float,
+    help="with --fix: how long an orphan must stay unnamed (uploads in flight)",
+)
+def reconcile(fix: bool, grace_seconds: float) -> None:
+    """Report objects no document names, and documents whose object is missing.
+
+    Prints {"orphans", "missing_documents", "removed"}; exits 1 if anything is wrong
+    and was not fixed.
+    """
+    settings = _settings()
+    store = open_object_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = reconcile_storage(session, store, fix=fix, grace_seconds=grace_seconds)
+    except LockerError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+    finally:
+        engine.dispose()
+    click.echo(
+        json.dumps(
+            {
+                "orphans": report.orphans,
+                "missing_documents": report.missing,
+                "removed": report.removed,
+            }
+        )
+    )
+    unresolved = set(report.orphans) - set(report.removed)
+    if report.missing or unresolved:
+        raise SystemExit(1)

@@ -1,0 +1,54 @@
+"""Per-application collaborators and the per-request database session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker.actors import Clock
+from locker.settings import Settings
+from locker.storage import ObjectStore
+
+
+@dataclass
+class Services:
+    """What the services need, built once per application (never module-level)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: ObjectStore
+    keyring: Keyring
+    clock: Clock
+
+
+def services() -> Services:
+    """The current application's collaborators."""
+    found = current_app.extensions["locker"]
+    assert isinstance(found, Services)
+    return found
+
+
+def db() -> Session:
+    """The request's database session, opened on first use and closed on teardown."""
+    if "db" not in g:
+        g.db = services().session_factory()
+    session = g.db
+    assert isinstance(session, Session)
+    return session
+
+
+def _close_db(_exc: BaseException | None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def init_app(app: Flask, found: Services) -> None:
+    """Attach the collaborators and the teardown that closes the request's session."""
+    app.extensions["locker"] = found
+    app.teardown_appcontext(_close_db)

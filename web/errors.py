@@ -1,0 +1,168 @@
+"""One table from error to HTTP status, and the handlers that answer in the right shape."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from crypto.errors import CryptoError
+from locker.accounts import AlreadyExists, InvalidInput
+from locker.audit import AuditUnavailable
+from locker.checkpoints import ForkDetected
+from locker.documents import (
+    DocumentDamaged,
+    EmptyFile,
+    QuotaExceeded,
+    TooLarge,
+    UnsupportedType,
+)
+from locker.errors import (
+    LockerError,
+    NotFound,
+    ObjectNotFound,
+    StorageError,
+    StorageUnavailable,
+)
+from locker.proofs import ProofUnavailable
+from locker.sanitize.errors import (
+    DamagedFile,
+    EncryptedPdf,
+    PhotosOnly,
+    TooComplex,
+    TooManyFiles,
+    TooManyPixels,
+    TypeMismatch,
+)
+from sharing.accounts import AccessDenied
+from sharing.errors import (
+    AlreadyMember,
+    BadRecoveryCode,
+    NotAHelper,
+    PasswordNotConfirmed,
+    TooManyAttempts,
+    UnknownShareCode,
+)
+from web.messages import message
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status.
+STATUS: list[tuple[type[Exception], int]] = [
+    (NotFound, 404),
+    (AccessDenied, 403),
+    (UnsupportedType, 415),
+    (TypeMismatch, 415),
+    (PhotosOnly, 415),
+    (TooLarge, 413),
+    (QuotaExceeded, 413),
+    (TooManyFiles, 413),
+    (DamagedFile, 422),
+    (EncryptedPdf, 422),
+    (TooManyPixels, 422),
+    (TooComplex, 422),
+    (EmptyFile, 422),
+    (InvalidInput, 422),
+    (AlreadyExists, 409),
+    (UnknownShareCode, 422),
+    (AlreadyMember, 409),
+    (PasswordNotConfirmed, 403),
+    (NotAHelper, 422),
+    (BadRecoveryCode, 422),
+    (TooManyAttempts, 429),
+    (ProofUnavailable, 404),
+    (ForkDetected, 503),
+    (AuditUnavailable, 503),
+    (StorageUnavailable, 503),
+    (ObjectNotFound, 502),
+    (DocumentDamaged, 502),
+    (StorageError, 502),
+]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
+def status_for(error: Exception) -> int:
+    """The HTTP status of a typed error (500 only for an error we did not foresee)."""
+    for cls, status in STATUS:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def wants_json() -> bool:
+    """API routes answer JSON; pages answer HTML."""
+    return request.path.startswith("/api/")
+
+
+def error_response(code: str, status: int, **params: object) -> Response:
+    """An error in the caller's language, as JSON for the API and a page otherwise."""
+    text = message(code, **params)
+    if wants_json():
+        response = jsonify({"error": code, "message": text})
+    else:
+        response = Response(
+            render_template("error.html", message=text, status=status), mimetype="text/html"
+        )
+    response.status_code = status
+    return response
+
+
+def _locker_error(error: LockerError) -> Response:
+    return error_response(error.code, status_for(error), **error.params)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    # A route that does not exist is a mistyped address, not someone else's paper.
+    code = (
+        "page_not_found"
+        if status == 404
+        else HTTP_CODES.get(status, "bad_request" if status < 500 else "server_error")
+    )
+    params: dict[str, object] = {}
+    if status == 413:
+        from web.context import services
+
+        params["limit"] = services().settings.max_upload_bytes
+    return error_response(code, status, **params)
+
+
+def _csrf_error(_error: CSRFError) -> Response:
+    return error_response("csrf", 400)
+
+
+def _database_down(_error: OperationalError) -> Response:
+    log.error("database unavailable")
+    return error_response("database_unavailable", 503)
+
+
+def _crypto_error(_error: CryptoError) -> Response:
+    log.error("cryptographic check failed")
+    return error_response("document_damaged", 502)
+
+
+def _unexpected(error: Exception) -> Response:
+    # The trace goes to our log, never to the client.
+    log.exception("unexpected error", exc_info=error)
+    return error_response("server_error", 500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers; no stack trace ever reaches a client."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(LockerError, _locker_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(CryptoError, _crypto_error)
+    app.register_error_handler(Exception, _unexpected)

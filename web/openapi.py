@@ -1,0 +1,335 @@
+"""The OpenAPI 3.1 description of /api/v1.
+
+Written by hand on purpose: it is the stable contract integrations rely on, so it changes
+only when we decide it does; a test checks that every API route appears here and that
+every path here is served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from web.openapi_audit import audit_paths
+from web.openapi_sharing import sharing_paths
+from web.openapi_uploads import uploads_paths
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+DOCUMENT = {"$ref": "#/components/schemas/Document"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+NOT_FOUND = _error("No such resource, or not yours: the same answer for both")
+UNAUTHORIZED = _error("Missing, expired or revoked token")
+PERSON_ID = {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole description, as a JSON-ready dict (core paths plus each feature's own)."""
+    document = _core_document()
+    for feature_paths in FEATURE_PATHS:
+        for path, item in feature_paths().items():
+            assert path not in document["paths"], f"{path} described twice"
+            document["paths"][path] = item
+    return document
+
+
+# Each feature module describes its own routes next to them and is listed here.
+FEATURE_PATHS: list[Callable[[], dict[str, Any]]] = []
+FEATURE_PATHS.append(sharing_paths)
+FEATURE_PATHS.append(audit_paths)
+FEATURE_PATHS.append(uploads_paths)
+
+
+def _core_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Digital locker API",
+            "version": "1",
+            "description": "Encrypted papers of people without a home, shared on their terms.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {"type": "string", "description": "stable code"},
+                        "message": {"type": "string", "description": "in the caller's language"},
+                    },
+                },
+                "Document": {
+                    "type": "object",
+                    "required": ["id", "title", "category", "content_type", "size", "created_at"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "person_id": {"type": "string"},
+                        "title": {"type": "string"},
+                        "filename": {"type": "string"},
+                        "category": {
+                            "type": "string",
+                            "enum": [
+                                "identity",
+                                "residence_permit",
+                                "income_benefits",
+                                "health",
+                                "housing",
+                                "work",
+                                "family",
+                                "taxes",
+                                "other",
+                            ],
+                        },
+                        "content_type": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "page_count": {"type": "integer"},
+                        "valid_until": {"type": ["string", "null"], "format": "date"},
+                        "has_thumbnail": {"type": "boolean"},
+                        "deleted_at": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI document"}},
+                }
+            },
+            "/auth/token": {
+                "post": {
+                    "summary": "Sign in and get a bearer token",
+                    "security": [],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["password"],
+                                    "properties": {
+                                        "username": {"type": "string"},
+                                        "email": {"type": "string"},
+                                        "password": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(
+                            "A new token",
+                            {
+                                "type": "object",
+                                "required": ["token", "expires_at"],
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "expires_at": {"type": "string", "format": "date-time"},
+                                },
+                            },
+                        ),
+                        "400": _error("Malformed body"),
+                        "401": _error("Wrong credentials (same answer whichever part)"),
+                    },
+                },
+                "delete": {
+                    "summary": "Revoke the token used for this request",
+                    "responses": {"204": {"description": "Revoked"}, "401": UNAUTHORIZED},
+                },
+            },
+            "/me": {
+                "get": {
+                    "summary": "Who I am",
+                    "responses": {
+                        "200": _json(
+                            "The signed-in account",
+                            {
+                                "type": "object",
+                                "required": ["id", "kind"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "kind": {"type": "string", "enum": ["person", "professional"]},
+                                    "display_name": {"type": "string"},
+                                    "username": {"type": "string"},
+                                    "email": {"type": "string"},
+                                    "organization_id": {"type": "string"},
+                                    "role": {"type": "string"},
+                                    "share_code": {"type": ["string", "null"]},
+                                },
+                            },
+                        ),
+                        "401": UNAUTHORIZED,
+                    },
+                }
+            },
+            "/persons": {
+                "post": {
+                    "summary": "A professional creates a person's account",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["username", "display_name", "password"],
+                                    "properties": {
+                                        "username": {"type": "string"},
+                                        "display_name": {"type": "string"},
+                                        "password": {"type": "string", "minLength": 8},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(
+                            "Created",
+                            {
+                                "type": "object",
+                                "required": ["id", "username", "recovery_codes"],
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "username": {"type": "string"},
+                                    # The person's recovery card, shown once (kept hashed).
+                                    "recovery_codes": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                    },
+                                },
+                            },
+                        ),
+                        "400": _error("Malformed body"),
+                        "401": UNAUTHORIZED,
+                        "403": _error("Only professionals create persons"),
+                        "409": _error("Username taken"),
+                        "422": _error("A field is not valid"),
+                    },
+                }
+            },
+            "/persons/{person_id}/documents": {
+                "parameters": [PERSON_ID],
+                "get": {
+                    "summary": "The person's documents, newest first",
+                    "responses": {
+                        "200": _json("Documents", {"type": "array", "items": DOCUMENT}),
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                    },
+                },
+                "post": {
+                    "summary": "Upload a document (type decided from the bytes)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["file"],
+                                    "properties": {
+                                        "file": {
+                                            "description": "one file, or several photos "
+                                            "(repeat the part) that become one PDF",
+                                            "oneOf": [
+                                                {"type": "string", "format": "binary"},
+                                                {
+                                                    "type": "array",
+                                                    "items": {"type": "string", "format": "binary"},
+                                                },
+                                            ],
+                                        },
+                                        "title": {"type": "string"},
+                                        "category": {"type": "string"},
+                                        "valid_until": {"type": "string", "format": "date"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json("Stored", DOCUMENT),
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                        "413": _error("Too large, or over the person's quota"),
+                        "415": _error("Not an accepted kind of file, or bytes and parse disagree"),
+                        "422": _error("Empty, damaged, encrypted or too complex file"),
+                        "503": _error("Storage unavailable: nothing was stored, try again"),
+                    },
+                },
+            },
+            "/documents/{document_id}": {
+                "parameters": [DOCUMENT_ID],
+                "get": {
+                    "summary": "A document's description",
+                    "responses": {
+                        "200": _json("The document", DOCUMENT),
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                    },
+                },
+                "patch": {
+                    "summary": "Rename and/or re-file a document (owner, or a helper with "
+                    "the organise scope)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "title": {"type": "string", "maxLength": 200},
+                                        "category": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json("The document as it is now", DOCUMENT),
+                        "400": _error("Malformed body"),
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                        "422": _error("Empty or too long title, unknown category"),
+                    },
+                },
+                "delete": {
+                    "summary": "Move a document to the trash (restorable for 30 days)",
+                    "responses": {
+                        "204": {"description": "In the trash"},
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                    },
+                },
+            },
+            "/documents/{document_id}/content": {
+                "parameters": [DOCUMENT_ID],
+                "get": {
+                    "summary": "The document's bytes (recorded in the access log first)",
+                    "responses": {
+                        "200": {
+                            "description": "Authenticated plaintext, as an attachment",
+                            "content": {"application/octet-stream": {}},
+                        },
+                        "401": UNAUTHORIZED,
+                        "404": NOT_FOUND,
+                        "502": _error("The stored object failed authentication"),
+                        "503": _error("Audit log or storage unavailable: no bytes"),
+                    },
+                },
+            },
+        },
+    }

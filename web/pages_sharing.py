@@ -1,0 +1,401 @@
+"""Sharing pages: my accompaniment list, who can see each paper, my helpers, recovery;
+and for professionals: my persons, deposit, ask to join, share code and QR, recovery code.
+
+Thin views: parse, call one service, render or redirect. Forms are plain HTML with the
+CSRF token (checked for every POST by CSRFProtect); everything works without JavaScript.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.datastructures import FileStorage
+
+from locker.models import Professional
+from sharing import grants, mandates, members, notices, professionals, recovery
+from web.auth import current_actor, web_user
+from web.context import db, services
+from web.messages import language, message
+from web.ui import category_choices
+
+pages_sharing = Blueprint("pages_sharing", __name__)
+
+
+def _person_id() -> str:
+    user = web_user()
+    if user is None or not user.is_person:
+        abort(404)
+    return user.signed_in.user.id
+
+
+def _professional() -> Professional:
+    user = web_user()
+    if user is None or user.is_person:
+        abort(404)
+    found = user.signed_in.user
+    assert isinstance(found, Professional)
+    return found
+
+
+@pages_sharing.app_context_processor
+def _notices() -> dict[str, Any]:
+    def unread() -> tuple[list[recovery.ResetNotice], list[professionals.DepositNotice]]:
+        user = web_user()
+        if user is None or not user.is_person:
+            return [], []
+        found = services()
+        return notices.person_notices(
+            db(),
+            found.session_factory,
+            found.clock,
+            actor=user.actor,
+            person_id=user.signed_in.user.id,
+        )
+
+    return {"sharing_notices": unread}
+
+
+@pages_sharing.get("/accompaniment")
+@login_required  # type: ignore[untyped-decorator]
+def accompaniment() -> Any:
+    found = services()
+    views = members.list_members(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=_person_id()
+    )
+    return render_template(
+        "sharing/accompaniment.html", members=views, categories=category_choices(language())
+    )
+
+
+@pages_sharing.post("/accompaniment/add")
+@login_required  # type: ignore[untyped-decorator]
+def add_member() -> Any:
+    found = services()
+    members.add_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=_person_id(),
+        professional_code=request.form.get("professional_code", ""),
+        mission=request.form.get("mission", ""),
+    )
+    db().commit()
+    flash(message("member_added"), "info")
+    return redirect(url_for("pages_sharing.accompaniment"))
+
+
+@pages_sharing.post("/accompaniment/<member_id>/accept")
+@login_required  # type: ignore[untyped-decorator]
+def accept_member(member_id: str) -> Any:
+    found = services()
+    members.accept_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=_person_id(),
+        member_id=member_id,
+    )
+    db().commit()
+    return redirect(url_for("pages_sharing.accompaniment"))
+
+
+@pages_sharing.post("/accompaniment/<member_id>/remove")
+@login_required  # type: ignore[untyped-decorator]
+def remove_member(member_id: str) -> Any:
+    found = services()
+    members.remove_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=_person_id(),
+        member_id=member_id,
+    )
+    db().commit()
+    flash(message("member_removed"), "info")
+    return redirect(url_for("pages_sharing.accompaniment"))
+
+
+@pages_sharing.post("/accompaniment/referent")
+@login_required  # type: ignore[untyped-decorator]
+def set_referent() -> Any:
+    found = services()
+    members.set_referent(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=_person_id(),
+        member_id=request.form.get("member_id") or None,
+    )
+    db().commit()
+    return redirect(url_for("pages_sharing.accompaniment"))
+
+
+@pages_sharing.post("/accompaniment/category")
+@login_required  # type: ignore[untyped-decorator]
+def share_category() -> Any:
+    found = services()
+    grants.create_category_grant(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=_person_id(),
+        member_id=request.form.get("member_id", ""),
+        category=request.form.get("category", ""),
+    )
+    db().commit()
+    flash(message("shared"), "info")
+    return redirect(url_for("pages_sharing.accompaniment"))
+
+
+@pages_sharing.get("/papers/<document_id>/sharing")
+@login_required  # type: ignore[untyped-decorator]
+def paper_sharing(document_id: str) -> Any:
+    found = services()
+    rows = grants.sharing_of_document(
+        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
+    )
+    return render_template("sharing/paper_sharing.html", rows=rows, document_id=document_id)
+
+
+@pages_sharing.post("/papers/<document_id>/sharing/<member_id>")
+@login_required  # type: ignore[untyped-decorator]
+def switch_sharing(document_id: str, member_id: str) -> Any:
+    found = services()
+    grants.switch_document_grant(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+        member_id=member_id,
+        on=request.form.get("on") == "1",
+    )
+    db().commit()
+    return redirect(url_for("pages_sharing.paper_sharing", document_id=document_id))
+
+
+@pages_sharing.route("/helpers", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def helpers() -> Any:
+    found = services()
+    person_id = _person_id()
+    if request.method == "POST":
+        mandates.create_mandate(
+            db(),
+            found.session_factory,
+            found.clock,
+            actor=current_actor(),
+            person_id=person_id,
+            member_id=request.form.get("member_id", ""),
+            scopes=request.form.getlist("scopes"),
+            duration=request.form.get("duration", ""),
+            password=request.form.get("password", ""),
+        )
+        db().commit()
+        flash(message("mandate_given"), "info")
+        return redirect(url_for("pages_sharing.helpers"))
+    views = mandates.list_mandates(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    names = {m.id: m for m in members.member_views(db(), person_id)}
+    return render_template("sharing/helpers.html", mandates=views, members=names)
+
+
+@pages_sharing.post("/helpers/<mandate_id>/revoke")
+@login_required  # type: ignore[untyped-decorator]
+def revoke_mandate(mandate_id: str) -> Any:
+    found = services()
+    mandates.revoke_mandate(
+        db(), found.session_factory, found.clock, actor=current_actor(), mandate_id=mandate_id
+    )
+    db().commit()
+    return redirect(url_for("pages_sharing.helpers"))
+
+
+@pages_sharing.route("/recovery-card", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def recovery_card() -> Any:
+    person_id = _person_id()
+    codes: list[str] = []
+    if request.method == "POST":
+        found = services()
+        codes = recovery.print_recovery_card(
+            db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+        )
+        db().commit()
+    return render_template("sharing/recovery_card.html", codes=codes)
+
+
+@pages_sharing.post("/notices/seen")
+@login_required  # type: ignore[untyped-decorator]
+def notices_seen() -> Any:
+    found = services()
+    person_id = _person_id()
+    for notice_id in request.form.getlist("reset_id"):
+        recovery.acknowledge_reset(db(), found.clock, actor=current_actor(), notice_id=notice_id)
+    professionals.acknowledge_deposits(
+        db(), found.clock, actor=current_actor(), person_id=person_id
+    )
+    db().commit()
+    return redirect(url_for("pages.home"))
+
+
+@pages_sharing.route("/recover", methods=["GET", "POST"])
+def recover() -> Any:
+    if request.method == "POST":
+        found = services()
+        recovery.redeem_recovery_code(
+            db(),
+            found.session_factory,
+            found.clock,
+            username=request.form.get("username", ""),
+            code=request.form.get("code", ""),
+            new_password=request.form.get("new_password", ""),
+        )
+        db().commit()
+        flash(message("password_reset"), "info")
+        return redirect(url_for("pages.sign_in"))
+    return render_template("sharing/recover.html")
+
+
+@pages_sharing.get("/pro/persons")
+@login_required  # type: ignore[untyped-decorator]
+def my_persons() -> Any:
+    _professional()
+    found = services()
+    rows = professionals.my_persons(
+        db(), found.session_factory, found.keyring, found.clock, actor=current_actor()
+    )
+    return render_template(
+        "sharing/pro_persons.html", rows=rows, categories=category_choices(language())
+    )
+
+
+@pages_sharing.post("/pro/persons/<person_id>/deposit")
+@login_required  # type: ignore[untyped-decorator]
+def deposit(person_id: str) -> Any:
+    upload = request.files.get("file")
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        abort(422)
+    found = services()
+    professionals.deposit_document(
+        db(),
+        found.session_factory,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        source=upload.stream,
+        filename=upload.filename,
+        title=request.form.get("title", ""),
+        category=request.form.get("category", "other"),
+        max_bytes=found.settings.max_upload_bytes,
+    )
+    db().commit()
+    flash(message("deposited"), "info")
+    return redirect(url_for("pages_sharing.my_persons"))
+
+
+@pages_sharing.post("/pro/persons/<person_id>/recovery-code")
+@login_required  # type: ignore[untyped-decorator]
+def issue_recovery_code(person_id: str) -> Any:
+    found = services()
+    code, expires_at = recovery.issue_recovery_code(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    db().commit()
+    return render_template("sharing/recovery_code.html", code=code, expires_at=expires_at)
+
+
+@pages_sharing.route("/pro/persons/<person_id>/mandate", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def desk_mandate(person_id: str) -> Any:
+    _professional()
+    if request.method == "POST":
+        found = services()
+        mandates.create_mandate_at_desk(
+            db(),
+            found.session_factory,
+            found.clock,
+            actor=current_actor(),
+            person_id=person_id,
+            scopes=request.form.getlist("scopes"),
+            duration=request.form.get("duration", ""),
+            username=request.form.get("username", ""),
+            password=request.form.get("password", ""),
+        )
+        db().commit()
+        flash(message("mandate_given"), "info")
+        return redirect(url_for("pages_sharing.my_persons"))
+    found = services()
+    name = mandates.prepare_desk_mandate(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    return render_template("sharing/desk_mandate.html", person_id=person_id, name=name)
+
+
+@pages_sharing.post("/pro/persons/<person_id>/members/<member_id>/leave")
+@login_required  # type: ignore[untyped-decorator]
+def leave(person_id: str, member_id: str) -> Any:
+    found = services()
+    members.remove_member(
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id,
+        member_id=member_id,
+    )
+    db().commit()
+    return redirect(url_for("pages_sharing.my_persons"))
+
+
+@pages_sharing.route("/pro/join", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def join() -> Any:
+    _professional()
+    if request.method == "POST":
+        found = services()
+        members.request_to_join(
+            db(),
+            found.session_factory,
+            found.clock,
+            actor=current_actor(),
+            username=request.form.get("username", ""),
+            mission=request.form.get("mission", ""),
+        )
+        db().commit()
+        flash(message("join_sent"), "info")
+        return redirect(url_for("pages_sharing.my_persons"))
+    return render_template("sharing/join.html")
+
+
+@pages_sharing.get("/pro/profile")
+@login_required  # type: ignore[untyped-decorator]
+def profile() -> Any:
+    professional = _professional()
+    code = members.share_code_for(db(), services().clock, professional)
+    db().commit()
+    return render_template("sharing/profile.html", code=code)
+
+
+@pages_sharing.get("/pro/share-code.svg")
+@login_required  # type: ignore[untyped-decorator]
+def share_code_qr() -> Response:
+    code = members.share_code_for(db(), services().clock, _professional())
+    db().commit()
+    if code is None:
+        abort(404)
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="svg", scale=8, border=2)
+    return Response(buffer.getvalue(), mimetype="image/svg+xml")
