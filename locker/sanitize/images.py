@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+from locker.sanitize import turbo
 from locker.sanitize.errors import DamagedFile, TooManyPixels, TypeMismatch
 
 register_heif_opener()
@@ -44,10 +45,26 @@ _ORIENTATION = {
 
 @dataclass(frozen=True)
 class CleanImage:
-    """Upright pixels with no metadata at all, ready to encode."""
+    """Upright pixels with no metadata at all, ready to encode; or, for a photo that took
+    the JPEG planes path, the clean JPEG itself and only a small copy of its pixels (for
+    the thumbnail)."""
 
     pixels: Image.Image
     keep_png: bool
+    size: tuple[int, int]
+    jpeg: bytes | None = None
+
+    @property
+    def grey(self) -> bool:
+        return self.pixels.mode == "L"
+
+    def as_jpeg(self) -> bytes:
+        """The clean JPEG (a PDF page is always one)."""
+        return self.jpeg if self.jpeg is not None else encode_jpeg(self.pixels)
+
+    def encoded(self) -> bytes:
+        """The clean file: PNG for a PNG upload (scans keep crisp text), else JPEG."""
+        return encode_png(self.pixels) if self.keep_png else self.as_jpeg()
 
 
 def target_scale(width: int, height: int) -> float:
@@ -80,6 +97,19 @@ def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
             raise TooManyPixels("pixel limit")
         orientation = _orientation(image)
         scale = target_scale(width, height)
+        if expected == "JPEG" and image.mode in {"RGB", "L"}:
+            fast = turbo.clean_jpeg(
+                data,
+                size=(width, height),
+                orientation=orientation,
+                scale=scale,
+                slack=OVERSIZE_SLACK,
+                quality=JPEG_QUALITY,
+                preview_side=THUMBNAIL_SIDE,
+            )
+            if fast is not None:
+                preview = _upright(fast.preview, orientation)
+                return CleanImage(pixels=preview, keep_png=False, size=fast.size, jpeg=fast.jpeg)
         if expected == "JPEG":
             # Decoding straight to YCbCr skips two colour conversions, and DCT scaling
             # decodes an oversized photo at a fraction of the cost.
@@ -97,11 +127,16 @@ def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if pixels.size != size:
             pixels = pixels.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    if orientation in _ORIENTATION:
-        pixels = pixels.transpose(_ORIENTATION[orientation])
+    pixels = _upright(pixels, orientation)
     # Whatever rode along in `info` (EXIF, XMP, ICC, comments, text chunks) stays behind.
     pixels.info = {}
-    return CleanImage(pixels=pixels, keep_png=expected == "PNG")
+    return CleanImage(pixels=pixels, keep_png=expected == "PNG", size=pixels.size)
+
+
+def _upright(pixels: Image.Image, orientation: int) -> Image.Image:
+    if orientation in _ORIENTATION:
+        return pixels.transpose(_ORIENTATION[orientation])
+    return pixels
 
 
 def _orientation(image: Image.Image) -> int:

@@ -112,24 +112,17 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
         if len(job.inputs) == 1:
             image = images.clean_image(Path(job.inputs[0]).read_bytes(), types[0], job.max_pixels)
             thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
-            out.write(
-                images.encode_png(image.pixels)
-                if image.keep_png
-                else images.encode_jpeg(image.pixels)
-            )
+            out.write(image.encoded())
             Path(job.thumbnail).write_bytes(thumbnail.result())
             return {"content_type": "image/png" if image.keep_png else "image/jpeg", "pages": 1}
         pages_out = []
         for index, (path, content_type) in enumerate(zip(job.inputs, types, strict=True)):
             image = images.clean_image(Path(path).read_bytes(), content_type, job.max_pixels)
-            pixels = image.pixels if image.pixels.mode in {"L", "RGB", "YCbCr"} else None
-            assert pixels is not None
             if index == 0:
-                thumbnail = pool.submit(images.encode_thumbnail, pixels)
-            width, height = pixels.size
-            mode = "L" if pixels.mode == "L" else "RGB"
-            pages_out.append((images.encode_jpeg(pixels), width, height, mode))
-            del image, pixels
+                thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
+            width, height = image.size
+            pages_out.append((image.as_jpeg(), width, height, "L" if image.grey else "RGB"))
+            del image
         Path(job.thumbnail).write_bytes(thumbnail.result())
     out.write(pdfs.pdf_from_jpegs(pages_out))
     return {"content_type": "application/pdf", "pages": len(pages_out)}

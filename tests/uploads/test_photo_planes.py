@@ -1,0 +1,141 @@
+"""The JPEG planes path (`locker.sanitize.turbo`) gives what Pillow's path gives: the same
+upright picture at the same size, with no metadata; and it steps aside, leaving the verdict
+to Pillow, for every file it does not take (CMYK, a damaged stream, a scale worth
+resampling)."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
+
+from locker.sanitize import images, turbo
+from locker.sanitize.errors import DamagedFile
+
+MAX_PIXELS = 50_000_000
+# Pillow's `subsampling` values: 4:4:4, 4:2:2, 4:2:0.
+SUBSAMPLINGS = {"444": 0, "422": 1, "420": 2}
+
+
+def _scene(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A picture that looks different under each of the eight orientations."""
+    scene = Image.linear_gradient("L").resize((width, height)).convert(mode)
+    draw = ImageDraw.Draw(scene)
+    ink = 0 if mode == "L" else (200, 30, 30)
+    draw.rectangle((0, 0, width // 3, height // 5), fill=ink)  # a block in one corner
+    draw.rectangle((width // 2, height // 2, width - 1, height // 2 + 8), fill=ink)  # a bar
+    return scene
+
+
+def _photo(scene: Image.Image, orientation: int, subsampling: int = 2) -> bytes:
+    """A camera-like JPEG: EXIF orientation, a GPS block and a comment."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x8825] = {2: (48.0, 51.0, 24.0)}  # GPS latitude
+    out = io.BytesIO()
+    scene.save(
+        out,
+        "JPEG",
+        quality=95,
+        exif=exif,
+        comment=b"<script>alert(1)</script>",
+        **({} if scene.mode == "L" else {"subsampling": subsampling}),
+    )
+    return out.getvalue()
+
+
+def _reference(data: bytes) -> Image.Image:
+    """What bare Pillow makes of the photo: decoded and turned upright."""
+    with Image.open(io.BytesIO(data)) as image:
+        return ImageOps.exif_transpose(image).convert("RGB")
+
+
+def _mean_difference(first: Image.Image, second: Image.Image) -> float:
+    difference = ImageChops.difference(first.convert("RGB"), second.convert("RGB"))
+    return max(ImageStat.Stat(difference).mean)
+
+
+@pytest.mark.parametrize("subsampling", sorted(SUBSAMPLINGS))
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_planes_path_matches_pillow_upright_and_bare(orientation: int, subsampling: str) -> None:
+    # Odd sides: the chroma planes of 4:2:x round up, and the turn must keep them right.
+    data = _photo(_scene(333, 251), orientation, SUBSAMPLINGS[subsampling])
+    clean = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    assert clean.jpeg is not None, "a plain camera JPEG takes the planes path"
+    reference = _reference(data)
+    with Image.open(io.BytesIO(clean.jpeg)) as result:
+        assert result.format == "JPEG" and result.size == reference.size == clean.size
+        assert not result.getexif() and "exif" not in result.info
+        assert "comment" not in result.info and b"<script>" not in clean.jpeg
+        assert b"Exif" not in clean.jpeg and b"GPS" not in clean.jpeg
+        # Two JPEG generations apart, on sharp edges: close, not equal. A wrong turn or
+        # flip puts the dark block elsewhere and the difference is tens of levels.
+        assert _mean_difference(result, reference) < 3.0
+    # The thumbnail's source is upright too.
+    small = reference.resize(clean.pixels.size, Image.Resampling.BILINEAR)
+    assert _mean_difference(clean.pixels, small) < 6.0
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_grey_photo_takes_pillows_path_and_stays_grey(orientation: int) -> None:
+    data = _photo(_scene(300, 200, "L"), orientation)
+    clean = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    assert clean.jpeg is None and clean.grey
+    with Image.open(io.BytesIO(clean.encoded())) as result:
+        assert result.mode == "L"
+        assert _mean_difference(result, _reference(data)) < 3.0
+
+
+def test_a_wrong_turn_would_be_seen() -> None:
+    # The comparison above can fail: the same photo left unturned is far from upright.
+    data = _photo(_scene(333, 251), 3)
+    unturned = _reference(_photo(_scene(333, 251), 1))
+    assert _mean_difference(unturned, _reference(data)) > 20.0
+
+
+def test_oversized_photo_is_decoded_at_a_reduced_scale_and_stays_a4_legible() -> None:
+    # 5400 x 4000: A4 at 300 dpi needs 65 % of each side; the decoder's 3/4 scale keeps
+    # it without resampling.
+    data = _photo(_scene(5400, 4000), 6)
+    clean = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    assert clean.jpeg is not None
+    assert clean.size == (3000, 4050)
+    short, long = sorted(clean.size)
+    assert short >= images.A4_300DPI[0] and long >= images.A4_300DPI[1]
+    with Image.open(io.BytesIO(clean.jpeg)) as result:
+        assert result.size == clean.size
+        expected = _reference(data).resize(clean.size, Image.Resampling.BILINEAR)
+        assert _mean_difference(result, expected) < 3.0
+
+
+def test_dct_scale_keeps_a4_and_no_more_than_the_slack() -> None:
+    assert turbo.dct_scale(1.0, images.OVERSIZE_SLACK) == 1
+    assert turbo.dct_scale(0.65, images.OVERSIZE_SLACK) == Fraction(3, 4)
+    assert turbo.dct_scale(0.5, images.OVERSIZE_SLACK) == Fraction(1, 2)
+    assert turbo.dct_scale(0.13, images.OVERSIZE_SLACK) is None  # 1/4 is twice too big
+    for scale in (0.3, 0.41, 0.55, 0.62, 0.7):
+        found = turbo.dct_scale(scale, images.OVERSIZE_SLACK)
+        assert found is None or scale <= found <= scale * images.OVERSIZE_SLACK
+
+
+def test_cmyk_jpeg_takes_pillows_path() -> None:
+    out = io.BytesIO()
+    _scene(120, 80).convert("CMYK").save(out, "JPEG", quality=90)
+    clean = images.clean_image(out.getvalue(), "image/jpeg", MAX_PIXELS)
+    assert clean.jpeg is None and clean.size == (120, 80)
+    assert clean.encoded()[:3] == b"\xff\xd8\xff"
+
+
+def test_damaged_stream_is_left_to_pillow_which_refuses_it() -> None:
+    data = _photo(_scene(333, 251), 6)
+    truncated = data[: len(data) * 2 // 3]
+    size = (333, 251)
+    common = {"orientation": 6, "scale": 1.0, "slack": 1.35, "quality": 85, "preview_side": 64}
+    assert turbo.clean_jpeg(data, size=size, **common) is not None  # type: ignore[arg-type]
+    assert turbo.clean_jpeg(truncated, size=size, **common) is None  # type: ignore[arg-type]
+    # A header that disagrees with Pillow's reading is not trusted either.
+    assert turbo.clean_jpeg(data, size=(334, 251), **common) is None  # type: ignore[arg-type]
+    with pytest.raises(DamagedFile):
+        images.clean_image(truncated, "image/jpeg", MAX_PIXELS)
