@@ -39,6 +39,7 @@ from locker.db import make_engine  # noqa: E402
 from locker.documents import upload_document  # noqa: E402
 from locker.schema import upgrade_schema  # noqa: E402
 from locker.settings import load_settings  # noqa: E402
+from tests.pdfs import add_noise_page  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 PHOTO = ROOT / "tests" / "samples" / "id_photo_gps.jpg"
@@ -129,13 +130,7 @@ def twenty_mb_pdf() -> bytes:
         pdf.save(out)
         if out.tell() >= 20_000_000:
             return out.getvalue()
-        image = pikepdf.Stream(pdf, secrets.token_bytes(side * side * 3))
-        image["/Type"], image["/Subtype"] = pikepdf.Name.XObject, pikepdf.Name.Image
-        image["/Width"], image["/Height"] = side, side
-        image["/ColorSpace"], image["/BitsPerComponent"] = pikepdf.Name.DeviceRGB, 8
-        page = pdf.add_blank_page(page_size=(595, 595))
-        page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
-        page.obj["/Contents"] = pikepdf.Stream(pdf, b"q 595 0 0 595 0 0 cm /Im0 Do Q")
+        add_noise_page(pdf, side)
 
 
 @contextlib.contextmanager

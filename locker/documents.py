@@ -293,6 +293,7 @@ def _store_document(
         store.put(
             object_key,
             encrypt_object(data_key, clean.chunks(), _object_aad(document_id, version)),
+            size_hint=clean.input_bytes,
         )
         stored.append(object_key)
         result = clean.result

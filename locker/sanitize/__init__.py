@@ -56,6 +56,9 @@ class Sanitizing:
         if not 1 <= len(inputs) <= limits.max_files:
             raise TooManyFiles("files", maximum=limits.max_files)
         self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
+        # What came in: a fair guess at the size of what comes out (a PDF keeps its
+        # streams; photos shrink), for a store that prepares for large objects.
+        self.input_bytes = sum(path.stat().st_size for path in inputs)
         job = Job(
             inputs=tuple(str(p) for p in inputs),
             output=str(self._output),

@@ -6,6 +6,7 @@ that exhausts memory, spins or crashes a C library takes down only that child.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
@@ -16,12 +17,14 @@ from collections.abc import Iterator
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
-from typing import Any
+from typing import Any, BinaryIO
 
 from locker.sanitize import worker
 from locker.sanitize.errors import TooComplex
 
 log = logging.getLogger(__name__)
+# The parent reads the clean file in pieces of at most this size.
+READ_BYTES = 1024 * 1024
 
 
 class _Popen(popen_forkserver.Popen):
@@ -78,6 +81,7 @@ class SandboxRun:
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
         context = _context()
         self._budget = wall_seconds
+        self._output = job.output
         self._answered = False
         self._answers, answer_sender = context.Pipe(duplex=False)
         self._data, data_sender = context.Pipe(duplex=False)
@@ -103,14 +107,30 @@ class SandboxRun:
         return ready
 
     def chunks(self) -> Iterator[bytes]:
-        """The clean file as the child streams it; ends when the child closes the pipe."""
-        while True:
-            if not self._wait(self._data):
-                raise TooComplex("worker limits")
-            try:
-                yield self._data.recv_bytes()
-            except (EOFError, OSError):
-                return
+        """The clean file as the child writes it; ends when the child closes the pipe.
+
+        The child announces how far its output file reaches; the new bytes are read from
+        the file. A file shorter than announced ends the stream early, and the size check
+        against the child's answer refuses the result.
+        """
+        sent = 0
+        with contextlib.ExitStack() as stack:
+            output: BinaryIO | None = None
+            while True:
+                if not self._wait(self._data):
+                    raise TooComplex("worker limits")
+                try:
+                    reaches = int.from_bytes(self._data.recv_bytes(8), "big")
+                except (EOFError, OSError):
+                    return
+                if output is None:
+                    output = stack.enter_context(open(self._output, "rb"))
+                while sent < reaches:
+                    chunk = output.read(min(reaches - sent, READ_BYTES))
+                    if not chunk:
+                        return
+                    sent += len(chunk)
+                    yield chunk
 
     def answer(self) -> dict[str, Any]:
         """The child's answer once its data is drained; TooComplex if it died or overran."""

@@ -49,8 +49,11 @@ class ObjectStore(Protocol):
         """Return a fresh random key that names nothing and collides with nothing."""
         ...
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
         """Store the concatenated chunks under `key` and return their length.
+
+        `size_hint`, the length the caller expects, lets a store prepare for a large
+        object early; the length stored is always that of the chunks.
 
         Atomic: readers see the previous content (nothing, for a new key) until the whole
         object is stored; on any failure, including one raised by `chunks`, nothing new is

@@ -148,17 +148,24 @@ class S3Store:
     def _name(self, key: str) -> str:
         return self._prefix + check_object_key(key)
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
         """Store the chunks in one PUT up to the threshold, else in a multipart upload that
-        is aborted on any error; holds at most the threshold, or (concurrency + 1) parts."""
+        is aborted on any error; holds at most the threshold, or (concurrency + 1) parts.
+
+        A `size_hint` over the threshold starts the multipart upload with the first byte,
+        while the next chunks are still being made, instead of after a threshold's worth
+        of them (a wrong hint costs a request or two, never correctness).
+        """
         name = self._name(key)
         source = iter(chunks)
+        big = size_hint is not None and size_hint > self._threshold
+        threshold = 0 if big else self._threshold
         buffered: list[bytes] = []
         size = 0
         for chunk in source:
             buffered.append(chunk)
             size += len(chunk)
-            if size > self._threshold:
+            if size > threshold:
                 return self._put_multipart(name, _regroup(buffered, source, self._part_size))
         body = _Body([memoryview(chunk).cast("B") for chunk in buffered])
         with _translated_errors("put"):

@@ -131,6 +131,36 @@ def test_round_trip_with_odd_chunks(store: ObjectStore, sizes: list[int]) -> Non
     assert read_all(store, key) == data
 
 
+@pytest.mark.parametrize(
+    ("size", "hint"),
+    [(3 * PART + 5, 3 * PART), (1000, 4 * PART), (0, 2 * PART), (PART + 1, 10)],
+    ids=["about-right", "far-too-big", "empty", "too-small"],
+)
+def test_size_hint_never_changes_what_is_stored(store: ObjectStore, size: int, hint: int) -> None:
+    # A hint over the threshold starts a multipart upload with the first byte; whatever
+    # it says, the object is exactly the chunks.
+    data = os.urandom(size)
+    key = store.new_key()
+
+    assert store.put(key, chunked(data, [MIB - 7]), size_hint=hint) == size
+
+    assert read_all(store, key) == data
+    assert list(store.list_keys()) == [key]
+
+
+@pytest.mark.parametrize("size", [0, MIB, PART + 1], ids=["first-chunk", "first-part", "later"])
+def test_failed_put_with_a_size_hint_leaves_nothing(
+    store: ObjectStore, request: pytest.FixtureRequest, size: int
+) -> None:
+    key = store.new_key()
+
+    with pytest.raises(Interrupted):
+        store.put(key, failing_after(os.urandom(size)), size_hint=4 * PART)
+
+    assert not store.exists(key)
+    assert leftovers(store, request) == []
+
+
 def test_put_accepts_any_iterable(store: ObjectStore) -> None:
     key = store.new_key()
 

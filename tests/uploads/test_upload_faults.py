@@ -33,12 +33,12 @@ class StopsMidUpload:
         self._cut_on_put = cut_on_put
         self.puts = 0
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
         self.puts += 1
         if self.puts != self._cut_on_put:
-            return self._real.put(key, chunks)
+            return self._real.put(key, chunks, size_hint)
         try:
-            return self._real.put(key, self._cut_after_first(chunks))
+            return self._real.put(key, self._cut_after_first(chunks), size_hint)
         finally:
             self._server.start()
 
