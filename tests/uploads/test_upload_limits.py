@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from PIL import Image
 from flask import Flask
 
 from locker import accounts
@@ -49,6 +50,19 @@ def test_a_file_over_the_worker_memory_is_refused_and_service_goes_on(tmp_path: 
 def test_a_worker_over_its_time_is_killed(tmp_path: Path) -> None:
     with pytest.raises(TooComplex):
         sanitize_files([SAMPLES / "id_photo_gps.jpg"], tmp_path, SanitizeLimits(wall_seconds=0.001))
+
+
+def test_a_worker_over_its_cpu_time_is_killed(tmp_path: Path) -> None:
+    # Twelve flat 49 MP photos: small files, seconds of decoding and re-encoding. With one
+    # second of CPU the child is killed by the kernel long before the two-minute wall
+    # limit could end it; without the CPU limit the job would simply succeed.
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (7000, 7000), (250, 250, 250)).save(flat, compress_level=1)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    limits = SanitizeLimits(cpu_seconds=1, wall_seconds=120.0)
+    with pytest.raises(TooComplex):
+        sanitize_files([flat] * 12, workdir, limits)
 
 
 def test_encrypted_pdf_is_refused_with_its_own_message(app: Flask, world: Actors) -> None:
