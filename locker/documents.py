@@ -7,7 +7,10 @@ package), commits the audit record, and only then fetches, authenticates and dec
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -171,8 +174,39 @@ def _clean_filename(value: str) -> str:
     return cleaned[:MAX_FILENAME]
 
 
+class ReceivedFile(io.FileIO):
+    """A private file (mode 0600) an uploaded file is received into; removed when closed.
+
+    `upload_document` takes it over with a hard link instead of copying it, so an upload
+    is written to disk once, not twice (web/app.py has the request parser use it).
+    """
+
+    def __init__(self) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="locker-received-")
+        super().__init__(fd, "r+b")
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
 def _spool(source: IO[bytes], path: Path, max_bytes: int) -> None:
-    """Copy an upload to a private temporary file, refusing it past `max_bytes`."""
+    """Copy an upload to a private temporary file, refusing it past `max_bytes`; a
+    ReceivedFile is linked there instead, whole, when both are on one file system."""
+    if isinstance(source, ReceivedFile):
+        size = os.fstat(source.fileno()).st_size
+        if size > max_bytes:
+            raise TooLarge("over the limit", limit=max_bytes)
+        if size == 0:
+            raise EmptyFile("no bytes")
+        try:
+            os.link(source.path, path)
+            return
+        except OSError:  # another file system: copy it below
+            source.seek(0)
     total = 0
     with path.open("wb") as spool:
         while chunk := source.read(CHUNK):

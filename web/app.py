@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
 from flask_wtf.csrf import CSRFProtect
 
 from crypto.keyring import Keyring, LocalKeyring
 from locker.actors import Clock, utc_now
 from locker.db import make_engine, make_session_factory
+from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
 from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
@@ -72,6 +73,18 @@ def open_object_store(settings: Settings) -> ObjectStore:
     )
 
 
+class _Request(Request):
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        # Each uploaded file goes straight to a private file the upload can take over.
+        return ReceivedFile()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -82,6 +95,7 @@ def create_app(
     """Build the application: defaults, then LOCKER_* settings, then a test override."""
     settings = settings if settings is not None else load_settings()
     app = Flask(__name__)
+    app.request_class = _Request
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The body may carry a little form data around the file itself.

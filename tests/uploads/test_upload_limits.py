@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pikepdf
 import pytest
-from PIL import Image
 from flask import Flask
+from PIL import Image
 
 from locker import accounts
 from locker.actors import utc_now
@@ -145,3 +146,27 @@ def test_size_limit_and_quota(settings: Settings) -> None:
     assert full.status_code == 413 and full.get_json()["error"] == "quota_exceeded"
     assert counts(app) == (2, 4)
     app.extensions["locker"].engine.dispose()
+
+
+def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: Actors) -> None:
+    # Each uploaded file is received into a private file that the upload takes over; the
+    # file is gone when the request ends, whether the upload was stored or refused.
+    received = Path(tempfile.gettempdir())
+    before = set(received.glob("locker-received-*"))
+    client = app.test_client()
+    token = person_token(client)
+    photo = (SAMPLES / "id_photo_gps.jpg").read_bytes()
+    stored = api_upload(client, token, world.alice.id, [(photo, "a.jpg"), (photo, "b.jpg")])
+    assert stored.status_code == 201, stored.get_json()
+    refused = api_upload(client, token, world.alice.id, [(b"MZ\x90\x00" * 64, "x.pdf")])
+    assert refused.status_code == 415
+    empty = api_upload(client, token, world.alice.id, [(b"", "empty.pdf")])
+    assert empty.status_code == 422
+    assert set(received.glob("locker-received-*")) == before
+    assert counts(app) == (1, 2)
+    # What was stored is the whole photo, twice: two pages of one PDF.
+    content = client.get(
+        f"/api/v1/documents/{stored.get_json()['id']}/content", headers=bearer(token)
+    )
+    with pikepdf.open(io.BytesIO(content.data)) as pdf:
+        assert len(pdf.pages) == 2
