@@ -97,7 +97,8 @@ def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
             raise TooManyPixels("pixel limit")
         orientation = _orientation(image)
         scale = target_scale(width, height)
-        if expected == "JPEG" and image.mode in {"RGB", "L"}:
+        if expected == "JPEG" and image.mode == "RGB":
+            # Most uploads: a colour photo, re-encoded from its planes (None: not this one).
             fast = turbo.clean_jpeg(
                 data,
                 size=(width, height),

@@ -92,10 +92,10 @@ class _Stream(io.RawIOBase):
     file now reaches, and reads the new bytes from the file itself (the page cache, not a
     pipe: a 20 MB PDF would otherwise cross in hundreds of 64 KiB hand-overs)."""
 
-    def __init__(self, conn: Connection, copy: io.RawIOBase) -> None:
+    def __init__(self, conn: Connection, output: io.RawIOBase) -> None:
         super().__init__()
         self._conn = conn
-        self._copy = copy
+        self._output = output
         self.size = 0
 
     def writable(self) -> bool:
@@ -105,7 +105,7 @@ class _Stream(io.RawIOBase):
         view = memoryview(data).cast("B")
         written = 0
         while written < len(view):
-            written += self._copy.write(view[written:]) or 0
+            written += self._output.write(view[written:]) or 0
         self.size += written
         self._conn.send_bytes(self.size.to_bytes(8, "big"))
         return written
@@ -160,8 +160,8 @@ def run(job: Job, conn: Connection, data: Connection) -> None:
     ceiling = limit_self(job.memory_bytes, job.cpu_seconds)
     answer: dict[str, Any]
     try:
-        with open(job.output, "wb", buffering=0) as copy:
-            stream = _Stream(data, copy)
+        with open(job.output, "wb", buffering=0) as output:
+            stream = _Stream(data, output)
             with io.BufferedWriter(stream, STREAM_CHUNK) as out:
                 described = sanitize(job, out)
         answer = {"ok": True, "size": stream.size, **described}

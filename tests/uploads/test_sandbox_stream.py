@@ -45,9 +45,9 @@ def test_the_streamed_bytes_are_exactly_the_clean_file(tmp_path: Path) -> None:
 
 
 def test_a_child_killed_mid_stream_gives_no_result(tmp_path: Path) -> None:
-    # 60 MB: the child needs tens of milliseconds to write it, so it is still writing
+    # 118 MB: the child needs a good tenth of a second to write it, so it is still writing
     # when the parent has its first piece (checked below, not assumed).
-    source = _big_pdf(tmp_path / "in.pdf", pages=20, side=1000)
+    source = _big_pdf(tmp_path / "in.pdf", pages=20, side=1400)
     workdir = tmp_path / "work"
     workdir.mkdir()
     with Sanitizing([source], workdir, SanitizeLimits()) as sanitizing:

@@ -162,6 +162,11 @@ def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: 
     assert refused.status_code == 415
     empty = api_upload(client, token, world.alice.id, [(b"", "empty.pdf")])
     assert empty.status_code == 422
+    # Over MAX_FORM_PARTS: the parser gives up half-way, after receiving some files.
+    crowd = api_upload(
+        client, token, world.alice.id, [(b"%PDF-1.4", f"{i}.pdf") for i in range(60)]
+    )
+    assert crowd.status_code == 413 and crowd.get_json()["error"] == "too_large"
     assert set(received.glob("locker-received-*")) == before
     assert counts(app) == (1, 2)
     # What was stored is the whole photo, twice: two pages of one PDF.
