@@ -39,6 +39,10 @@ class Settings:
     audit_origin: str = "locker.localhost/audit"
     audit_witness_dir: Path = Path("witness")
     audit_checkpoint_minutes: int = 60
+    # Failed sign-ins are counted here (memory:// for one process, redis:// for several),
+    # and the client address is read this many proxies back.
+    throttle_storage_url: str = "memory://"
+    proxy_hops: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -170,7 +174,18 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
             env.get("LOCKER_AUDIT_WITNESS_DIR") or data_dir / "witness"
         ).expanduser(),
         audit_checkpoint_minutes=_int(env, "LOCKER_AUDIT_CHECKPOINT_MINUTES", 60, 1, 24 * 60 * 7),
+        throttle_storage_url=_throttle_storage_url(env),
+        proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
     )
+
+
+def _throttle_storage_url(env: Mapping[str, str]) -> str:
+    url = env.get("LOCKER_THROTTLE_STORAGE_URL") or "memory://"
+    if urlsplit(url).scheme not in {"memory", "redis", "rediss"}:
+        raise ConfigurationError(
+            "LOCKER_THROTTLE_STORAGE_URL must be memory:// or a redis:// (rediss://) URL"
+        )
+    return url
 
 
 def _audit_origin(env: Mapping[str, str]) -> str:

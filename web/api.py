@@ -18,6 +18,7 @@ from web.context import db, services
 from web.errors import error_response
 from web.openapi import openapi_document
 from web.responses import document_response
+from web.throttle import sign_in_allowed, sign_in_failed
 from web.uploads import parse_valid_until, upload_options, uploaded_files
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -67,6 +68,8 @@ def create_token() -> Any:
         return error_response("bad_request", 400)
     if username is not None and "@" in username:
         identifier = ""  # a username never holds "@": never let it reach the e-mail lookup
+    if not sign_in_allowed(identifier):
+        return error_response("too_many_attempts", 429)
     found = services()
     result = accounts.sign_in(
         db(),
@@ -78,6 +81,7 @@ def create_token() -> Any:
     )
     db().commit()
     if result is None:
+        sign_in_failed(identifier)
         return error_response("bad_credentials", 401)
     token, signed_in = result
     return jsonify(

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from flask import Flask, Request, Response
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crypto.keyring import Keyring, LocalKeyring
 from locker.actors import Clock, utc_now
@@ -18,6 +19,7 @@ from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from web import auth, context, errors
 from web.messages import language
+from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
 
 MIB = 1024 * 1024
@@ -126,8 +128,14 @@ def create_app(
             store=store if store is not None else open_object_store(settings),
             keyring=open_keyring(settings),
             clock=clock,
+            throttle=SignInThrottle(settings.throttle_storage_url),
         ),
     )
+    if settings.proxy_hops:
+        # The client's address (for sign-in throttling) and scheme, as the proxies saw them.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     csrf = CSRFProtect(app)
     auth.init_app(app)
     errors.init_app(app)

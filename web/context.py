@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
@@ -12,6 +13,9 @@ from crypto.keyring import Keyring
 from locker.actors import Clock
 from locker.settings import Settings
 from locker.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from web.throttle import SignInThrottle
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Services:
     store: ObjectStore
     keyring: Keyring
     clock: Clock
+    throttle: SignInThrottle
 
 
 def services() -> Services:

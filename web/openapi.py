@@ -145,6 +145,10 @@ def _core_document() -> dict[str, Any]:
                         ),
                         "400": _error("Malformed body"),
                         "401": _error("Wrong credentials (same answer whichever part)"),
+                        "429": _error(
+                            "Too many failed sign-ins for this account or from this address "
+                            "(10 per account, 50 per address, in 15 minutes)"
+                        ),
                     },
                 },
                 "delete": {

@@ -19,6 +19,7 @@ from web.errors import status_for
 from web.forms import ConfirmForm, CreatePersonForm, EditPaperForm, SignInForm, UploadForm
 from web.messages import language, message
 from web.responses import document_response
+from web.throttle import sign_in_allowed, sign_in_failed
 from web.ui import category_choices, text
 from web.uploads import parse_valid_until, upload_options, uploaded_files
 
@@ -36,13 +37,16 @@ def home() -> Any:
 @pages.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
     form = SignInForm()
-    error = None
-    if form.validate_on_submit():
+    error, status = None, 200
+    identifier = form.identifier.data or ""
+    if request.method == "POST" and not sign_in_allowed(identifier):
+        error, status = message("too_many_attempts"), 429
+    elif form.validate_on_submit():
         found = services()
         result = accounts.sign_in(
             db(),
             found.clock,
-            identifier=form.identifier.data or "",
+            identifier=identifier,
             password=form.password.data or "",
             channel="web",
             hours=found.settings.session_hours,
@@ -51,10 +55,12 @@ def sign_in() -> Any:
         if result is not None:
             sign_in_browser(*result)
             return redirect(url_for("pages.home"))
-        error = message("bad_credentials")
+        sign_in_failed(identifier)
+        error, status = message("bad_credentials"), 401
     elif request.method == "POST":
-        error = message("bad_credentials")
-    status = 401 if error else 200
+        # An incomplete form (or one without its CSRF token) checked no password: it is
+        # refused, not counted as a guess.
+        error, status = message("bad_credentials"), 401
     return render_template("sign_in.html", form=form, error=error), status
 
 

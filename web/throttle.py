@@ -1,0 +1,80 @@
+"""Sign-in throttling: failed attempts are counted per account and per address, never
+globally, so one person's typos or one busy office's shared address lock nobody else out.
+
+The counts live in a storage of the `limits` library (the one behind Flask-Limiter; its
+per-route decorators do not fit two keys counted on failure only): in memory for the
+embedded default, in Redis (LOCKER_THROTTLE_STORAGE_URL) when several processes serve.
+The account key is hashed, so the counter store never holds a username or an e-mail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import request
+from limits import parse
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from locker.accounts import normalise_username
+from web.context import services
+
+log = logging.getLogger(__name__)
+
+# A person mistyping on a phone gets ten tries a quarter of an hour; an office where many
+# people sign in behind one address gets fifty failures between them.
+PER_ACCOUNT = parse("10 per 15 minutes")
+PER_ADDRESS = parse("50 per 15 minutes")
+
+
+class SignInThrottle:
+    """Failed sign-ins in a moving window, by account and by client address."""
+
+    def __init__(self, storage_url: str) -> None:
+        storage = storage_from_string(
+            storage_url, key_prefix="locker-sign-in", wrap_exceptions=True
+        )
+        self._window = MovingWindowRateLimiter(storage)
+
+    def allows(self, identifier: str, address: str) -> bool:
+        """False once the account or the address has used up its failures."""
+        try:
+            return self._window.test(PER_ACCOUNT, "account", _account(identifier)) and (
+                self._window.test(PER_ADDRESS, "address", address)
+            )
+        except StorageError:
+            # Fail open: with the counter store down, sign-in still works (Argon2id keeps
+            # each guess slow); locking every person out would be worse.
+            log.error("sign-in throttle store unavailable")
+            return True
+
+    def failed(self, identifier: str, address: str) -> None:
+        """Count one failed attempt against the account and the address."""
+        try:
+            self._window.hit(PER_ACCOUNT, "account", _account(identifier))
+            self._window.hit(PER_ADDRESS, "address", address)
+        except StorageError:
+            log.error("sign-in throttle store unavailable")
+
+
+def _account(identifier: str) -> str:
+    # Normalised as the account lookups do (case and spaces around never matter).
+    cleaned = normalise_username(identifier)
+    return hashlib.sha256(cleaned.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sign_in_allowed(identifier: str) -> bool:
+    """Whether this request may try to sign in to `identifier` now."""
+    return services().throttle.allows(identifier, _address())
+
+
+def sign_in_failed(identifier: str) -> None:
+    """Count this request's failed sign-in."""
+    services().throttle.failed(identifier, _address())
+
+
+def _address() -> str:
+    # Behind a proxy, LOCKER_PROXY_HOPS makes this the client's, not the proxy's.
+    return request.remote_addr or "unknown"
