@@ -6,6 +6,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -114,20 +119,61 @@ def test_the_sign_in_page_is_throttled_too(csrf_app: Flask, world: Actors) -> No
     assert 'name="identifier"' in page  # the form is still there, to try again later
 
 
-def test_counts_are_shared_through_redis_and_hold_no_username() -> None:
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """The machine's Redis, or one started here from Debian's redis-server (no disk)."""
     try:
         redis.Redis.from_url(REDIS_URL).ping()
+        yield REDIS_URL
+        return
     except redis.RedisError as exc:
-        require_service(f"Redis not reachable at {REDIS_URL}: {exc}")
+        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
+    binary = shutil.which("redis-server")
+    if binary is None:
+        require_service(f"{reason}; redis-server not installed (apt-get install redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.05)
+        else:
+            require_service(f"{reason}; redis-server did not start")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_counts_are_shared_through_redis_and_hold_no_username(redis_url: str) -> None:
     name = f"alice-{secrets.token_hex(4)}"
     address = f"192.0.2.{secrets.randbelow(250) + 1}"
-    first, second = SignInThrottle(REDIS_URL), SignInThrottle(REDIS_URL)  # two processes
+    first, second = SignInThrottle(redis_url), SignInThrottle(redis_url)  # two processes
     for _ in range(PER_ACCOUNT.amount):
         assert second.allows(name, address)
         first.failed(name, address)
     assert not second.allows(name, address)
     assert not first.allows(name.upper(), "192.0.2.254")
-    keys = redis.Redis.from_url(REDIS_URL).keys("*")
+    keys = redis.Redis.from_url(redis_url).keys("*")
     assert keys and not any(name.encode() in key for key in keys)
 
 
