@@ -185,4 +185,4 @@ def _preview(planes: list[_Plane], side: int) -> Image.Image:
         Image.fromarray(plane).resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
         for plane in planes
     ]
-    return bands[0] if len(bands) == 1 else Image.merge("YCbCr", bands)
+    return Image.merge("YCbCr", bands)  # always three planes: grey photos never get here
