@@ -8,6 +8,7 @@ from crypto.keyring import Keyring, LocalKeyring, create_keyfile, rotate_master_
 from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
 from crypto.streaming import (
     SEGMENT_SIZE,
+    EncryptedObject,
     ciphertext_size,
     decrypt_object,
     decrypt_stream,
@@ -20,6 +21,7 @@ from crypto.streaming import (
 __all__ = [
     "SEGMENT_SIZE",
     "CryptoError",
+    "EncryptedObject",
     "IntegrityError",
     "KeyFileError",
     "KeyNotFound",

@@ -17,8 +17,9 @@ so a rewritten segment size fails authentication even on a single-segment object
 
 from __future__ import annotations
 
+import hmac
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from cryptography.exceptions import InvalidTag
@@ -120,6 +121,66 @@ def encrypt_object(
         [frame],
         encrypt_stream(key, plaintext, frame + associated_data, segment_size=segment_size),
     )
+
+
+class EncryptedObject:
+    """The framed object `encrypt_object` makes of a plaintext that can be read again, and
+    that can be read again itself: every pass over it yields the very same bytes.
+
+    A store that knows an object's size and can read it twice sends it in one request (to
+    S3: a hash pass to sign the request, a second pass to send it, more on a retry) instead
+    of a multipart upload. The salt and nonce prefix are drawn once, so each pass encrypts
+    the plaintext under the same nonces. That is safe only while the plaintext is the same
+    bytes every time: a pass whose segment would differ from the first pass's (its tag
+    does) raises CryptoError before that segment is released, and so does a plaintext
+    that is not `plaintext_size` bytes long.
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        plaintext: Callable[[], Iterable[bytes]],
+        plaintext_size: int,
+        associated_data: bytes,
+        *,
+        segment_size: int = SEGMENT_SIZE,
+    ) -> None:
+        _check_key(key)
+        self.size = ciphertext_size(plaintext_size, segment_size)
+        self._plaintext = plaintext
+        self._plaintext_size = plaintext_size
+        self._segment_size = segment_size
+        frame = _frame(segment_size)
+        salt, self._nonce_prefix = os.urandom(KEY_SIZE), os.urandom(NONCE_PREFIX_SIZE)
+        self._aead = _derive_aead(key, salt, frame + associated_data)
+        self._head = frame + bytes([HEADER_SIZE]) + salt + self._nonce_prefix
+        # The first pass's tag of every segment: 16 bytes a segment (64 bytes a MiB).
+        self._tags: list[bytes] = []
+
+    def __iter__(self) -> Iterator[bytes]:
+        """A fresh pass: frame and header, then each segment as it is encrypted."""
+        yield self._head
+        seen = 0
+        segments = _segments(
+            self._plaintext(),
+            self._segment_size - HEADER_SIZE - TAG_SIZE,
+            self._segment_size - TAG_SIZE,
+        )
+        for index, (segment, last) in enumerate(segments):
+            seen += len(segment)
+            if seen > self._plaintext_size or (last and seen != self._plaintext_size):
+                raise CryptoError("plaintext is not the size announced")
+            if index >= _MAX_SEGMENTS:
+                raise CryptoError("plaintext too long: the segment counter would wrap")
+            sealed = self._aead.encrypt(
+                _segment_nonce(self._nonce_prefix, index, last), segment, None
+            )
+            tag = sealed[-TAG_SIZE:]
+            if index == len(self._tags):
+                self._tags.append(tag)
+            elif not hmac.compare_digest(tag, self._tags[index]):
+                raise CryptoError("plaintext changed between two passes")
+            yield sealed
 
 
 def decrypt_object(

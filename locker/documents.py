@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.errors import CryptoError
 from crypto.keyring import Keyring
 from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
-from crypto.streaming import decrypt_object, encrypt_object, verify_object
+from crypto.streaming import EncryptedObject, decrypt_object, verify_object
 from locker.accounts import InvalidInput, person_key_aad
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
 from locker.errors import LockerError, NotFound, StorageError
 from locker.models import Document, Person, new_id
-from locker.sanitize import SanitizeLimits, Sanitizing
+from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing
 from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
 from locker.storage import ObjectStore
 
@@ -218,9 +218,23 @@ def _spool(source: IO[bytes], path: Path, max_bytes: int) -> None:
         raise EmptyFile("no bytes")
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
+def _put_file(
+    store: ObjectStore, key: str, path: Path, data_key: bytes, aad: bytes, size: int | None = None
+) -> None:
+    """Encrypt and store a file of ours of a known `size` (by default, its size now): the
+    store may read it twice; a file of another size is refused before anything is kept."""
     with path.open("rb") as handle:
-        yield from _read_chunks(handle)
+        fd = handle.fileno()
+
+        def one_pass() -> Iterator[bytes]:
+            # pread: every pass reads from the start, whatever an earlier pass left behind.
+            offset = 0
+            while chunk := os.pread(fd, CHUNK, offset):
+                offset += len(chunk)
+                yield chunk
+
+        expected = os.fstat(fd).st_size if size is None else size
+        store.put(key, EncryptedObject(data_key, one_pass, expected, aad))
 
 
 def check_valid_until(value: date | None) -> date | None:
@@ -282,7 +296,14 @@ def upload_document(
             raise QuotaExceeded("quota", limit=quota_bytes)
         if len(inputs) > 1 and not filename.lower().endswith(".pdf"):
             filename = f"{filename.rsplit('.', 1)[0]}.pdf"
-        with Sanitizing(inputs, Path(workdir), limits or SanitizeLimits()) as clean:
+        with Sanitizing(inputs, Path(workdir), limits or SanitizeLimits()) as sanitizing:
+            clean = sanitizing.finish()
+            # Now that the clean size is known, and before anything is sent to the store.
+            if (
+                quota_bytes is not None
+                and stored_bytes(session, person.id) + clean.size > quota_bytes
+            ):
+                raise QuotaExceeded("quota", limit=quota_bytes)
             return _store_document(
                 session,
                 store,
@@ -291,7 +312,6 @@ def upload_document(
                 actor=actor,
                 person=person,
                 clean=clean,
-                quota_bytes=quota_bytes,
                 filename=filename,
                 title=title,
                 category=category,
@@ -308,8 +328,7 @@ def _store_document(
     *,
     actor: Actor,
     person: Person,
-    clean: Sanitizing,
-    quota_bytes: int | None,
+    clean: SanitizedFile,
     filename: str,
     title: str,
     category: str,
@@ -321,27 +340,25 @@ def _store_document(
     data_key = generate_key()
     stored: list[str] = []
     try:
-        # The clean file is encrypted and stored while the sanitiser writes it; a refusal
-        # (or a dead worker) raises from its chunks, so the store abandons the write.
+        # Each object's size is known and its file can be read again: the store sends it
+        # in one request (S3: one PUT, not a multipart upload; bench/README.md, "store").
         object_key = store.new_key()
-        store.put(
+        _put_file(
+            store,
             object_key,
-            encrypt_object(data_key, clean.chunks(), _object_aad(document_id, version)),
-            size_hint=clean.input_bytes,
+            clean.path,
+            data_key,
+            _object_aad(document_id, version),
+            size=clean.size,
         )
         stored.append(object_key)
-        result = clean.result
-        size = result.size
-        if quota_bytes is not None and stored_bytes(session, person.id) + size > quota_bytes:
-            raise QuotaExceeded("quota", limit=quota_bytes)
         thumbnail_key = store.new_key()
-        store.put(
+        _put_file(
+            store,
             thumbnail_key,
-            encrypt_object(
-                data_key,
-                _file_chunks(result.thumbnail_path),
-                _thumbnail_aad(document_id, version),
-            ),
+            clean.thumbnail_path,
+            data_key,
+            _thumbnail_aad(document_id, version),
         )
         stored.append(thumbnail_key)
         document = Document(
@@ -360,9 +377,9 @@ def _store_document(
                 data_key, filename.encode(), _field_aad("filename", document_id)
             ),
             category=category,
-            content_type=result.content_type,
-            size=size,
-            page_count=result.pages,
+            content_type=clean.content_type,
+            size=clean.size,
+            page_count=clean.pages,
             valid_until=valid_until,
             created_at=clock(),
             uploaded_by_kind=actor.kind,

@@ -7,7 +7,7 @@ typed refusals (`errors`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,19 +46,14 @@ class SanitizedFile:
 class Sanitizing:
     """A sanitiser child at work on one upload (use as a context manager).
 
-    `chunks()` yields the clean file while the child writes it, so the caller can encrypt
-    and store it meanwhile; only after the last chunk, which is yielded only once the
-    child has answered "ok" and its size matches, is `result` known. A refusal is raised
-    from `chunks()` itself, so a store consuming them abandons its write.
+    Started at once, so the caller can do other work meanwhile; `finish()` waits for the
+    child and returns the clean file, or raises the worker's typed refusal.
     """
 
     def __init__(self, inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> None:
         if not 1 <= len(inputs) <= limits.max_files:
             raise TooManyFiles("files", maximum=limits.max_files)
         self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
-        # What came in: a fair guess at the size of what comes out (a PDF keeps its
-        # streams; photos shrink), for a store that prepares for large objects.
-        self.input_bytes = sum(path.stat().st_size for path in inputs)
         job = Job(
             inputs=tuple(str(p) for p in inputs),
             output=str(self._output),
@@ -69,7 +64,6 @@ class Sanitizing:
             max_files=limits.max_files,
         )
         self._run = SandboxRun(job, limits.wall_seconds)
-        self._result: SanitizedFile | None = None
 
     def __enter__(self) -> Sanitizing:
         return self
@@ -77,25 +71,14 @@ class Sanitizing:
     def __exit__(self, *exc_info: object) -> None:
         self._run.close()
 
-    def chunks(self) -> Iterator[bytes]:
-        """The clean file's bytes; raises the worker's typed refusal instead of ending."""
-        size = 0
-        held: bytes | None = None
-        for chunk in self._run.chunks():
-            if held is not None:
-                yield held
-            size += len(chunk)
-            held = chunk
-        self._result = self._finish(self._run.answer(), size)
-        if held is not None:
-            yield held
-
-    @property
-    def result(self) -> SanitizedFile:
-        """What the worker made; only once `chunks()` is exhausted."""
-        if self._result is None:
-            raise RuntimeError("the clean file has not been read to its end")
-        return self._result
+    def finish(self) -> SanitizedFile:
+        """Wait for the child: the clean file it wrote, or the refusal it reported."""
+        # A well-behaved child has closed its file before answering; it is reaped when
+        # this context ends. (Whoever reads the file twice checks both passes agree:
+        # crypto's EncryptedObject does.)
+        answer = self._run.answer()
+        size = self._output.stat().st_size if self._output.is_file() else 0
+        return self._finish(answer, size)
 
     def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
         if not answer.get("ok"):
@@ -105,7 +88,7 @@ class Sanitizing:
                 peak_rss_bytes=answer.get("peak_rss_bytes"),
                 address_space_limit=answer.get("address_space_limit"),
             )
-        # A child that died mid-stream never answers; this guards against a short pipe.
+        # A child that died mid-write never answers; this guards against a short file.
         if answer.get("size") != size or size == 0:
             raise DamagedFile("worker sent a partial result")
         if not (self._output.is_file() and self._thumbnail.is_file()):
@@ -127,6 +110,4 @@ def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits
     Raises the typed refusal the worker reported; never returns a half-written result.
     """
     with Sanitizing(inputs, workdir, limits) as sanitizing:
-        for _ in sanitizing.chunks():
-            pass
-        return sanitizing.result
+        return sanitizing.finish()

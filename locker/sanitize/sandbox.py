@@ -6,25 +6,51 @@ that exhausts memory, spins or crashes a C library takes down only that child.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import logging
 import multiprocessing
 import os
-import time
-from collections.abc import Iterator
+import threading
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
-from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
-from typing import Any, BinaryIO
+from typing import Any
 
 from locker.sanitize import worker
 from locker.sanitize.errors import TooComplex
 
 log = logging.getLogger(__name__)
-# The parent reads the clean file in pieces of at most this size.
-READ_BYTES = 1024 * 1024
+# glibc malloc settings for the fork server, hence for every child it forks (they are read
+# once, when a process starts). A fresh child touches every page of memory it allocates
+# for the first time, and on a virtual machine each 4 KiB page fault cost ~9 us: a 20 MB
+# PDF rewrite took ~4,400 of them, 40 ms of the child's ~50. Transparent huge pages for
+# malloc's heap (where the kernel allows them on request) make that a few dozen faults;
+# the thresholds keep big blocks on that heap, and keep the memory a child frees for its
+# next block instead of handing it back (bench/README.md, "uploads").
+MALLOC_TUNABLES = (
+    "glibc.malloc.hugetlb=1",
+    f"glibc.malloc.mmap_threshold={64 * 1024 * 1024}",
+    f"glibc.malloc.trim_threshold={256 * 1024 * 1024}",
+)
+_forkserver_start = threading.Lock()
+
+
+def _ensure_fork_server() -> None:
+    """Start the fork server (again, if it died) with MALLOC_TUNABLES in its environment.
+
+    The variable is set only while the server is being started: the service's own process
+    and anything else it runs keep their environment.
+    """
+    with _forkserver_start:
+        before = os.environ.get("GLIBC_TUNABLES")
+        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, (before, *MALLOC_TUNABLES)))
+        try:
+            forkserver.ensure_running()
+        finally:
+            if before is None:
+                del os.environ["GLIBC_TUNABLES"]
+            else:
+                os.environ["GLIBC_TUNABLES"] = before
 
 
 class _Popen(popen_forkserver.Popen):
@@ -47,6 +73,7 @@ class _Popen(popen_forkserver.Popen):
             reduction.dump(process_obj, buffer)
         finally:
             set_spawning_popen(None)
+        _ensure_fork_server()
         self.sentinel, writer = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         parent_writer = os.dup(writer)
         self.finalizer = util.Finalize(self, util.close_fds, (parent_writer, self.sentinel))  # type: ignore[attr-defined]
@@ -70,29 +97,22 @@ def _context() -> ForkServerContext:
 
 
 class SandboxRun:
-    """One started child: first the clean file's bytes as it writes them, then its answer.
+    """One started child; its answer once it has written the clean file.
 
-    `wall_seconds` bounds the time spent waiting for the child; time the caller spends
-    consuming chunks (encrypting, uploading) is not the child's and is not counted, so a
-    slow object store never makes a file "too complex". Use as a context manager: leaving
-    it kills a child that has not finished.
+    `wall_seconds` bounds the time spent waiting for the child. Use as a context manager:
+    leaving it kills a child that has not answered.
     """
 
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
         context = _context()
         self._budget = wall_seconds
-        self._output = job.output
         self._answered = False
         self._answers, answer_sender = context.Pipe(duplex=False)
-        self._data, data_sender = context.Pipe(duplex=False)
-        self._process = _WorkerProcess(
-            target=worker.run, args=(job, answer_sender, data_sender), daemon=True
-        )
+        self._process = _WorkerProcess(target=worker.run, args=(job, answer_sender), daemon=True)
         try:
             self._process.start()
         finally:
             answer_sender.close()
-            data_sender.close()
 
     def __enter__(self) -> SandboxRun:
         return self
@@ -100,43 +120,11 @@ class SandboxRun:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _wait(self, conn: Connection) -> bool:
-        started = time.monotonic()
-        ready = conn.poll(max(self._budget, 0.0))
-        self._budget -= time.monotonic() - started
-        return ready
-
-    def chunks(self) -> Iterator[bytes]:
-        """The clean file as the child writes it; ends when the child closes the pipe.
-
-        The child announces how far its output file reaches; the new bytes are read from
-        the file. A file shorter than announced ends the stream early, and the size check
-        against the child's answer refuses the result.
-        """
-        sent = 0
-        with contextlib.ExitStack() as stack:
-            output: BinaryIO | None = None
-            while True:
-                if not self._wait(self._data):
-                    raise TooComplex("worker limits")
-                try:
-                    reaches = int.from_bytes(self._data.recv_bytes(8), "big")
-                except (EOFError, OSError):
-                    return
-                if output is None:
-                    output = stack.enter_context(open(self._output, "rb"))
-                while sent < reaches:
-                    chunk = output.read(min(reaches - sent, READ_BYTES))
-                    if not chunk:
-                        return
-                    sent += len(chunk)
-                    yield chunk
-
     def answer(self) -> dict[str, Any]:
-        """The child's answer once its data is drained; TooComplex if it died or overran."""
+        """The child's answer; TooComplex if it died or overran its time."""
         answer: dict[str, Any] | None = None
         try:
-            if self._wait(self._answers):
+            if self._answers.poll(max(self._budget, 0.0)):
                 answer = self._answers.recv()
         except (EOFError, OSError):
             answer = None  # the child died (memory or CPU limit, or a crashing parser)
@@ -149,20 +137,10 @@ class SandboxRun:
         return answer
 
     def close(self) -> None:
-        """Close the pipes and reap the child; one that has not answered is killed."""
-        self._data.close()
+        """Close the pipe and reap the child; one that has not answered is killed."""
         self._answers.close()
         if self._answered:
             self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
-
-
-def run_in_sandbox(job: worker.Job, wall_seconds: float) -> dict[str, Any]:
-    """The worker's answer for `job` (its clean file left at `job.output`); TooComplex if
-    the child dies or overruns its time."""
-    with SandboxRun(job, wall_seconds) as run:
-        for _ in run.chunks():
-            pass
-        return run.answer()

@@ -6,15 +6,13 @@ Nothing here touches the database, the keys or the object store.
 
 from __future__ import annotations
 
-import ctypes
-import io
 import os
 import resource
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 import magic
 
@@ -22,25 +20,18 @@ from locker.errors import LockerError
 from locker.sanitize import images, pdfs
 from locker.sanitize.errors import PhotosOnly, TooManyFiles, UnsupportedType
 
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
-
 SNIFF_BYTES = 8192
-# The parent hears of the clean file's progress at most every this many bytes: a few dozen
-# notices for a 20 MB PDF, and the parent's upload starts early.
-STREAM_CHUNK = 1024 * 1024
+# What the clean file is written through: a few dozen writes for a 20 MB PDF.
+WRITE_BUFFER = 1024 * 1024
 ACCEPTED = frozenset({"application/pdf", *images.PILLOW_FORMATS})
-# mallopt parameters (glibc's malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
 
 
 @dataclass(frozen=True)
 class Job:
     """One upload's files and where the worker writes its results.
 
-    The clean file is written to `output`, which the parent reads as it grows (the PDF
-    thumbnail is drawn from it too, never from the untrusted input).
+    The clean file is written to `output`, which the parent reads once the worker has
+    answered (the PDF thumbnail is drawn from it too, never from the untrusted input).
     """
 
     inputs: tuple[str, ...]
@@ -55,21 +46,6 @@ class Job:
 def _address_space() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def keep_freed_memory() -> None:
-    """Let this short-lived child reuse the memory it frees instead of handing it back.
-
-    glibc serves blocks over 128 KiB with a fresh mmap and unmaps them when freed, so a
-    child that writes a 20 MB PDF in 2 MB pieces takes a page fault on every 4 KiB of
-    every piece: on a virtual machine that was half the child's time. Raising the mmap
-    and trim thresholds serves those blocks from the heap again and again. (glibc's
-    mallopt has no Python binding; elsewhere than glibc this does nothing.)
-    """
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    if mallopt is not None:
-        mallopt(_M_MMAP_THRESHOLD, 64 * 1024 * 1024)
-        mallopt(_M_TRIM_THRESHOLD, 256 * 1024 * 1024)
 
 
 def limit_self(memory_bytes: int, cpu_seconds: int) -> int:
@@ -87,30 +63,6 @@ def sniff(head: bytes) -> str:
     return str(magic.from_buffer(head, mime=True))
 
 
-class _Stream(io.RawIOBase):
-    """Writes go to the clean file at `output`; after each, the parent is told how far the
-    file now reaches, and reads the new bytes from the file itself (the page cache, not a
-    pipe: a 20 MB PDF would otherwise cross in hundreds of 64 KiB hand-overs)."""
-
-    def __init__(self, conn: Connection, output: io.RawIOBase) -> None:
-        super().__init__()
-        self._conn = conn
-        self._output = output
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: ReadableBuffer) -> int:
-        view = memoryview(data).cast("B")
-        written = 0
-        while written < len(view):
-            written += self._output.write(view[written:]) or 0
-        self.size += written
-        self._conn.send_bytes(self.size.to_bytes(8, "big"))
-        return written
-
-
 def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
     """Write the clean file to `out` and its thumbnail; describe them (or raise a refusal)."""
     if not 1 <= len(job.inputs) <= job.max_files:
@@ -125,7 +77,6 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
     if len(job.inputs) == 1 and types[0] == "application/pdf":
         pages = pdfs.sanitize_pdf(Path(job.inputs[0]), out)
         out.flush()
-        # Drawn while the parent is still uploading the last part of the clean file.
         Path(job.thumbnail).write_bytes(pdfs.pdf_thumbnail(Path(job.output)))
         return {"content_type": "application/pdf", "pages": pages}
     if "application/pdf" in types:
@@ -151,29 +102,23 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
     return {"content_type": "application/pdf", "pages": len(pages_out)}
 
 
-def run(job: Job, conn: Connection, data: Connection) -> None:
-    """Child entry point: the clean file written to `job.output` with its progress on
-    `data` (closed when done, whatever happened), then one answer on `conn`, a dict with
-    "code" on refusal and the size written on success.
+def run(job: Job, conn: Connection) -> None:
+    """Child entry point: the clean file written to `job.output`, then one answer on
+    `conn`, a dict with "code" on refusal and the size written on success.
     """
-    keep_freed_memory()
     ceiling = limit_self(job.memory_bytes, job.cpu_seconds)
     answer: dict[str, Any]
     try:
-        with open(job.output, "wb", buffering=0) as output:
-            stream = _Stream(data, output)
-            with io.BufferedWriter(stream, STREAM_CHUNK) as out:
-                described = sanitize(job, out)
-        answer = {"ok": True, "size": stream.size, **described}
+        with open(job.output, "wb", buffering=WRITE_BUFFER) as out:
+            described = sanitize(job, out)
+            size = out.tell()
+        answer = {"ok": True, "size": size, **described}
     except LockerError as exc:
         answer = {"ok": False, "code": exc.code}
     except MemoryError:
         answer = {"ok": False, "code": "too_complex"}
     except Exception:  # any parser failure on hostile bytes is a damaged file, never a crash
         answer = {"ok": False, "code": "damaged_file"}
-    finally:
-        # The parent reads the data pipe to its end before it waits for the answer.
-        data.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     answer["peak_rss_bytes"] = usage.ru_maxrss * 1024
     answer["address_space_limit"] = ceiling

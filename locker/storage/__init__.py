@@ -9,6 +9,7 @@ from locker.storage.base import (
     READ_CHUNK_BYTES,
     InvalidObjectKey,
     ObjectStore,
+    Replayable,
     is_object_key,
     new_object_key,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidObjectKey",
     "LocalFolderStore",
     "ObjectStore",
+    "Replayable",
     "S3Store",
     "is_object_key",
     "make_s3_client",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from locker.errors import StorageError
 
@@ -42,6 +42,21 @@ def check_object_key(key: str) -> str:
     return key
 
 
+@runtime_checkable
+class Replayable(Protocol):
+    """Bytes of a known size that can be read again from the start, the same every time:
+    each `iter()` is a fresh pass (crypto's EncryptedObject is one)."""
+
+    @property
+    def size(self) -> int:
+        """How many bytes every pass yields."""
+        ...
+
+    def __iter__(self) -> Iterator[bytes]:
+        """A fresh pass over the bytes, from the first."""
+        ...
+
+
 class ObjectStore(Protocol):
     """Where encrypted objects live: a flat namespace of opaque keys to byte strings."""
 
@@ -53,7 +68,9 @@ class ObjectStore(Protocol):
         """Store the concatenated chunks under `key` and return their length.
 
         `size_hint`, the length the caller expects, lets a store prepare for a large
-        object early; the length stored is always that of the chunks.
+        object early; the length stored is always that of the chunks. Chunks that are
+        `Replayable` tell their size themselves, and the store may read them more than
+        once (S3 sends such an object in one request: a pass to sign it, one to send it).
 
         Atomic: readers see the previous content (nothing, for a new key) until the whole
         object is stored; on any failure, including one raised by `chunks`, nothing new is

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from locker.errors import ObjectNotFound, StorageError
-from locker.storage.base import READ_CHUNK_BYTES, check_object_key, is_object_key, new_object_key
+from locker.storage.base import (
+    READ_CHUNK_BYTES,
+    Replayable,
+    check_object_key,
+    is_object_key,
+    new_object_key,
+)
 
 _FANOUT_PATTERN = re.compile(r"[0-9a-f]{2}")
 # Staging area for writes in progress; inside the root so os.replace never crosses a
@@ -58,6 +64,8 @@ class LocalFolderStore:
                 size = 0
                 for chunk in chunks:
                     size += _write(staged, chunk)
+                if isinstance(chunks, Replayable) and size != chunks.size:
+                    raise StorageError("the object is not the size it announced")
                 _sync(staged)
             try:
                 os.replace(staging_name, final)

@@ -25,7 +25,13 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from locker.errors import ObjectNotFound, StorageError, StorageUnavailable
-from locker.storage.base import READ_CHUNK_BYTES, check_object_key, is_object_key, new_object_key
+from locker.storage.base import (
+    READ_CHUNK_BYTES,
+    Replayable,
+    check_object_key,
+    is_object_key,
+    new_object_key,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -100,12 +106,15 @@ def make_s3_client(
 
 
 class S3Store:
-    """Objects in one bucket, optionally under a prefix; small ones in one PUT, big ones
-    in a multipart upload streamed with a few parts in flight.
+    """Objects in one bucket, optionally under a prefix; small ones and replayable ones
+    of a known size in one PUT, other big ones in a multipart upload streamed with a few
+    parts in flight.
 
-    Parts in flight cost memory (part_size each) but hide the per-part round trip: on
-    Ceph RGW, one part at a time made a 50 MB upload ~1.7x slower than a single PUT, four
-    at a time brought it within ~1.1x (bench/README.md, "store").
+    One PUT is the fastest way in: Ceph RGW commits each part of a multipart upload
+    before answering it, which made a 50 MB upload 1.2-1.3x slower than a single PUT even
+    with four parts in flight (bench/README.md, "store"). A stream of unknown size cannot
+    be sent that way without buffering it whole, so it goes in parts; parts in flight
+    cost memory (part_size each) but hide the per-part round trip.
     """
 
     def __init__(
@@ -116,6 +125,7 @@ class S3Store:
         multipart_threshold: int = 8 * MIB,
         part_size: int = 8 * MIB,
         part_concurrency: int = 4,
+        single_put_limit: int = 64 * MIB,
     ) -> None:
         if part_size < MIN_PART_BYTES:
             raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes (S3 minimum)")
@@ -130,6 +140,9 @@ class S3Store:
         self._threshold = multipart_threshold
         self._part_size = part_size
         self._part_concurrency = part_concurrency
+        # Above this a multipart upload is worth its round trips: parts go in parallel,
+        # and a retry resends one part, not the whole object (S3's own cap is 5 GiB).
+        self._single_put_limit = min(single_put_limit, 5 * 1024 * MIB)
 
     @property
     def bucket(self) -> str:
@@ -152,11 +165,17 @@ class S3Store:
         """Store the chunks in one PUT up to the threshold, else in a multipart upload that
         is aborted on any error; holds at most the threshold, or (concurrency + 1) parts.
 
-        A `size_hint` over the threshold starts the multipart upload with the first byte,
-        while the next chunks are still being made, instead of after a threshold's worth
-        of them (a wrong hint costs a request or two, never correctness).
+        Replayable chunks up to `single_put_limit` go in one streamed PUT whatever their
+        size, holding about one chunk. A `size_hint` over the threshold starts the
+        multipart upload with the first byte, while the next chunks are still being made,
+        instead of after a threshold's worth of them (a wrong hint costs a request or two,
+        never correctness).
         """
         name = self._name(key)
+        if isinstance(chunks, Replayable):
+            if chunks.size <= self._single_put_limit:
+                return self._put_replayed(name, chunks)
+            size_hint = chunks.size
         source = iter(chunks)
         big = size_hint is not None and size_hint > self._threshold
         threshold = 0 if big else self._threshold
@@ -176,6 +195,25 @@ class S3Store:
                 ContentType=_CONTENT_TYPE,
             )
         return size
+
+    def _put_replayed(self, name: str, source: Replayable) -> int:
+        body = _ReplayedBody(source)
+        try:
+            with _translated_errors("put"):
+                self._client.put_object(
+                    Bucket=self._bucket,
+                    Key=name,
+                    Body=cast("IO[bytes]", body),
+                    ContentLength=source.size,
+                    ContentType=_CONTENT_TYPE,
+                )
+        except StorageError:
+            # botocore reports a failing body as a failed request (and retries it): the
+            # caller must see the source's own error, as with any other put.
+            if body.failure is not None:
+                raise body.failure from None
+            raise
+        return source.size
 
     def _put_multipart(self, name: str, parts: Iterator[_Body]) -> int:
         with _translated_errors("put"):
@@ -322,19 +360,12 @@ def _drained(chunks: list[bytes]) -> Iterator[bytes]:
         yield chunks.pop()
 
 
-class _Body(io.RawIOBase):
-    """A read-only, seekable file over a list of buffers.
+class _SeekableBody(io.RawIOBase):
+    """A read-only file of `size` bytes that can be sought anywhere, as botocore wants."""
 
-    botocore sends any body by reading it in small blocks (and seeks back to resend it on
-    a retry), so the chunks never need joining: joining would cost a fresh multi-MiB
-    buffer per object or part, page faults included, for nothing.
-    """
-
-    def __init__(self, pieces: list[memoryview]) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._pieces = [piece for piece in pieces if piece]
-        self._starts = list(itertools.accumulate(map(len, self._pieces), initial=0))
-        self.size = self._starts[-1]
+        self.size = size
         self._position = 0
 
     def readable(self) -> bool:
@@ -353,6 +384,20 @@ class _Body(io.RawIOBase):
         self._position = base + offset
         return self._position
 
+
+class _Body(_SeekableBody):
+    """A read-only, seekable file over a list of buffers.
+
+    botocore sends any body by reading it in small blocks (and seeks back to resend it on
+    a retry), so the chunks never need joining: joining would cost a fresh multi-MiB
+    buffer per object or part, page faults included, for nothing.
+    """
+
+    def __init__(self, pieces: list[memoryview]) -> None:
+        self._pieces = [piece for piece in pieces if piece]
+        self._starts = list(itertools.accumulate(map(len, self._pieces), initial=0))
+        super().__init__(self._starts[-1])
+
     def readinto(self, buffer: WriteableBuffer) -> int:
         target = memoryview(buffer).cast("B")
         written = 0
@@ -366,6 +411,67 @@ class _Body(io.RawIOBase):
             self._position += count
             index += 1
         return written
+
+
+class _ReplayedBody(_SeekableBody):
+    """A Replayable as the seekable file botocore reads: once to sign the request, once to
+    send it, and from the start again on a retry.
+
+    Seeking back starts a fresh pass (skipping to the position, though botocore only ever
+    goes back to the start); the bytes are never held beyond the chunk being read. A pass
+    that ends short of the announced size, or runs past it, is an error, never a request
+    that hangs waiting for bytes or sends more than its Content-Length.
+    """
+
+    def __init__(self, source: Replayable) -> None:
+        super().__init__(source.size)
+        self._source = source
+        self._pass: Iterator[bytes] | None = None
+        self._chunk: bytes | memoryview = b""
+        self._pending = memoryview(b"")
+        self._reached = 0  # where the current pass stands, behind or at the position
+        # The first error a pass raised: botocore wraps it into a failed request.
+        self.failure: Exception | None = None
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = self.size if size is None or size < 0 else size
+        try:
+            if self._pass is None or self._reached > self._position:
+                self._pass, self._pending, self._reached = iter(self._source), memoryview(b""), 0
+            while self._reached < self._position:
+                if not self._take(self._position - self._reached):
+                    break
+            piece = self._take(want)
+        except Exception as exc:
+            self.failure = self.failure or exc
+            raise
+        self._position += len(piece)
+        return piece
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        target = memoryview(buffer).cast("B")
+        piece = self.read(len(target))
+        target[: len(piece)] = piece
+        return len(piece)
+
+    def _take(self, most: int) -> bytes:
+        assert self._pass is not None
+        while not self._pending:
+            chunk = next(self._pass, None)
+            if chunk is None:
+                if self._reached != self.size:
+                    raise StorageError("the object ended before its announced size")
+                return b""
+            self._chunk, self._pending = chunk, memoryview(chunk).cast("B")
+        if most >= len(self._pending) == len(self._chunk) and isinstance(self._chunk, bytes):
+            piece: bytes | memoryview = self._chunk  # a whole chunk goes as it is, uncopied
+            self._pending = memoryview(b"")
+        else:
+            piece, self._pending = self._pending[:most], self._pending[most:]
+        self._reached += len(piece)
+        if self._reached > self.size:
+            raise StorageError("the object runs past its announced size")
+        return piece if isinstance(piece, bytes) else piece.tobytes()
 
 
 class _PartUploader:

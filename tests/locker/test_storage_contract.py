@@ -7,6 +7,7 @@ installed); nothing in boto3 is patched.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import itertools
 import os
 import re
@@ -41,6 +42,10 @@ class Interrupted(Exception):
     """Raised by a chunk iterator to simulate a failing upload source."""
 
 
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
 def chunked(data: bytes, sizes: Iterable[int]) -> Iterator[bytes]:
     """Cut `data` into chunks of the given sizes, cycling through them."""
     offset = 0
@@ -55,6 +60,27 @@ def failing_after(data: bytes, chunk_size: int = MIB) -> Iterator[bytes]:
     """Yield `data` in chunks, then raise instead of ending."""
     yield from chunked(data, [chunk_size])
     raise Interrupted
+
+
+class Passes:
+    """Replayable bytes: `data` in `chunk`-byte pieces from the start at every pass, with
+    an announced `size` (its length unless told otherwise) and a failure on demand."""
+
+    def __init__(
+        self, data: bytes, chunk: int = MIB, size: int | None = None, fail_after: int = -1
+    ) -> None:
+        self._data = data
+        self._chunk = chunk
+        self._fail_after = fail_after
+        self.size = len(data) if size is None else size
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.passes += 1
+        for index, piece in enumerate(chunked(self._data, [self._chunk])):
+            if index == self._fail_after:
+                raise Interrupted
+            yield piece
 
 
 def read_all(store: ObjectStore, key: str) -> bytes:
@@ -156,6 +182,47 @@ def test_failed_put_with_a_size_hint_leaves_nothing(
 
     with pytest.raises(Interrupted):
         store.put(key, failing_after(os.urandom(size)), size_hint=4 * PART)
+
+    assert not store.exists(key)
+    assert leftovers(store, request) == []
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, PART - 1, PART + 1, 2 * PART + 12345], ids=lambda size: f"{size}B"
+)
+def test_replayable_round_trip(store: ObjectStore, size: int) -> None:
+    data = os.urandom(size)
+    key = store.new_key()
+    body = Passes(data, chunk=MIB - 3)
+
+    assert store.put(key, body) == size
+
+    assert read_all(store, key) == data
+    assert list(store.list_keys()) == [key]
+    assert body.passes >= 1
+
+
+@pytest.mark.parametrize("fail_after", [0, 1, 3], ids=["first-chunk", "second", "later"])
+def test_failed_replayable_put_leaves_nothing_and_keeps_its_error(
+    store: ObjectStore, request: pytest.FixtureRequest, fail_after: int
+) -> None:
+    key = store.new_key()
+
+    with pytest.raises(Interrupted):
+        store.put(key, Passes(os.urandom(PART + 1), fail_after=fail_after))
+
+    assert not store.exists(key)
+    assert leftovers(store, request) == []
+
+
+@pytest.mark.parametrize("announced", [0, 999, 1001, PART + 1])
+def test_replayable_of_another_size_than_announced_is_refused(
+    store: ObjectStore, request: pytest.FixtureRequest, announced: int
+) -> None:
+    key = store.new_key()
+
+    with pytest.raises(StorageError):
+        store.put(key, Passes(os.urandom(1000), size=announced))
 
     assert not store.exists(key)
     assert leftovers(store, request) == []
@@ -444,6 +511,26 @@ def test_s3_multipart_round_trip_at_any_concurrency(
     assert store.put(key, chunked(data, [MIB - 1])) == len(data)
 
     assert read_all(store, key) == data
+
+
+def test_s3_replayable_goes_in_one_put_up_to_the_limit(
+    s3_server: services.S3Server, s3_bucket: str
+) -> None:
+    # A multipart object's ETag is "<md5 of the part md5s>-<parts>"; a single PUT's is
+    # the MD5 of the object itself.
+    client = s3_server.client()
+    store = S3Store(
+        client, s3_bucket, multipart_threshold=PART, part_size=PART, single_put_limit=3 * PART
+    )
+    one, parts = store.new_key(), store.new_key()
+    small, big = os.urandom(2 * PART + 1), os.urandom(3 * PART + 1)
+
+    assert store.put(one, Passes(small)) == len(small)
+    assert store.put(parts, Passes(big)) == len(big)
+
+    assert client.head_object(Bucket=s3_bucket, Key=one)["ETag"] == f'"{md5_hex(small)}"'
+    assert client.head_object(Bucket=s3_bucket, Key=parts)["ETag"].endswith('-4"')
+    assert read_all(store, one) == small and read_all(store, parts) == big
 
 
 def test_s3_prefix_keeps_objects_apart_from_foreign_ones(
