@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -342,25 +343,34 @@ def _store_document(
     try:
         # Each object's size is known and its file can be read again: the store sends it
         # in one request (S3: one PUT, not a multipart upload; bench/README.md, "store").
-        object_key = store.new_key()
-        _put_file(
-            store,
-            object_key,
-            clean.path,
-            data_key,
-            _object_aad(document_id, version),
-            size=clean.size,
-        )
-        stored.append(object_key)
-        thumbnail_key = store.new_key()
-        _put_file(
-            store,
-            thumbnail_key,
-            clean.thumbnail_path,
-            data_key,
-            _thumbnail_aad(document_id, version),
-        )
-        stored.append(thumbnail_key)
+        # The thumbnail goes alongside, its round trip hidden behind the document's.
+        object_key, thumbnail_key = store.new_key(), store.new_key()
+        with ThreadPoolExecutor(1, thread_name_prefix="thumbnail-put") as alongside:
+            thumbnail = alongside.submit(
+                _put_file,
+                store,
+                thumbnail_key,
+                clean.thumbnail_path,
+                data_key,
+                _thumbnail_aad(document_id, version),
+            )
+            try:
+                _put_file(
+                    store,
+                    object_key,
+                    clean.path,
+                    data_key,
+                    _object_aad(document_id, version),
+                    size=clean.size,
+                )
+                stored.append(object_key)
+            finally:
+                # Whatever happened to the document, the thumbnail is waited for: stored, it
+                # is discarded with the rest below. Its own error surfaces only if the
+                # document's did not.
+                if thumbnail.exception() is None:
+                    stored.append(thumbnail_key)
+            thumbnail.result()
         document = Document(
             id=document_id,
             person_id=person.id,

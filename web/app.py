@@ -19,6 +19,7 @@ from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from web import auth, context, errors
 from web.messages import language
+from web.multipart import MultipartFormParser
 from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
 
@@ -76,6 +77,9 @@ def open_object_store(settings: Settings) -> ObjectStore:
 
 
 class _Request(Request):
+    # Multipart bodies (uploads of many MB) through a parser that does not copy file data.
+    form_data_parser_class = MultipartFormParser
+
     def _get_file_stream(
         self,
         total_content_length: int | None,
@@ -102,8 +106,7 @@ def create_app(
         SECRET_KEY=settings.secret_key,
         # The body may carry a little form data around the file itself.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MIB,
-        # Werkzeug counts its parse buffer (64 KiB reads plus a held-back partial boundary)
-        # against this even inside file parts: at 64 KiB, real photos were refused with 413.
+        # The most one text field may hold (web.multipart counts fields only, never files).
         MAX_FORM_MEMORY_SIZE=256 * 1024,
         MAX_FORM_PARTS=50,
         SESSION_COOKIE_NAME="__Host-locker" if settings.cookie_secure else "locker",
