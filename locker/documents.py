@@ -339,12 +339,16 @@ def _store_document(
     document_id = new_id()
     version = 1
     data_key = generate_key()
-    stored: list[str] = []
+    # Every key a put was started for: a put that failed may still have landed (the
+    # server stored the body, then the answer was lost), so on failure all are deleted;
+    # deleting a key that holds nothing is harmless.
+    attempted: list[str] = []
     try:
         # Each object's size is known and its file can be read again: the store sends it
         # in one request (S3: one PUT, not a multipart upload; bench/README.md, "store").
         # The thumbnail goes alongside, its round trip hidden behind the document's.
         object_key, thumbnail_key = store.new_key(), store.new_key()
+        attempted += [object_key, thumbnail_key]
         with ThreadPoolExecutor(1, thread_name_prefix="thumbnail-put") as alongside:
             thumbnail = alongside.submit(
                 _put_file,
@@ -363,13 +367,11 @@ def _store_document(
                     _object_aad(document_id, version),
                     size=clean.size,
                 )
-                stored.append(object_key)
             finally:
-                # Whatever happened to the document, the thumbnail is waited for: stored, it
-                # is discarded with the rest below. Its own error surfaces only if the
+                # Whatever happened to the document, the thumbnail's put is over before
+                # anything is discarded below. Its own error surfaces only if the
                 # document's did not.
-                if thumbnail.exception() is None:
-                    stored.append(thumbnail_key)
+                thumbnail.exception()
             thumbnail.result()
         document = Document(
             id=document_id,
@@ -415,7 +417,7 @@ def _store_document(
         session.commit()
     except BaseException:
         session.rollback()
-        for key in stored:
+        for key in attempted:
             discard_object(store, key)
         raise
     return _view(document, person, data_key)
