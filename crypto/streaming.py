@@ -147,40 +147,47 @@ class EncryptedObject:
     ) -> None:
         _check_key(key)
         self.size = ciphertext_size(plaintext_size, segment_size)
+        self._key = key
         self._plaintext = plaintext
         self._plaintext_size = plaintext_size
         self._segment_size = segment_size
-        frame = _frame(segment_size)
-        salt, self._nonce_prefix = os.urandom(KEY_SIZE), os.urandom(NONCE_PREFIX_SIZE)
-        self._aead = _derive_aead(key, salt, frame + associated_data)
-        self._head = frame + bytes([HEADER_SIZE]) + salt + self._nonce_prefix
+        self._frame = _frame(segment_size)
+        self._associated_data = self._frame + associated_data
+        self._salt, self._nonce_prefix = os.urandom(KEY_SIZE), os.urandom(NONCE_PREFIX_SIZE)
         # The first pass's tag of every segment: 16 bytes a segment (64 bytes a MiB).
         self._tags: list[bytes] = []
 
     def __iter__(self) -> Iterator[bytes]:
         """A fresh pass: frame and header, then each segment as it is encrypted."""
-        yield self._head
-        seen = 0
-        segments = _segments(
-            self._plaintext(),
-            self._segment_size - HEADER_SIZE - TAG_SIZE,
-            self._segment_size - TAG_SIZE,
+        yield self._frame
+        sealed = _encrypt_segments(
+            self._key,
+            self._announced_plaintext(),
+            self._associated_data,
+            self._segment_size,
+            self._salt,
+            self._nonce_prefix,
         )
-        for index, (segment, last) in enumerate(segments):
-            seen += len(segment)
-            if seen > self._plaintext_size or (last and seen != self._plaintext_size):
-                raise CryptoError("plaintext is not the size announced")
-            if index >= _MAX_SEGMENTS:
-                raise CryptoError("plaintext too long: the segment counter would wrap")
-            sealed = self._aead.encrypt(
-                _segment_nonce(self._nonce_prefix, index, last), segment, None
-            )
-            tag = sealed[-TAG_SIZE:]
+        yield next(sealed)  # the header
+        for index, segment in enumerate(sealed):
+            tag = segment[-TAG_SIZE:]
             if index == len(self._tags):
                 self._tags.append(tag)
             elif not hmac.compare_digest(tag, self._tags[index]):
                 raise CryptoError("plaintext changed between two passes")
-            yield sealed
+            yield segment
+
+    def _announced_plaintext(self) -> Iterator[bytes]:
+        # Checked chunk by chunk, so a chunk past the announced size, or an end short of
+        # it, raises before the segment it would complete is encrypted.
+        seen = 0
+        for chunk in self._plaintext():
+            seen += len(chunk)
+            if seen > self._plaintext_size:
+                raise CryptoError("plaintext is not the size announced")
+            yield chunk
+        if seen != self._plaintext_size:
+            raise CryptoError("plaintext is not the size announced")
 
 
 def decrypt_object(

@@ -35,11 +35,14 @@ MALLOC_TUNABLES = (
 _forkserver_start = threading.Lock()
 
 
-def _ensure_fork_server() -> None:
-    """Start the fork server (again, if it died) with MALLOC_TUNABLES in its environment.
+def _start_fork_server() -> None:
+    """Start the fork server with MALLOC_TUNABLES in its environment, once per process.
 
     The variable is set only while the server is being started: the service's own process
-    and anything else it runs keep their environment.
+    and anything else it runs keep their environment, and no upload changes the
+    environment of a process that may be serving others. (A fork server that dies is
+    started again by multiprocessing itself, without the tunables: its children are then
+    slower, never less limited.)
     """
     with _forkserver_start:
         before = os.environ.get("GLIBC_TUNABLES")
@@ -73,7 +76,6 @@ class _Popen(popen_forkserver.Popen):
             reduction.dump(process_obj, buffer)
         finally:
             set_spawning_popen(None)
-        _ensure_fork_server()
         self.sentinel, writer = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         parent_writer = os.dup(writer)
         self.finalizer = util.Finalize(self, util.close_fds, (parent_writer, self.sentinel))  # type: ignore[attr-defined]
@@ -93,6 +95,7 @@ def _context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     assert isinstance(context, ForkServerContext)
     context.set_forkserver_preload(["locker.sanitize.worker"])
+    _start_fork_server()
     return context
 
 

@@ -427,8 +427,8 @@ class _ReplayedBody(_SeekableBody):
         super().__init__(source.size)
         self._source = source
         self._pass: Iterator[bytes] | None = None
-        self._chunk: bytes | memoryview = b""
-        self._pending = memoryview(b"")
+        # What is left of the chunk being read: the chunk itself until it is cut.
+        self._pending: bytes | memoryview = b""
         self._reached = 0  # where the current pass stands, behind or at the position
         # The first error a pass raised: botocore wraps it into a failed request.
         self.failure: Exception | None = None
@@ -437,7 +437,7 @@ class _ReplayedBody(_SeekableBody):
         want = self.size if size is None or size < 0 else size
         try:
             if self._pass is None or self._reached > self._position:
-                self._pass, self._pending, self._reached = iter(self._source), memoryview(b""), 0
+                self._pass, self._pending, self._reached = iter(self._source), b"", 0
             while self._reached < self._position:
                 if not self._take(self._position - self._reached):
                     break
@@ -462,16 +462,18 @@ class _ReplayedBody(_SeekableBody):
                 if self._reached != self.size:
                     raise StorageError("the object ended before its announced size")
                 return b""
-            self._chunk, self._pending = chunk, memoryview(chunk).cast("B")
-        if most >= len(self._pending) == len(self._chunk) and isinstance(self._chunk, bytes):
-            piece: bytes | memoryview = self._chunk  # a whole chunk goes as it is, uncopied
-            self._pending = memoryview(b"")
+            self._pending = chunk
+        pending = self._pending
+        if most >= len(pending):
+            piece = pending  # a whole chunk (or what is left of it) goes as it is
+            self._pending = b""
         else:
-            piece, self._pending = self._pending[:most], self._pending[most:]
+            view = memoryview(pending).cast("B")
+            piece, self._pending = view[:most], view[most:]
         self._reached += len(piece)
         if self._reached > self.size:
             raise StorageError("the object runs past its announced size")
-        return piece if isinstance(piece, bytes) else piece.tobytes()
+        return piece if isinstance(piece, bytes) else bytes(piece)
 
 
 class _PartUploader:
