@@ -313,6 +313,7 @@ def upload_document(
                 actor=actor,
                 person=person,
                 clean=clean,
+                thumbnail=sanitizing.thumbnail,
                 filename=filename,
                 title=title,
                 category=category,
@@ -330,6 +331,7 @@ def _store_document(
     actor: Actor,
     person: Person,
     clean: SanitizedFile,
+    thumbnail: Callable[[], Path],
     filename: str,
     title: str,
     category: str,
@@ -346,17 +348,19 @@ def _store_document(
     try:
         # Each object's size is known and its file can be read again: the store sends it
         # in one request (S3: one PUT, not a multipart upload; bench/README.md, "store").
-        # The thumbnail goes alongside, its round trip hidden behind the document's.
+        # The thumbnail goes alongside, once the sanitiser has drawn it (while the
+        # document is already on its way), its round trip hidden behind the document's.
         object_key, thumbnail_key = store.new_key(), store.new_key()
         attempted += [object_key, thumbnail_key]
         with ThreadPoolExecutor(1, thread_name_prefix="thumbnail-put") as alongside:
-            thumbnail = alongside.submit(
-                _put_file,
-                store,
-                thumbnail_key,
-                clean.thumbnail_path,
-                data_key,
-                _thumbnail_aad(document_id, version),
+            thumbnail_put = alongside.submit(
+                lambda: _put_file(
+                    store,
+                    thumbnail_key,
+                    thumbnail(),
+                    data_key,
+                    _thumbnail_aad(document_id, version),
+                )
             )
             try:
                 _put_file(
@@ -371,8 +375,8 @@ def _store_document(
                 # Whatever happened to the document, the thumbnail's put is over before
                 # anything is discarded below. Its own error surfaces only if the
                 # document's did not.
-                thumbnail.exception()
-            thumbnail.result()
+                thumbnail_put.exception()
+            thumbnail_put.result()
         document = Document(
             id=document_id,
             person_id=person.id,

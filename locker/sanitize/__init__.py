@@ -32,7 +32,8 @@ class SanitizeLimits:
 
 @dataclass(frozen=True)
 class SanitizedFile:
-    """The clean file and thumbnail on local disk, and what the worker measured."""
+    """The clean file on local disk, where its thumbnail is written (once
+    `Sanitizing.thumbnail()` has returned), and what the worker measured."""
 
     path: Path
     thumbnail_path: Path
@@ -47,7 +48,9 @@ class Sanitizing:
     """A sanitiser child at work on one upload (use as a context manager).
 
     Started at once, so the caller can do other work meanwhile; `finish()` waits for the
-    child and returns the clean file, or raises the worker's typed refusal.
+    clean file, `thumbnail()` for its thumbnail, which the child makes after the clean
+    file (a PDF's first page is drawn from it), so that the clean file can be stored
+    meanwhile. Either raises the worker's typed refusal.
     """
 
     def __init__(self, inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> None:
@@ -64,6 +67,7 @@ class Sanitizing:
             max_files=limits.max_files,
         )
         self._run = SandboxRun(job, limits.wall_seconds)
+        self._thumbnail_ready = False
 
     def __enter__(self) -> Sanitizing:
         return self
@@ -72,15 +76,28 @@ class Sanitizing:
         self._run.close()
 
     def finish(self) -> SanitizedFile:
-        """Wait for the child: the clean file it wrote, or the refusal it reported."""
-        # A well-behaved child has closed its file before answering; it is reaped when
+        """Wait for the clean file: what the child wrote, or the refusal it reported."""
+        # A well-behaved child has flushed the file before answering; it is reaped when
         # this context ends. (Whoever reads the file twice checks both passes agree:
         # crypto's EncryptedObject does.)
         answer = self._run.answer()
         size = self._output.stat().st_size if self._output.is_file() else 0
         return self._finish(answer, size)
 
-    def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
+    def thumbnail(self) -> Path:
+        """Wait for the thumbnail (after `finish()`): its path, or the refusal reported."""
+        if not self._thumbnail_ready:
+            answer = self._run.answer()
+            self._refuse_unless_ok(answer)
+            if not (answer.get("thumbnail") and self._thumbnail.is_file()):
+                raise DamagedFile("worker wrote no thumbnail")
+            if self._thumbnail.stat().st_size == 0:
+                raise DamagedFile("worker wrote an empty thumbnail")
+            self._thumbnail_ready = True
+        return self._thumbnail
+
+    @staticmethod
+    def _refuse_unless_ok(answer: dict[str, Any]) -> None:
         if not answer.get("ok"):
             error = CODES.get(str(answer.get("code")), DamagedFile)
             raise error(
@@ -88,10 +105,13 @@ class Sanitizing:
                 peak_rss_bytes=answer.get("peak_rss_bytes"),
                 address_space_limit=answer.get("address_space_limit"),
             )
+
+    def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
+        self._refuse_unless_ok(answer)
         # A child that died mid-write never answers; this guards against a short file.
-        if answer.get("size") != size or size == 0:
+        if answer.get("size") != size or size == 0 or answer.get("thumbnail"):
             raise DamagedFile("worker sent a partial result")
-        if not (self._output.is_file() and self._thumbnail.is_file()):
+        if not self._output.is_file():
             raise DamagedFile("worker wrote no result")
         return SanitizedFile(
             path=self._output,
@@ -105,9 +125,12 @@ class Sanitizing:
 
 
 def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> SanitizedFile:
-    """Clean `inputs` (one file, or several photos that become one PDF) in the sandbox.
+    """Clean `inputs` (one file, or several photos that become one PDF) in the sandbox,
+    thumbnail included.
 
     Raises the typed refusal the worker reported; never returns a half-written result.
     """
     with Sanitizing(inputs, workdir, limits) as sanitizing:
-        return sanitizing.finish()
+        clean = sanitizing.finish()
+        sanitizing.thumbnail()
+        return clean

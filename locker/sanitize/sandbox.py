@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
@@ -100,16 +101,16 @@ def _context() -> ForkServerContext:
 
 
 class SandboxRun:
-    """One started child; its answer once it has written the clean file.
+    """One started child and its answers: the clean file, then its thumbnail.
 
-    `wall_seconds` bounds the time spent waiting for the child. Use as a context manager:
-    leaving it kills a child that has not answered.
+    `wall_seconds` bounds the time spent waiting for the child, all answers together. Use
+    as a context manager: leaving it kills a child that has not given its last answer.
     """
 
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
         context = _context()
-        self._budget = wall_seconds
-        self._answered = False
+        self._deadline = time.monotonic() + wall_seconds
+        self._done = False
         self._answers, answer_sender = context.Pipe(duplex=False)
         self._process = _WorkerProcess(target=worker.run, args=(job, answer_sender), daemon=True)
         try:
@@ -124,10 +125,10 @@ class SandboxRun:
         self.close()
 
     def answer(self) -> dict[str, Any]:
-        """The child's answer; TooComplex if it died or overran its time."""
+        """The child's next answer; TooComplex if it died or overran its time."""
         answer: dict[str, Any] | None = None
         try:
-            if self._answers.poll(max(self._budget, 0.0)):
+            if self._answers.poll(max(self._deadline - time.monotonic(), 0.0)):
                 answer = self._answers.recv()
         except (EOFError, OSError):
             answer = None  # the child died (memory or CPU limit, or a crashing parser)
@@ -136,13 +137,14 @@ class SandboxRun:
                 "sanitizer child gave no answer", extra={"exitcode": self._process.exitcode}
             )
             raise TooComplex("worker limits")
-        self._answered = True
+        # A refusal, or the thumbnail's answer, is the child's last word.
+        self._done = not answer.get("ok") or bool(answer.get("thumbnail"))
         return answer
 
     def close(self) -> None:
-        """Close the pipe and reap the child; one that has not answered is killed."""
+        """Close the pipe and reap the child; one that is not done is killed."""
         self._answers.close()
-        if self._answered:
+        if self._done:
             self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,7 +32,8 @@ class Job:
     """One upload's files and where the worker writes its results.
 
     The clean file is written to `output`, which the parent reads once the worker has
-    answered (the PDF thumbnail is drawn from it too, never from the untrusted input).
+    said it is complete (the PDF thumbnail is drawn from it afterwards, never from the
+    untrusted input).
     """
 
     inputs: tuple[str, ...]
@@ -63,8 +65,9 @@ def sniff(head: bytes) -> str:
     return str(magic.from_buffer(head, mime=True))
 
 
-def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
-    """Write the clean file to `out` and its thumbnail; describe them (or raise a refusal)."""
+def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], None]) -> None:
+    """Write the clean file to `out`, call `clean_done` with its description as soon as it
+    is complete, then write its thumbnail (or raise a refusal, before or after)."""
     if not 1 <= len(job.inputs) <= job.max_files:
         raise TooManyFiles("files", maximum=job.max_files)
     types = []
@@ -76,9 +79,10 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
         types.append(content_type)
     if len(job.inputs) == 1 and types[0] == "application/pdf":
         pages = pdfs.sanitize_pdf(Path(job.inputs[0]), out)
-        out.flush()
+        # The parent stores the PDF while its first page is drawn.
+        clean_done({"content_type": "application/pdf", "pages": pages})
         Path(job.thumbnail).write_bytes(pdfs.pdf_thumbnail(Path(job.output)))
-        return {"content_type": "application/pdf", "pages": pages}
+        return
     if "application/pdf" in types:
         raise PhotosOnly("a pdf among photos")
     # The thumbnail is made on the second core while the main image is encoded.
@@ -87,8 +91,11 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
             image = images.clean_image(Path(job.inputs[0]).read_bytes(), types[0], job.max_pixels)
             thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
             out.write(image.encoded())
+            clean_done(
+                {"content_type": "image/png" if image.keep_png else "image/jpeg", "pages": 1}
+            )
             Path(job.thumbnail).write_bytes(thumbnail.result())
-            return {"content_type": "image/png" if image.keep_png else "image/jpeg", "pages": 1}
+            return
         pages_out = []
         for index, (path, content_type) in enumerate(zip(job.inputs, types, strict=True)):
             image = images.clean_image(Path(path).read_bytes(), content_type, job.max_pixels)
@@ -99,28 +106,39 @@ def sanitize(job: Job, out: BinaryIO) -> dict[str, Any]:
             del image
         Path(job.thumbnail).write_bytes(thumbnail.result())
     out.write(pdfs.pdf_from_jpegs(pages_out))
-    return {"content_type": "application/pdf", "pages": len(pages_out)}
+    clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
 
 
 def run(job: Job, conn: Connection) -> None:
-    """Child entry point: the clean file written to `job.output`, then one answer on
-    `conn`, a dict with "code" on refusal and the size written on success.
+    """Child entry point: answers on `conn`, each a dict with "code" on refusal.
+
+    The first answer comes once the clean file is written to `job.output` (with its size),
+    the second once its thumbnail is (`"thumbnail": True`); a refusal ends the answers,
+    whichever it replaces.
     """
     ceiling = limit_self(job.memory_bytes, job.cpu_seconds)
+
+    def send(answer: dict[str, Any]) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        answer["peak_rss_bytes"] = usage.ru_maxrss * 1024
+        answer["address_space_limit"] = ceiling
+        conn.send(answer)
+
     answer: dict[str, Any]
     try:
         with open(job.output, "wb", buffering=WRITE_BUFFER) as out:
-            described = sanitize(job, out)
-            size = out.tell()
-        answer = {"ok": True, "size": size, **described}
+
+            def clean_done(described: dict[str, Any]) -> None:
+                out.flush()  # whole on disk before the parent is told its size
+                send({"ok": True, "size": out.tell(), **described})
+
+            sanitize(job, out, clean_done)
+        answer = {"ok": True, "thumbnail": True}
     except LockerError as exc:
         answer = {"ok": False, "code": exc.code}
     except MemoryError:
         answer = {"ok": False, "code": "too_complex"}
     except Exception:  # any parser failure on hostile bytes is a damaged file, never a crash
         answer = {"ok": False, "code": "damaged_file"}
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    answer["peak_rss_bytes"] = usage.ru_maxrss * 1024
-    answer["address_space_limit"] = ceiling
-    conn.send(answer)
+    send(answer)
     conn.close()

@@ -32,6 +32,7 @@ from locker.storage.base import (
     is_object_key,
     new_object_key,
 )
+from locker.storage.sigv4_chunks import ChunkSigner, ChunkSigning, enable_chunk_signing
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -126,6 +127,7 @@ class S3Store:
         part_size: int = 8 * MIB,
         part_concurrency: int = 4,
         single_put_limit: int = 64 * MIB,
+        chunk_signing: bool = True,
     ) -> None:
         if part_size < MIN_PART_BYTES:
             raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes (S3 minimum)")
@@ -143,6 +145,13 @@ class S3Store:
         # Above this a multipart upload is worth its round trips: parts go in parallel,
         # and a retry resends one part, not the whole object (S3's own cap is 5 GiB).
         self._single_put_limit = min(single_put_limit, 5 * 1024 * MIB)
+        # A replayable object is signed chunk by chunk as it is sent, not hashed whole
+        # first (sigv4_chunks), unless the client adds checksum trailers of its own.
+        self._chunk_signing = chunk_signing and (
+            getattr(client.meta.config, "request_checksum_calculation", None) == "when_required"
+        )
+        if self._chunk_signing:
+            enable_chunk_signing(client)
 
     @property
     def bucket(self) -> str:
@@ -166,10 +175,10 @@ class S3Store:
         is aborted on any error; holds at most the threshold, or (concurrency + 1) parts.
 
         Replayable chunks up to `single_put_limit` go in one streamed PUT whatever their
-        size, holding about one chunk. A `size_hint` over the threshold starts the
-        multipart upload with the first byte, while the next chunks are still being made,
-        instead of after a threshold's worth of them (a wrong hint costs a request or two,
-        never correctness).
+        size, holding about one chunk, signed chunk by chunk as they go (sigv4_chunks). A
+        `size_hint` over the threshold starts the multipart upload with the first byte,
+        while the next chunks are still being made, instead of after a threshold's worth of
+        them (a wrong hint costs a request or two, never correctness).
         """
         name = self._name(key)
         if isinstance(chunks, Replayable):
@@ -197,14 +206,18 @@ class S3Store:
         return size
 
     def _put_replayed(self, name: str, source: Replayable) -> int:
-        body = _ReplayedBody(source)
+        body = (
+            _ChunkSignedBody(source)
+            if self._chunk_signing and source.size
+            else _ReplayedBody(source)
+        )
         try:
             with _translated_errors("put"):
                 self._client.put_object(
                     Bucket=self._bucket,
                     Key=name,
                     Body=cast("IO[bytes]", body),
-                    ContentLength=source.size,
+                    ContentLength=body.size,
                     ContentType=_CONTENT_TYPE,
                 )
         except StorageError:
@@ -414,8 +427,8 @@ class _Body(_SeekableBody):
 
 
 class _ReplayedBody(_SeekableBody):
-    """A Replayable as the seekable file botocore reads: once to sign the request, once to
-    send it, and from the start again on a retry.
+    """A Replayable as the seekable file botocore reads: once to send it, and from the
+    start again on a retry (and, signed the default way, once more to sign it first).
 
     Seeking back starts a fresh pass (skipping to the position, though botocore only ever
     goes back to the start); the bytes are never held beyond the chunk being read. A pass
@@ -423,21 +436,27 @@ class _ReplayedBody(_SeekableBody):
     that hangs waiting for bytes or sends more than its Content-Length.
     """
 
-    def __init__(self, source: Replayable) -> None:
-        super().__init__(source.size)
+    def __init__(self, source: Replayable, size: int | None = None) -> None:
+        super().__init__(source.size if size is None else size)
         self._source = source
-        self._pass: Iterator[bytes] | None = None
+        self._pass: Iterator[bytes | memoryview] | None = None
         # What is left of the chunk being read: the chunk itself until it is cut.
         self._pending: bytes | memoryview = b""
         self._reached = 0  # where the current pass stands, behind or at the position
         # The first error a pass raised: botocore wraps it into a failed request.
         self.failure: Exception | None = None
 
+    def _fresh_pass(self) -> Iterator[bytes | memoryview]:
+        return _exactly(self._source)
+
+    def _stale(self) -> bool:
+        return self._pass is None or self._reached > self._position
+
     def read(self, size: int | None = -1) -> bytes:
         want = self.size if size is None or size < 0 else size
         try:
-            if self._pass is None or self._reached > self._position:
-                self._pass, self._pending, self._reached = iter(self._source), b"", 0
+            if self._stale():
+                self._pass, self._pending, self._reached = self._fresh_pass(), b"", 0
             while self._reached < self._position:
                 if not self._take(self._position - self._reached):
                     break
@@ -459,8 +478,6 @@ class _ReplayedBody(_SeekableBody):
         while not self._pending:
             chunk = next(self._pass, None)
             if chunk is None:
-                if self._reached != self.size:
-                    raise StorageError("the object ended before its announced size")
                 return b""
             self._pending = chunk
         pending = self._pending
@@ -471,9 +488,38 @@ class _ReplayedBody(_SeekableBody):
             view = memoryview(pending).cast("B")
             piece, self._pending = view[:most], view[most:]
         self._reached += len(piece)
-        if self._reached > self.size:
-            raise StorageError("the object runs past its announced size")
         return piece if isinstance(piece, bytes) else bytes(piece)
+
+
+class _ChunkSignedBody(_ReplayedBody):
+    """A Replayable sent as signed aws-chunks (sigv4_chunks): made, signed and sent in one
+    pass per attempt, each attempt under the signature botocore's retry gave it."""
+
+    def __init__(self, source: Replayable) -> None:
+        self.chunk_signing = ChunkSigning(source.size)
+        super().__init__(source, size=self.chunk_signing.encoded_size)
+        self._signed_by: ChunkSigner | None = None
+
+    def _fresh_pass(self) -> Iterator[bytes | memoryview]:
+        self._signed_by = self.chunk_signing.signer
+        return self.chunk_signing.frames(_exactly(self._source))
+
+    def _stale(self) -> bool:
+        # A new signature (a retry) starts a new pass, whatever was read under the old one.
+        return super()._stale() or self._signed_by is not self.chunk_signing.signer
+
+
+def _exactly(source: Replayable) -> Iterator[bytes]:
+    """One pass over `source`, refused as soon as it runs past its announced size, or
+    when it ends short of it: before the bytes that would make the request wrong."""
+    reached = 0
+    for chunk in source:
+        reached += len(chunk)
+        if reached > source.size:
+            raise StorageError("the object runs past its announced size")
+        yield chunk
+    if reached != source.size:
+        raise StorageError("the object ended before its announced size")
 
 
 class _PartUploader:

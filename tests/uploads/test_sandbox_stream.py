@@ -36,12 +36,38 @@ def test_the_result_is_exactly_the_clean_file(tmp_path: Path) -> None:
     workdir.mkdir()
     with Sanitizing([source], workdir, SanitizeLimits()) as sanitizing:
         result = sanitizing.finish()
-    written = result.path.read_bytes()
+        # Complete as soon as it is announced, while the thumbnail may still be drawn.
+        written = result.path.read_bytes()
+        thumbnail = sanitizing.thumbnail()
     assert result.size == len(written) > 5 * MIB
     assert written.startswith(b"%PDF-") and written.rstrip().endswith(b"%%EOF")
     # Rewritten, not copied: qpdf gave it a fresh /ID and its own layout.
     assert written != source.read_bytes()
-    assert result.thumbnail_path.read_bytes().startswith(b"\xff\xd8")
+    assert thumbnail == result.thumbnail_path
+    assert thumbnail.read_bytes().startswith(b"\xff\xd8")
+
+
+def test_a_child_that_dies_after_the_clean_file_gives_no_thumbnail(tmp_path: Path) -> None:
+    # The first page is a large image, so drawing it takes the child a while after its
+    # first answer; a child that answered for the thumbnail before being killed proves
+    # nothing, and is tried again (the test fails if it is never caught in between).
+    source = _big_pdf(tmp_path / "in.pdf", pages=2, side=1400)
+    for attempt in range(5):
+        workdir = tmp_path / f"work-{attempt}"
+        workdir.mkdir()
+        with Sanitizing([source], workdir, SanitizeLimits()) as sanitizing:
+            sanitizing.finish()
+            process = sanitizing._run._process
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+            try:
+                thumbnail = sanitizing.thumbnail()
+            except TooComplex:
+                return  # no answer, no thumbnail: whatever the child left is not taken
+            # It had answered first: then its thumbnail is whole, but this is not the
+            # case under test.
+            assert thumbnail.read_bytes().startswith(b"\xff\xd8")
+    pytest.fail("the child always answered for its thumbnail before it could be killed")
 
 
 def test_a_child_killed_mid_write_gives_no_result(tmp_path: Path) -> None:

@@ -38,11 +38,11 @@ class StopsMidUpload:
         self.puts += 1
         if self.puts != self._cut_on_put:
             return self._real.put(key, chunks, size_hint)
-        # Uploads hand the store replayable bodies: S3 reads one pass to sign the request
-        # and sends the next, so the cut falls in the second pass, after its first chunk.
+        # Uploads hand the store replayable bodies, which S3 signs chunk by chunk as it
+        # sends them: the cut falls in the first pass, after its first chunk has gone.
         assert isinstance(chunks, Replayable)
         try:
-            return self._real.put(key, _CutInSecondPass(chunks, self._cut), size_hint)
+            return self._real.put(key, _CutWhileSending(chunks, self._cut), size_hint)
         finally:
             self._server.start()
 
@@ -54,7 +54,7 @@ class StopsMidUpload:
         return getattr(self._real, name)
 
 
-class _CutInSecondPass:
+class _CutWhileSending:
     def __init__(self, body: Replayable, cut: Callable[[], None]) -> None:
         self._body = body
         self._cut = cut
@@ -64,7 +64,7 @@ class _CutInSecondPass:
     def __iter__(self) -> Iterator[bytes]:
         self._passes += 1
         for index, chunk in enumerate(self._body):
-            if index == 1 and self._passes == 2:
+            if index == 1 and self._passes == 1:
                 self._cut()
             yield chunk
 
