@@ -24,6 +24,25 @@ class InvalidObjectKey(StorageError, ValueError):
     code = "invalid_object_key"
 
 
+def regrouped(chunks: Iterable[bytes], size: int) -> Iterator[list[memoryview]]:
+    """The bytes of `chunks` in groups of exactly `size` bytes (the last one shorter, none
+    empty), each a list of views on the chunks: nothing is copied."""
+    pieces: list[memoryview] = []
+    held = 0
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        while held + len(view) >= size:
+            cut = size - held
+            pieces.append(view[:cut])
+            yield pieces
+            pieces, held, view = [], 0, view[cut:]
+        if view:
+            pieces.append(view)
+            held += len(view)
+    if pieces:
+        yield pieces
+
+
 def new_object_key() -> str:
     """Return a fresh random key (32 lowercase hex characters) that reveals nothing."""
     return secrets.token_hex(16)

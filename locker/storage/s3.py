@@ -31,6 +31,7 @@ from locker.storage.base import (
     check_object_key,
     is_object_key,
     new_object_key,
+    regrouped,
 )
 from locker.storage.sigv4_chunks import ChunkSigner, ChunkSigning, enable_chunk_signing
 
@@ -349,19 +350,7 @@ class S3Store:
 def _regroup(first: list[bytes], rest: Iterator[bytes], part_size: int) -> Iterator[_Body]:
     """Yield the bytes of `first` then `rest` as bodies of exactly `part_size` bytes (the
     last one shorter), made of views on the chunks: nothing is copied."""
-    pieces: list[memoryview] = []
-    size = 0
-    for chunk in itertools.chain(_drained(first), rest):
-        view = memoryview(chunk).cast("B")
-        while size + len(view) >= part_size:
-            cut = part_size - size
-            pieces.append(view[:cut])
-            yield _Body(pieces)
-            pieces, size, view = [], 0, view[cut:]
-        if view:
-            pieces.append(view)
-            size += len(view)
-    if pieces:
+    for pieces in regrouped(itertools.chain(_drained(first), rest), part_size):
         yield _Body(pieces)
 
 

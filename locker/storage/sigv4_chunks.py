@@ -27,6 +27,7 @@ import botocore
 from botocore.auth import S3SigV4Auth
 
 from locker.errors import StorageError
+from locker.storage.base import regrouped
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSRequest
@@ -98,34 +99,20 @@ class ChunkSigning:
         if signer is None:
             raise StorageError("a chunk-signed body was read before its request was signed")
         previous = signer.seed
-        pieces: list[memoryview] = []
-        held = 0
 
-        def frame() -> Iterator[bytes | memoryview]:
+        def frame(pieces: list[memoryview]) -> Iterator[bytes | memoryview]:
             nonlocal previous
             digest = hashlib.sha256()
             for piece in pieces:
                 digest.update(piece)
             previous = signer.sign(previous, digest.hexdigest())
-            yield f"{held:x}{_SIGNATURE_FIELD}{previous}\r\n".encode()
+            yield f"{sum(map(len, pieces)):x}{_SIGNATURE_FIELD}{previous}\r\n".encode()
             yield from pieces
             yield b"\r\n"
 
-        for chunk in data:
-            view = memoryview(chunk).cast("B")
-            while held + len(view) >= self.chunk_bytes:
-                cut = self.chunk_bytes - held
-                pieces.append(view[:cut])
-                held += cut
-                yield from frame()
-                pieces, held, view = [], 0, view[cut:]
-            if view:
-                pieces.append(view)
-                held += len(view)
-        if held:
-            yield from frame()
-            pieces, held = [], 0
-        yield from frame()  # the empty chunk that ends the body, signed like the others
+        for pieces in regrouped(data, self.chunk_bytes):
+            yield from frame(pieces)
+        yield from frame([])  # the empty chunk that ends the body, signed like the others
 
 
 class _StreamingSigV4(S3SigV4Auth):
