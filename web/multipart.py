@@ -13,6 +13,7 @@ gives werkzeug's answer on generated bodies cut at random read sizes.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -26,7 +27,47 @@ from werkzeug.http import parse_options_header
 READ_BYTES = 1024 * 1024
 # Part headers and the preamble before the first boundary are small in any real form.
 MAX_HEADER_BYTES = 16 * 1024
+_SPACE = bytes(READ_BYTES)
 MAX_PREAMBLE_BYTES = 64 * 1024
+
+
+# Below this many bytes to search, bytearray.find is as quick as any call out of Python.
+MEMMEM_FROM = 64 * 1024
+
+
+def _load_memmem() -> Callable[..., int | None] | None:
+    """The C library's memmem, or None where it has none.
+
+    Finding the boundary is most of a large part's parsing: bytearray.find takes 7 ms for
+    20 MB of random-looking bytes (a PDF's compressed streams, a photo) and a 36-byte
+    delimiter, glibc's memmem 2 ms. Neither Python nor a maintained package offers a
+    substring search on a buffer in between, so this binds the one function by hand.
+    """
+    try:
+        memmem = ctypes.CDLL(None).memmem
+    except (OSError, AttributeError):
+        return None
+    memmem.restype = ctypes.c_void_p
+    memmem.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t)
+    return memmem
+
+
+_MEMMEM = _load_memmem()
+
+
+def find(buffer: bytearray, needle: bytes, start: int = 0) -> int:
+    """buffer.find(needle, start), with the C library's memmem on large buffers."""
+    length = len(buffer) - start
+    if _MEMMEM is None or length < MEMMEM_FROM or not needle:
+        return buffer.find(needle, start)
+    # The ctypes view pins the buffer (it cannot be resized) only during this call.
+    view = (ctypes.c_char * len(buffer)).from_buffer(buffer)
+    try:
+        base = ctypes.addressof(view)
+        hit = _MEMMEM(base + start, length, needle, len(needle))
+    finally:
+        del view
+    return -1 if hit is None else hit - base
 
 
 class MultipartFormParser(FormDataParser):
@@ -74,11 +115,21 @@ class _Body:
         """Read more of the body into the buffer; False once the body has ended."""
         if self.ended:
             return False
-        more = self._stream.read(READ_BYTES)
-        if not more:
+        readinto = getattr(self._stream, "readinto", None)
+        if readinto is None:  # a WSGI input with read() only
+            more = self._stream.read(READ_BYTES)
+            self.buffer += more
+            got = len(more)
+        else:
+            # Straight into the buffer: read() would copy each MB twice more on its way.
+            have = len(self.buffer)
+            self.buffer += _SPACE
+            with memoryview(self.buffer) as view, view[have:] as space:
+                got = readinto(space) or 0
+            del self.buffer[have + got :]
+        if not got:
             self.ended = True
             return False
-        self.buffer += more
         return True
 
     def take_until(self, marker: bytes, limit: int) -> bytes:
@@ -228,7 +279,7 @@ def _copy_part(body: _Body, delimiter: bytes, write: Callable[[memoryview], obje
     start = 0
     while True:
         buffer = body.buffer
-        found = buffer.find(delimiter, start)
+        found = find(buffer, delimiter, start)
         if found >= 0:
             if found:
                 with memoryview(buffer)[:found] as piece:

@@ -109,6 +109,21 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
     clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
 
 
+def serve(jobs: Connection, answers: Connection) -> None:
+    """Child entry point: wait for one job on `jobs`, then `run` it.
+
+    The child is started before its upload arrives (the sandbox keeps one waiting); one
+    whose job never comes (its parent went away) just ends.
+    """
+    try:
+        job = jobs.recv()
+    except (EOFError, OSError):
+        return
+    finally:
+        jobs.close()
+    run(job, answers)
+
+
 def run(job: Job, conn: Connection) -> None:
     """Child entry point: answers on `conn`, each a dict with "code" on refusal.
 

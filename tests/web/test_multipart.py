@@ -5,6 +5,7 @@ a 413, never a crash."""
 from __future__ import annotations
 
 import io
+import random
 from typing import IO, Any
 
 import pytest
@@ -15,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.test import encode_multipart
 
+from web import multipart
 from web.multipart import MultipartFormParser
 
 # Bytes that look like the pieces a parser hunts for.
@@ -255,3 +257,82 @@ def test_other_form_types_go_to_werkzeug() -> None:
         io.BytesIO(b"a=1&b=%C3%A9"), "application/x-www-form-urlencoded", 12, {}
     )
     assert form == MultiDict([("a", "1"), ("b", "é")]) and not files
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.binary(min_size=1, max_size=48),
+    st.integers(0, 200_000),
+    st.lists(st.integers(0, 300_000), min_size=1, max_size=4),
+    st.integers(0, 200_000),
+    st.integers(0, 2**32),
+)
+def test_find_on_large_buffers_agrees_with_bytearray_find(
+    needle: bytes, extra: int, at: list[int], start: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    # Large buffers go to the C library's memmem: the needle whole, cut short (its
+    # prefixes are what a boundary search keeps meeting), at the very end, or nowhere.
+    buffer = bytearray(rng.randbytes(multipart.MEMMEM_FROM + extra))
+    start = min(start, extra)  # at least MEMMEM_FROM bytes are searched
+    for position in at:
+        piece = needle if rng.random() < 0.7 else needle[: rng.randrange(len(needle))]
+        buffer[position:position] = piece
+    if rng.random() < 0.3:
+        buffer += needle
+    assert multipart.find(buffer, needle, start) == buffer.find(needle, start)
+    # Pinned during the call only: the buffer can be resized right after.
+    buffer += b"x"
+
+
+def test_find_uses_memmem_on_large_buffers_where_there_is_one() -> None:
+    # On the Linux this service runs on, the fast path is really taken.
+    assert multipart._MEMMEM is not None
+    buffer = bytearray(multipart.MEMMEM_FROM * 3)
+    buffer[-7:] = b"\r\n--end"
+    assert multipart.find(buffer, b"\r\n--end", 5) == len(buffer) - 7
+    assert multipart.find(buffer, b"\r\n--nowhere") == -1
+
+
+class ReadOnly:
+    """A WSGI input with read() and nothing else (no readinto), as some servers give."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self._data, self._size, self._position = data, size, 0
+
+    def read(self, limit: int = -1) -> bytes:
+        size = self._size if limit < 0 else min(limit, self._size)
+        piece = self._data[self._position : self._position + size]
+        self._position += len(piece)
+        return piece
+
+
+@pytest.mark.parametrize("reads", ["readinto", "read"])
+def test_a_part_of_many_mb_comes_out_whole_whichever_way_it_is_read(reads: str) -> None:
+    # Random bytes sprinkled with the delimiter's beginnings, cut at awkward read sizes:
+    # what a photo or a PDF's compressed streams look like to the boundary search.
+    rng = random.Random(7)
+    boundary = "be9cd8b0507c975002fb0435589dba05"
+    decoys = [b"\r\n--" + boundary.encode()[:n] for n in range(0, len(boundary), 5)]
+    data = bytearray()
+    while len(data) < 5 * 1024 * 1024:
+        data += rng.randbytes(rng.randrange(1, 200_000)) + rng.choice(decoys)
+    body = encode(
+        [
+            {
+                "name": "file",
+                "filename": "scan.pdf",
+                "content_type": "application/pdf",
+                "data": bytes(data),
+            },
+            {"name": "category", "filename": None, "content_type": None, "data": b"other"},
+        ],
+        boundary,
+    )
+    parser = MultipartFormParser(stream_factory=in_memory)  # type: ignore[arg-type]
+    stream: Any = (
+        Trickle(body, [1_000_003, 65_536, 7]) if reads == "readinto" else ReadOnly(body, 333_333)
+    )
+    _, form, files = parser.parse(stream, "multipart/form-data", len(body), {"boundary": boundary})
+    assert form["category"] == "other"
+    assert files["file"].read() == data
