@@ -104,8 +104,8 @@ class _Child:
     """A child forked ahead of its job, waiting for it on a pipe: one job, then it exits.
 
     Every upload still gets a child that has never seen another upload's bytes; only its
-    fork and start-up (~4 ms of a 20 MB PDF's upload) happen before the upload arrives,
-    while the previous one is being stored (bench/README.md, "uploads").
+    fork and start-up (~3 ms of a 20 MB PDF's upload) happen before the upload arrives,
+    once the previous upload's child is done (bench/README.md, "uploads").
     """
 
     def __init__(self) -> None:
@@ -192,7 +192,6 @@ class SandboxRun:
             if not child.give(job):
                 child.discard()
                 raise TooComplex("worker did not start")
-        _spare.refill_later()
         self._deadline = time.monotonic() + wall_seconds
         self._done = False
         self._answers, self._process = child.answers, child.process
@@ -228,3 +227,6 @@ class SandboxRun:
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+        # The next upload's child is forked now, once this one's work is over: forked
+        # while this child worked, it took CPU from it on a machine of two cores.
+        _spare.refill_later()

@@ -50,6 +50,8 @@ _SCALES = sorted(
     Fraction(num, denom) for num, denom in _TURBO.scaling_factors if Fraction(num, denom) <= 1
 )
 _Plane = np.ndarray[Any, np.dtype[np.uint8]]
+# Side of the tiles a plane is turned in: 256 x 256 bytes, source and target, fit in L2.
+_TILE = 256
 # EXIF orientation -> the move that turns a plane upright (numpy views, nothing copied).
 _UPRIGHT: dict[int, Callable[[_Plane], _Plane]] = {
     1: lambda plane: plane,
@@ -165,7 +167,7 @@ def _packed(planes: list[_Plane], sampling: tuple[int, int]) -> _Plane:
     for plane, (height, width), stride in zip(planes, shapes, strides, strict=True):
         target = buffer[offset : offset + height * stride].reshape(height, stride)
         filled_rows, filled_columns = plane.shape
-        target[:filled_rows, :filled_columns] = plane  # the one copy: the turn happens here
+        _copy_tiled(target[:filled_rows, :filled_columns], plane)  # the one copy: the turn
         target[:filled_rows, filled_columns:width] = target[
             :filled_rows, filled_columns - 1 : filled_columns
         ]
@@ -173,6 +175,23 @@ def _packed(planes: list[_Plane], sampling: tuple[int, int]) -> _Plane:
         target[:, width:] = 0
         offset += height * stride
     return buffer
+
+
+def _copy_tiled(target: _Plane, plane: _Plane) -> None:
+    """target[...] = plane, tile by tile.
+
+    A turned plane is a transposed view, and numpy copies one element by element down its
+    columns: 57 ms for a 12 MP luma plane here (numpy 2.4), a cache miss at nearly every
+    byte. Tile by tile, each tile's source and target stay in cache: 5 ms. No library
+    turns a numpy plane into a given buffer (Pillow's transpose makes an image of its own,
+    one more copy), so these few lines are written here.
+    """
+    rows, columns = plane.shape
+    for top in range(0, rows, _TILE):
+        for left in range(0, columns, _TILE):
+            target[top : top + _TILE, left : left + _TILE] = plane[
+                top : top + _TILE, left : left + _TILE
+            ]
 
 
 def _preview(planes: list[_Plane], side: int) -> Image.Image:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import io
 from fractions import Fraction
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
 
 from locker.sanitize import images, turbo
@@ -139,3 +142,21 @@ def test_damaged_stream_is_left_to_pillow_which_refuses_it() -> None:
     assert turbo.clean_jpeg(data, size=(334, 251), **common) is None  # type: ignore[arg-type]
     with pytest.raises(DamagedFile):
         images.clean_image(truncated, "image/jpeg", MAX_PIXELS)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.integers(1, 3 * turbo._TILE + 7),
+    st.integers(1, 2 * turbo._TILE + 3),
+    st.sampled_from(sorted(turbo._UPRIGHT)),
+    st.integers(0, 2**32),
+)
+def test_the_tiled_turn_is_the_plain_copy(
+    rows: int, columns: int, orientation: int, seed: int
+) -> None:
+    # Planes of several tiles and ragged edges, turned each of the eight ways.
+    plane = np.random.default_rng(seed).integers(0, 256, (rows, columns), dtype=np.uint8)
+    turned = turbo._UPRIGHT[orientation](plane)
+    target = np.zeros(turned.shape, np.uint8)
+    turbo._copy_tiled(target, turned)
+    assert np.array_equal(target, turned)
