@@ -219,6 +219,35 @@ def _spool(source: IO[bytes], path: Path, max_bytes: int) -> None:
         raise EmptyFile("no bytes")
 
 
+class _Release:
+    """Frees the memory of scratch files that are no longer read, on the other core while
+    the upload goes on (use as a context manager: leaving it waits until all are freed).
+
+    A 20 MB file's pages take ~1.2 ms to free, on the request's path when its directory
+    is removed: here they are freed while the object is sent or the row committed. The
+    files are emptied, not removed, so the upload's directory still holds what it named;
+    it is removed as before, when the upload ends.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="scratch-release")
+
+    def __enter__(self) -> _Release:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._pool.shutdown(wait=True)
+
+    def later(self, paths: Sequence[Path]) -> None:
+        self._pool.submit(self._empty, tuple(paths))
+
+    @staticmethod
+    def _empty(paths: tuple[Path, ...]) -> None:
+        for path in paths:
+            with contextlib.suppress(OSError):  # removed with the directory in any case
+                os.truncate(path, 0)
+
+
 def _put_file(
     store: ObjectStore, key: str, path: Path, data_key: bytes, aad: bytes, size: int | None = None
 ) -> None:
@@ -286,7 +315,7 @@ def upload_document(
     filename = _clean_filename(filename)
     title = _clean_text(title, MAX_TITLE, "title") or filename[:MAX_TITLE]
     valid_until = check_valid_until(valid_until)
-    with tempfile.TemporaryDirectory(prefix="locker-upload-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="locker-upload-") as workdir, _Release() as release:
         inputs = []
         for index, each in enumerate((source, *more_sources)):
             path = Path(workdir) / f"input-{index}"
@@ -299,6 +328,8 @@ def upload_document(
             filename = f"{filename.rsplit('.', 1)[0]}.pdf"
         with Sanitizing(inputs, Path(workdir), limits or SanitizeLimits()) as sanitizing:
             clean = sanitizing.finish()
+            # The child has read the inputs whole (a received file, taken over, with them).
+            release.later(inputs)
             # Now that the clean size is known, and before anything is sent to the store.
             if (
                 quota_bytes is not None
@@ -319,6 +350,7 @@ def upload_document(
                 category=category,
                 valid_until=valid_until,
                 before_commit=before_commit,
+                stored=lambda: release.later([clean.path]),
             )
 
 
@@ -337,7 +369,10 @@ def _store_document(
     category: str,
     valid_until: date | None,
     before_commit: Callable[[Session, str], None] | None = None,
+    stored: Callable[[], None] | None = None,
 ) -> DocumentView:
+    """Store the clean file and its thumbnail, then commit the row and its audit record;
+    `stored()` is called once both objects are stored (their files are no longer read)."""
     document_id = new_id()
     version = 1
     data_key = generate_key()
@@ -377,6 +412,8 @@ def _store_document(
                 # document's did not.
                 thumbnail_put.exception()
             thumbnail_put.result()
+        if stored is not None:
+            stored()
         document = Document(
             id=document_id,
             person_id=person.id,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+from typing import IO
 
+import pikepdf
 import pytest
 from flask import Flask
 from sqlalchemy import select, text
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 from crypto.errors import IntegrityError
 from locker.actors import Actor
 from locker.audit import AuditUnavailable
-from locker.documents import DocumentDamaged
+from locker.documents import DocumentDamaged, ReceivedFile
 from locker.errors import NotFound
 from locker.models import AuditRecord, Document
 from sharing import documents as docs
@@ -27,7 +30,14 @@ def services(app: Flask):
     return app.extensions["locker"]
 
 
-def put(app: Flask, person_id: str, data: bytes, name: str = "scan.png", title: str = "Titre"):
+def put(
+    app: Flask,
+    person_id: str,
+    data: bytes,
+    name: str = "scan.png",
+    title: str = "Titre",
+    source: IO[bytes] | None = None,
+):
     found = services(app)
     with found.session_factory() as session:
         return docs.upload_document_for(
@@ -38,7 +48,7 @@ def put(app: Flask, person_id: str, data: bytes, name: str = "scan.png", title: 
             found.clock,
             actor=Actor(kind="person", id=person_id),
             person_id=person_id,
-            source=io.BytesIO(data),
+            source=io.BytesIO(data) if source is None else source,
             filename=name,
             title=title,
             category="identity",
@@ -119,6 +129,26 @@ def test_upload_leaves_nothing_when_the_database_write_fails(app: Flask, world: 
     assert list(store.list_keys()) == []
     with services(app).session_factory() as session:
         assert session.scalars(select(Document)).all() == []
+
+
+def test_a_received_file_is_emptied_once_read_and_the_document_is_whole(
+    app: Flask, world: Actors
+) -> None:
+    # The upload takes a received file over: the sanitiser reads it whole, then its pages
+    # are freed while the object is stored, so nothing of it waits for the request's end.
+    data = sample("caf_letter.pdf")
+    received = ReceivedFile()
+    try:
+        received.write(data)
+        received.seek(0)
+        view = put(app, world.alice.id, b"", name="caf.pdf", source=received)
+        assert os.fstat(received.fileno()).st_size == 0
+    finally:
+        received.close()
+    stored = read(app, person(world), view.id)
+    assert stored.startswith(b"%PDF-") and view.size == len(stored) > 1000
+    with pikepdf.open(io.BytesIO(stored)) as pdf:
+        assert len(pdf.pages) == view.page_count
 
 
 def test_store_and_database_hold_no_plaintext(app: Flask, world: Actors) -> None:
