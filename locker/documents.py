@@ -179,7 +179,8 @@ class ReceivedFile(io.FileIO):
     """A private file (mode 0600) an uploaded file is received into; removed when closed.
 
     `upload_document` takes it over with a hard link instead of copying it, so an upload
-    is written to disk once, not twice (web/app.py has the request parser use it).
+    is written to disk once, not twice (web/app.py has the request parser use it), and
+    empties it once the sanitiser has read it.
     """
 
     def __init__(self) -> None:

@@ -5,8 +5,9 @@ Python (into its buffer, a slice to look for a partial boundary, two more to cut
 out, then the write): 23 ms for a 20 MB PDF here, against 7 ms to write those bytes to a
 file at all, and a quarter of the whole upload's own time (bench/README.md, "uploads").
 No maintained library plugs into Flask's request.form / request.files with a faster data
-path, so this one is written by hand and kept small: it finds each boundary with
-bytearray.find and writes file data straight from its read buffer. Part headers, limits
+path, so this one is written by hand and kept small: it reads the body straight into
+its buffer, finds each boundary there (with the C library's memmem in large buffers, see
+`find`) and writes file data straight from that buffer. Part headers, limits
 and the objects it returns are werkzeug's own, and tests/web/test_multipart.py checks it
 gives werkzeug's answer on generated bodies cut at random read sizes.
 """
@@ -27,8 +28,9 @@ from werkzeug.http import parse_options_header
 READ_BYTES = 1024 * 1024
 # Part headers and the preamble before the first boundary are small in any real form.
 MAX_HEADER_BYTES = 16 * 1024
-_SPACE = bytes(READ_BYTES)
 MAX_PREAMBLE_BYTES = 64 * 1024
+# Room for one read, appended to the buffer before the stream reads into it.
+_SPACE = bytes(READ_BYTES)
 
 
 # Below this many bytes to search, bytearray.find is as quick as any call out of Python.

@@ -185,9 +185,10 @@ class SandboxRun:
 
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
         child = _spare.take()
-        if child is None or not child.give(job):
-            if child is not None:
-                child.discard()
+        if child is not None and not child.give(job):
+            child.discard()  # it died while it waited: a fresh child takes the job
+            child = None
+        if child is None:
             child = _Child()
             if not child.give(job):
                 child.discard()

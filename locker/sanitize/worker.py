@@ -125,7 +125,8 @@ def serve(jobs: Connection, answers: Connection) -> None:
 
 
 def run(job: Job, conn: Connection) -> None:
-    """Child entry point: answers on `conn`, each a dict with "code" on refusal.
+    """Run one job (the child's, from `serve`): answers on `conn`, each a dict with
+    "code" on refusal.
 
     The first answer comes once the clean file is written to `job.output` (with its size),
     the second once its thumbnail is (`"thumbnail": True`); a refusal ends the answers,
