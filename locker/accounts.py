@@ -44,6 +44,12 @@ class AlreadyExists(LockerError):
     code = "already_exists"
 
 
+class WrongCurrentPassword(LockerError):
+    """The current password, typed to change it, is not the right one."""
+
+    code = "wrong_current_password"
+
+
 User = Person | Professional
 
 
@@ -137,8 +143,13 @@ def create_person(
     display_name: str,
     password: str,
     created_by: str | None = None,
+    must_change_password: bool = False,
 ) -> Person:
-    """A person's account with a fresh person key wrapped by the current master key."""
+    """A person's account with a fresh person key wrapped by the current master key.
+
+    `must_change_password` when someone else chose the password: it then opens nothing
+    but the change to the person's own.
+    """
     username = normalise_username(username)
     if not USERNAME_RE.match(username):
         raise InvalidInput("username", field="username")
@@ -150,6 +161,7 @@ def create_person(
         display_name=_check_name(display_name, "display_name"),
         password_hash=PASSWORD_HASHER.hash(password),
         created_by_professional_id=created_by,
+        must_change_password=must_change_password,
         created_at=clock(),
         wrapped_person_key=b"",
     )
@@ -239,18 +251,19 @@ def end_session(session: Session, clock: Clock, token: str) -> bool:
     return True
 
 
-def end_all_sessions(session: Session, clock: Clock, user: User) -> None:
-    """Revoke every sign-in of a user (after a password change or reset)."""
+def end_all_sessions(
+    session: Session, clock: Clock, user: User, *, keep: AuthSession | None = None
+) -> None:
+    """Revoke every sign-in of a user (after a password change or reset), but `keep`."""
     kind = "person" if isinstance(user, Person) else "professional"
-    session.execute(
-        update(AuthSession)
-        .where(
-            AuthSession.user_kind == kind,
-            AuthSession.user_id == user.id,
-            AuthSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=clock())
+    query = update(AuthSession).where(
+        AuthSession.user_kind == kind,
+        AuthSession.user_id == user.id,
+        AuthSession.revoked_at.is_(None),
     )
+    if keep is not None:
+        query = query.where(AuthSession.token_hash != keep.token_hash)
+    session.execute(query.values(revoked_at=clock()))
 
 
 def sign_in(
@@ -329,4 +342,45 @@ def set_password(session: Session, clock: Clock, user: User, password: str) -> N
     _check_password(password)
     user.password_hash = PASSWORD_HASHER.hash(password)
     end_all_sessions(session, clock, user)
+    session.flush()
+
+
+def change_own_password(
+    session: Session,
+    clock: Clock,
+    signed_in: SignedIn,
+    *,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """The user replaces their password, typing the current one; every other sign-in ends.
+
+    The sign-in it is done from stays open (the user is in front of it); a stolen cookie
+    or token elsewhere stops working. Recorded; the caller commits.
+    """
+    user = signed_in.user
+    try:
+        PASSWORD_HASHER.verify(user.password_hash, current_password[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise WrongCurrentPassword("current_password", field="current_password") from None
+    _check_password(new_password)
+    if new_password == current_password:
+        # The old password must stop working: the one someone else chose or saw.
+        raise InvalidInput("new password is the old one", field="new_password")
+    user.password_hash = PASSWORD_HASHER.hash(new_password)
+    if isinstance(user, Person):
+        user.must_change_password = False
+    end_all_sessions(session, clock, user, keep=signed_in.auth_session)
+    actor = actor_for(user)
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action="account:password",
+            outcome="allowed",
+            reason="own",
+            actor=actor,
+            person_id=user.id if isinstance(user, Person) else None,
+        ),
+    )
     session.flush()

@@ -11,7 +11,7 @@ from locker.audit import AuditEvent, append_event
 from locker.errors import LockerError
 from locker.models import Person
 from sharing.policy import decide
-from sharing.recovery import new_card
+from sharing.recovery import after_own_password, new_card
 
 
 class AccessDenied(LockerError):
@@ -42,6 +42,8 @@ def create_person_by(
         display_name=display_name,
         password=password,
         created_by=actor.id,
+        # The professional chose it: it opens only the change to the person's own.
+        must_change_password=True,
     )
     append_event(
         session,
@@ -81,7 +83,9 @@ def create_person_with_card(
     )
     if not card:
         return person, []
-    codes = new_card(session, clock, person)
+    # Kind "initial": the professional saw these codes, so they stop working once the
+    # person has set their own password (and count as issued by them until then).
+    codes = new_card(session, clock, person, shown_to=actor)
     append_event(
         session,
         clock,
@@ -94,3 +98,43 @@ def create_person_with_card(
         ),
     )
     return person, codes
+
+
+def change_own_password(
+    session: Session,
+    clock: Clock,
+    signed_in: accounts.SignedIn,
+    *,
+    current_password: str,
+    new_password: str,
+    fresh_card: bool,
+) -> list[str]:
+    """The user sets their own password (the current one typed); every other sign-in ends.
+
+    For a person, the card shown at account creation stops working; with `fresh_card`
+    they get a new one at once, whose codes are returned to be shown this once.
+    """
+    accounts.change_own_password(
+        session,
+        clock,
+        signed_in,
+        current_password=current_password,
+        new_password=new_password,
+    )
+    user = signed_in.user
+    if not isinstance(user, Person):
+        return []
+    codes = after_own_password(session, clock, user, fresh=fresh_card)
+    if codes:
+        append_event(
+            session,
+            clock,
+            AuditEvent(
+                action="recovery:card",
+                outcome="allowed",
+                reason="own_password",
+                actor=accounts.actor_for(user),
+                person_id=user.id,
+            ),
+        )
+    return codes

@@ -39,3 +39,9 @@ class NotAHelper(LockerError):
     """A mandate goes only to a professional whose organisation does digital inclusion."""
 
     code = "not_digital_inclusion"
+
+
+class CardLocked(LockerError):
+    """The recovery card cannot be replaced in the 7 days after a reset by someone's code."""
+
+    code = "recovery_card_locked"

@@ -99,7 +99,9 @@ class RecoveryCode(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))  # "issued" or "card"
+    # "issued" (face to face, 15 minutes), "card" (printed by the person) or "initial" (the
+    # card printed at account creation: its issuer saw it, so it counts as issued by them).
+    kind: Mapped[str] = mapped_column(String(8))
     issued_by_id: Mapped[str | None] = mapped_column(ForeignKey("professionals.id"))
     organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     created_at: Mapped[datetime]
@@ -107,6 +109,9 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None]
     # Set when the person has read "your password was reset by ... of ... on ...".
     notice_seen_at: Mapped[datetime | None]
+    # Set when the person said "Ce n'était pas moi" about the reset made with this code:
+    # the issuer may never issue a code for this person again.
+    disputed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class SharingNotice(Base):

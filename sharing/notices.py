@@ -22,4 +22,4 @@ def person_notices(
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, "notice:list", person)
     assert person is not None
-    return reset_notices(session, person.id), deposit_notices(session, person.id)
+    return reset_notices(session, person.id, clock()), deposit_notices(session, person.id)

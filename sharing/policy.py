@@ -27,7 +27,13 @@ from locker.documents import Decision
 from locker.models import Document, Person
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
 from sharing.models import AccompanimentMember, Grant
-from sharing.rights import active_member, does_digital_inclusion, live_grant, live_scopes
+from sharing.rights import (
+    active_member,
+    does_digital_inclusion,
+    live_grant,
+    live_scopes,
+    recovery_barred,
+)
 
 # Title, thumbnail and content: the three things a grant shows.
 VIEW_ACTIONS = frozenset({"document:read", "document:describe", "document:thumbnail"})
@@ -129,9 +135,16 @@ def _professional(
         return Decision(allowed=True, reason="helper") if helper else deny("not_digital_inclusion")
     scopes = live_scopes(session, member, now) if helper else set()
     if action == "recovery:issue":
+        # A code resets the password: only the referent the person chose, or a helper
+        # whose live mandate names "recovery", never one the person said reset it behind
+        # their back ("Ce n'était pas moi").
+        if recovery_barred(session, person_id, actor.id):
+            return deny("recovery_barred")
         if member.referent:
             return Decision(allowed=True, reason="referent")
-        return Decision(allowed=True, reason="mandate") if scopes else deny("not_referent")
+        if "recovery" in scopes:
+            return Decision(allowed=True, reason="mandate:recovery")
+        return deny("no_mandate" if scopes else "not_referent")
     scope = MANDATE_SCOPE.get(action)
     if scope is not None and scope in scopes:
         return Decision(allowed=True, reason=f"mandate:{scope}")

@@ -12,9 +12,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from locker.models import Document, Professional
-from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProfile
+from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProfile, RecoveryCode
 
-SCOPES = ("upload", "organise", "share", "view")
+# "recovery": the helper may issue a one-time recovery code (the person named it for that).
+SCOPES = ("upload", "organise", "share", "view", "recovery")
 
 
 def active_member(
@@ -76,3 +77,17 @@ def does_digital_inclusion(session: Session, professional_id: str | None) -> boo
         .where(Professional.id == professional_id)
     )
     return bool(found)
+
+
+def recovery_barred(session: Session, person_id: str, professional_id: str | None) -> bool:
+    """Whether the person said "Ce n'était pas moi" about a reset made with this one's code."""
+    found = session.scalar(
+        select(RecoveryCode.id)
+        .where(
+            RecoveryCode.person_id == person_id,
+            RecoveryCode.issued_by_id == professional_id,
+            RecoveryCode.disputed_at.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -10,7 +10,7 @@ from locker import accounts
 from locker.documents import DocumentView
 from locker.models import Person, Professional
 from sharing import documents as docs
-from sharing.accounts import create_person_with_card
+from sharing.accounts import change_own_password, create_person_with_card
 from sharing.members import share_code_for
 from sharing.trash import trash_document_for
 from web.auth import api_auth, bearer_token, current_actor
@@ -110,6 +110,7 @@ def me() -> Any:
                 "kind": "person",
                 "username": user.username,
                 "display_name": user.display_name,
+                "must_change_password": bool(user.must_change_password),
             }
         )
     assert isinstance(user, Professional)
@@ -124,8 +125,46 @@ def me() -> Any:
             "organization_id": user.organization_id,
             "role": user.role,
             "share_code": share_code,
+            "must_change_password": False,
         }
     )
+
+
+@api.post("/me/password")
+@api_auth
+def change_password() -> Any:
+    body = _json_body()
+    current = _text(body, "current_password") if body else None
+    new = _text(body, "new_password") if body else None
+    if current is None or new is None:
+        return error_response("bad_request", 400)
+    signed_in = g.api_signed_in
+    identifier = _identifier(signed_in.user)
+    # A stolen token must not become a way to guess the password: the sign-in counters.
+    if not sign_in_allowed(identifier):
+        return error_response("too_many_attempts", 429)
+    found = services()
+    try:
+        # No card here (a 204 has no body): the card shown at creation stops working,
+        # and the person prints a new one with POST /persons/{id}/recovery-card.
+        change_own_password(
+            db(),
+            found.clock,
+            signed_in,
+            current_password=current,
+            new_password=new,
+            fresh_card=False,
+        )
+    except accounts.WrongCurrentPassword:
+        db().rollback()
+        sign_in_failed(identifier)
+        raise
+    db().commit()
+    return "", 204
+
+
+def _identifier(user: Person | Professional) -> str:
+    return user.username if isinstance(user, Person) else user.email
 
 
 @api.post("/persons")

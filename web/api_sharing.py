@@ -20,6 +20,7 @@ from web.api import document_json
 from web.auth import api_auth, current_actor
 from web.context import db, services
 from web.errors import error_response
+from web.throttle import redeem_with_throttle
 
 api_sharing = Blueprint("api_sharing", __name__, url_prefix="/api/v1")
 
@@ -384,16 +385,8 @@ def print_recovery_card(person_id: str) -> Any:
 
 @api_sharing.post("/recovery")
 def redeem_recovery_code() -> Any:
-    body, found = _body(), services()
-    recovery.redeem_recovery_code(
-        db(),
-        found.session_factory,
-        found.clock,
-        username=_text(body, "username"),
-        code=_text(body, "code"),
-        new_password=_text(body, "new_password"),
-    )
-    db().commit()
+    body = _body()
+    redeem_with_throttle(_text(body, "username"), _text(body, "code"), _text(body, "new_password"))
     return "", 204
 
 
@@ -408,7 +401,10 @@ def list_notices(person_id: str) -> Any:
         {
             "password_resets": [
                 {
+                    "id": r.id,
                     "at": r.at.isoformat(),
+                    "locked_until": r.locked_until.isoformat() if r.locked_until else None,
+                    "disputed": r.disputed,
                     "by": r.by,
                     "organization": r.organization,
                     "kind": r.kind,
@@ -420,3 +416,18 @@ def list_notices(person_id: str) -> Any:
             ],
         }
     )
+
+
+@api_sharing.post("/persons/<person_id>/notices/<notice_id>/not-me")
+@api_auth
+def dispute_reset(person_id: str, notice_id: str) -> Any:
+    found = services()
+    # The person must name their own account and a reset of it (else 404, recorded).
+    notices.person_notices(
+        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
+    )
+    recovery.dispute_reset(
+        db(), found.session_factory, found.clock, actor=current_actor(), notice_id=notice_id
+    )
+    db().commit()
+    return "", 204

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, request, session
+from flask import Flask, g, jsonify, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from locker.accounts import SignedIn, actor_for, resolve_session
@@ -96,11 +96,29 @@ def api_auth(view: F) -> F:
             response = error_response("unauthorized", 401)
             response.headers["WWW-Authenticate"] = 'Bearer realm="locker"'
             return response
+        if must_change_password(signed_in) and request.endpoint not in (
+            OPEN_BEFORE_PASSWORD_CHANGE
+        ):
+            # Exactly this body (stable interface): the client knows what to ask for.
+            response = jsonify({"error": "password_change_required"})
+            response.status_code = 403
+            return response
         g.api_actor = actor_for(signed_in.user)
         g.api_signed_in = signed_in
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
+
+
+# What a person whose password someone else chose may still do over the API: read
+# whether they must change it, change it, and sign out.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"api.me", "api.change_password", "api.delete_token"})
+
+
+def must_change_password(signed_in: SignedIn) -> bool:
+    """Whether the signed-in user still holds a password someone else chose."""
+    user = signed_in.user
+    return isinstance(user, Person) and bool(user.must_change_password)
 
 
 def init_app(app: Flask) -> None:

@@ -145,7 +145,15 @@ def create_professional(
 @click.option("--username", required=True)
 @click.option("--display-name", required=True)
 @click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
-def create_person(username: str, display_name: str, password_stdin: bool) -> None:
+@click.option(
+    "--must-change-password",
+    is_flag=True,
+    help="the person must choose their own password at first sign-in (set it when the "
+    "password was chosen for them)",
+)
+def create_person(
+    username: str, display_name: str, password_stdin: bool, must_change_password: bool
+) -> None:
     """Create a person's account; prints {"id", "username"}."""
     password = _read_password()
     settings = _settings()
@@ -159,6 +167,7 @@ def create_person(username: str, display_name: str, password_stdin: bool) -> Non
                 username=username,
                 display_name=display_name,
                 password=password,
+                must_change_password=must_change_password,
             )
         except LockerError as exc:
             raise _fail(exc) from exc

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from crypto.errors import CryptoError
-from locker.accounts import AlreadyExists, InvalidInput
+from locker.accounts import AlreadyExists, InvalidInput, WrongCurrentPassword
 from locker.audit import AuditUnavailable
 from locker.checkpoints import ForkDetected
 from locker.documents import (
@@ -41,6 +41,7 @@ from sharing.accounts import AccessDenied
 from sharing.errors import (
     AlreadyMember,
     BadRecoveryCode,
+    CardLocked,
     NotAHelper,
     PasswordNotConfirmed,
     TooManyAttempts,
@@ -70,6 +71,8 @@ STATUS: list[tuple[type[Exception], int]] = [
     (UnknownShareCode, 422),
     (AlreadyMember, 409),
     (PasswordNotConfirmed, 403),
+    (WrongCurrentPassword, 403),
+    (CardLocked, 403),
     (NotAHelper, 422),
     (BadRecoveryCode, 422),
     (TooManyAttempts, 429),

@@ -35,3 +35,12 @@ class EditPaperForm(FlaskForm):  # type: ignore[misc]
 
     title = StringField("title", validators=[Length(max=200)])
     category = StringField("category", validators=[Length(max=32)])
+
+
+class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+    """The current password, then the new one (the service checks length and difference)."""
+
+    current_password = PasswordField(
+        "current_password", validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password = PasswordField("new_password", validators=[DataRequired(), Length(max=1024)])

@@ -131,6 +131,11 @@ FIELD_NAMES: dict[str, dict[str, str]] = {
     "valid_until": {"fr": "date de validité (AAAA-MM-JJ)", "en": "valid-until date (YYYY-MM-DD)"},
     "organization_id": {"fr": "structure", "en": "organisation"},
     "role": {"fr": "rôle", "en": "role"},
+    "new_password": {
+        "fr": "nouveau mot de passe (8 caractères au moins, différent de l'actuel)",
+        "en": "new password (8+ characters, not the current one)",
+    },
+    "current_password": {"fr": "mot de passe actuel", "en": "current password"},
 }
 
 

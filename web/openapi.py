@@ -174,10 +174,44 @@ def _core_document() -> dict[str, Any]:
                                     "organization_id": {"type": "string"},
                                     "role": {"type": "string"},
                                     "share_code": {"type": ["string", "null"]},
+                                    # Someone else chose the password: until the person
+                                    # changes it, every other route answers 403
+                                    # {"error": "password_change_required"}.
+                                    "must_change_password": {"type": "boolean"},
                                 },
                             },
                         ),
                         "401": UNAUTHORIZED,
+                    },
+                }
+            },
+            "/me/password": {
+                "post": {
+                    "summary": "Change my own password; every other session and token ends "
+                    "(not this one). A person's recovery card shown at account creation "
+                    "stops working: print a new one with POST /persons/{id}/recovery-card",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["current_password", "new_password"],
+                                    "properties": {
+                                        "current_password": {"type": "string"},
+                                        "new_password": {"type": "string", "minLength": 8},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "204": {"description": "Changed"},
+                        "400": _error("Missing field"),
+                        "401": UNAUTHORIZED,
+                        "403": _error("The current password is wrong"),
+                        "422": _error("The new password is too short or the current one"),
+                        "429": _error("Too many wrong passwords lately"),
                     },
                 }
             },

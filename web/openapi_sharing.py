@@ -63,7 +63,11 @@ MANDATE = {
     "properties": {
         "id": S,
         "member_id": S,
-        "scopes": {"type": "array", "items": {"enum": ["upload", "organise", "share", "view"]}},
+        "scopes": {
+            "type": "array",
+            # "recovery": the helper may issue a one-time recovery code for the person.
+            "items": {"enum": ["upload", "organise", "share", "view", "recovery"]},
+        },
         "created_at": {"type": "string", "format": "date-time"},
         "expires_at": {"type": "string", "format": "date-time"},
         "live": {"type": "boolean"},
@@ -275,7 +279,8 @@ def sharing_paths() -> dict[str, Any]:
         "/persons/{person_id}/recovery-codes": {
             "parameters": [_param("person_id")],
             "post": _op(
-                "The referent or a mandated helper issues a one-time code (15 minutes)",
+                "The person's chosen referent, or a helper whose live mandate has the scope "
+                "`recovery`, issues a one-time code (15 minutes); recorded with the issuer",
                 {
                     "201": _json(
                         "The code (shown once)",
@@ -288,12 +293,14 @@ def sharing_paths() -> dict[str, Any]:
         "/persons/{person_id}/recovery-card": {
             "parameters": [_param("person_id")],
             "post": _op(
-                "The person prints a new card of single-use recovery codes",
+                "The person prints a new card of single-use recovery codes (refused for 7 "
+                "days after a reset by someone else's code: the card in hand stays valid)",
                 {
                     "201": _json(
                         "The codes (shown once)",
                         {"type": "object", "properties": {"codes": {"type": "array", "items": S}}},
                     ),
+                    "403": _error("A reset by code less than 7 days ago: the card stays"),
                     **std,
                 },
             ),
@@ -305,7 +312,10 @@ def sharing_paths() -> dict[str, Any]:
                     {
                         "204": {"description": "Password set"},
                         "422": _error("Wrong, used or expired code (one answer)"),
-                        "429": _error("Too many wrong codes lately"),
+                        "429": _error(
+                            "Too many wrong codes lately for this username from this "
+                            "address, or from this address (the same for every username)"
+                        ),
                     },
                     _body(
                         ["username", "code", "new_password"],
@@ -318,8 +328,17 @@ def sharing_paths() -> dict[str, Any]:
         "/persons/{person_id}/notices": {
             "parameters": [_param("person_id")],
             "get": _op(
-                "Unread notices: who reset my password (and from where, when), deposits",
+                "Unread notices: who reset my password (and from where, when), deposits; "
+                "a reset by someone else's code stays listed 7 days (`locked_until`)",
                 {"200": _json("Notices", {"type": "object"}), **std},
+            ),
+        },
+        "/persons/{person_id}/notices/{notice_id}/not-me": {
+            "parameters": [_param("person_id"), _param("notice_id")],
+            "post": _op(
+                '"Ce n\'était pas moi": every session and token of the account ends (this '
+                "one too) and the code's issuer may never issue one for this person again",
+                {"204": {"description": "Done; sign in again"}, **std},
             ),
         },
     }

@@ -10,13 +10,28 @@ from werkzeug.datastructures import FileStorage
 
 from locker import accounts
 from locker.errors import LockerError
+from locker.models import Person
 from sharing import documents as docs
-from sharing.accounts import create_person_with_card
+from sharing.accounts import change_own_password, create_person_with_card
 from sharing.trash import trash_document_for
-from web.auth import current_actor, sign_in_browser, sign_out_browser, web_user
+from web.auth import (
+    WebUser,
+    current_actor,
+    must_change_password,
+    sign_in_browser,
+    sign_out_browser,
+    web_user,
+)
 from web.context import Services, db, services
 from web.errors import status_for
-from web.forms import ConfirmForm, CreatePersonForm, EditPaperForm, SignInForm, UploadForm
+from web.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    CreatePersonForm,
+    EditPaperForm,
+    SignInForm,
+    UploadForm,
+)
 from web.messages import language, message
 from web.responses import document_response
 from web.throttle import sign_in_allowed, sign_in_failed
@@ -24,6 +39,78 @@ from web.ui import category_choices, text
 from web.uploads import parse_valid_until, upload_options, uploaded_files
 
 pages = Blueprint("pages", __name__)
+
+# Pages open to someone whose password another person chose: changing it, signing out,
+# and saying "Ce n'était pas moi" about a reset.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
+    {
+        "static",
+        "pages.sign_in",
+        "pages.sign_out",
+        "pages.change_password",
+        "pages_sharing.recover",
+        "pages_sharing.dispute_reset",
+    }
+)
+
+
+@pages.before_app_request
+def _own_password_first() -> Any:
+    """A person whose password someone else chose goes to the change page first."""
+    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    user = web_user()
+    if user is not None and must_change_password(user.signed_in):
+        return redirect(url_for("pages.change_password"))
+    return None
+
+
+@pages.route("/account/password", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def change_password() -> Any:
+    user = web_user()
+    assert user is not None
+    form = ChangePasswordForm()
+    error, status = None, 200
+    identifier = _identifier(user)
+    if request.method == "POST" and not sign_in_allowed(identifier):
+        # A stolen session must not become a way to guess the password.
+        error, status = message("too_many_attempts"), 429
+    elif form.validate_on_submit():
+        found = services()
+        try:
+            codes = change_own_password(
+                db(),
+                found.clock,
+                user.signed_in,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
+                fresh_card=True,
+            )
+        except LockerError as refusal:
+            db().rollback()
+            if isinstance(refusal, accounts.WrongCurrentPassword):
+                sign_in_failed(identifier)
+            error, status = message(refusal.code, **refusal.params), status_for(refusal)
+        else:
+            db().commit()
+            if not codes:
+                flash(message("password_changed"), "info")
+                return redirect(url_for("pages.home"))
+            # The person's fresh card (the one shown at creation no longer works): once.
+            return render_template("change_password.html", form=None, codes=codes)
+    elif request.method == "POST":
+        error, status = message("csrf" if form.csrf_token.errors else "bad_request"), 400
+    forced = must_change_password(user.signed_in)
+    return (
+        render_template("change_password.html", form=form, error=error, forced=forced, codes=[]),
+        status,
+    )
+
+
+def _identifier(user: WebUser) -> str:
+    found = user.signed_in.user
+    return found.username if isinstance(found, Person) else found.email
 
 
 @pages.get("/")

@@ -17,9 +17,10 @@ from werkzeug.datastructures import FileStorage
 
 from locker.models import Professional
 from sharing import grants, mandates, members, notices, professionals, recovery
-from web.auth import current_actor, web_user
+from web.auth import current_actor, sign_out_browser, web_user
 from web.context import db, services
 from web.messages import language, message
+from web.throttle import redeem_with_throttle
 from web.ui import category_choices
 
 pages_sharing = Blueprint("pages_sharing", __name__)
@@ -240,8 +241,14 @@ def recovery_card() -> Any:
 def notices_seen() -> Any:
     found = services()
     person_id = _person_id()
+    kept = False
     for notice_id in request.form.getlist("reset_id"):
-        recovery.acknowledge_reset(db(), found.clock, actor=current_actor(), notice_id=notice_id)
+        if not recovery.acknowledge_reset(
+            db(), found.clock, actor=current_actor(), notice_id=notice_id
+        ):
+            kept = True
+    if kept:
+        flash(message("reset_notice_kept"), "info")
     professionals.acknowledge_deposits(
         db(), found.clock, actor=current_actor(), person_id=person_id
     )
@@ -249,19 +256,28 @@ def notices_seen() -> Any:
     return redirect(url_for("pages.home"))
 
 
+@pages_sharing.post("/notices/<notice_id>/not-me")
+@login_required  # type: ignore[untyped-decorator]
+def dispute_reset(notice_id: str) -> Any:
+    """ "Ce n'était pas moi": every session ends (this one too); the issuer is barred."""
+    found = services()
+    recovery.dispute_reset(
+        db(), found.session_factory, found.clock, actor=current_actor(), notice_id=notice_id
+    )
+    db().commit()
+    sign_out_browser()
+    flash(message("reset_disputed"), "info")
+    return redirect(url_for("pages.sign_in"))
+
+
 @pages_sharing.route("/recover", methods=["GET", "POST"])
 def recover() -> Any:
     if request.method == "POST":
-        found = services()
-        recovery.redeem_recovery_code(
-            db(),
-            found.session_factory,
-            found.clock,
-            username=request.form.get("username", ""),
-            code=request.form.get("code", ""),
-            new_password=request.form.get("new_password", ""),
+        redeem_with_throttle(
+            request.form.get("username", ""),
+            request.form.get("code", ""),
+            request.form.get("new_password", ""),
         )
-        db().commit()
         flash(message("password_reset"), "info")
         return redirect(url_for("pages.sign_in"))
     return render_template("sharing/recover.html")

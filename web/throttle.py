@@ -19,7 +19,9 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from locker.accounts import normalise_username
-from web.context import services
+from sharing import recovery
+from sharing.errors import BadRecoveryCode, TooManyAttempts
+from web.context import db, services
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,16 @@ log = logging.getLogger(__name__)
 # people sign in behind one address gets fifty failures between them.
 PER_ACCOUNT = parse("10 per 15 minutes")
 PER_ADDRESS = parse("50 per 15 minutes")
+
+# Recovery codes (`POST /recover`, `POST /api/v1/recovery`). A wrong code is counted
+# against the submitted username *from this address*, and against the address, whether
+# the username exists or not: the answer (422, then 429) is the same for every username,
+# so it tells no one which accounts exist. No bucket counts a username from everywhere:
+# that one would let anyone lock the real person out of recovering by typing wrong codes
+# from afar, and it buys nothing, since a code is about 59 random bits (5 tries per
+# username and address, 20 per address, a quarter of an hour: no address gets near one).
+RECOVERY_PER_ACCOUNT_AND_ADDRESS = parse("5 per 15 minutes")
+RECOVERY_PER_ADDRESS = parse("20 per 15 minutes")
 
 
 class SignInThrottle:
@@ -58,6 +70,27 @@ class SignInThrottle:
         except StorageError:
             log.error("sign-in throttle store unavailable")
 
+    def recovery_allows(self, username: str, address: str) -> bool:
+        """False once this username from this address, or this address, used its tries."""
+        try:
+            return self._window.test(
+                RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
+            ) and self._window.test(RECOVERY_PER_ADDRESS, "recovery-address", address)
+        except StorageError:
+            # Fail open, as for sign-in: each code is far too long to guess anyway.
+            log.error("recovery throttle store unavailable")
+            return True
+
+    def recovery_failed(self, username: str, address: str) -> None:
+        """Count one wrong recovery code for this username from this address, and the address."""
+        try:
+            self._window.hit(
+                RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
+            )
+            self._window.hit(RECOVERY_PER_ADDRESS, "recovery-address", address)
+        except StorageError:
+            log.error("recovery throttle store unavailable")
+
 
 def _account(identifier: str) -> str:
     # Normalised as the account lookups do (case and spaces around never matter).
@@ -78,3 +111,34 @@ def sign_in_failed(identifier: str) -> None:
 def _address() -> str:
     # Behind a proxy, LOCKER_PROXY_HOPS makes this the client's, not the proxy's.
     return request.remote_addr or "unknown"
+
+
+def recovery_allowed(username: str) -> bool:
+    """Whether this request may try a recovery code for `username` now."""
+    return services().throttle.recovery_allows(username, _address())
+
+
+def recovery_failed(username: str) -> None:
+    """Count this request's wrong recovery code."""
+    services().throttle.recovery_failed(username, _address())
+
+
+def redeem_with_throttle(username: str, code: str, new_password: str) -> None:
+    """Redeem a recovery code, counting a wrong one whether the username exists or not."""
+    if not recovery_allowed(username):
+        raise TooManyAttempts("wait")
+    found = services()
+    try:
+        recovery.redeem_recovery_code(
+            db(),
+            found.session_factory,
+            found.clock,
+            username=username,
+            code=code,
+            new_password=new_password,
+        )
+    except BadRecoveryCode:
+        db().rollback()
+        recovery_failed(username)
+        raise
+    db().commit()

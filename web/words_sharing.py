@@ -55,6 +55,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Demande envoyée. La personne doit l'accepter.",
         "en": "Request sent. The person has to accept it.",
     },
+    "recovery_card_locked": {
+        "fr": "Votre mot de passe a été changé avec un code il y a moins de 7 jours. Pour "
+        "vous protéger, votre carte de secours reste valable et ne peut pas être refaite "
+        "avant le {until}.",
+        "en": "Your password was changed with a code less than 7 days ago. To protect you, "
+        "your recovery card stays valid and cannot be remade before {until}.",
+    },
+    "reset_notice_kept": {
+        "fr": "Ce message reste affiché 7 jours après le changement du mot de passe, pour "
+        "votre sécurité.",
+        "en": "This message stays for 7 days after the password change, for your safety.",
+    },
+    "reset_disputed": {
+        "fr": "C'est noté. Tout le monde est déconnecté de votre compte, et ce professionnel "
+        "ne pourra plus vous donner de code. Reconnectez-vous, ou utilisez un code de votre "
+        "carte de secours si le mot de passe ne marche plus.",
+        "en": "Noted. Everyone is signed out of your account, and this professional can no "
+        "longer give you a code. Sign in again, or use a code from your recovery card if "
+        "the password no longer works.",
+    },
+    "password_change_required": {
+        "fr": "Choisissez d'abord votre propre mot de passe.",
+        "en": "First choose your own password.",
+    },
+    "wrong_current_password": {
+        "fr": "Le mot de passe actuel n'est pas le bon.",
+        "en": "The current password is not right.",
+    },
+    "password_changed": {
+        "fr": "Votre mot de passe est changé. Vos autres connexions sont fermées.",
+        "en": "Your password is changed. Your other sign-ins are closed.",
+    },
 }
 
 _FR = {
@@ -102,6 +134,7 @@ _FR = {
     "scope_organise": "ranger (renommer, classer, corbeille)",
     "scope_share": "partager et arrêter les partages",
     "scope_view": "voir mes papiers",
+    "scope_recovery": "me donner un code de secours si j'oublie mon mot de passe",
     "duration": "Pour combien de temps",
     "d_1d": "1 jour",
     "d_1m": "1 mois",
@@ -152,6 +185,20 @@ _FR = {
     "reset_by_card": "Votre mot de passe a été changé avec un code de votre carte de secours",
     "deposit_notice": "Un professionnel a déposé un papier dans votre coffre.",
     "understood": "J'ai compris",
+    "not_me": "Ce n'était pas moi",
+    "not_me_hint": "Si ce n'était pas vous : tout le monde sera déconnecté de votre compte "
+    "et ce professionnel ne pourra plus vous donner de code.",
+    "reset_kept_until": "Ce message reste affiché jusqu'au",
+    "reset_disputed_note": "Vous avez dit que ce n'était pas vous.",
+    "change_password": "Changer mon mot de passe",
+    "current_password": "Mot de passe actuel",
+    "password_change_required_hint": "Votre mot de passe a été choisi par quelqu'un "
+    "d'autre. Choisissez le vôtre pour continuer : l'ancien ne marchera plus.",
+    "password_change_ends_sessions": "Vos autres connexions (autres téléphones, "
+    "ordinateurs, applications) seront fermées.",
+    "password_changed_card": "Votre mot de passe est changé. Voici votre nouvelle carte de "
+    "secours : celle donnée à la création du compte ne marche plus.",
+    "continue": "Continuer",
 }
 
 _EN = {
@@ -198,6 +245,7 @@ _EN = {
     "scope_organise": "organise (rename, sort, trash)",
     "scope_share": "share and stop sharing",
     "scope_view": "see my papers",
+    "scope_recovery": "give me a recovery code if I forget my password",
     "duration": "For how long",
     "d_1d": "1 day",
     "d_1m": "1 month",
@@ -247,6 +295,20 @@ _EN = {
     "reset_by_card": "Your password was changed with a code from your recovery card",
     "deposit_notice": "A professional put a paper into your locker.",
     "understood": "Understood",
+    "not_me": "It was not me",
+    "not_me_hint": "If it was not you: everyone will be signed out of your account and this "
+    "professional can no longer give you a code.",
+    "reset_kept_until": "This message stays until",
+    "reset_disputed_note": "You said it was not you.",
+    "change_password": "Change my password",
+    "current_password": "Current password",
+    "password_change_required_hint": "Your password was chosen by someone else. Choose "
+    "your own to continue: the old one will stop working.",
+    "password_change_ends_sessions": "Your other sign-ins (other phones, computers, apps) "
+    "will be closed.",
+    "password_changed_card": "Your password is changed. Here is your new recovery card: the "
+    "one given when the account was created no longer works.",
+    "continue": "Continue",
 }
 
 # Interface words: {"fr": {"key": "..."}, "en": {"key": "..."}}.

@@ -17,6 +17,7 @@ from flask import Flask
 from locker import accounts
 from locker.actors import Clock as ClockType
 from sharing.members import share_code_for
+from sharing.models import RecoveryCode
 from tests.conftest import PASSWORD
 from tests.sharing.conftest import (
     ACTOR_NAMES,
@@ -111,6 +112,24 @@ class Cell:
                     doc.deleted_at = clock()
                     s.commit()
                 return did
+            if source == "fresh_name":
+                # Wrong recovery codes are counted per username and address: one per cell.
+                return f"nobody-{accounts.secrets.token_hex(4)}"
+            if source == "fresh_reset":
+                # A reset of Alice's password with a code her referent issued.
+                code = RecoveryCode(
+                    person_id=w.alice.id,
+                    code_hash=accounts.secrets.token_hex(32),
+                    kind="issued",
+                    issued_by_id=w.users["referent_grant"].id,
+                    organization_id=w.org.id,
+                    created_at=clock(),
+                    expires_at=clock(),
+                    used_at=clock(),
+                )
+                s.add(code)
+                s.commit()
+                return code.id
             pro = new_professional(s, clock, w.org, f"fresh-{accounts.secrets.token_hex(4)}")
             if source == "fresh_code":
                 code = share_code_for(s, clock, pro)
@@ -138,6 +157,10 @@ API: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/auth/token"): Row(rule(AUTH, 400, anon=400), json={}),
     ("DELETE", "/api/v1/auth/token"): Row(rule(AUTH, 204), fresh_token=True),
     ("GET", "/api/v1/me"): Row(rule(AUTH, 200)),
+    # A wrong current password: refused for everyone, nothing changes.
+    ("POST", "/api/v1/me/password"): Row(
+        rule(AUTH, 403), json={"current_password": "not-the-one", "new_password": "whatever-new"}
+    ),
     ("POST", "/api/v1/persons"): Row(rule(PROS, 422, denied=403), json={}),
     ("GET", "/api/v1/persons/<person_id>/documents"): Row(
         rule({"owner", "helper_view"}, 200), {"person_id": "pid"}
@@ -222,15 +245,17 @@ API: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/mandates/<mandate_id>"): Row(
         rule({"owner"}, 204), {"mandate_id": "fresh_mandate"}
     ),
+    # Only the referent the person chose, or a mandate naming "recovery" (none here).
     ("POST", "/api/v1/persons/<person_id>/recovery-codes"): Row(
-        rule({"referent_grant", "referent_nogrant"} | LIVE_HELPERS, 201), {"person_id": "pid"}
+        rule({"referent_grant", "referent_nogrant"}, 201), {"person_id": "pid"}
     ),
     ("POST", "/api/v1/persons/<person_id>/recovery-card"): Row(
         rule({"owner"}, 201), {"person_id": "pid"}
     ),
     ("POST", "/api/v1/recovery"): Row(
         rule(AUTH, 422, anon=422),
-        json={"username": "nobody-here", "code": "x", "new_password": "y"},
+        {"name": "fresh_name"},
+        json={"username": "{name}", "code": "x", "new_password": "y"},
     ),
     ("GET", "/api/v1/persons/<person_id>/notices"): Row(rule({"owner"}, 200), {"person_id": "pid"}),
     # Audit log (issue 5): ids only, never a title; a person reads their own locker's log.
@@ -249,6 +274,10 @@ API: dict[tuple[str, str], Row] = {
         rule(DESK, 201),
         {"person_id": "pid"},
         json={"scopes": ["view"], "duration": "1d", "username": "alice", "password": PASSWORD},
+    ),
+    # Last: "Ce n'était pas moi" ends every session and token of Alice's (the owner's cell).
+    ("POST", "/api/v1/persons/<person_id>/notices/<notice_id>/not-me"): Row(
+        rule({"owner"}, 204), {"person_id": "pid", "notice_id": "fresh_reset"}
     ),
 }
 
@@ -335,14 +364,14 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/recover"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/recover"): Row(
         rule(AUTH, 422, anon=422),
-        form=lambda c: {"username": "nobody-here", "code": "x", "new_password": "y"},
+        form=lambda c: {"username": c.make("fresh_name"), "code": "x", "new_password": "y"},
     ),
     ("GET", "/pro/persons"): Row(rule(PROS, 200, org_admin=403, **P)),
     ("POST", "/pro/persons/<person_id>/deposit"): Row(
         rule(MEMBERS, 302, **P), {"person_id": "pid"}, form=_file
     ),
     ("POST", "/pro/persons/<person_id>/recovery-code"): Row(
-        rule({"referent_grant", "referent_nogrant"} | LIVE_HELPERS, 200, **P),
+        rule({"referent_grant", "referent_nogrant"}, 200, **P),
         {"person_id": "pid"},
         form=lambda c: {},
     ),
@@ -368,6 +397,15 @@ PAGES: dict[tuple[str, str], Row] = {
             "username": "alice",
             "password": PASSWORD,
         },
+    ),
+    ("GET", "/account/password"): Row(rule(AUTH, 200, **P)),
+    ("POST", "/account/password"): Row(
+        rule(AUTH, 403, **P),
+        form=lambda c: {"current_password": "not-the-one", "new_password": "whatever-new"},
+    ),
+    # Last: "Ce n'était pas moi" ends every session of Alice's (the owner's cell).
+    ("POST", "/notices/<notice_id>/not-me"): Row(
+        rule({"owner"}, 302, **P), {"notice_id": "fresh_reset"}, form=lambda c: {}
     ),
 }
 
