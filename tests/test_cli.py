@@ -186,3 +186,31 @@ def test_master_key_rotation_rewraps_person_keys_only(env: dict[str, str], tmp_p
     _, client, headers = client_and_token()
     content = client.get(f"/api/v1/documents/{doc['id']}/content", headers=headers)
     assert content.status_code == 200 and content.data == served
+
+
+def test_create_person_forces_a_password_change_only_when_asked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    assert run(env, "init").returncode == 0
+    for username, flags in (("plain", ()), ("forced", ("--must-change-password",))):
+        made = run(
+            env,
+            "create-person",
+            "--username",
+            username,
+            "--display-name",
+            username,
+            "--password-stdin",
+            *flags,
+            stdin="a long enough password\n",
+        )
+        assert made.returncode == 0, made.stderr
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'locker.sqlite3'}")
+    with engine.connect() as connection:
+        rows = dict(
+            connection.execute(text("SELECT username, must_change_password FROM persons")).all()
+        )
+    engine.dispose()
+    assert {k: bool(v) for k, v in rows.items()} == {"plain": False, "forced": True}

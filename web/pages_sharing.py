@@ -233,7 +233,9 @@ def recovery_card() -> Any:
             db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
         )
         db().commit()
-    return render_template("sharing/recovery_card.html", codes=codes)
+    # Said before the person tries: 7 days after a reset by someone's code, the card stays.
+    locked_until = recovery.reset_lock_until(db(), person_id, services().clock())
+    return render_template("sharing/recovery_card.html", codes=codes, locked_until=locked_until)
 
 
 @pages_sharing.post("/notices/seen")

@@ -129,6 +129,34 @@ ACTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "en": ("used a recovery code", "use a recovery code"),
         },
     ),
+    "recovery:redeem": (
+        "🧾",
+        {
+            "fr": ("changé le mot de passe avec un code de secours", "utiliser un code"),
+            "en": ("changed the password with a recovery code", "use a recovery code"),
+        },
+    ),
+    "recovery:card": (
+        "🧾",
+        {
+            "fr": ("fait une carte de secours", "faire une carte de secours"),
+            "en": ("made a recovery card", "make a recovery card"),
+        },
+    ),
+    "recovery:dispute": (
+        "✋",
+        {
+            "fr": ("dit « Ce n'était pas moi » sur un changement de mot de passe", ""),
+            "en": ('said "It was not me" about a password change', ""),
+        },
+    ),
+    "account:password": (
+        "🔑",
+        {
+            "fr": ("changé son mot de passe", "changer le mot de passe"),
+            "en": ("changed the password", "change the password"),
+        },
+    ),
     "session:sign_in": (
         "🔑",
         {"fr": ("ouvert une session", "ouvrir une session"), "en": ("signed in", "sign in")},

@@ -199,6 +199,9 @@ _FR = {
     "password_changed_card": "Votre mot de passe est changé. Voici votre nouvelle carte de "
     "secours : celle donnée à la création du compte ne marche plus.",
     "continue": "Continuer",
+    "card_locked": "Votre mot de passe a été changé avec un code il y a moins de 7 jours : "
+    "pour vous protéger, votre carte actuelle reste valable et ne peut pas être refaite "
+    "avant le",
 }
 
 _EN = {
@@ -309,6 +312,8 @@ _EN = {
     "password_changed_card": "Your password is changed. Here is your new recovery card: the "
     "one given when the account was created no longer works.",
     "continue": "Continue",
+    "card_locked": "Your password was changed with a code less than 7 days ago: to protect "
+    "you, your current card stays valid and cannot be remade before",
 }
 
 # Interface words: {"fr": {"key": "..."}, "en": {"key": "..."}}.

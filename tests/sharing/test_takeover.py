@@ -136,6 +136,7 @@ def test_the_person_card_still_works_after_a_reset_by_issued_code(
     browser = sharing_app.test_client()
     assert _sign_in(browser, "alice", "nouveau-secret-1") == 302
     assert browser.post("/recovery-card").status_code == 403
+    assert b'id="card-locked"' in browser.get("/recovery-card").data
     for n, card_code in enumerate(own_card[:3]):
         assert _redeem(client, "alice", card_code, f"nouveau-secret-{n + 2}") == 204
 
