@@ -61,9 +61,27 @@ def test_only_the_referent_or_a_recovery_mandate_issues_codes(
         assert _issue(client, world, name)[0] == 404, name
     assert _issue(client, world, "helper_view")[0] == 404
     assert _issue(client, world, "referent_grant")[0] == 201
-    # The person names account recovery in a mandate: now that helper may.
-    _give_recovery_mandate(sharing_app, clock, world, "helper_view")
+    # The person names account recovery in a mandate (API or page): now that helper may.
+    alice = token_for(client, "alice")
+    given = client.post(
+        f"/api/v1/persons/{world.alice.id}/mandates",
+        headers=bearer(alice),
+        json={
+            "member_id": world.members["helper_view"].id,
+            "scopes": ["recovery"],
+            "duration": "1d",
+            "password": PASSWORD,
+        },
+    )
+    assert given.status_code == 201 and given.get_json()["scopes"] == ["recovery"]
     assert _issue(client, world, "helper_view")[0] == 201
+    browser = sharing_app.test_client()
+    assert _sign_in(browser, "alice") == 302
+    helpers = browser.get("/helpers").data.decode()
+    assert 'name="scopes" value="recovery"' in helpers
+    assert "me donner un code de secours" in helpers
+    enum = client.get("/api/v1/openapi.json").get_json()
+    assert "recovery" in str(enum["paths"]["/persons/{person_id}/mandates"])
     with sharing_app.extensions["locker"].session_factory() as session:
         refused = session.scalars(
             select(AuditRecord).where(

@@ -503,8 +503,20 @@ def test_professional_opens_an_account_with_javascript_off(
     assert_fits_the_phone(page, "professional page")
     assert_thumb_sized(page, SUBMIT)
 
+    # The password the professional chose opens only the change to the person's own;
+    # then the card the professional saw stops working and a fresh one is shown once.
     person = new_context(javascript=False).new_page()
     sign_in(person, username)
+    expect(person).to_have_url(at(live_server, "/account/password"))
+    expect(person.locator("#password-change-required")).to_be_visible()
+    person.goto("/papers")
+    expect(person).to_have_url(at(live_server, "/account/password"))
+    person.fill("#current_password", PASSWORD)
+    person.fill("#new_password", "mon-propre-mot-de-passe")
+    person.click(SUBMIT)
+    expect(person.locator("#recovery-card code")).to_have_count(8)
+    assert_fits_the_phone(person, "fresh recovery card")
+    person.goto("/papers")
     expect(person).to_have_url(at(live_server, "/papers"))
     expect(person.locator(".empty")).to_be_visible()
 
