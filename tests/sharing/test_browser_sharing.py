@@ -98,3 +98,53 @@ def test_share_one_paper_then_revoke_with_javascript_off(
     assert pro.context.request.get(f"/papers/{shared}/thumbnail").status == 404
     pro.goto("/pro/persons")
     expect(pro.locator("section.person a.paper")).to_have_count(0)
+
+
+def test_reset_notice_and_not_me_with_javascript_off(
+    live_server: LiveServer,  # noqa: F811
+    new_context: NewContext,  # noqa: F811
+) -> None:
+    """The referent issues a code, someone redeems it; the notice cannot be dismissed and
+    "Ce n'était pas moi" ends every session, all without JavaScript."""
+    username = live_server.create_person()
+    person = new_context(javascript=False).new_page()
+    sign_in(person, username)
+    pro = new_context(javascript=False).new_page()
+    sign_in(pro, live_server.professional_email)
+    pro.goto("/pro/profile")
+    code = pro.locator("#share-code code").inner_text().strip()
+    person.goto("/accompaniment")
+    person.fill("#professional_code", code)
+    person.fill("#mission", "référente")
+    person.click("form[action$='/accompaniment/add'] button[type=submit]")
+    person.select_option("#referent", label="Mme Martin")
+    person.click("form[action$='/accompaniment/referent'] button[type=submit]")
+
+    # The referent issues a code; whoever holds it resets the password and signs in.
+    pro.goto("/pro/persons")
+    mine = pro.locator("section.person", has_text="⭐")  # the one she chose me as referent
+    mine.locator("form[action$='/recovery-code'] button[type=submit]").click()
+    recovery_code = pro.locator("#recovery-code code").inner_text().strip()
+    thief = new_context(javascript=False).new_page()
+    thief.goto("/recover")
+    thief.fill("#username", username)
+    thief.fill("#code", recovery_code)
+    thief.fill("#new_password", "le-mot-de-passe-du-voleur")
+    thief.click("main form button[type=submit]")
+    sign_in(thief, username, "le-mot-de-passe-du-voleur")
+    expect(thief.locator("#sharing-notices")).to_contain_text("Mme Martin")
+    # No "understood" for this notice: it stays 7 days; the card cannot be remade.
+    expect(thief.locator("form[action$='/notices/seen']")).to_have_count(0)
+    thief.goto("/recovery-card")
+    expect(thief.locator("#card-locked")).to_be_visible()
+    assert_fits_the_phone(thief, "reset notice")
+
+    # "Ce n'était pas moi": every session ends, the thief's and this one.
+    other = new_context(javascript=False).new_page()
+    sign_in(other, username, "le-mot-de-passe-du-voleur")
+    other.click("#sharing-notices button.danger")
+    expect(other).to_have_url(at(live_server, "/sign-in"))
+    thief.goto("/papers")
+    expect(thief).to_have_url(at(live_server, "/sign-in"))
+    person.goto("/papers")
+    expect(person).to_have_url(at(live_server, "/sign-in"))
