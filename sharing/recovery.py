@@ -12,8 +12,9 @@ for exactly that, visible, and never final:
 - For 7 days after such a reset nobody, not even someone signed in as the person, can
   replace the card (which would void the person's codes) or dismiss the notice; at each
   sign-in the person reads who reset the account and when, with "Ce n'était pas moi":
-  it ends every session and token of the account and bars that issuer from issuing
-  again for this person (the policy reads the disputed code row).
+  it ends every session and token of the account, voids the codes that issuer still
+  holds, and bars them from issuing again for this person (the policy reads the
+  disputed code row).
 - Issuing ("recovery:issue", the issuer as actor) and redeeming ("recovery:redeem",
   reason "issued:<issuer id>" or "initial:<creator id>") are both in the audit log.
 - The card printed at creation is kind "initial": it stops working when the person sets
@@ -353,6 +354,16 @@ def dispute_reset(
     now = clock()
     if row.disputed_at is None:
         row.disputed_at = now
+    if row.issued_by_id is not None:
+        # Codes that issuer still holds (another issued one, the rest of the card printed
+        # at creation) stop working: they were the way back in.
+        session.execute(
+            delete(RecoveryCode).where(
+                RecoveryCode.person_id == person.id,
+                RecoveryCode.issued_by_id == row.issued_by_id,
+                RecoveryCode.used_at.is_(None),
+            )
+        )
     end_all_sessions(session, clock, person)
     reason = "card" if row.issued_by_id is None else f"issuer:{row.issued_by_id}"
     append_event(

@@ -167,6 +167,8 @@ def test_not_me_ends_every_session_and_bars_the_issuer(sharing_app: Flask, clock
     _, code = _issue(client, world, "helper_view")
     assert code and _redeem(client, "alice", code, "le-mot-de-passe-du-voleur") == 204
     thief_token = token_for(client, "alice", "le-mot-de-passe-du-voleur")
+    _, spare_code = _issue(client, world, "helper_view")  # kept for later
+    assert spare_code
     thief_browser = sharing_app.test_client()
     _sign_in(thief_browser, "alice", "le-mot-de-passe-du-voleur")
     assert _redeem(client, "alice", own_card[0], "ma-phrase-secrete-a-moi") == 204
@@ -184,8 +186,10 @@ def test_not_me_ends_every_session_and_bars_the_issuer(sharing_app: Flask, clock
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
     for other in (thief_browser, browser):
         assert other.get("/papers").status_code == 302
-    # That helper may never issue a code for her again, mandate or not.
+    # That helper may never issue a code for her again, mandate or not, and the code
+    # they kept no longer works.
     assert _issue(client, world, "helper_view")[0] == 404
+    assert _redeem(client, "alice", spare_code, "encore-le-voleur") == 422
     with sharing_app.extensions["locker"].session_factory() as session:
         denied = session.scalars(
             select(AuditRecord).where(
@@ -435,3 +439,39 @@ def test_recovery_tells_nobody_which_usernames_exist(sharing_app: Flask, clock: 
             )
         ).all()
         assert len(stored) == 1
+
+
+def test_the_creator_cannot_keep_the_account_with_the_creation_card(
+    sharing_app: Flask, clock: Clock
+) -> None:
+    world = build_world(sharing_app, clock)
+    client = sharing_app.test_client()
+    pid, creation_card = _create_by_api(client, "fatou")
+    # The creator redeems a code of the card they saw, before the person ever signs in.
+    assert _redeem(client, "fatou", creation_card[0], "le-mdp-du-createur") == 204
+    creator = token_for(client, "fatou", "le-mdp-du-createur")
+    # The person, with the card in her hands, takes it back.
+    clock.advance(minutes=5)
+    assert _redeem(client, "fatou", creation_card[1], "ma-phrase-a-moi-seule") == 204
+    assert client.get("/api/v1/me", headers=bearer(creator)).status_code == 401
+    mine = token_for(client, "fatou", "ma-phrase-a-moi-seule")
+    body = {"current_password": "ma-phrase-a-moi-seule", "new_password": NEW}
+    assert client.post("/api/v1/me/password", headers=bearer(mine), json=body).status_code == 204
+    notices = client.get(f"/api/v1/persons/{pid}/notices", headers=bearer(mine)).get_json()
+    by_creator = [r for r in notices["password_resets"] if r["by"] == "referent_grant"]
+    assert len(by_creator) == 2 and all(r["kind"] == "initial" for r in by_creator)
+    first = min(by_creator, key=lambda r: r["at"])
+    url = f"/api/v1/persons/{pid}/notices/{first['id']}/not-me"
+    assert client.post(url, headers=bearer(mine)).status_code == 204
+    # Every code of the card the creator saw stops working.
+    for code in creation_card[2:4]:
+        assert _redeem(client, "fatou", code, "le-mdp-du-createur") == 422
+    assert token_for(client, "fatou", NEW)
+    with sharing_app.extensions["locker"].session_factory() as session:
+        redeemed = session.scalars(
+            select(AuditRecord).where(
+                AuditRecord.action == "recovery:redeem", AuditRecord.outcome == "allowed"
+            )
+        ).all()
+        creator_id = world.users["referent_grant"].id
+        assert [r.reason for r in redeemed] == [f"initial:{creator_id}"] * 2
