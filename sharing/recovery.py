@@ -18,7 +18,8 @@ for exactly that, visible, and never final:
 - Issuing ("recovery:issue", the issuer as actor) and redeeming ("recovery:redeem",
   reason "issued:<issuer id>" or "initial:<creator id>") are both in the audit log.
 - The card printed at creation is kind "initial": it stops working when the person sets
-  their own password (the forced first change), and they get a fresh card then.
+  their own password (the forced first change), and they get a fresh card then; if that
+  change falls within the 7 days after a reset by code, it works until they end.
 - Wrong codes are counted by the web layer per submitted username *and client address*,
   and per address (`web.throttle`), never per account alone: an attacker elsewhere can
   neither block the real person's recovery nor tell which usernames exist.
@@ -31,7 +32,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from locker.accounts import end_all_sessions, normalise_username, set_password
@@ -180,11 +181,22 @@ def reset_lock_until(session: Session, person_id: str, now: datetime) -> datetim
 def after_own_password(session: Session, clock: Clock, person: Person, *, fresh: bool) -> list[str]:
     """Once the person set their own password, the card shown at creation stops working.
 
-    With `fresh`, a new card is made at once and its codes returned (to be shown once);
-    during the 7 days after a reset by someone else's code nothing changes: the card in
-    the person's hands is what lets them take the account back.
+    With `fresh`, a new card is made at once and its codes returned (to be shown once).
+    During the 7 days after a reset by someone else's code the creation card stays (it
+    may be what lets the person take the account back) and expires when they end.
     """
-    if reset_lock_until(session, person.id, clock()) is not None:
+    until = reset_lock_until(session, person.id, clock())
+    if until is not None:
+        session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.person_id == person.id,
+                RecoveryCode.kind == "initial",
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(expires_at=until)
+        )
+        session.flush()
         return []
     initial = session.scalar(
         select(RecoveryCode.id)

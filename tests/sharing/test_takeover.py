@@ -475,3 +475,25 @@ def test_the_creator_cannot_keep_the_account_with_the_creation_card(
         ).all()
         creator_id = world.users["referent_grant"].id
         assert [r.reason for r in redeemed] == [f"initial:{creator_id}"] * 2
+
+
+def test_the_creation_card_expires_after_the_seven_days_once_the_person_chose(
+    sharing_app: Flask, clock: Clock
+) -> None:
+    build_world(sharing_app, clock)
+    client = sharing_app.test_client()
+    pid, creation_card = _create_by_api(client, "fatou")
+    # She forgot the first password: a code of her creation card (the creator saw it).
+    assert _redeem(client, "fatou", creation_card[0], "ma-phrase-a-moi-seule") == 204
+    mine = token_for(client, "fatou", "ma-phrase-a-moi-seule")
+    body = {"current_password": "ma-phrase-a-moi-seule", "new_password": NEW}
+    assert client.post("/api/v1/me/password", headers=bearer(mine), json=body).status_code == 204
+    # Within the 7 days the card stays hers (it may be all she has) ...
+    clock.advance(days=6)
+    assert _redeem(client, "fatou", creation_card[1], "encore-un-mdp-a-moi") == 204
+    # ... and once they are over, the rest of the card the creator saw works no more.
+    clock.advance(days=7, minutes=1)
+    assert _redeem(client, "fatou", creation_card[2], "le-mdp-du-createur") == 422
+    token = token_for(client, "fatou", "encore-un-mdp-a-moi")
+    card = client.post(f"/api/v1/persons/{pid}/recovery-card", headers=bearer(token))
+    assert card.status_code == 201
