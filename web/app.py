@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
 from flask import Flask, Request, Response
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -76,6 +78,23 @@ def open_object_store(settings: Settings) -> ObjectStore:
     )
 
 
+class _StrictJSON(DefaultJSONProvider):
+    """JSON bodies whose text is valid Unicode, or no body at all.
+
+    JSON may escape lone surrogates (`"\\ud800"`) that no UTF-8 text can hold; they would
+    fail deep inside a hash or a database driver. Refusing them here, where the body is
+    parsed, makes every route's malformed-body answer (400) cover them too.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        value = super().loads(s, **kwargs)
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:  # a ValueError: get_json(silent=True) gives None
+            raise ValueError("JSON text with a lone surrogate") from exc
+        return value
+
+
 class _Request(Request):
     # Multipart bodies (uploads of many MB) through a parser that does not copy file data.
     form_data_parser_class = MultipartFormParser
@@ -102,6 +121,7 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     app = Flask(__name__)
     app.request_class = _Request
+    app.json = _StrictJSON(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The body may carry a little form data around the file itself.
