@@ -17,12 +17,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for the URL; SQLite gets foreign keys, WAL and a busy timeout.
+
+    Bound parameters are usernames, names, password hashes and ciphertext: they are kept
+    out of every error message (and so out of every log line and traceback).
+    """
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 10})
+        engine = create_engine(database_url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(
+        database_url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+    )
 
 
 def make_session_factory(
