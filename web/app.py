@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,6 +45,10 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
     # Every page is about someone's papers: nothing is kept by the browser or a proxy.
     headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Secure cookies mean HTTPS in front: the browser must never fall back to HTTP,
+        # where a network on the street could read or strip them.
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
     return response
 
 
