@@ -99,6 +99,17 @@ def append_event(session: Session, clock: Clock, event: AuditEvent) -> AuditReco
     """
     if event.outcome not in {"allowed", "denied"}:
         raise ValueError("outcome must be 'allowed' or 'denied'")
+    try:
+        return _append(session, clock, event)
+    except IntegrityError:
+        raise  # a sequence number taken by another writer: record_event tries again
+    except SQLAlchemyError as exc:
+        # Whatever the database says (lost table, revoked right, broken connection), the
+        # caller's change cannot be recorded, so it must not happen: one typed error.
+        raise AuditUnavailable("the audit log could not be written") from exc
+
+
+def _append(session: Session, clock: Clock, event: AuditEvent) -> AuditRecord:
     state = session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)
