@@ -16,7 +16,7 @@ from locker.editing import categorise_document, rename_document
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
 from sharing.guard import require, require_person
-from sharing.policy import acting_as, authorize_document, decide
+from sharing.policy import acting_as, authorize_document, decide, decide_move
 
 
 def list_documents_for(
@@ -176,7 +176,14 @@ def edit_document_for(
             reason=decision.reason,
         )
     if category is not None:
-        decision = require(session, session_factory, clock, actor, "document:categorise", document)
+        moved = (
+            decide_move(session, actor, document, category, now=clock())
+            if document is not None and isinstance(category, str)
+            else None
+        )
+        decision = require(
+            session, session_factory, clock, actor, "document:categorise", document, moved
+        )
         assert document is not None
         categorise_document(
             session,

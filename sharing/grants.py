@@ -16,6 +16,7 @@ from locker.models import Document, Person
 from sharing.guard import find_member, find_person, record, require
 from sharing.members import member_views
 from sharing.models import AccompanimentMember, Grant
+from sharing.policy import decide_grant
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def create_grant(
     person = session.get(Person, document.person_id)
     assert person is not None
     member = _active_member(session, person, member_id)
+    narrower = decide_grant(session, actor, document, member, now=clock())
+    decision = require(session, session_factory, clock, actor, "grant:create", document, narrower)
     _check_expiry(expires_at, clock())
     grant = Grant(
         person_id=person.id,
@@ -114,6 +117,8 @@ def create_category_grant(
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
     member = _active_member(session, person, member_id)
+    narrower = decide_grant(session, actor, person, member, now=clock())
+    decision = require(session, session_factory, clock, actor, "grant:create", person, narrower)
     _check_expiry(expires_at, clock())
     grant = Grant(
         person_id=person.id,

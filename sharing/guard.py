@@ -20,10 +20,17 @@ def require(
     actor: Actor,
     action: str,
     target: Target,
+    decided: Decision | None = None,
 ) -> Decision:
-    """The policy's yes; otherwise a committed "denied" record and NotFound (as if missing)."""
+    """The policy's yes; otherwise a committed "denied" record and NotFound (as if missing).
+
+    `decided` is the answer of one of the policy's narrower questions (`decide_move`,
+    `decide_grant`) when the action needs more than its target to be judged.
+    """
     if target is None:
         decision = Decision(allowed=False, reason="not_found")
+    elif decided is not None:
+        decision = decided
     else:
         decision = decide(session, actor, action, target, now=clock())
     if decision.allowed:

@@ -32,6 +32,7 @@ from sharing.rights import (
     does_digital_inclusion,
     live_grant,
     live_scopes,
+    readers_of,
     recovery_barred,
 )
 
@@ -124,6 +125,10 @@ def _professional(
     member = active_member(session, person_id, actor.id)
     if member is None:
         return deny("not_member")
+    trashed = isinstance(target, Document) and target.deleted_at is not None
+    if trashed and action != "document:restore":
+        # The trash hides a paper from everyone but the person (a helper may put it back).
+        return deny("in_trash")
     viewing = action in VIEW_ACTIONS and isinstance(target, Document)
     if viewing and live_grant(session, member, target, now) is not None:  # type: ignore[arg-type]
         return Decision(allowed=True, reason="grant")
@@ -203,6 +208,44 @@ def decide(
     if actor.role != "professional":
         return deny("org_admin")
     return _professional(session, actor, action, target, now or session_clock(session)())
+
+
+def decide_move(
+    session: Session, actor: Actor, document: Document, category: str, *, now: datetime
+) -> Decision:
+    """May the actor file the document under `category`? Moving never widens its readers.
+
+    Under a mandate ("organise"), a move into a category the person shared with someone
+    would let that member read the paper: only the person, or a helper acting exactly
+    under "share" through a grant, may widen who reads. The helper's own membership counts
+    like any other, so a move never hands the helper a read right either.
+    """
+    decision = decide(session, actor, "document:categorise", document, now=now)
+    if not decision.allowed or not decision.reason.startswith("mandate"):
+        return decision
+    before = readers_of(session, document, document.category, now)
+    after = readers_of(session, document, category, now)
+    return decision if after <= before else deny("would_widen_readers")
+
+
+def decide_grant(
+    session: Session,
+    actor: Actor,
+    target: Document | Person,
+    grantee: AccompanimentMember,
+    *,
+    now: datetime,
+) -> Decision:
+    """May the actor let `grantee` see the document (or a category of the person)?
+
+    A helper under a "share" mandate shares for the person with others, never with
+    themself: a mandate never gives the helper a read right they did not have.
+    """
+    decision = decide(session, actor, "grant:create", target, now=now)
+    under_mandate = decision.allowed and decision.reason.startswith("mandate")
+    if under_mandate and grantee.professional_id == actor.id:
+        return deny("grant_to_self")
+    return decision
 
 
 def authorize_document(session: Session, actor: Actor, action: str, document: Document) -> Decision:

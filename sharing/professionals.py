@@ -70,7 +70,7 @@ def my_persons(
         if member.status == "active":
             for document in session.scalars(
                 select(Document)
-                .where(Document.person_id == person.id)
+                .where(Document.person_id == person.id, Document.deleted_at.is_(None))
                 .order_by(Document.created_at.desc())
             ):
                 if decide(session, actor, "document:describe", document, now=now).allowed:

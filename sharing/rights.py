@@ -91,3 +91,23 @@ def recovery_barred(session: Session, person_id: str, professional_id: str | Non
         .limit(1)
     )
     return found is not None
+
+
+def readers_of(session: Session, document: Document, category: str, now: datetime) -> set[str]:
+    """The live members who would read the document if it were filed under `category`."""
+    rows = session.scalars(
+        select(Grant.member_id)
+        .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
+        .where(
+            Grant.person_id == document.person_id,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+            or_(
+                Grant.document_id == document.id,
+                (Grant.document_id.is_(None)) & (Grant.category == category),
+            ),
+            AccompanimentMember.status == "active",
+            AccompanimentMember.ended_at.is_(None),
+        )
+    )
+    return set(rows)
