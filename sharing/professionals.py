@@ -13,6 +13,7 @@ from locker import documents as core
 from locker.actors import Actor, Clock
 from locker.documents import DocumentView
 from locker.models import Document, Person
+from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
 from sharing.accounts import AccessDenied
 from sharing.guard import find_person, record, require
@@ -103,6 +104,8 @@ def deposit_document(
     title: str,
     category: str,
     max_bytes: int,
+    limits: SanitizeLimits | None,
+    quota_bytes: int | None,
 ) -> DocumentView:
     """A member puts a paper into the person's locker: it is the person's; they are told;
     the depositor keeps a grant on it that the person can revoke. One transaction: the
@@ -159,6 +162,10 @@ def deposit_document(
         title=title,
         category=category,
         max_bytes=max_bytes,
+        # The person's own limits: a deposit fills their quota, and its parsing child
+        # gets no more memory or time than the person's own uploads.
+        limits=limits,
+        quota_bytes=quota_bytes,
         before_commit=grant_and_notice,
     )
     return view

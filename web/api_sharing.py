@@ -21,6 +21,7 @@ from web.auth import api_auth, current_actor
 from web.context import db, services
 from web.errors import error_response
 from web.throttle import redeem_with_throttle
+from web.uploads import upload_options
 
 api_sharing = Blueprint("api_sharing", __name__, url_prefix="/api/v1")
 
@@ -296,7 +297,7 @@ def deposit_document(person_id: str) -> Any:
         filename=upload.filename or "",
         title=request.form.get("title", ""),
         category=request.form.get("category", "other"),
-        max_bytes=found.settings.max_upload_bytes,
+        **upload_options(),
     )
     db().commit()
     return jsonify(document_json(view)), 201

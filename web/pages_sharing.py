@@ -22,6 +22,7 @@ from web.context import db, services
 from web.messages import language, message
 from web.throttle import redeem_with_throttle
 from web.ui import category_choices
+from web.uploads import upload_options
 
 pages_sharing = Blueprint("pages_sharing", __name__)
 
@@ -317,7 +318,7 @@ def deposit(person_id: str) -> Any:
         filename=upload.filename,
         title=request.form.get("title", ""),
         category=request.form.get("category", "other"),
-        max_bytes=found.settings.max_upload_bytes,
+        **upload_options(),
     )
     db().commit()
     flash(message("deposited"), "info")
