@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -87,7 +87,13 @@ def list_own_actions(
     """A professional's own actions, newest first (ids only); 403 for anyone else."""
     _require_global(session, session_factory, clock, actor, "audit:own_actions")
     assert actor.id is not None
-    return access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
+    entries = access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
+    # A refusal tells the actor nothing of its target: a probe of someone else's paper
+    # reads exactly like a probe of an id that does not exist.
+    return [
+        replace(entry, person_id=None, document_id=None) if entry.outcome == "denied" else entry
+        for entry in entries
+    ]
 
 
 def export_log_by(

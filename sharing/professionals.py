@@ -51,7 +51,7 @@ def my_persons(
     *,
     actor: Actor,
 ) -> list[MyPerson]:
-    """The persons whose list I am on, each with the documents the policy lets me see."""
+    """The persons whose list I am on (accepted), each with the documents I may see."""
     decision = decide(session, actor, "professional:persons")
     if not decision.allowed:
         raise AccessDenied(decision.reason)
@@ -61,6 +61,9 @@ def my_persons(
         .join(Person, Person.id == AccompanimentMember.person_id)
         .where(
             AccompanimentMember.professional_id == actor.id,
+            # A request the person has not accepted shows nothing: listing it would tell
+            # the professional that the username they typed exists (and whose it is).
+            AccompanimentMember.status == "active",
             AccompanimentMember.ended_at.is_(None),
         )
         .order_by(Person.display_name)
@@ -68,18 +71,17 @@ def my_persons(
     result = []
     for member, person in rows:
         views: list[DocumentView] = []
-        if member.status == "active":
-            for document in session.scalars(
-                select(Document)
-                .where(Document.person_id == person.id, Document.deleted_at.is_(None))
-                .order_by(Document.created_at.desc())
-            ):
-                if decide(session, actor, "document:describe", document, now=now).allowed:
-                    views.append(core.describe_document(session, keyring, document))
+        for document in session.scalars(
+            select(Document)
+            .where(Document.person_id == person.id, Document.deleted_at.is_(None))
+            .order_by(Document.created_at.desc())
+        ):
+            if decide(session, actor, "document:describe", document, now=now).allowed:
+                views.append(core.describe_document(session, keyring, document))
         result.append(
             MyPerson(
                 person_id=person.id,
-                display_name=person.display_name if member.status == "active" else "",
+                display_name=person.display_name,
                 member_id=member.id,
                 mission=member.mission,
                 status=member.status,
