@@ -116,12 +116,35 @@ class _StoredLevels:
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite keeps timestamps as text
         value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
+    if not isinstance(value, datetime):
+        raise TypeError("not a time")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# What a hostile value in a row can raise while it is judged: verify names the record
+# instead of stopping with a traceback, whatever the database hands back.
+_BAD_VALUE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, UnicodeError)
+WRONG_TYPE = "a column holds a value of the wrong type"
+
+
+def _as_bytes(value: Any) -> bytes | None:
+    """A binary column's value, or None when the row holds something else there."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    return None
 
 
 def _content_mismatch(row: Any, seq: int) -> str | None:
     """Why a record's columns disagree with its canonical bytes (None if they agree)."""
+    try:
+        return _columns_mismatch(row, seq)
+    except _BAD_VALUE:
+        return WRONG_TYPE
+
+
+def _columns_mismatch(row: Any, seq: int) -> str | None:
     try:
         decoded = json.loads(row[10])
         if not isinstance(decoded, dict):
@@ -172,14 +195,19 @@ def verify_log(
     """Check everything; the report names the first record that does not match."""
     report = VerifyReport()
     wanted: dict[int, list[tuple[str, bytes]]] = {}
-    for checkpoint in conn.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)):
-        where = f"checkpoint {checkpoint.tree_size} (database)"
+    checkpoints = select(
+        AuditCheckpoint.__table__.c.tree_size,
+        AuditCheckpoint.__table__.c.root_hash,
+        AuditCheckpoint.__table__.c.note,
+    ).order_by(AuditCheckpoint.__table__.c.tree_size)
+    for tree_size, root_hash, note in conn.execute(checkpoints):
+        where = f"checkpoint {tree_size!r} (database)"
         try:
-            head = open_checkpoint(checkpoint.note, origin, public_key)
-        except CheckpointInvalid as exc:
-            report.problem(f"{where}: {exc}")
+            head = open_checkpoint(note, origin, public_key)
+        except (CheckpointInvalid, *_BAD_VALUE) as exc:
+            report.problem(f"{where}: {exc if isinstance(exc, CheckpointInvalid) else WRONG_TYPE}")
             continue
-        if head.tree_size != checkpoint.tree_size or head.root_hash != checkpoint.root_hash:
+        if head.tree_size != tree_size or head.root_hash != _as_bytes(root_hash):
             report.problem(f"{where}: its columns differ from its signed note")
         wanted.setdefault(head.tree_size, []).append((where, head.root_hash))
     for path, note in witness_notes(witness_dir) if witness_dir is not None else []:
@@ -195,7 +223,10 @@ def verify_log(
         if len({root for _, root in claims}) > 1:
             report.problem(f"forked history: two different signed roots for tree size {size}")
 
-    fast = _scan_clean(conn, set(wanted))
+    try:
+        fast = _scan_clean(conn, set(wanted))
+    except _BAD_VALUE:
+        fast = None  # a value of the wrong type somewhere: the careful pass names it
     if fast is not None:
         report.tree_size, roots = fast
     else:  # something is wrong: the record-by-record pass names it
@@ -246,21 +277,30 @@ def _recompute(conn: Connection, report: VerifyReport, sizes: set[int]) -> dict[
     check = _PG_COLUMNS_MATCH if conn.dialect.name == "postgresql" else "0"
     records_sql = _RECORD_COLUMNS_SQL.format(check=check)
     for row in _rows(conn, records_sql, "audit_records_verify"):
-        seq = row[0]
+        well_typed = type(row[0]) is int
+        seq = row[0] if well_typed else expected
         if seq != expected:
             report.record_problem(expected, "missing (deleted from the log)")
             expected = seq
-        canonical = row[10]
-        leaf = sha256(b"\x00" + canonical).digest()
-        if leaf != row[11]:
+        canonical, stored_leaf, tree_leaf = map(_as_bytes, row[10:13])
+        if canonical is None or stored_leaf is None or (row[12] is not None and not tree_leaf):
+            well_typed = False
+        if not well_typed:
+            report.record_problem(seq, WRONG_TYPE)
+            # Keep the tree going with what can be read: the roots will not match anyway.
+            leaf = tree_leaf or stored_leaf or sha256(b"\x00" + (canonical or b"")).digest()
+        else:
+            assert canonical is not None
+            leaf = sha256(b"\x00" + canonical).digest()
+        if well_typed and leaf != stored_leaf:
             report.record_problem(seq, "its canonical bytes were altered (leaf hash differs)")
-        elif not row[13]:
+        elif well_typed and not row[13]:
             mismatch = _content_mismatch(row, seq)
             if mismatch is not None:
                 report.record_problem(seq, mismatch)
         if row[12] is None:
             report.record_problem(seq, "not in the Merkle tree (inserted outside the log)")
-        elif row[12] != leaf:
+        elif tree_leaf != leaf:
             report.record_problem(seq, "does not match the tree's copy of its leaf")
         level, current = 0, leaf
         while edge and edge[-1][0] == level:
@@ -281,7 +321,7 @@ def _recompute(conn: Connection, report: VerifyReport, sizes: set[int]) -> dict[
         report.record_problem(expected, "missing (deleted from the log)")
     state = conn.execute(text("SELECT size, frontier FROM audit_log_state WHERE id = 1")).first()
     frontier = b"".join(digest for _, digest in edge)
-    if state is None or (state[0], bytes(state[1])) != (expected, frontier):
+    if state is None or (state[0], _as_bytes(state[1])) != (expected, frontier):
         report.problem("the log's state row does not match the records (appends would fork)")
     report.tree_size = expected
     return roots
