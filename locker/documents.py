@@ -35,6 +35,7 @@ from locker.errors import LockerError, NotFound, StorageError
 from locker.models import Document, Person, new_id
 from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing
 from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
+from locker.scratch import scratch_dir
 from locker.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ class ReceivedFile(io.FileIO):
     """
 
     def __init__(self) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="locker-received-")
+        fd, self.path = tempfile.mkstemp(prefix="locker-received-", dir=scratch_dir())
         super().__init__(fd, "r+b")
 
     def close(self) -> None:
@@ -316,7 +317,8 @@ def upload_document(
     filename = _clean_filename(filename)
     title = _clean_text(title, MAX_TITLE, "title") or filename[:MAX_TITLE]
     valid_until = check_valid_until(valid_until)
-    with tempfile.TemporaryDirectory(prefix="locker-upload-") as workdir, _Release() as release:
+    scratch = tempfile.TemporaryDirectory(prefix="locker-upload-", dir=scratch_dir())
+    with scratch as workdir, _Release() as release:
         inputs = []
         for index, each in enumerate((source, *more_sources)):
             path = Path(workdir) / f"input-{index}"

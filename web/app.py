@@ -17,6 +17,7 @@ from locker.actors import Clock, utc_now
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
+from locker.scratch import sweep_orphans
 from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from web import auth, context, errors
@@ -123,6 +124,8 @@ def create_app(
 ) -> Flask:
     """Build the application: defaults, then LOCKER_* settings, then a test override."""
     settings = settings if settings is not None else load_settings()
+    # Uploads left half-received by a process that was killed are removed at start.
+    sweep_orphans()
     app = Flask(__name__)
     app.request_class = _Request
     app.json = _StrictJSON(app)

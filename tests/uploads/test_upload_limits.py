@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from locker import accounts
 from locker.actors import utc_now
 from locker.sanitize import SanitizeLimits, sanitize_files
 from locker.sanitize.errors import TooComplex, TooManyPixels
+from locker.scratch import scratch_dir
 from locker.settings import Settings
 from tests.conftest import PASSWORD, Actors, bearer
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
@@ -151,8 +151,8 @@ def test_size_limit_and_quota(settings: Settings) -> None:
 def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: Actors) -> None:
     # Each uploaded file is received into a private file that the upload takes over; the
     # file is gone when the request ends, whether the upload was stored or refused.
-    received = Path(tempfile.gettempdir())
-    before = set(received.glob("locker-received-*"))
+    received = scratch_dir()
+    before = set(received.glob("locker-*"))
     client = app.test_client()
     token = person_token(client)
     photo = (SAMPLES / "id_photo_gps.jpg").read_bytes()
@@ -167,7 +167,7 @@ def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: 
         client, token, world.alice.id, [(b"%PDF-1.4", f"{i}.pdf") for i in range(60)]
     )
     assert crowd.status_code == 413 and crowd.get_json()["error"] == "too_large"
-    assert set(received.glob("locker-received-*")) == before
+    assert set(received.glob("locker-*")) == before
     assert counts(app) == (1, 2)
     # What was stored is the whole photo, twice: two pages of one PDF.
     content = client.get(
