@@ -54,6 +54,10 @@ ACTIVE_ACTIONS = frozenset(
 ACTIVE_ANNOTATIONS = frozenset(
     {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
 )
+# A stream's data kept in another file or at a URL (/F, /FFilter, /FDecodeParms), a
+# reference XObject's outside page (/Ref) and an OPI proxy's outside image: a reader would
+# fetch them when the page is shown, telling a stranger that, when and where it was opened.
+EXTERNAL_STREAM_KEYS = ("/F", "/FFilter", "/FDecodeParms", "/Ref", "/OPI")
 MAX_PAGES = 500
 
 
@@ -122,6 +126,10 @@ def _strip(pdf: pikepdf.Pdf) -> None:
             kept = [a for a in annotations if _keep_annotation(a)]
             page.obj["/Annots"] = Array(kept)
     for obj in list(pdf.objects):
+        if isinstance(obj, pikepdf.Stream):
+            for key in EXTERNAL_STREAM_KEYS:
+                if key in obj.stream_dict:
+                    del obj.stream_dict[key]
         for node in _walk(obj):
             _neutralise(node)
 

@@ -175,3 +175,54 @@ def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: 
     )
     with pikepdf.open(io.BytesIO(content.data)) as pdf:
         assert len(pdf.pages) == 2
+
+
+def test_external_stream_references_are_removed(app: Flask, world: Actors) -> None:
+    # A stream whose data lives at a URL (/F with a URL file specification) would make a
+    # reader fetch it when the page is shown: a beacon telling a stranger who opened it.
+    with pikepdf.open(SAMPLES / "caf_letter.pdf") as pdf:
+        page = pdf.pages[0]
+        remote = pikepdf.Dictionary(
+            FS=pikepdf.Name.URL, F=pikepdf.String("http://beacon.example/who-opened")
+        )
+        image = pdf.make_stream(b"")
+        image.stream_dict.update(
+            {
+                "/Type": pikepdf.Name.XObject,
+                "/Subtype": pikepdf.Name.Image,
+                "/Width": 1,
+                "/Height": 1,
+                "/ColorSpace": pikepdf.Name.DeviceGray,
+                "/BitsPerComponent": 8,
+                "/F": remote,
+                "/FFilter": pikepdf.Name.DCTDecode,
+                "/FDecodeParms": pikepdf.Dictionary(),
+            }
+        )
+        form = pdf.make_stream(b"")
+        form.stream_dict.update(
+            {
+                "/Type": pikepdf.Name.XObject,
+                "/Subtype": pikepdf.Name.Form,
+                "/BBox": [0, 0, 1, 1],
+                "/Ref": pikepdf.Dictionary(F=pikepdf.String("http://beacon.example/o.pdf")),
+                "/OPI": pikepdf.Dictionary(),
+            }
+        )
+        if "/Resources" not in page.obj:
+            page.obj["/Resources"] = pikepdf.Dictionary()
+        page.obj["/Resources"]["/XObject"] = pikepdf.Dictionary(Beacon=image, Ref=form)
+        out = io.BytesIO()
+        pdf.save(out)
+    client = app.test_client()
+    token = person_token(client)
+    created = api_upload(client, token, world.alice.id, [(out.getvalue(), "x.pdf")])
+    assert created.status_code == 201, created.get_json()
+    doc_id = created.get_json()["id"]
+    content = client.get(f"/api/v1/documents/{doc_id}/content", headers=bearer(token)).data
+    with pikepdf.open(io.BytesIO(content)) as clean:
+        for obj in clean.objects:
+            if isinstance(obj, pikepdf.Stream):
+                for key in ("/F", "/FFilter", "/FDecodeParms", "/Ref", "/OPI"):
+                    assert key not in obj.stream_dict, key
+    assert b"beacon.example" not in content
