@@ -15,7 +15,7 @@ from locker.documents import DocumentView, OpenedDocument
 from locker.editing import categorise_document, rename_document
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
-from sharing.guard import require, require_person
+from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as, authorize_document, decide, decide_move
 
 
@@ -29,10 +29,13 @@ def list_documents_for(
     person_id: str,
 ) -> list[DocumentView]:
     """The documents of a person the actor may list; 404 otherwise."""
-    person, _ = require_person(
+    person, decision = require_person(
         session, session_factory, clock, actor, "person:list_documents", person_id
     )
-    return core.list_documents(session, keyring, person)
+    views = core.list_documents(session, keyring, person)
+    # One record per list shown (not one per row): the person's log stays readable.
+    record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
+    return views
 
 
 def upload_document_for(
@@ -90,9 +93,19 @@ def describe_document_for(
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # in the trash: described only by the trash listing
-    require(session, session_factory, clock, actor, "document:describe", document)
+    decision = require(session, session_factory, clock, actor, "document:describe", document)
     assert document is not None
-    return core.describe_document(session, keyring, document)
+    view = core.describe_document(session, keyring, document)
+    record_read(
+        session_factory,
+        clock,
+        actor,
+        "document:describe",
+        decision,
+        document.person_id,
+        document.id,
+    )
+    return view
 
 
 def open_document_for(
@@ -194,6 +207,16 @@ def edit_document_for(
             reason=decision.reason,
         )
     if title is None and category is None:
-        require(session, session_factory, clock, actor, "document:describe", document)
+        decision = require(session, session_factory, clock, actor, "document:describe", document)
+        assert document is not None
+        record_read(
+            session_factory,
+            clock,
+            actor,
+            "document:describe",
+            decision,
+            document.person_id,
+            document.id,
+        )
     assert document is not None
     return core.describe_document(session, keyring, document)

@@ -77,6 +77,38 @@ def record(
     )
 
 
+def record_read(
+    session_factory: sessionmaker[Session],
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    decision: Decision,
+    person_id: str,
+    document_id: str | None = None,
+) -> None:
+    """Commit the record of someone else reading a person's titles, before they are shown.
+
+    Titles and file names say what a paper is ("Titre de séjour", "Certificat médical"):
+    reading them is an access the person must see, like opening the paper. The person
+    reading their own is not recorded. AuditUnavailable (503) when it cannot be written:
+    then nothing is shown.
+    """
+    if actor.kind == "person" and actor.id == person_id:
+        return
+    record_event(
+        session_factory,
+        clock,
+        AuditEvent(
+            action=action,
+            outcome="allowed",
+            reason=decision.reason,
+            actor=acting_as(decision, actor, person_id),
+            person_id=person_id,
+            document_id=document_id,
+        ),
+    )
+
+
 def find_person(session: Session, person_id: str) -> Person | None:
     """The person for an id, or None (anything malformed finds nothing)."""
     if not isinstance(person_id, str) or len(person_id) != 36:

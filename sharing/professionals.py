@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import DocumentView
+from locker.documents import Decision, DocumentView
 from locker.models import Document, Person
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
 from sharing.accounts import AccessDenied
-from sharing.guard import find_person, record, require
+from sharing.guard import find_person, record, record_read, require
 from sharing.models import AccompanimentMember, Grant, SharingNotice
 from sharing.policy import decide
 
@@ -71,13 +71,18 @@ def my_persons(
     result = []
     for member, person in rows:
         views: list[DocumentView] = []
+        shown_by: Decision | None = None
         for document in session.scalars(
             select(Document)
             .where(Document.person_id == person.id, Document.deleted_at.is_(None))
             .order_by(Document.created_at.desc())
         ):
-            if decide(session, actor, "document:describe", document, now=now).allowed:
+            seen = decide(session, actor, "document:describe", document, now=now)
+            if seen.allowed:
+                shown_by = shown_by or seen
                 views.append(core.describe_document(session, keyring, document))
+        if shown_by is not None:  # this person's titles are about to be shown: on their log
+            record_read(session_factory, clock, actor, "person:list_documents", shown_by, person.id)
         result.append(
             MyPerson(
                 person_id=person.id,

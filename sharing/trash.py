@@ -9,7 +9,7 @@ from locker import documents as core
 from locker import trash
 from locker.actors import Actor, Clock
 from locker.documents import DocumentView
-from sharing.guard import require, require_person
+from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as
 
 
@@ -69,7 +69,9 @@ def list_trash_for(
     person_id: str,
 ) -> list[DocumentView]:
     """The person's trash if the actor may list their documents; 404 otherwise."""
-    person, _ = require_person(
+    person, decision = require_person(
         session, session_factory, clock, actor, "person:list_documents", person_id
     )
-    return trash.list_trash(session, keyring, person)
+    views = trash.list_trash(session, keyring, person)
+    record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
+    return views
