@@ -99,6 +99,17 @@ def append_event(session: Session, clock: Clock, event: AuditEvent) -> AuditReco
     """
     if event.outcome not in {"allowed", "denied"}:
         raise ValueError("outcome must be 'allowed' or 'denied'")
+    try:
+        return _append(session, clock, event)
+    except IntegrityError:
+        raise  # a sequence race: record_event tries again
+    except SQLAlchemyError as exc:
+        # Whatever the caller was doing cannot be recorded, so it must not happen: callers
+        # inside a larger transaction (an upload) answer 503 like record_event's callers.
+        raise AuditUnavailable("the audit log could not be written") from exc
+
+
+def _append(session: Session, clock: Clock, event: AuditEvent) -> AuditRecord:
     state = session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)

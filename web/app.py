@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, current_app
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,6 +24,7 @@ from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
 
 MIB = 1024 * 1024
+HSTS = "max-age=63072000; includeSubDomains"
 
 # Pages: everything from our own origin, no inline script, no framing, no third party.
 PAGE_CSP = (
@@ -43,6 +44,10 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=(self)")
     # Every page is about someone's papers: nothing is kept by the browser or a proxy.
     headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Secure cookies mean the service is reached over HTTPS: the browser must never
+        # try plain HTTP again, where the first request could be intercepted.
+        headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

@@ -46,6 +46,7 @@ from sharing.errors import (
     TooManyAttempts,
     UnknownShareCode,
 )
+from web.json_body import InvalidText
 from web.messages import message
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,10 @@ def _csrf_error(_error: CSRFError) -> Response:
     return error_response("csrf", 400)
 
 
+def _invalid_text(_error: InvalidText) -> Response:
+    return error_response("invalid_text", 400)
+
+
 def _database_down(_error: OperationalError) -> Response:
     log.error("database unavailable")
     return error_response("database_unavailable", 503)
@@ -162,6 +167,7 @@ def init_app(app: Flask) -> None:
     """Register the handlers; no stack trace ever reaches a client."""
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(LockerError, _locker_error)
+    app.register_error_handler(InvalidText, _invalid_text)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(CryptoError, _crypto_error)

@@ -199,7 +199,9 @@ def parse_multipart(
             filename = extra.get("filename")
             if filename is None:
                 value = _read_field(body, delimiter, max_form_memory_size)
-                fields.append((name, value.decode(_charset(headers), "replace")))
+                # A part's own charset is ignored: text fields are UTF-8 only, because a
+                # charset such as utf-7 turns harmless bytes into markup after our checks.
+                fields.append((name, value.decode("utf-8", "replace")))
                 continue
             container = stream_factory(
                 total_content_length=content_length,
@@ -240,16 +242,6 @@ def _parse_headers(block: bytes) -> Headers:
             raise ValueError("multipart header without a colon")
         headers.add(name.strip(" \t"), value.strip(" \t"))
     return headers
-
-
-def _charset(headers: Headers) -> str:
-    _, options = parse_options_header(headers.get("content-type"))
-    charset = options.get("charset", "utf-8")
-    try:
-        "".encode(charset)
-    except LookupError:
-        return "utf-8"
-    return charset
 
 
 def _read_field(body: _Body, delimiter: bytes, limit: int | None) -> bytes:
