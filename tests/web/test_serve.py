@@ -4,6 +4,7 @@ request with nothing personal in it."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sample
 from tests.test_cli import ROOT, run
 
 SLOW_CLIENTS = 50
@@ -22,10 +24,14 @@ SLOW_CLIENTS = 50
 PAGE_TIMEOUT = 10.0
 
 
+USERNAME, DISPLAY_NAME, PASSWORD = "zoe-unique-user", "Zoé Nom-Unique", "mot-de-passe-unique-42"
+
+
 @dataclass
 class Server:
     port: int
     log: Path
+    person_id: str
 
 
 def _free_port() -> int:
@@ -39,6 +45,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve")
     env = {"LOCKER_DATA_DIR": str(folder / "var"), "LOCKER_COOKIE_SECURE": "false"}
     assert run(env, "init").returncode == 0
+    created = run(
+        env,
+        "create-person",
+        "--username",
+        USERNAME,
+        "--display-name",
+        DISPLAY_NAME,
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert created.returncode == 0, created.stderr
+    person_id = json.loads(created.stdout)["id"]
     port = _free_port()
     log = folder / "stderr.log"
     with log.open("wb") as stderr:
@@ -57,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except OSError:
                 assert process.poll() is None, log.read_text()
                 time.sleep(0.1)
-        yield Server(port, log)
+        yield Server(port, log, person_id)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -99,23 +117,65 @@ def test_a_page_answers_while_50_slow_uploads_are_open(server: Server) -> None:
             connection.close()
 
 
-def test_control_characters_cannot_forge_an_access_log_line(server: Server) -> None:
+def call(
+    server: Server, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        connection.request(method, path, body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_an_upload_goes_through_the_server_and_the_log_keeps_nothing_personal(
+    server: Server,
+) -> None:
     assert get(server, "/%0d%0aFORGED%20200%0a?password=query-secret") == 404
-    secret_user, secret_password = "zoe-unique-username", "mot-de-passe-unique-42"
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=PAGE_TIMEOUT)
-    body = f'{{"username": "{secret_user}", "password": "{secret_password}"}}'
-    connection.request(
-        "POST", "/api/v1/auth/token", body, headers={"Content-Type": "application/json"}
+    json_type = {"Content-Type": "application/json"}
+    wrong = json.dumps({"username": USERNAME, "password": "wrong-" + PASSWORD}).encode()
+    assert call(server, "POST", "/api/v1/auth/token", wrong, json_type)[0] == 401
+    right = json.dumps({"username": USERNAME, "password": PASSWORD}).encode()
+    status, answer = call(server, "POST", "/api/v1/auth/token", right, json_type)
+    assert status == 201, answer
+    token = json.loads(answer)["token"]
+    boundary = "locker-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n'
+            f'Titre-intime-42\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="scan.png"\r\nContent-Type: image/png\r\n\r\n'
+        ).encode()
+        + sample("scan.png")
+        + f"\r\n--{boundary}--\r\n".encode()
     )
-    assert connection.getresponse().status == 401
-    connection.close()
-    for _ in range(50):  # the line is written when the server closes the response
+    status, answer = call(
+        server,
+        "POST",
+        f"/api/v1/persons/{server.person_id}/documents",
+        body,
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert status == 201, answer
+    for _ in range(50):  # a line is written when the server closes its response
         logged = server.log.read_text()
-        if "FORGED" in logged and "/api/v1/auth/token" in logged:
+        if "FORGED" in logged and "/documents" in logged:
             break
         time.sleep(0.1)
     lines = logged.splitlines()
     assert not any(line.startswith("FORGED") for line in lines), logged
     assert any("\\r\\nFORGED 200\\n" in line for line in lines), logged
-    for secret in ("query-secret", secret_user, secret_password, "$argon2"):
-        assert secret not in logged
+    for secret in (
+        "query-secret",
+        USERNAME,
+        DISPLAY_NAME,
+        PASSWORD,
+        token,
+        "$argon2",
+        "Titre-intime-42",
+    ):
+        assert secret not in logged, secret[:8]
