@@ -33,10 +33,13 @@ THREADS_PER_WORKER = 4
 StartResponse = Callable[..., Any]
 
 
-def escaped(value: str) -> str:
-    """A value fit for one log line: control characters (CR, LF, ESC...) written as escapes."""
+def escaped(value: str, *, backslash: bool = True) -> str:
+    """A value fit for one log line: control characters (CR, LF, ESC...) written as escapes,
+    and backslashes doubled (unless told not to) so an escape cannot be faked either."""
     return "".join(
-        ch if ch.isprintable() and ch != "\\" else ch.encode("unicode_escape").decode("ascii")
+        ch
+        if ch.isprintable() and (ch != "\\" or not backslash)
+        else ch.encode("unicode_escape").decode("ascii")
         for ch in value
     )
 
@@ -87,9 +90,18 @@ class _Logged:
             self.done(self.size)
 
 
+class _OneLine(logging.Formatter):
+    """Every logger's message (the server's own included) escaped: one record, one line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # Backslashes stay as they are: the access log already doubled its own.
+        record.message = escaped(record.message, backslash=False)
+        return super().formatMessage(record)
+
+
 def _log_to_stderr() -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(_OneLine("%(asctime)s %(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
