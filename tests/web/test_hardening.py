@@ -19,6 +19,7 @@ from locker.settings import Settings, load_settings
 from tests.conftest import Actors, bearer, token_for
 from tests.test_cli import run
 from tests.web.test_multipart import parse
+from web import errors
 from web.app import create_app
 from web.multipart import MultipartFormParser
 
@@ -110,3 +111,21 @@ def test_a_database_error_carries_no_bound_value(
         conn.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": secret})
     assert secret not in str(raised.value)
     assert "argon2" not in caplog.text
+
+
+def test_an_unexpected_database_error_logs_no_value(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "zoe-secret-username"
+    engine = app.extensions["locker"].engine
+    with pytest.raises(SQLAlchemyError) as raised, engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE t (u TEXT UNIQUE)"))
+        for _ in range(2):  # PostgreSQL's message quotes the duplicate value
+            conn.execute(text("INSERT INTO t (u) VALUES (:u)"), {"u": secret})
+    caplog.set_level(logging.DEBUG)
+    with app.test_request_context("/api/v1/persons", method="POST"):
+        answer = errors.handle_unexpected(raised.value)
+    assert answer.status_code == 500
+    assert caplog.records
+    for record in caplog.records:
+        assert secret not in logging.Formatter().format(record)
