@@ -12,7 +12,8 @@ COPY migrations migrations
 RUN /opt/locker/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/locker/bin/pip install --no-cache-dir .
 
-# Run stage: no compiler, non-root, migrations applied at start, then gunicorn.
+# Run stage: no compiler, non-root, migrations applied at start, then `locker serve`
+# (waitress: whole requests are buffered before a thread sees them; web/serve.py).
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmagic1 libheif1 libturbojpeg0 \
@@ -27,4 +28,4 @@ USER locker
 WORKDIR /var/lib/locker
 EXPOSE 8000
 # `locker init` is idempotent: it creates what is missing and migrates the schema.
-CMD ["sh", "-c", "locker init && exec gunicorn --bind 0.0.0.0:8000 --worker-class gthread --workers 2 --threads 4 'web.serve:wsgi()'"]
+CMD ["sh", "-c", "locker init && exec locker serve --host 0.0.0.0 --port 8000 --workers 2"]

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import stat
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _owner_only(database: Path) -> None:
+    # The database holds hashes and wrapped keys: only the service's user may read it.
+    # SQLite gives the -wal and -shm files the mode of the database file, so creating
+    # the file 0600 ourselves covers all three; chmod mends files made by older versions.
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+    except FileNotFoundError:
+        return  # the directory is missing: SQLite will give its own error
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, 0o600)
+
+
+def _sqlite_pragmas(database: Path | None, dbapi_connection: Any, _record: Any) -> None:
+    if database is not None:
+        _owner_only(database)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -19,33 +35,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _make_private(database: str | None) -> None:
-    """The SQLite file holds every account: readable by the service's user alone.
-
-    SQLite gives its -wal and -shm files the database file's own mode, so creating the
-    file 0600 (whatever the umask) covers them; files left 0644 by an older version are
-    closed up here, at the next start.
-    """
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    path = Path(database)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if each.exists() and stat.S_IMODE(each.stat().st_mode) & 0o077:
-            os.chmod(each, 0o600)
-
-
 def make_engine(database_url: str) -> Engine:
-    """An engine for the URL; SQLite gets foreign keys, WAL and a busy timeout.
-
-    Bound parameters are usernames, names, password hashes and ciphertext: they are kept
-    out of every error message (and so out of every log line and traceback).
-    """
+    """An engine for the URL; SQLite gets foreign keys, WAL and a busy timeout."""
+    # hide_parameters: an error message must never carry a username, a name or a hash.
     if database_url.startswith("sqlite"):
-        _make_private(make_url(database_url).database)
         engine = create_engine(database_url, connect_args={"timeout": 10}, hide_parameters=True)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        name = engine.url.database
+        on_disk = Path(name) if name and name != ":memory:" and "mode=memory" not in name else None
+        if on_disk is not None:
+            _owner_only(on_disk)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, on_disk))
         return engine
     return create_engine(
         database_url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True

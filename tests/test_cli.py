@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from locker.db import make_engine
-
 ROOT = Path(__file__).resolve().parents[1]
 LOCKER = [sys.executable, "-m", "web.cli"]
 
@@ -194,7 +192,7 @@ def test_master_key_rotation_rewraps_person_keys_only(env: dict[str, str], tmp_p
 def test_create_person_forces_a_password_change_only_when_asked(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     assert run(env, "init").returncode == 0
     for username, flags in (("plain", ()), ("forced", ("--must-change-password",))):
@@ -217,38 +215,3 @@ def test_create_person_forces_a_password_change_only_when_asked(
         )
     engine.dispose()
     assert {k: bool(v) for k, v in rows.items()} == {"plain": False, "forced": True}
-
-
-def test_the_database_and_its_journal_are_private(env: dict[str, str], tmp_path: Path) -> None:
-    # Run under a permissive umask, as a service manager may: the modes must not follow it.
-    old = os.umask(0o022)
-    try:
-        assert run(env, "init").returncode == 0
-        created = run(
-            env,
-            "create-person",
-            "--username",
-            "zoe",
-            "--display-name",
-            "Zoé",
-            "--password-stdin",
-            stdin="a long enough password\n",
-        )
-        assert created.returncode == 0, created.stderr
-        database = tmp_path / "var" / "locker.sqlite3"
-        # A writer holding the database open keeps its WAL and shared-memory files.
-        engine = make_engine(f"sqlite:///{database}")
-        with engine.begin() as conn:
-            conn.execute(text("SELECT count(*) FROM persons"))
-            journals = [database.with_name(database.name + s) for s in ("-wal", "-shm")]
-            assert all(path.exists() for path in journals)
-            for path in [database, *journals]:
-                assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
-        engine.dispose()
-        assert stat.S_IMODE((tmp_path / "var").stat().st_mode) == 0o700
-        # A database left readable by an older version is closed up at the next start.
-        os.chmod(database, 0o644)
-        assert run(env, "init").returncode == 0
-        assert stat.S_IMODE(database.stat().st_mode) == 0o600
-    finally:
-        os.umask(old)

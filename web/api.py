@@ -16,6 +16,7 @@ from sharing.trash import trash_document_for
 from web.auth import api_auth, bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
+from web.json_body import json_object
 from web.openapi import openapi_document
 from web.responses import document_response
 from web.throttle import sign_in_allowed, sign_in_failed
@@ -25,8 +26,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _json_body() -> dict[str, Any] | None:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+    return json_object()
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:

@@ -20,6 +20,7 @@ from web.api import document_json
 from web.auth import api_auth, current_actor
 from web.context import db, services
 from web.errors import error_response
+from web.json_body import json_object
 from web.throttle import redeem_with_throttle
 from web.uploads import upload_options
 
@@ -27,8 +28,7 @@ api_sharing = Blueprint("api_sharing", __name__, url_prefix="/api/v1")
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
+    return json_object() or {}
 
 
 def _text(body: dict[str, Any], name: str) -> str:
@@ -155,7 +155,7 @@ def remove_member(person_id: str, member_id: str) -> Any:
 @api_sharing.put("/persons/<person_id>/referent")
 @api_auth
 def set_referent(person_id: str) -> Any:
-    body, found = request.get_json(silent=True), services()
+    body, found = json_object(), services()
     if not isinstance(body, dict) or "member_id" not in body:
         return error_response("bad_request", 400)
     member_id = body["member_id"]

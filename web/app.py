@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
 from flask import Flask, Request, Response, current_app
-from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -27,6 +25,7 @@ from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
 
 MIB = 1024 * 1024
+HSTS = "max-age=63072000; includeSubDomains"
 
 # Pages: everything from our own origin, no inline script, no framing, no third party.
 PAGE_CSP = (
@@ -47,9 +46,9 @@ def _security_headers(response: Response) -> Response:
     # Every page is about someone's papers: nothing is kept by the browser or a proxy.
     headers.setdefault("Cache-Control", "no-store")
     if current_app.config["SESSION_COOKIE_SECURE"]:
-        # Secure cookies mean HTTPS in front: the browser must never fall back to HTTP,
-        # where a network on the street could read or strip them.
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        # Secure cookies mean the service is reached over HTTPS: the browser must never
+        # try plain HTTP again, where the first request could be intercepted.
+        headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
@@ -83,23 +82,6 @@ def open_object_store(settings: Settings) -> ObjectStore:
     )
 
 
-class _StrictJSON(DefaultJSONProvider):
-    """JSON bodies whose text is valid Unicode, or no body at all.
-
-    JSON may escape lone surrogates (`"\\ud800"`) that no UTF-8 text can hold; they would
-    fail deep inside a hash or a database driver. Refusing them here, where the body is
-    parsed, makes every route's malformed-body answer (400) cover them too.
-    """
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        value = super().loads(s, **kwargs)
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError as exc:  # a ValueError: get_json(silent=True) gives None
-            raise ValueError("JSON text with a lone surrogate") from exc
-        return value
-
-
 class _Request(Request):
     # Multipart bodies (uploads of many MB) through a parser that does not copy file data.
     form_data_parser_class = MultipartFormParser
@@ -128,7 +110,6 @@ def create_app(
     sweep_orphans()
     app = Flask(__name__)
     app.request_class = _Request
-    app.json = _StrictJSON(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # The body may carry a little form data around the file itself.

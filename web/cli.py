@@ -93,7 +93,7 @@ def init() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the locker with gunicorn."""
+    """Serve the locker with waitress (slow clients never hold a thread)."""
     from web.serve import run
 
     _settings()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from crypto.errors import CryptoError
@@ -47,6 +48,7 @@ from sharing.errors import (
     TooManyAttempts,
     UnknownShareCode,
 )
+from web.json_body import InvalidText
 from web.messages import message
 
 log = logging.getLogger(__name__)
@@ -145,6 +147,10 @@ def _csrf_error(_error: CSRFError) -> Response:
     return error_response("csrf", 400)
 
 
+def _invalid_text(_error: InvalidText) -> Response:
+    return error_response("invalid_text", 400)
+
+
 def _database_down(_error: OperationalError) -> Response:
     log.error("database unavailable")
     return error_response("database_unavailable", 503)
@@ -155,9 +161,19 @@ def _crypto_error(_error: CryptoError) -> Response:
     return error_response("document_damaged", 502)
 
 
-def _unexpected(error: Exception) -> Response:
-    # The trace goes to our log, never to the client.
-    log.exception("unexpected error", exc_info=error)
+def handle_unexpected(error: Exception) -> Response:
+    """A 500 for an error we did not foresee; the trace goes to our log, never to the client."""
+    if isinstance(error, SQLAlchemyError):
+        # A driver's message may quote a row's values (PostgreSQL: "Key (username)=(...)"):
+        # the log gets the error's class and where it happened, no message.
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        log.error(
+            "unexpected database error %s at\n%s",
+            type(cause).__name__,
+            "".join(traceback.format_tb(error.__traceback__)),
+        )
+    else:
+        log.exception("unexpected error", exc_info=error)
     return error_response("server_error", 500)
 
 
@@ -165,7 +181,8 @@ def init_app(app: Flask) -> None:
     """Register the handlers; no stack trace ever reaches a client."""
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(LockerError, _locker_error)
+    app.register_error_handler(InvalidText, _invalid_text)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(CryptoError, _crypto_error)
-    app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -94,6 +94,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Cette action n'est pas possible ici.",
         "en": "This action is not possible here.",
     },
+    "invalid_text": {
+        "fr": "Le texte envoyé contient des caractères invalides. Corrigez-le et réessayez.",
+        "en": "The text sent contains invalid characters. Correct it and try again.",
+    },
     "bad_request": {
         "fr": "La demande n'est pas valable.",
         "en": "The request is not valid.",

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import replace
 
 import pytest
 from flask.testing import FlaskClient
 
-from locker.settings import Settings
 from tests.conftest import PASSWORD, Actors, bearer, sample, token_for
-from web.app import create_app
 
 
 def upload(client: FlaskClient, token: str, person_id: str, data: bytes, name: str, **form: str):
@@ -272,17 +269,6 @@ def test_every_response_has_the_security_headers(client: FlaskClient, world: Act
         assert response.headers["Referrer-Policy"] == "no-referrer"
         # Plain HTTP on the embedded default: no HSTS promise the server could not keep.
         assert "Strict-Transport-Security" not in response.headers
-
-
-def test_secure_cookies_come_with_hsts(settings: Settings) -> None:
-    secure = create_app(replace(settings, cookie_secure=True), config={"TESTING": True})
-    client = secure.test_client()
-    for path in ("/api/v1/openapi.json", "/sign-in", "/nowhere"):
-        response = client.get(path, base_url="https://localhost")
-        assert (
-            response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
-        )
-    secure.extensions["locker"].engine.dispose()
 
 
 def test_content_disposition_strips_control_characters() -> None:

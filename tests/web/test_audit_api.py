@@ -293,3 +293,20 @@ def test_openapi_describes_the_audit_routes(client: FlaskClient) -> None:
         "/audit/my-actions",
     ):
         assert path in paths
+
+
+def test_an_upload_answers_503_when_its_audit_record_cannot_be_written(
+    app: Flask, client: FlaskClient, world: Actors
+) -> None:
+    alice = token_for(client, "alice")
+    engine = app.extensions["locker"].engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_tree_nodes"))
+    response = client.post(
+        f"/api/v1/persons/{world.alice.id}/documents",
+        headers=bearer(alice),
+        data={"file": (io.BytesIO(sample("scan.png")), FILENAME), "title": TITLE},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "audit_unavailable"

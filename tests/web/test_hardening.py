@@ -1,0 +1,131 @@
+"""Issue 11, points 11, 12 and 15: invalid JSON text, logs, file modes, HSTS, compose, charset."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from locker.settings import Settings, load_settings
+from tests.conftest import Actors, bearer, token_for
+from tests.test_cli import run
+from tests.web.test_multipart import parse
+from web import errors
+from web.app import create_app
+from web.multipart import MultipartFormParser
+
+ROOT = Path(__file__).resolve().parents[2]
+LONE_SURROGATE = b'"\\ud800"'
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_parts_own_charset_is_ignored() -> None:
+    body = (
+        b"--b\r\n"
+        b'Content-Disposition: form-data; name="title"\r\n'
+        b"Content-Type: text/plain; charset=utf-7\r\n\r\n"
+        b"+ADw-script+AD4-\r\n"
+        b"--b--\r\n"
+    )
+    fields, _ = parse(MultipartFormParser, body, "b")
+    assert fields == [("title", "+ADw-script+AD4-")]
+
+
+def test_hsts_exactly_when_cookies_are_secure(settings: Settings) -> None:
+    plain = create_app(settings, config={"TESTING": True})
+    assert "Strict-Transport-Security" not in plain.test_client().get("/").headers
+    secure = create_app(dataclasses.replace(settings, cookie_secure=True), config={"TESTING": True})
+    answer = secure.test_client().get("/", base_url="https://locker.example")
+    assert answer.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+
+def test_compose_sets_the_proxy_hops_of_its_proxy() -> None:
+    locker = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["locker"]
+    assert locker["environment"]["LOCKER_PROXY_HOPS"] == "1"
+    # With one trusted hop, nobody but that proxy may reach the port (else X-Forwarded-For
+    # could be forged to dodge sign-in throttling).
+    assert all(str(port).startswith("127.0.0.1:") for port in locker["ports"])
+
+
+def _owner_only(database: Path) -> None:
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists():
+            assert _mode(path) == 0o600, path
+
+
+def test_sqlite_files_are_owner_only_after_init_and_writes(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    env = {"LOCKER_DATA_DIR": str(data), "LOCKER_COOKIE_SECURE": "false"}
+    assert run(env, "init").returncode == 0
+    database = data / "locker.sqlite3"
+    assert _mode(data) == 0o700
+    assert _mode(database) == 0o600
+    _owner_only(database)
+    result = run(env, "create-org", "Association")
+    assert result.returncode == 0, result.stderr
+    _owner_only(database)
+    # The application's own writes (a refused sign-in is audited) keep the modes.
+    app = create_app(load_settings(env), config={"TESTING": True})
+    answer = app.test_client().post("/api/v1/auth/token", json={"username": "x", "password": "y"})
+    assert answer.status_code == 401
+    assert Path(f"{database}-wal").exists()
+    _owner_only(database)
+    app.extensions["locker"].engine.dispose()
+
+
+def test_a_lone_surrogate_is_refused_with_a_400(client: FlaskClient, world: Actors) -> None:
+    body = b'{"username": ' + LONE_SURROGATE + b', "password": "x"}'
+    answer = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_text"
+    token = token_for(client, "martin@lilas.example")
+    answer = client.post(
+        "/api/v1/persons",
+        data=b'{"username": "zoe", "display_name": ' + LONE_SURROGATE + b', "password": "x"}',
+        content_type="application/json",
+        headers=bearer(token),
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_text"
+
+
+def test_a_database_error_carries_no_bound_value(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "$argon2id$v=19$m=65536,t=3,p=4$c2VjcmV0LWhhc2g"
+    engine = app.extensions["locker"].engine
+    with pytest.raises(SQLAlchemyError) as raised, engine.begin() as conn:
+        conn.execute(text("INSERT INTO no_such_table (x) VALUES (:x)"), {"x": secret})
+    assert secret not in str(raised.value)
+    assert "argon2" not in caplog.text
+
+
+def test_an_unexpected_database_error_logs_no_value(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "zoe-secret-username"
+    engine = app.extensions["locker"].engine
+    with pytest.raises(SQLAlchemyError) as raised, engine.begin() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE t (u TEXT UNIQUE)"))
+        for _ in range(2):  # PostgreSQL's message quotes the duplicate value
+            conn.execute(text("INSERT INTO t (u) VALUES (:u)"), {"u": secret})
+    caplog.set_level(logging.DEBUG)
+    with app.test_request_context("/api/v1/persons", method="POST"):
+        answer = errors.handle_unexpected(raised.value)
+    assert answer.status_code == 500
+    assert caplog.records
+    for record in caplog.records:
+        assert secret not in logging.Formatter().format(record)
