@@ -19,7 +19,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libmagic1 libheif1 libturbojpeg0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/locker --create-home locker \
- && install -d -o locker -g locker -m 0700 /var/lib/locker/keys
+ && install -d -o locker -g locker -m 0700 /var/lib/locker/keys \
+ && install -d -o locker -g locker -m 0700 /var/lib/locker-witness
 COPY --from=build /opt/locker /opt/locker
 ENV PATH=/opt/locker/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -190,9 +190,17 @@ _PG_COLUMNS_MATCH = (
 
 
 def verify_log(
-    conn: Connection, public_key: Ed25519PublicKey, origin: str, witness_dir: Path | None
+    conn: Connection,
+    public_key: Ed25519PublicKey,
+    origin: str,
+    witness_dir: Path | None,
+    more_witness_dirs: tuple[Path, ...] = (),
 ) -> VerifyReport:
-    """Check everything; the report names the first record that does not match."""
+    """Check everything; the report names the first record that does not match.
+
+    Every checkpoint on every witness (`witness_dir` and any older folder still kept)
+    must agree with the records.
+    """
     report = VerifyReport()
     wanted: dict[int, list[tuple[str, bytes]]] = {}
     checkpoints = select(
@@ -210,7 +218,8 @@ def verify_log(
         if head.tree_size != tree_size or head.root_hash != _as_bytes(root_hash):
             report.problem(f"{where}: its columns differ from its signed note")
         wanted.setdefault(head.tree_size, []).append((where, head.root_hash))
-    for path, note in witness_notes(witness_dir) if witness_dir is not None else []:
+    folders = [witness_dir, *more_witness_dirs] if witness_dir is not None else []
+    for path, note in (pair for folder in folders for pair in witness_notes(folder)):
         where = f"checkpoint {path.name} (witness)"
         try:
             head = open_checkpoint(note, origin, public_key)

@@ -1,5 +1,14 @@
 """Signed checkpoints of the audit log, in the C2SP tlog-checkpoint signed-note format.
 
+The service signs checkpoints itself, as it goes (`checkpoint_if_due`: every 100 records,
+or once 5 minutes have passed since the last one while records came in), and copies each
+to a witness the database cannot reach: a folder outside the data dir by default. Someone
+who can write the database can still rebuild records and tree after the last checkpoint,
+but no longer unseen: what was signed is on the witness, and `locker audit verify` checks
+every witnessed checkpoint against the records, so a rewrite or truncation of anything
+older than a few minutes (or 100 records) is caught, named, and cannot be re-signed
+without the signing key.
+
 A checkpoint is the text "<origin>\\n<tree size>\\n<base64 root hash>\\n", a blank line,
 then one signature line "— <key name> <base64(4-byte key hash ‖ Ed25519 signature)>".
 The key hash is SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key)[:4]. Each checkpoint is also
@@ -12,15 +21,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from locker.actors import Clock
@@ -29,6 +40,12 @@ from locker.errors import LockerError
 from locker.proofs import tree_head
 
 ED25519 = b"\x01"
+# How often the service signs a checkpoint itself: every so many records, or once so many
+# minutes have passed since the last one while records came in.
+CHECKPOINT_EVERY_RECORDS = 100
+CHECKPOINT_EVERY_MINUTES = 5
+
+log = logging.getLogger(__name__)
 SIGNATURE_PREFIX = "\u2014 "
 
 
@@ -223,3 +240,50 @@ def publish_current_checkpoint(
             checkpoint, _ = refresh_checkpoint(session, key, clock, origin, max_age_minutes)
     publish_checkpoint(witness_dir, checkpoint.tree_size, checkpoint.note)
     return checkpoint
+
+
+def checkpoint_if_due(
+    session_factory: sessionmaker[Session],
+    key: Ed25519PrivateKey,
+    clock: Clock,
+    *,
+    origin: str,
+    witness_dir: Path,
+) -> AuditCheckpoint | None:
+    """Sign and witness a checkpoint when 100 records or 5 minutes have gone unsigned.
+
+    Cheap when nothing is due (two small reads). Safe with several processes: the tree is
+    the same for all, so two of them signing one size sign the same root; the second
+    insert is refused and that is fine. Never raises: a failure is logged, and the next
+    call (the next request) tries again, since the records stay unsigned until then.
+    """
+    try:
+        with session_factory() as session:
+            size = session.execute(text("SELECT size FROM audit_log_state WHERE id = 1")).scalar()
+            latest = latest_checkpoint(session)
+            signed = latest.tree_size if latest is not None else 0
+            if not size or size <= signed:
+                return None
+            # The oldest unsigned record's age (the first record's, when none is signed).
+            since = (
+                latest.created_at
+                if latest is not None
+                else session.execute(text("SELECT at FROM audit_records WHERE seq = 0")).scalar()
+            )
+        if isinstance(since, str):  # SQLite hands raw column text back to a text() query
+            since = datetime.fromisoformat(since)
+        if isinstance(since, datetime) and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        stale = not isinstance(since, datetime) or since <= clock() - timedelta(
+            minutes=CHECKPOINT_EVERY_MINUTES
+        )
+        if size - signed < CHECKPOINT_EVERY_RECORDS and not stale:
+            return None
+        return publish_current_checkpoint(
+            session_factory, key, clock, origin=origin, witness_dir=witness_dir, max_age_minutes=0
+        )
+    except IntegrityError:
+        return None  # another process signed this very size a moment ago
+    except Exception:  # the request it follows must not fail for it: logged, tried again
+        log.exception("the audit checkpoint could not be signed or witnessed")
+        return None

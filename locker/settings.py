@@ -171,7 +171,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         sanitize_cpu_seconds=_int(env, "LOCKER_SANITIZE_CPU_SECONDS", 20, 1, 600),
         audit_origin=_audit_origin(env),
         audit_witness_dir=Path(
-            env.get("LOCKER_AUDIT_WITNESS_DIR") or data_dir / "witness"
+            # Beside the data dir, not in it: wiping or restoring the data dir (database
+            # included) must not take the witness with it. Mount it elsewhere in production.
+            env.get("LOCKER_AUDIT_WITNESS_DIR") or data_dir.parent / f"{data_dir.name}-witness"
         ).expanduser(),
         audit_checkpoint_minutes=_int(env, "LOCKER_AUDIT_CHECKPOINT_MINUTES", 60, 1, 24 * 60 * 7),
         throttle_storage_url=_throttle_storage_url(env),

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crypto.keyring import Keyring, LocalKeyring
 from locker.actors import Clock, utc_now
+from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
@@ -49,6 +50,20 @@ def _security_headers(response: Response) -> Response:
         # Secure cookies mean the service is reached over HTTPS: the browser must never
         # try plain HTTP again, where the first request could be intercepted.
         headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def _checkpoint_if_due(response: Response) -> Response:
+    # The service signs its own checkpoints as records come in (every 100, or after 5
+    # minutes): the witness then holds what a database rewrite would have to match.
+    found = context.services()
+    checkpoint_if_due(
+        found.session_factory,
+        found.keyring.audit_signing_key(),
+        found.clock,
+        origin=found.settings.audit_origin,
+        witness_dir=found.settings.audit_witness_dir,
+    )
     return response
 
 
@@ -176,6 +191,7 @@ def create_app(
     app.register_blueprint(api_uploads)
     app.register_blueprint(pages_uploads)
     app.after_request(_security_headers)
+    app.after_request(_checkpoint_if_due)
     app.context_processor(_interface_words)
     logging.getLogger("locker").setLevel(logging.INFO)
     return app

@@ -45,11 +45,14 @@ def verify(witness_dir: str | None) -> None:
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
+            # Older versions kept the witness inside the data dir: still checked if there.
+            legacy = settings.data_dir / "witness"
             report = verify_log(
                 conn,
                 public_key,
                 settings.audit_origin,
                 Path(witness_dir) if witness_dir else settings.audit_witness_dir,
+                (legacy,) if legacy.is_dir() else (),
             )
     finally:
         engine.dispose()
