@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,6 +195,7 @@ def verify_log(
     origin: str,
     witness_dir: Path | None,
     more_witness_dirs: tuple[Path, ...] = (),
+    more_witness_notes: Sequence[tuple[str, str]] = (),
 ) -> VerifyReport:
     """Check everything; the report names the first record that does not match.
 
@@ -219,8 +220,9 @@ def verify_log(
             report.problem(f"{where}: its columns differ from its signed note")
         wanted.setdefault(head.tree_size, []).append((where, head.root_hash))
     folders = [witness_dir, *more_witness_dirs] if witness_dir is not None else []
-    for path, note in (pair for folder in folders for pair in witness_notes(folder)):
-        where = f"checkpoint {path.name} (witness)"
+    in_folders = [(path.name, note) for folder in folders for path, note in witness_notes(folder)]
+    for name, note in [*in_folders, *more_witness_notes]:
+        where = f"checkpoint {name} (witness)"
         try:
             head = open_checkpoint(note, origin, public_key)
         except CheckpointInvalid as exc:

@@ -38,6 +38,7 @@ from locker.actors import Clock
 from locker.audit_models import AuditCheckpoint
 from locker.errors import LockerError
 from locker.proofs import tree_head
+from locker.witness import S3Witness
 
 ED25519 = b"\x01"
 # How often the service signs a checkpoint itself: every so many records, or once so many
@@ -227,6 +228,7 @@ def publish_current_checkpoint(
     origin: str,
     witness_dir: Path,
     max_age_minutes: int,
+    s3_witness: S3Witness | None = None,
 ) -> AuditCheckpoint:
     """The latest signed checkpoint, made now if stale (0: always now), on the witness too.
 
@@ -239,6 +241,8 @@ def publish_current_checkpoint(
         else:
             checkpoint, _ = refresh_checkpoint(session, key, clock, origin, max_age_minutes)
     publish_checkpoint(witness_dir, checkpoint.tree_size, checkpoint.note)
+    if s3_witness is not None:
+        s3_witness.publish(checkpoint.tree_size, checkpoint.note)
     return checkpoint
 
 
@@ -249,6 +253,7 @@ def checkpoint_if_due(
     *,
     origin: str,
     witness_dir: Path,
+    s3_witness: S3Witness | None = None,
 ) -> AuditCheckpoint | None:
     """Sign and witness a checkpoint when 100 records or 5 minutes have gone unsigned.
 
@@ -280,7 +285,13 @@ def checkpoint_if_due(
         if size - signed < CHECKPOINT_EVERY_RECORDS and not stale:
             return None
         return publish_current_checkpoint(
-            session_factory, key, clock, origin=origin, witness_dir=witness_dir, max_age_minutes=0
+            session_factory,
+            key,
+            clock,
+            origin=origin,
+            witness_dir=witness_dir,
+            max_age_minutes=0,
+            s3_witness=s3_witness,
         )
     except IntegrityError:
         return None  # another process signed this very size a moment ago

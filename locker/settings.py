@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from locker.errors import ConfigurationError
+from locker.witness import parse_witness_url
 
 MIB = 1024 * 1024
 
@@ -39,6 +40,10 @@ class Settings:
     audit_origin: str = "locker.localhost/audit"
     audit_witness_dir: Path = Path("witness")
     audit_checkpoint_minutes: int = 60
+    # An S3 bucket with Object Lock (compliance mode) also witnessing every checkpoint,
+    # and how long each stays locked there.
+    audit_witness_url: str | None = None
+    audit_witness_retain_days: int = 3650
     # Failed sign-ins are counted here (memory:// for one process, redis:// for several),
     # and the client address is read this many proxies back.
     throttle_storage_url: str = "memory://"
@@ -176,9 +181,18 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
             env.get("LOCKER_AUDIT_WITNESS_DIR") or data_dir.parent / f"{data_dir.name}-witness"
         ).expanduser(),
         audit_checkpoint_minutes=_int(env, "LOCKER_AUDIT_CHECKPOINT_MINUTES", 60, 1, 24 * 60 * 7),
+        audit_witness_url=_witness_url(env),
+        audit_witness_retain_days=_int(env, "LOCKER_AUDIT_WITNESS_RETAIN_DAYS", 3650, 1, 36500),
         throttle_storage_url=_throttle_storage_url(env),
         proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
     )
+
+
+def _witness_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("LOCKER_AUDIT_WITNESS_URL") or None
+    if url is not None:
+        parse_witness_url(url)  # a bad value stops the start, naming the variable
+    return url
 
 
 def _throttle_storage_url(env: Mapping[str, str]) -> str:

@@ -73,6 +73,7 @@ def checkpoint() -> Response:
         origin=settings.audit_origin,
         witness_dir=settings.audit_witness_dir,
         max_age_minutes=settings.audit_checkpoint_minutes,
+        s3_witness=found.s3_witness,
     )
     return Response(made.note, content_type=TEXT_PLAIN)
 

@@ -19,6 +19,8 @@ from locker.errors import ConfigurationError
 from locker.scratch import sweep_orphans
 from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
+from locker.storage.s3 import make_s3_client
+from locker.witness import S3Witness, parse_witness_url
 from web import auth, context, errors
 from web.messages import language
 from web.multipart import MultipartFormParser
@@ -63,6 +65,7 @@ def _checkpoint_if_due(response: Response) -> Response:
         found.clock,
         origin=found.settings.audit_origin,
         witness_dir=found.settings.audit_witness_dir,
+        s3_witness=found.s3_witness,
     )
     return response
 
@@ -85,6 +88,19 @@ def open_keyring(settings: Settings) -> Keyring:
             "run `locker init` first"
         )
     return LocalKeyring.load(settings.master_key_file)
+
+
+def open_s3_witness(settings: Settings, clock: Clock) -> S3Witness | None:
+    """The Object Lock bucket named by LOCKER_AUDIT_WITNESS_URL, if any (same endpoint)."""
+    if settings.audit_witness_url is None:
+        return None
+    bucket, prefix = parse_witness_url(settings.audit_witness_url)
+    client = make_s3_client(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        path_style=settings.s3_path_style,
+    )
+    return S3Witness(client, bucket, prefix, settings.audit_witness_retain_days, clock)
 
 
 def open_object_store(settings: Settings) -> ObjectStore:
@@ -155,6 +171,7 @@ def create_app(
             keyring=open_keyring(settings),
             clock=clock,
             throttle=SignInThrottle(settings.throttle_storage_url),
+            s3_witness=open_s3_witness(settings, clock),
         ),
     )
     if settings.proxy_hops:

@@ -13,7 +13,7 @@ from locker.checkpoints import publish_current_checkpoint
 from locker.db import make_engine, make_session_factory
 from locker.errors import LockerError
 from locker.settings import Settings, load_settings
-from web.app import open_keyring
+from web.app import open_keyring, open_s3_witness
 
 
 def _settings() -> Settings:
@@ -47,12 +47,14 @@ def verify(witness_dir: str | None) -> None:
         with engine.connect() as conn:
             # Older versions kept the witness inside the data dir: still checked if there.
             legacy = settings.data_dir / "witness"
+            s3_witness = open_s3_witness(settings, utc_now)
             report = verify_log(
                 conn,
                 public_key,
                 settings.audit_origin,
                 Path(witness_dir) if witness_dir else settings.audit_witness_dir,
                 (legacy,) if legacy.is_dir() else (),
+                s3_witness.notes() if s3_witness is not None else (),
             )
     finally:
         engine.dispose()
@@ -92,6 +94,7 @@ def checkpoint() -> None:
             origin=settings.audit_origin,
             witness_dir=settings.audit_witness_dir,
             max_age_minutes=0,
+            s3_witness=open_s3_witness(settings, utc_now),
         )
     except LockerError as exc:
         raise click.ClickException(f"{exc.code}: {exc}") from exc

@@ -13,6 +13,7 @@ from crypto.keyring import Keyring
 from locker.actors import Clock
 from locker.settings import Settings
 from locker.storage import ObjectStore
+from locker.witness import S3Witness
 
 if TYPE_CHECKING:
     from web.throttle import SignInThrottle
@@ -29,6 +30,8 @@ class Services:
     keyring: Keyring
     clock: Clock
     throttle: SignInThrottle
+    # The S3 Object Lock witness of audit checkpoints, when LOCKER_AUDIT_WITNESS_URL is set.
+    s3_witness: S3Witness | None = None
 
 
 def services() -> Services:
