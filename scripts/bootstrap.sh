@@ -19,7 +19,7 @@ apt_install() {
   fi
 }
 
-apt_install libmagic1 libheif1 libturbojpeg0
+apt_install libmagic1 libheif1 libturbojpeg0 libseccomp2
 if [ "$MODE" = test ]; then
   # A real S3 server (Ceph RADOS Gateway) and a real browser for the end-to-end tests.
   apt_install radosgw ceph-mon ceph-osd chromium chromium-driver curl redis-server

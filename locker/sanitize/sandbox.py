@@ -13,7 +13,9 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
+from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
 
@@ -37,24 +39,28 @@ _forkserver_start = threading.Lock()
 
 
 def _start_fork_server() -> None:
-    """Start the fork server with MALLOC_TUNABLES in its environment, once per process.
+    """Start the fork server with MALLOC_TUNABLES as its whole environment, once per process.
 
-    The variable is set only while the server is being started: the service's own process
-    and anything else it runs keep their environment, and no upload changes the
-    environment of a process that may be serving others. (A fork server that dies is
+    The environment is swapped only while the server is being started (once, at the first
+    upload; the settings and the S3 clients read theirs at start): the service's own
+    process and anything else it runs keep their environment. (A fork server that dies is
     started again by multiprocessing itself, without the tunables: its children are then
     slower, never less limited.)
     """
     with _forkserver_start:
-        before = os.environ.get("GLIBC_TUNABLES")
-        os.environ["GLIBC_TUNABLES"] = ":".join(filter(None, (before, *MALLOC_TUNABLES)))
+        # The fork server, hence every child, starts with no environment at all but the
+        # tunables: the service's own holds the database URL, S3 and secret keys, and a
+        # process's exec-time environment stays readable in /proc/self/environ.
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ["GLIBC_TUNABLES"] = ":".join(
+            filter(None, (saved.get("GLIBC_TUNABLES"), *MALLOC_TUNABLES))
+        )
         try:
             forkserver.ensure_running()
         finally:
-            if before is None:
-                del os.environ["GLIBC_TUNABLES"]
-            else:
-                os.environ["GLIBC_TUNABLES"] = before
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 class _Popen(popen_forkserver.Popen):
@@ -108,13 +114,13 @@ class _Child:
     once the previous upload's child is done (bench/README.md, "uploads").
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runner: Callable[[worker.Job, Connection], None] | None = None) -> None:
         context = _context()
         self.owner = os.getpid()
         self.answers, answer_sender = context.Pipe(duplex=False)
         job_receiver, self.jobs = context.Pipe(duplex=False)
         self.process = _WorkerProcess(
-            target=worker.serve, args=(job_receiver, answer_sender), daemon=True
+            target=worker.serve, args=(job_receiver, answer_sender, runner), daemon=True
         )
         try:
             self.process.start()

@@ -19,6 +19,7 @@ import magic
 
 from locker.errors import LockerError
 from locker.sanitize import images, pdfs
+from locker.sanitize.confine import confine
 from locker.sanitize.errors import PhotosOnly, TooManyFiles, UnsupportedType
 
 SNIFF_BYTES = 8192
@@ -109,11 +110,14 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
     clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
 
 
-def serve(jobs: Connection, answers: Connection) -> None:
-    """Child entry point: wait for one job on `jobs`, then `run` it.
+def serve(
+    jobs: Connection, answers: Connection, runner: Callable[[Job, Connection], None] | None = None
+) -> None:
+    """Child entry point: wait for one job on `jobs`, give up everything, then `run` it.
 
     The child is started before its upload arrives (the sandbox keeps one waiting); one
-    whose job never comes (its parent went away) just ends.
+    whose job never comes (its parent went away) just ends. `runner` is `run` but in the
+    tests that run hostile code in a child confined exactly like this.
     """
     try:
         job = jobs.recv()
@@ -121,7 +125,9 @@ def serve(jobs: Connection, answers: Connection) -> None:
         return
     finally:
         jobs.close()
-    run(job, answers)
+    limit_self(job.memory_bytes, job.cpu_seconds)
+    confine(keep={answers.fileno()})
+    (runner or run)(job, answers)
 
 
 def run(job: Job, conn: Connection) -> None:
@@ -132,7 +138,7 @@ def run(job: Job, conn: Connection) -> None:
     the second once its thumbnail is (`"thumbnail": True`); a refusal ends the answers,
     whichever it replaces.
     """
-    ceiling = limit_self(job.memory_bytes, job.cpu_seconds)
+    ceiling = resource.getrlimit(resource.RLIMIT_AS)[0]  # set by `serve`, before the job
 
     def send(answer: dict[str, Any]) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
