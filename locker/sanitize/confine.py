@@ -8,9 +8,13 @@ no open descriptor but /dev/null and its answer pipe, no way to gain privileges
 sockets of every kind, running programs, tracing or reading other processes, and
 changing namespaces or mounts.
 
-Not yet: on a service that does not run as root, the child can still open files its user
-may read (the data dir, the key file, the SQLite database). Landlock, or an unprivileged
-uid for the child, is the next step; see the project's issues.
+The file system is cut down with Landlock: the child may read the Python installation and
+the system's libraries and data, and read and write its own upload's working folder;
+nothing else (not the data dir, the key file, the database, nor another upload), whatever
+user the service runs as.
+
+Not yet: when the service runs as root the child keeps uid 0 (Landlock and seccomp still
+hold, and no_new_privs forbids gaining more); dropping to an unprivileged uid is next.
 """
 
 from __future__ import annotations
@@ -18,9 +22,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
+import sysconfig
 from collections.abc import Collection
+from pathlib import Path
 
 import pyseccomp as seccomp
+from landlock import Ruleset
+from landlock.plumbing import FSAccess
 
 # Refused with EPERM (not a kill: a library probing for a feature gets an error it knows).
 DENIED_SYSCALLS = (
@@ -63,10 +72,59 @@ def _close_all_but(keep: Collection[int]) -> None:
                 os.close(fd)
 
 
-def confine(keep: Collection[int]) -> None:
-    """Drop the environment, every descriptor but `keep`, and load the syscall filter."""
+# Read-only: the system's libraries and data (codecs, fonts, the magic database), and of
+# /proc only the child's own entry and the machine's CPU and memory facts (never another
+# process's, whose environment holds the service's secrets). Python's folders are added
+# at run time.
+READABLE = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/etc/ld.so.cache",
+    "/etc/fonts",
+    "/etc/localtime",
+    "/etc/magic",
+    "/etc/magic.mime",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/sys/devices/system/cpu",
+    "/dev/null",
+    "/dev/urandom",
+)
+READ = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
+
+
+def _python_folders() -> set[str]:
+    """Where modules may still be imported from lazily: never the data dir beside them."""
+    folders = {sys.base_prefix, sys.prefix, *sysconfig.get_paths().values()}
+    for name in ("locker", "crypto", "sharing", "web"):
+        module = sys.modules.get(name)
+        if module is not None and module.__file__:
+            folders.add(str(Path(module.__file__).parent))
+    return folders
+
+
+def _limit_files(workdir: Path, inputs: Collection[str]) -> None:
+    ruleset = Ruleset()
+    for path in sorted({*READABLE, f"/proc/{os.getpid()}", *_python_folders()}):
+        if not os.path.exists(path):
+            continue
+        rules = READ if os.path.isdir(path) else FSAccess.READ_FILE
+        if path.startswith("/dev/"):
+            rules |= FSAccess.WRITE_FILE
+        ruleset.allow(path, rules=rules)
+    ruleset.allow(str(workdir))  # everything, in the upload's own folder only
+    for path in inputs:  # the files it was given (in that folder, when the service runs)
+        ruleset.allow(path, rules=FSAccess.READ_FILE)
+    ruleset.apply()
+
+
+def confine(keep: Collection[int], workdir: Path, inputs: Collection[str] = ()) -> None:
+    """Drop the environment, every descriptor but `keep`, every file but `inputs`, those
+    in `workdir` and the Python and system folders, and load the syscall filter."""
     os.environ.clear()
-    _close_all_but(keep)
+    _limit_files(workdir, inputs)
+    _close_all_but(keep)  # the Landlock ruleset's own descriptor too, once applied
     syscall_filter = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     for name in DENIED_SYSCALLS:
         try:

@@ -126,7 +126,7 @@ def serve(
     finally:
         jobs.close()
     limit_self(job.memory_bytes, job.cpu_seconds)
-    confine(keep={answers.fileno()})
+    confine(keep={answers.fileno()}, workdir=Path(job.output).parent, inputs=job.inputs)
     (runner or run)(job, answers)
 
 

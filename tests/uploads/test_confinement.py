@@ -17,6 +17,8 @@ from locker.sanitize import SanitizeLimits
 from locker.sanitize.sandbox import _Child
 from locker.sanitize.worker import Job
 
+SECRETS = ("master.keyring.json", "locker.sqlite3", "secret_key")
+
 
 def _attempt(action: Any) -> str:
     try:
@@ -48,7 +50,14 @@ def hostile(job: Job, answers: Connection) -> None:
     found["unix"] = _attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     found["socketpair"] = _attempt(socket.socketpair)
     found["exec"] = _attempt(lambda: os.execv("/bin/sh", ["/bin/sh", "-c", "true"]))
-    found["key_file"] = _attempt(lambda: Path(job.output).read_bytes())
+    # The service's secrets on disk, where an attacker who knows the layout looks.
+    data_dir = Path(job.output).parent.parent / "var"
+    for index, secret in enumerate(SECRETS):
+        found[f"secret_{index}"] = _attempt(lambda path=data_dir / secret: path.read_bytes())
+    found["data_dir"] = _attempt(lambda: os.listdir(data_dir))
+    found["input"] = _attempt(lambda: Path(job.inputs[0]).read_bytes())
+    found["parent_environ"] = _attempt(lambda: Path(f"/proc/{os.getppid()}/environ").read_bytes())
+    found["own_folder"] = _attempt(lambda: Path(job.thumbnail).write_bytes(b"ok"))
     answers.send(found)
     answers.close()
 
@@ -57,13 +66,18 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("LOCKER_CANARY_SECRET", "s3cr3t-canary")  # the service's own env
-    key_file = tmp_path / "master.keyring.json"
-    key_file.write_text("not-the-real-key")
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    for secret in SECRETS:
+        (data_dir / secret).write_text(f"not the real {secret}")
+    workdir = tmp_path / "upload"
+    workdir.mkdir()
+    (workdir / "input-0").write_bytes(b"%PDF-1.4 the upload itself")
     limits = SanitizeLimits()
     job = Job(
-        inputs=(),
-        output=str(key_file),  # where the child is told to look, to report what it can read
-        thumbnail=str(tmp_path / "thumb"),
+        inputs=(str(workdir / "input-0"),),
+        output=str(workdir / "clean"),
+        thumbnail=str(workdir / "thumbnail"),
         max_pixels=limits.max_pixels,
         memory_bytes=limits.memory_bytes,
         cpu_seconds=limits.cpu_seconds,
@@ -91,5 +105,10 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     assert all(found["fd_targets"][fd] == "/dev/null" for fd in (0, 1, 2))
     assert found["no_new_privs"] == "1"
     assert found["seccomp"] == "2"  # a filter is loaded
-    for attempt in ("tcp", "udp", "unix", "socketpair", "exec"):
+    for attempt in ("tcp", "udp", "unix", "socketpair", "exec", "parent_environ"):
         assert found[attempt].startswith("refused:"), (attempt, found[attempt])
+    for index in range(len(SECRETS)):  # the key file, the database, the secret key
+        assert found[f"secret_{index}"].startswith("refused:"), (index, found)
+    assert found["data_dir"].startswith("refused:")
+    assert found["input"] == "done"  # what it was given to parse it can read
+    assert found["own_folder"] == "done"  # its own upload's folder is still its to write
