@@ -32,10 +32,10 @@ def list_documents_for(
     person, decision = require_person(
         session, session_factory, clock, actor, "person:list_documents", person_id
     )
-    views = core.list_documents(session, keyring, person)
-    # One record per list shown (not one per row): the person's log stays readable.
+    # One record per list shown (not one per row): the person's log stays readable. It is
+    # committed before any title is decrypted.
     record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
-    return views
+    return core.list_documents(session, keyring, person)
 
 
 def upload_document_for(
@@ -95,7 +95,6 @@ def describe_document_for(
         document = None  # in the trash: described only by the trash listing
     decision = require(session, session_factory, clock, actor, "document:describe", document)
     assert document is not None
-    view = core.describe_document(session, keyring, document)
     record_read(
         session_factory,
         clock,
@@ -105,7 +104,7 @@ def describe_document_for(
         document.person_id,
         document.id,
     )
-    return view
+    return core.describe_document(session, keyring, document)
 
 
 def open_document_for(

@@ -70,7 +70,7 @@ def my_persons(
     )
     result = []
     for member, person in rows:
-        views: list[DocumentView] = []
+        shown: list[Document] = []
         shown_by: Decision | None = None
         for document in session.scalars(
             select(Document)
@@ -80,9 +80,10 @@ def my_persons(
             seen = decide(session, actor, "document:describe", document, now=now)
             if seen.allowed:
                 shown_by = shown_by or seen
-                views.append(core.describe_document(session, keyring, document))
-        if shown_by is not None:  # this person's titles are about to be shown: on their log
+                shown.append(document)
+        if shown_by is not None:  # on this person's log before any title is decrypted
             record_read(session_factory, clock, actor, "person:list_documents", shown_by, person.id)
+        views = [core.describe_document(session, keyring, document) for document in shown]
         result.append(
             MyPerson(
                 person_id=person.id,

@@ -72,6 +72,5 @@ def list_trash_for(
     person, decision = require_person(
         session, session_factory, clock, actor, "person:list_documents", person_id
     )
-    views = trash.list_trash(session, keyring, person)
     record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
-    return views
+    return trash.list_trash(session, keyring, person)
