@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import DocumentView, OpenedDocument
+from locker.documents import Decision, DocumentView, OpenedDocument
 from locker.editing import categorise_document, rename_document
+from locker.models import Document
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
 from sharing.guard import record_read, require, require_person
@@ -95,6 +96,19 @@ def describe_document_for(
         document = None  # in the trash: described only by the trash listing
     decision = require(session, session_factory, clock, actor, "document:describe", document)
     assert document is not None
+    return _described(session, session_factory, keyring, clock, actor, decision, document)
+
+
+def _described(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: Clock,
+    actor: Actor,
+    decision: Decision,
+    document: Document,
+) -> DocumentView:
+    """The description, once a reader other than the person is on the log (committed)."""
     record_read(
         session_factory,
         clock,
@@ -208,14 +222,6 @@ def edit_document_for(
     if title is None and category is None:
         decision = require(session, session_factory, clock, actor, "document:describe", document)
         assert document is not None
-        record_read(
-            session_factory,
-            clock,
-            actor,
-            "document:describe",
-            decision,
-            document.person_id,
-            document.id,
-        )
+        return _described(session, session_factory, keyring, clock, actor, decision, document)
     assert document is not None
     return core.describe_document(session, keyring, document)

@@ -63,17 +63,20 @@ def record(
     document_id: str | None = None,
 ) -> None:
     """Append the "allowed" record of a change in the caller's transaction."""
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=action,
-            outcome="allowed",
-            reason=decision.reason,
-            actor=acting_as(decision, actor, person_id),
-            person_id=person_id,
-            document_id=document_id,
-        ),
+    append_event(session, clock, _allowed(actor, action, decision, person_id, document_id))
+
+
+def _allowed(
+    actor: Actor, action: str, decision: Decision, person_id: str, document_id: str | None
+) -> AuditEvent:
+    """The "allowed" record of an act; under a mandate it names both identities."""
+    return AuditEvent(
+        action=action,
+        outcome="allowed",
+        reason=decision.reason,
+        actor=acting_as(decision, actor, person_id),
+        person_id=person_id,
+        document_id=document_id,
     )
 
 
@@ -95,18 +98,8 @@ def record_read(
     """
     if actor.kind == "person" and actor.id == person_id:
         return
-    record_event(
-        session_factory,
-        clock,
-        AuditEvent(
-            action=action,
-            outcome="allowed",
-            reason=decision.reason,
-            actor=acting_as(decision, actor, person_id),
-            person_id=person_id,
-            document_id=document_id,
-        ),
-    )
+    event = _allowed(actor, action, decision, person_id, document_id)
+    record_event(session_factory, clock, event)
 
 
 def find_person(session: Session, person_id: str) -> Person | None:

@@ -17,23 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from locker.audit import RECORD_COLUMNS
 from tests.locker.test_audit_verify import _cli_env, checkpoint, fill, row, tamper
 from web.cli import main
 
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_kind",
-    "actor_id",
-    "on_behalf_of",
-    "person_id",
-    "document_id",
-    "action",
-    "outcome",
-    "reason",
-    "canonical",
-    "leaf_hash",
-)
+COLUMNS = RECORD_COLUMNS  # every column of an audit row
 VALUES = (
     st.none()
     | st.integers(min_value=-(2**63), max_value=2**63 - 1)
