@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from locker.errors import ConfigurationError
+from locker.sysusers import user_ids
 from locker.witness import parse_witness_url
 
 MIB = 1024 * 1024
@@ -48,6 +49,8 @@ class Settings:
     # and the client address is read this many proxies back.
     throttle_storage_url: str = "memory://"
     proxy_hops: int = 0
+    # Who the sanitiser child becomes when the service runs as root (None: the default).
+    sandbox_user: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -185,7 +188,23 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         audit_witness_retain_days=_int(env, "LOCKER_AUDIT_WITNESS_RETAIN_DAYS", 3650, 1, 36500),
         throttle_storage_url=_throttle_storage_url(env),
         proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
+        sandbox_user=_sandbox_user(env),
     )
+
+
+def _sandbox_user(env: Mapping[str, str]) -> str | None:
+    user = env.get("LOCKER_SANDBOX_USER") or None
+    if user is None:
+        return None
+    try:
+        uid, _ = user_ids(user)
+    except (KeyError, ValueError, OverflowError):
+        raise ConfigurationError(
+            "LOCKER_SANDBOX_USER must name an existing user, or be a uid number"
+        ) from None
+    if uid == 0 or uid >= 2**32 - 1:
+        raise ConfigurationError("LOCKER_SANDBOX_USER must be an unprivileged user, not root")
+    return user
 
 
 def _witness_url(env: Mapping[str, str]) -> str | None:

@@ -26,6 +26,16 @@ if [ "$MODE" = test ]; then
 fi
 
 PY=${PYTHON:-python3}
+# As root, the sanitiser child drops to an unprivileged user (nobody, or locker-sandbox)
+# that must still read the Python installation: one under /root cannot be read, and the
+# child would then keep uid 0. Prefer Debian's own Python then.
+runs_as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@" >/dev/null 2>&1; }
+if [ -z "${PYTHON:-}" ] && [ "$(id -u)" = 0 ] && [ ! -x .venv/bin/python ] \
+  && ! runs_as_nobody "$(command -v "$PY")" -c '' && [ -x /usr/bin/python3 ] \
+  && runs_as_nobody /usr/bin/python3 -c 'import sys; assert sys.version_info >= (3, 11)'; then
+  apt_install python3-venv
+  PY=/usr/bin/python3
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 STAMP=.venv/.installed-$MODE
 if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then

@@ -16,6 +16,7 @@ from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
+from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
 from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
@@ -139,6 +140,8 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     # Uploads left half-received by a process that was killed are removed at start.
     sweep_orphans()
+    # Who parses uploads, decided (and a child that must keep root, warned of) at start.
+    sandbox_ids(settings.sandbox_user)
     app = Flask(__name__)
     app.request_class = _Request
     app.config.update(

@@ -11,6 +11,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from locker.accounts import InvalidInput
 from locker.sanitize import SanitizeLimits
+from locker.sanitize.confine import sandbox_ids
 from web.context import services
 
 MIB = 1024 * 1024
@@ -25,6 +26,7 @@ def upload_options() -> dict[str, Any]:
         "limits": SanitizeLimits(
             memory_bytes=settings.sanitize_memory_mb * MIB,
             cpu_seconds=settings.sanitize_cpu_seconds,
+            run_as=sandbox_ids(settings.sandbox_user),
         ),
     }
 

@@ -8,10 +8,11 @@ typed refusals (`errors`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from locker.sanitize.confine import sandbox_ids
 from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
 from locker.sanitize.sandbox import SandboxRun
 from locker.sanitize.worker import Job
@@ -21,13 +22,14 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class SanitizeLimits:
-    """What one upload may cost the worker."""
+    """What one upload may cost the worker, and who it runs as (when the service is root)."""
 
     max_pixels: int = 50_000_000
     memory_bytes: int = 768 * MIB
     cpu_seconds: int = 20
     wall_seconds: float = 60.0
     max_files: int = 20
+    run_as: tuple[int, int] | None = field(default_factory=sandbox_ids)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Sanitizing:
             memory_bytes=limits.memory_bytes,
             cpu_seconds=limits.cpu_seconds,
             max_files=limits.max_files,
+            run_as=limits.run_as,
         )
         self._run = SandboxRun(job, limits.wall_seconds)
         self._thumbnail_ready = False

@@ -214,8 +214,15 @@ def pdf_from_jpegs(pages: Sequence[tuple[bytes, int, int, str]]) -> bytes:
 
 def pdf_thumbnail(clean: Path) -> bytes:
     """A small JPEG of the first page, drawn from the already sanitised PDF."""
+    # Read through an open file: pdfium, given a name, makes it absolute, and the child
+    # that gave up root may reach its folder only as its working directory.
+    with open(clean, "rb") as handle:
+        return _first_page(handle)
+
+
+def _first_page(handle: BinaryIO) -> bytes:
     try:
-        document = pypdfium2.PdfDocument(clean)
+        document = pypdfium2.PdfDocument(handle)
     except pypdfium2.PdfiumError as exc:
         raise TypeMismatch("pdfium cannot read it") from exc
     try:

@@ -6,6 +6,7 @@ Nothing here touches the database, the keys or the object store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 from collections.abc import Callable
@@ -44,6 +45,8 @@ class Job:
     memory_bytes: int
     cpu_seconds: int
     max_files: int
+    # Who the child becomes (uid, gid) when the service runs as root; None: it stays.
+    run_as: tuple[int, int] | None = None
 
 
 def _address_space() -> int:
@@ -126,7 +129,15 @@ def serve(
     finally:
         jobs.close()
     limit_self(job.memory_bytes, job.cpu_seconds)
-    confine(keep={answers.fileno()}, workdir=Path(job.output).parent, inputs=job.inputs)
+    workdir = Path(job.output).parent
+    names = confine({answers.fileno()}, workdir, job.inputs, job.run_as)
+    if names is not None:  # its folder is now its working directory: named from there
+        job = dataclasses.replace(
+            job,
+            inputs=names,
+            output=Path(job.output).name,
+            thumbnail=Path(job.thumbnail).name,
+        )
     (runner or run)(job, answers)
 
 

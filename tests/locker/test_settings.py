@@ -37,6 +37,10 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ("LOCKER_SESSION_HOURS", "-1"),
         ("LOCKER_COOKIE_SECURE", "maybe"),
         ("LOCKER_SECRET_KEY", "short"),
+        ("LOCKER_SANDBOX_USER", "root"),
+        ("LOCKER_SANDBOX_USER", "0"),
+        ("LOCKER_SANDBOX_USER", "no-such-user-here"),
+        ("LOCKER_SANDBOX_USER", "-5"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -61,3 +65,10 @@ def test_missing_secret_without_init_says_run_init(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings({"LOCKER_DATA_DIR": str(tmp_path / "new")})
     assert "locker init" in str(caught.value)
+
+
+def test_sandbox_user_by_name_or_number(tmp_path: Path) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path)}
+    assert load_settings(env, create=True).sandbox_user is None
+    assert load_settings({**env, "LOCKER_SANDBOX_USER": "nobody"}).sandbox_user == "nobody"
+    assert load_settings({**env, "LOCKER_SANDBOX_USER": "40123"}).sandbox_user == "40123"

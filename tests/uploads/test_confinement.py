@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
+import tempfile
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from locker.sanitize import SanitizeLimits
+from locker.sanitize import SanitizeLimits, confine, sanitize_files
+from locker.sanitize.confine import NOBODY, _python_folders, chosen_ids, unreachable
 from locker.sanitize.sandbox import _Child
 from locker.sanitize.worker import Job
 
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SECRETS = ("master.keyring.json", "locker.sqlite3", "secret_key")
 
 
@@ -32,7 +36,10 @@ def hostile(job: Job, answers: Connection) -> None:
     """What an attacker running code in the child would try first."""
     found: dict[str, Any] = {}
     found["environ"] = dict(os.environ)
-    found["proc_environ"] = Path("/proc/self/environ").read_bytes().split(b"\0")
+    try:
+        found["proc_environ"] = Path("/proc/self/environ").read_bytes().split(b"\0")
+    except OSError:  # having given up root, it may not even read its own
+        found["proc_environ"] = []
     found["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
     found["fd_targets"] = {
         fd: os.readlink(f"/proc/self/fd/{fd}")
@@ -45,13 +52,23 @@ def hostile(job: Job, answers: Connection) -> None:
     found["no_new_privs"] = status["NoNewPrivs"].strip()
     found["seccomp"] = status["Seccomp"].strip()
     found["uid"] = os.getuid()
+    found["gid"] = os.getgid()
+    found["groups"] = os.getgroups()
+    found["capabilities"] = int(status["CapEff"].strip(), 16)
+    found["signal_parent"] = _attempt(lambda: os.kill(os.getppid(), 0))
+    found["signal_all"] = _attempt(lambda: os.kill(-1, 0))
+    found["signal_self"] = _attempt(lambda: os.kill(os.getpid(), 0))
     found["tcp"] = _attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     found["udp"] = _attempt(lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
     found["unix"] = _attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     found["socketpair"] = _attempt(socket.socketpair)
     found["exec"] = _attempt(lambda: os.execv("/bin/sh", ["/bin/sh", "-c", "true"]))
     # The service's secrets on disk, where an attacker who knows the layout looks.
-    data_dir = Path(job.output).parent.parent / "var"
+    own_folder = Path(job.output).parent
+    data_dir = Path((own_folder / "secrets-path").read_text())
+    # Left in its folder by the service (root, 0600): Landlock allows the folder; only
+    # the file's owner stops a child that has given up root.
+    found["root_only"] = _attempt(lambda: (own_folder / "root-only").read_bytes())
     for index, secret in enumerate(SECRETS):
         found[f"secret_{index}"] = _attempt(lambda path=data_dir / secret: path.read_bytes())
     found["data_dir"] = _attempt(lambda: os.listdir(data_dir))
@@ -73,7 +90,13 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     workdir = tmp_path / "upload"
     workdir.mkdir()
     (workdir / "input-0").write_bytes(b"%PDF-1.4 the upload itself")
+    (workdir / "secrets-path").write_text(str(data_dir))
+    (workdir / "root-only").write_bytes(b"the service's")
+    os.chmod(workdir / "root-only", 0o600)
     limits = SanitizeLimits()
+    # As root the child gives up root: as the service's own choice when it can (the
+    # upload test below), and here always, for code that imports nothing more.
+    run_as = (limits.run_as or NOBODY) if os.geteuid() == 0 else None
     job = Job(
         inputs=(str(workdir / "input-0"),),
         output=str(workdir / "clean"),
@@ -82,6 +105,7 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
         memory_bytes=limits.memory_bytes,
         cpu_seconds=limits.cpu_seconds,
         max_files=limits.max_files,
+        run_as=run_as,
     )
     child = _Child(runner=hostile)
     try:
@@ -112,3 +136,78 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     assert found["data_dir"].startswith("refused:")
     assert found["input"] == "done"  # what it was given to parse it can read
     assert found["own_folder"] == "done"  # its own upload's folder is still its to write
+    assert found["signal_parent"].startswith("refused:")
+    assert found["signal_all"].startswith("refused:")
+    assert found["signal_self"] == "done"
+    if run_as is None:  # not root: it keeps the service's own unprivileged user
+        assert found["uid"] == os.getuid() != 0
+        return
+    assert (found["uid"], found["gid"]) == run_as
+    assert found["groups"] == []
+    assert found["capabilities"] == 0
+    assert found["root_only"].startswith("refused:")
+
+
+def test_a_real_upload_is_parsed_by_the_sandbox_user(tmp_path: Path) -> None:
+    """As root, the service's own uploads are parsed by the unprivileged user: the files
+    the child wrote are that user's, in a folder under root-only ones (pytest's)."""
+    limits = SanitizeLimits()
+    if os.geteuid() != 0:
+        assert limits.run_as is None
+        return
+    if limits.run_as is None:  # only when that user could not read the Python folders
+        blocked = unreachable(_python_folders(), chosen_ids())
+        print("the child keeps uid 0 here; unreadable:", blocked)
+        assert blocked
+        return
+    uid, gid = limits.run_as
+    assert uid != 0
+    workdir = tmp_path / "upload"
+    workdir.mkdir(mode=0o700)
+    given_here = workdir / "input-0"
+    given_here.write_bytes((SAMPLES / "id_photo_gps.jpg").read_bytes())
+    clean = sanitize_files([given_here], workdir, limits)
+    assert (clean.path.stat().st_uid, clean.path.stat().st_gid) == (uid, gid)
+    assert stat.S_IMODE(clean.path.stat().st_mode) == 0o600
+    assert clean.thumbnail_path.stat().st_uid == uid
+    assert given_here.stat().st_uid == uid  # handed over with its folder
+    # A file given from elsewhere is copied in, never taken over.
+    pdf = tmp_path / "elsewhere.pdf"
+    pdf.write_bytes((SAMPLES / "caf_letter.pdf").read_bytes())
+    os.chmod(pdf, 0o600)
+    again = tmp_path / "again"
+    again.mkdir(mode=0o700)
+    clean = sanitize_files([pdf], again, limits)
+    assert clean.content_type == "application/pdf"
+    assert clean.path.stat().st_uid == uid
+    assert pdf.stat().st_uid == 0
+
+
+def test_a_python_the_sandbox_user_cannot_read_keeps_uid_0_and_says_so(
+    monkeypatch: Any, caplog: Any
+) -> None:
+    # Not in pytest's own folders, which nobody but root may pass.
+    with tempfile.TemporaryDirectory() as top:
+        os.chmod(top, 0o755)
+        _check_reachability(Path(top), monkeypatch, caplog)
+
+
+def _check_reachability(top: Path, monkeypatch: Any, caplog: Any) -> None:
+    closed = top / "closed"
+    inner = closed / "lib"
+    inner.mkdir(parents=True)
+    os.chmod(closed, 0o700)
+    assert unreachable([str(inner), "/usr/lib"], NOBODY) == [str(inner)]
+    os.chmod(closed, 0o711)  # passable, not listable: the inner folder is reachable
+    assert unreachable([str(inner)], NOBODY) == []
+    assert unreachable([str(closed)], NOBODY) == [str(closed)]  # but not listed itself
+    os.chmod(closed, 0o700)
+    monkeypatch.setattr(confine, "_python_folders", lambda: {str(inner)})
+    decided = confine.sandbox_ids.__wrapped__("nobody")
+    if os.geteuid() != 0:
+        assert decided is None  # not root: nothing to give up
+        return
+    assert decided is None
+    assert str(inner) in caplog.text and "keeps uid 0" in caplog.text
+    monkeypatch.setattr(confine, "_python_folders", lambda: {"/usr/lib"})
+    assert confine.sandbox_ids.__wrapped__("nobody") == NOBODY
