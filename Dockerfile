@@ -28,5 +28,6 @@ ENV PATH=/opt/locker/bin:$PATH \
 USER locker
 WORKDIR /var/lib/locker
 EXPOSE 8000
-# `locker init` is idempotent: it creates what is missing and migrates the schema.
-CMD ["sh", "-c", "locker init && exec locker serve --host 0.0.0.0 --port 8000 --workers 2"]
+# `locker init` is idempotent: it creates what is missing and migrates the schema, waiting
+# for the database and the object store to answer.
+CMD ["sh", "-c", "locker init --wait 120 && exec locker serve --host 0.0.0.0 --port 8000 --workers 2"]

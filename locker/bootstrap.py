@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from crypto.keyring import create_keyfile
 from locker.db import make_engine
+from locker.errors import StorageError, StorageUnavailable, Unreachable
 from locker.schema import upgrade_schema
 from locker.settings import Settings
 from locker.storage import open_store
@@ -22,15 +28,40 @@ class InitReport:
     storage: str
 
 
-def initialize(settings: Settings) -> InitReport:
-    """Create what is missing and migrate the schema to the newest revision."""
+T = TypeVar("T")
+RETRY_PAUSE = 1.0
+
+
+def _when_answering(step: Callable[[], T], deadline: float, describe: Callable[[str], str]) -> T:
+    """Run `step`, again while its server does not answer and `deadline` (monotonic) is not
+    past; then raise Unreachable with `describe(cause)`, the cause in one line."""
+    while True:
+        try:
+            return step()
+        except (DBAPIError, StorageError) as exc:
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            retry = isinstance(exc, StorageUnavailable | OperationalError)
+            if not retry or time.monotonic() + RETRY_PAUSE > deadline:
+                raise Unreachable(describe(cause[0] if cause else type(exc).__name__)) from exc
+        time.sleep(RETRY_PAUSE)
+
+
+def initialize(settings: Settings, wait_seconds: float = 0.0) -> InitReport:
+    """Create what is missing and migrate the schema to the newest revision, waiting up to
+    `wait_seconds` for the database and the object store to answer (a container's start)."""
+    deadline = time.monotonic() + wait_seconds
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(settings.data_dir, 0o700)
     settings.master_key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_created = create_keyfile(settings.master_key_file)
     engine = make_engine(settings.database_url)
+    shown = engine.url.render_as_string(hide_password=True)
     try:
-        upgrade_schema(engine)
+        _when_answering(
+            lambda: upgrade_schema(engine),
+            deadline,
+            lambda cause: f"LOCKER_DATABASE_URL: the database at {shown} does not answer ({cause})",
+        )
     finally:
         engine.dispose()
     store = open_store(
@@ -39,7 +70,13 @@ def initialize(settings: Settings) -> InitReport:
         s3_region=settings.s3_region,
         s3_path_style=settings.s3_path_style,
     )
-    store.ensure_ready()
+    _when_answering(
+        store.ensure_ready,
+        deadline,
+        lambda cause: (
+            f"LOCKER_STORAGE_URL: the store at {settings.storage_url} is not ready ({cause})"
+        ),
+    )
     return InitReport(
         data_dir=str(settings.data_dir),
         key_created=key_created,

@@ -24,6 +24,13 @@ class ConfigurationError(LockerError):
     code = "configuration"
 
 
+class Unreachable(LockerError):
+    """A server the service needs (database, object store) does not answer; the message
+    names the setting that points at it and the cause, in one line."""
+
+    code = "unreachable"
+
+
 class NotFound(LockerError):
     """The thing does not exist, or the actor may not know it exists (same answer)."""
 

@@ -6,23 +6,28 @@ cd "$(dirname "$0")/.."
 MODE=${1:-run}
 
 apt_install() {
-  # Only as root on Debian; otherwise say exactly what is missing.
-  local missing=()
+  # apt_install WHY PACKAGE...: only as root on Debian; otherwise say exactly what is missing.
+  local why=$1 missing=()
+  shift
   for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian packages: ${missing[*]}" >&2
+    echo "installing Debian packages for $why: ${missing[*]} (once; may take minutes)" >&2
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+      | { grep -E '^(Need to get|Setting up)' >&2 || true; }
   else
-    echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+    echo "missing Debian packages for $why (install them as root): ${missing[*]}" >&2
   fi
 }
 
-apt_install libmagic1 libheif1 libturbojpeg0 libseccomp2
+apt_install "the upload sanitiser" libmagic1 libheif1 libturbojpeg0 libseccomp2
 if [ "$MODE" = test ]; then
-  # A real S3 server (Ceph RADOS Gateway) and a real browser for the end-to-end tests.
-  apt_install radosgw ceph-mon ceph-osd chromium chromium-driver curl redis-server
+  # The real services the tests start themselves when the machine has none running.
+  apt_install "the tests' S3 server (Ceph RGW)" radosgw ceph-mon ceph-osd
+  apt_install "the tests' browser" chromium chromium-driver
+  apt_install "the tests' PostgreSQL and Redis" postgresql redis-server
+  apt_install "the tests' tools" curl
 fi
 
 PY=${PYTHON:-python3}
@@ -33,10 +38,14 @@ runs_as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@" >/dev
 if [ -z "${PYTHON:-}" ] && [ "$(id -u)" = 0 ] && [ ! -x .venv/bin/python ] \
   && ! runs_as_nobody "$(command -v "$PY")" -c '' && [ -x /usr/bin/python3 ] \
   && runs_as_nobody /usr/bin/python3 -c 'import sys; assert sys.version_info >= (3, 11)'; then
-  apt_install python3-venv
   PY=/usr/bin/python3
 fi
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if [ ! -x .venv/bin/python ] && ! "$PY" -m venv .venv; then
+  # Debian splits venv's pip bootstrap (ensurepip) into its own package.
+  rm -rf .venv
+  apt_install "Python's venv" python3-venv
+  "$PY" -m venv .venv
+fi
 STAMP=.venv/.installed-$MODE
 if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null

@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -27,6 +26,7 @@ from locker.db import make_engine
 from locker.models import Organization, Person, Professional
 from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
+from tests.postgres_server import answers, throwaway_cluster
 from tests.services import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
 from web.app import create_app
 
@@ -44,23 +44,28 @@ def require_service(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _pg_admin() -> Any:
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """The machine's PostgreSQL (LOCKER_TEST_PG_URL), or a throwaway cluster of our own."""
+    why = answers(PG_ADMIN_URL)
+    if why is None:
+        yield PG_ADMIN_URL
+        return
+    try:
+        with throwaway_cluster() as url:
+            yield url
+    except RuntimeError as exc:
+        require_service(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({why}), and {exc}")
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_template(pg_admin_url: str) -> Iterator[str]:
     """A migrated template database; each test clones it (fast on PostgreSQL)."""
-    admin = _pg_admin()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        require_service(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     name = f"locker_tpl_{secrets.token_hex(4)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name)
+    url = make_url(pg_admin_url).set(database=name)
     engine = make_engine(url.render_as_string(hide_password=False))
     upgrade_schema(engine)
     engine.dispose()
@@ -71,13 +76,13 @@ def pg_template() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_template: str) -> Iterator[str]:
+def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
-    admin = _pg_admin()
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     name = f"locker_t_{secrets.token_hex(6)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

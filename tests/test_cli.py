@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
+
+from tests.services import TcpProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKER = [sys.executable, "-m", "web.cli"]
@@ -116,7 +122,12 @@ def test_demo_prints_working_credentials(env: dict[str, str]) -> None:
     demo = run(env, "demo")
     assert demo.returncode == 0, demo.stderr
     creds = json.loads(demo.stdout)
-    again = json.loads(run(env, "demo").stdout)
+    assert "already there" not in demo.stderr
+    rerun = run(env, "demo")
+    again = json.loads(rerun.stdout)
+    assert "already there" in rerun.stderr and "no longer work" in rerun.stderr
+    # The banner names no port: `locker serve --port N` says where it listens.
+    assert "5000" not in demo.stderr and "Serving on" in demo.stderr
     assert again["person"]["id"] == creds["person"]["id"]
     assert again["person"]["password"] != creds["person"]["password"]
 
@@ -141,6 +152,49 @@ def test_bad_configuration_names_the_variable(env: dict[str, str]) -> None:
     result = run({**env, "LOCKER_STORAGE_URL": "ftp://nope"}, "init")
     assert result.returncode != 0
     assert "LOCKER_STORAGE_URL" in result.stderr
+
+
+def test_init_with_the_database_down_says_so_in_one_line(env: dict[str, str]) -> None:
+    down = {
+        **env,
+        "LOCKER_DATABASE_URL": f"postgresql://locker:hunter2@127.0.0.1:{free_port()}/locker",
+        "LOCKER_SECRET_KEY": "k" * 40,
+    }
+    result = run(down, "init", "--wait", "1.5")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "LOCKER_DATABASE_URL" in lines[0] and "does not answer" in lines[0]
+    assert "Connection refused" in lines[0]
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_waits_for_a_store_that_comes_up(env: dict[str, str], s3_server: Any) -> None:
+    """A container's start: the store answers a few seconds after `locker init` begins."""
+    bucket = f"init-wait-{secrets.token_hex(4)}"
+    upstream = urlsplit(s3_server.upstream_url)
+    proxy = TcpProxy(upstream.hostname or "127.0.0.1", upstream.port or 80)
+    late = {
+        **env,
+        "LOCKER_STORAGE_URL": f"s3://{bucket}",
+        "LOCKER_S3_ENDPOINT_URL": f"http://127.0.0.1:{proxy.port}",
+        "LOCKER_S3_REGION": s3_server.region,
+        "AWS_ACCESS_KEY_ID": s3_server.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret_key,
+    }
+    refused = run(late, "init")
+    assert refused.returncode == 1
+    assert "LOCKER_STORAGE_URL" in refused.stderr and "Traceback" not in refused.stderr
+    starter = threading.Timer(3.0, proxy.start)
+    starter.start()
+    try:
+        waited = run(late, "init", "--wait", "60")
+    finally:
+        starter.join()
+        proxy.stop()
+    assert waited.returncode == 0, waited.stderr
+    assert "storage:" in waited.stderr
+    s3_server.client().delete_bucket(Bucket=bucket)
 
 
 def test_master_key_rotation_rewraps_person_keys_only(env: dict[str, str], tmp_path: Path) -> None:

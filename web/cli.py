@@ -71,11 +71,18 @@ def main() -> None:
 
 
 @main.command()
-def init() -> None:
+@click.option(
+    "--wait",
+    "wait_seconds",
+    default=0.0,
+    type=click.FloatRange(0, 3600),
+    help="Seconds to wait for the database and the object store to answer.",
+)
+def init(wait_seconds: float) -> None:
     """Create the data dir, master key, database schema and bucket if missing (idempotent)."""
     settings = _settings(create=True)
     try:
-        report = initialize(settings)
+        report = initialize(settings, wait_seconds)
     except LockerError as exc:
         raise _fail(exc) from exc
     click.echo(f"data dir:   {report.data_dir}", err=True)
@@ -198,12 +205,13 @@ DEMO_USERNAME = "demo"
 def demo() -> None:
     """Seed a demo organisation, professional and person; print their credentials.
 
-    Run again, it keeps the accounts and gives them new passwords.
+    Run again, it keeps the accounts, gives them new passwords and says so.
     """
     settings = _settings()
     keyring = open_keyring(settings)
     pro_password = secrets.token_urlsafe(9)
     person_password = secrets.token_urlsafe(9)
+    existed = []
     with _Db(settings) as db:
         session = db.session
         org = session.scalar(select(Organization).where(Organization.name == DEMO_ORG))
@@ -221,6 +229,7 @@ def demo() -> None:
             )
         else:
             accounts.set_password(session, utc_now, pro, pro_password)
+            existed.append(DEMO_EMAIL)
         person = session.scalar(select(Person).where(Person.username == DEMO_USERNAME))
         if person is None:
             person = accounts.create_person(
@@ -234,6 +243,7 @@ def demo() -> None:
             )
         else:
             accounts.set_password(session, utc_now, person, person_password)
+            existed.append(DEMO_USERNAME)
         _emit(
             {
                 "organization": {"id": org.id, "name": org.name},
@@ -241,8 +251,14 @@ def demo() -> None:
                 "person": {"id": person.id, "username": DEMO_USERNAME, "password": person_password},
             }
         )
+    if existed:
+        click.echo(
+            f"\nThe demo accounts ({', '.join(existed)}) were already there: they have new "
+            "passwords now, and the earlier ones no longer work (their papers are kept).",
+            err=True,
+        )
     click.echo(
-        f"\nSign in (`locker serve`, http://127.0.0.1:5000 by default) as "
+        f'\nSign in, at the address `locker serve` gives ("Serving on ..."), as '
         f"'{DEMO_USERNAME}' / '{person_password}' "
         f"(person) or '{DEMO_EMAIL}' / '{pro_password}' (professional).",
         err=True,
