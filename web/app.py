@@ -24,7 +24,6 @@ from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
 from web import auth, context, errors
 from web.messages import language
-from web.multipart import MultipartFormParser
 from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
 
@@ -115,9 +114,6 @@ def open_object_store(settings: Settings) -> ObjectStore:
 
 
 class _Request(Request):
-    # Multipart bodies (uploads of many MB) through a parser that does not copy file data.
-    form_data_parser_class = MultipartFormParser
-
     def _get_file_stream(
         self,
         total_content_length: int | None,
@@ -148,7 +144,7 @@ def create_app(
         SECRET_KEY=settings.secret_key,
         # The body may carry a little form data around the file itself.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + MIB,
-        # The most one text field may hold (web.multipart counts fields only, never files).
+        # The most one text field may hold (werkzeug counts fields only, never files).
         MAX_FORM_MEMORY_SIZE=256 * 1024,
         MAX_FORM_PARTS=50,
         SESSION_COOKIE_NAME="__Host-locker" if settings.cookie_secure else "locker",

@@ -1,4 +1,4 @@
-"""Issue 11, points 11, 12 and 15: invalid JSON text, logs, file modes, HSTS, compose, charset."""
+"""Issue 11, points 11, 12 and 15: invalid JSON text, logs, file modes, HSTS, compose."""
 
 from __future__ import annotations
 
@@ -18,10 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from locker.settings import Settings, load_settings
 from tests.conftest import Actors, bearer, token_for
 from tests.test_cli import run
-from tests.web.test_multipart import parse
 from web import errors
 from web.app import create_app
-from web.multipart import MultipartFormParser
 
 ROOT = Path(__file__).resolve().parents[2]
 LONE_SURROGATE = b'"\\ud800"'
@@ -29,18 +27,6 @@ LONE_SURROGATE = b'"\\ud800"'
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def test_a_parts_own_charset_is_ignored() -> None:
-    body = (
-        b"--b\r\n"
-        b'Content-Disposition: form-data; name="title"\r\n'
-        b"Content-Type: text/plain; charset=utf-7\r\n\r\n"
-        b"+ADw-script+AD4-\r\n"
-        b"--b--\r\n"
-    )
-    fields, _ = parse(MultipartFormParser, body, "b")
-    assert fields == [("title", "+ADw-script+AD4-")]
 
 
 def test_hsts_exactly_when_cookies_are_secure(settings: Settings) -> None:
