@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 # bench/ holds a crypto.py of its own: take this folder off the import path so `import
-# crypto` finds the package, and put the repository root on it for `tests.services`.
+# crypto` finds the package, and put the repository root on it for `tests.s3_server`.
 ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from crypto.keys import generate_key  # noqa: E402
 from crypto.streaming import EncryptedObject, decrypt_object, encrypt_object  # noqa: E402
 from locker.storage import S3Store  # noqa: E402
-from tests.services import S3Server, ceph_rgw, remove_bucket  # noqa: E402
+from tests.s3_server import S3Server, ceph_rgw, remove_bucket  # noqa: E402
 
 MB = 1_000_000
 MIB = 1024 * 1024

@@ -143,7 +143,7 @@ def s3_endpoint(given: str | None) -> Iterator[tuple[str, dict[str, str]]]:
     if given:
         yield given, {}
         return
-    from tests.services import ceph_rgw
+    from tests.s3_server import ceph_rgw
 
     with ceph_rgw() as server:
         yield server.upstream_url, server.credentials_env()

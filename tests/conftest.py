@@ -27,7 +27,7 @@ from locker.models import Organization, Person, Professional
 from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
 from tests.postgres_server import answers, throwaway_cluster
-from tests.services import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
+from tests.s3_server import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
 from web.app import create_app
 
 STRICT = os.environ.get("LOCKER_TEST_STRICT") == "1" or os.environ.get("CI") == "true"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.services import free_port
+from tests.s3_server import free_port
 
 INSTALL_HINT = "apt-get install postgresql"
 START_TIMEOUT = 60

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import text
 
-from tests.services import TcpProxy, free_port
+from tests.s3_server import TcpProxy, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKER = [sys.executable, "-m", "web.cli"]

@@ -21,7 +21,7 @@ from flask import Flask
 from locker.checkpoints import CHECKPOINT_EVERY_RECORDS
 from locker.settings import Settings
 from tests.locker.test_audit_verify import _cli_env, _rebuild_tree, fill, row, tamper
-from tests.services import S3Server
+from tests.s3_server import S3Server
 from web.app import create_app
 from web.cli import main
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from locker.errors import StorageError
 from locker.storage.s3 import S3Store, _ChunkSignedBody, s3_client_config
 from locker.storage.sigv4_chunks import ChunkSigner, ChunkSigning, _signing_key, chunked_length
-from tests.services import S3Server
+from tests.s3_server import S3Server
 
 # AWS's worked example of a chunk-signed PUT ("Signature Calculations for the
 # Authorization Header: Transferring Payload in Multiple Chunks"): 66,560 bytes of "a"

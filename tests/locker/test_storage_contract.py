@@ -30,7 +30,7 @@ from locker.storage import (
     open_store,
     s3_client_config,
 )
-from tests import services
+from tests import s3_server as s3_harness
 
 MIB = 1024 * 1024
 # S3's minimum part size, as threshold and part size: multipart cases stay small.
@@ -477,7 +477,7 @@ def test_local_put_without_folder_is_a_storage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [1, PART + 1], ids=["single-put", "multipart"])
 def test_s3_objects_carry_no_metadata_and_no_tags(
-    s3_server: services.S3Server, s3_bucket: str, size: int
+    s3_server: s3_harness.S3Server, s3_bucket: str, size: int
 ) -> None:
     client = s3_server.client()
     store = S3Store(client, s3_bucket, multipart_threshold=PART, part_size=PART)
@@ -496,7 +496,7 @@ def test_s3_objects_carry_no_metadata_and_no_tags(
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_s3_multipart_round_trip_at_any_concurrency(
-    s3_server: services.S3Server, s3_bucket: str, concurrency: int
+    s3_server: s3_harness.S3Server, s3_bucket: str, concurrency: int
 ) -> None:
     store = S3Store(
         s3_server.client(),
@@ -514,7 +514,7 @@ def test_s3_multipart_round_trip_at_any_concurrency(
 
 
 def test_s3_replayable_goes_in_one_put_up_to_the_limit(
-    s3_server: services.S3Server, s3_bucket: str
+    s3_server: s3_harness.S3Server, s3_bucket: str
 ) -> None:
     # A multipart object's ETag is "<md5 of the part md5s>-<parts>"; a single PUT's is
     # the MD5 of the object itself.
@@ -534,7 +534,7 @@ def test_s3_replayable_goes_in_one_put_up_to_the_limit(
 
 
 def test_s3_prefix_keeps_objects_apart_from_foreign_ones(
-    s3_server: services.S3Server, s3_bucket: str
+    s3_server: s3_harness.S3Server, s3_bucket: str
 ) -> None:
     client = s3_server.client()
     store = S3Store(client, s3_bucket, prefix="/tenant/objects/")
@@ -549,7 +549,7 @@ def test_s3_prefix_keeps_objects_apart_from_foreign_ones(
     assert list(store.list_keys()) == [key]
 
 
-def test_s3_list_keys_follows_pagination(s3_server: services.S3Server, s3_bucket: str) -> None:
+def test_s3_list_keys_follows_pagination(s3_server: s3_harness.S3Server, s3_bucket: str) -> None:
     client = s3_server.client()
     store = S3Store(client, s3_bucket)
     keys = [store.new_key() for _ in range(1003)]  # servers answer at most 1000 per page
@@ -561,7 +561,7 @@ def test_s3_list_keys_follows_pagination(s3_server: services.S3Server, s3_bucket
     assert sorted(store.list_keys()) == sorted(keys)
 
 
-def test_s3_ensure_ready_creates_the_bucket(s3_server: services.S3Server) -> None:
+def test_s3_ensure_ready_creates_the_bucket(s3_server: s3_harness.S3Server) -> None:
     client = s3_server.client()
     bucket = f"locker-test-new-{os.urandom(6).hex()}"
     store = S3Store(client, bucket)
@@ -581,14 +581,14 @@ def test_s3_ensure_ready_creates_the_bucket(s3_server: services.S3Server) -> Non
         client.delete_bucket(Bucket=bucket)
 
 
-def quick_failing_store(s3_server: services.S3Server, bucket: str) -> S3Store:
+def quick_failing_store(s3_server: s3_harness.S3Server, bucket: str) -> S3Store:
     """An S3Store whose client gives up at once: no retries, 1 s connect timeout."""
     config = s3_client_config(connect_timeout=1, read_timeout=5, max_attempts=1)
     return S3Store(s3_server.client(config), bucket, multipart_threshold=PART, part_size=PART)
 
 
 def test_s3_unreachable_server_is_storage_unavailable(
-    s3_server: services.S3Server, s3_bucket: str
+    s3_server: s3_harness.S3Server, s3_bucket: str
 ) -> None:
     store = quick_failing_store(s3_server, s3_bucket)
     key = store.new_key()
@@ -614,7 +614,7 @@ def test_s3_unreachable_server_is_storage_unavailable(
 
 
 def test_s3_connection_lost_mid_upload_leaves_no_object(
-    s3_server: services.S3Server, s3_bucket: str
+    s3_server: s3_harness.S3Server, s3_bucket: str
 ) -> None:
     store = quick_failing_store(s3_server, s3_bucket)
     key = store.new_key()
@@ -640,7 +640,7 @@ def test_s3_connection_lost_mid_upload_leaves_no_object(
 
 
 def test_s3_read_cut_midway_is_storage_unavailable(
-    s3_server: services.S3Server, s3_bucket: str
+    s3_server: s3_harness.S3Server, s3_bucket: str
 ) -> None:
     store = quick_failing_store(s3_server, s3_bucket)
     key = store.new_key()
@@ -657,7 +657,7 @@ def test_s3_read_cut_midway_is_storage_unavailable(
 
 
 def test_open_store_s3_uses_the_standard_credential_variables(
-    s3_server: services.S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+    s3_server: s3_harness.S3Server, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in s3_server.credentials_env().items():
         monkeypatch.setenv(name, value)

@@ -14,7 +14,7 @@ from locker.actors import utc_now
 from locker.settings import Settings
 from locker.storage import ObjectStore, Replayable
 from tests.conftest import PASSWORD
-from tests.services import S3Server
+from tests.s3_server import S3Server
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
 from web.app import create_app, open_object_store
 
