@@ -7,14 +7,27 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from types import ModuleType
 
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
-from locker.sanitize import turbo
 from locker.sanitize.errors import DamagedFile, TooManyPixels, TypeMismatch
 
 register_heif_opener()
+
+
+def load_turbo() -> ModuleType | None:
+    """The libjpeg-turbo path (`turbo`), or None where the library is missing: photos then
+    take Pillow's path, slower and the same verdicts."""
+    try:
+        from locker.sanitize import turbo
+    except (ImportError, OSError, RuntimeError):  # PyTurboJPEG found no libturbojpeg
+        return None
+    return turbo
+
+
+TURBO = load_turbo()
 
 # The one Pillow decoder each sniffed type may reach; nothing else is ever tried.
 PILLOW_FORMATS = {
@@ -97,9 +110,9 @@ def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
             raise TooManyPixels("pixel limit")
         orientation = _orientation(image)
         scale = target_scale(width, height)
-        if expected == "JPEG" and image.mode == "RGB":
+        if expected == "JPEG" and image.mode == "RGB" and TURBO is not None:
             # Most uploads: a colour photo, re-encoded from its planes (None: not this one).
-            fast = turbo.clean_jpeg(
+            fast = TURBO.clean_jpeg(
                 data,
                 size=(width, height),
                 orientation=orientation,

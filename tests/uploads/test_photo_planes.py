@@ -160,3 +160,28 @@ def test_the_tiled_turn_is_the_plain_copy(
     target = np.zeros(turned.shape, np.uint8)
     turbo._copy_tiled(target, turned)
     assert np.array_equal(target, turned)
+
+
+def test_without_libjpeg_turbo_photos_take_pillows_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libturbojpeg is optional: where PyTurboJPEG cannot load it, the same photo comes out
+    upright and clean through Pillow alone."""
+    import sys
+
+    import turbojpeg
+
+    def no_library(*_: object, **__: object) -> None:
+        raise RuntimeError("Unable to locate turbojpeg library automatically.")
+
+    monkeypatch.setattr(turbojpeg, "TurboJPEG", no_library)
+    monkeypatch.delitem(sys.modules, "locker.sanitize.turbo")
+    monkeypatch.delattr(sys.modules["locker.sanitize"], "turbo")
+    assert images.load_turbo() is None
+    data = _photo(_scene(400, 300), orientation=6)
+    with_turbo = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    monkeypatch.setattr(images, "TURBO", None)
+    without = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    assert without.size == with_turbo.size == (300, 400)
+    encoded = without.encoded()
+    with Image.open(io.BytesIO(encoded)) as clean:
+        assert clean.format == "JPEG" and not clean.getexif() and "comment" not in clean.info
+        assert _mean_difference(clean, _reference(data)) < 4
