@@ -23,6 +23,7 @@ from locker.storage import ObjectStore, open_store
 from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
 from web import auth, context, errors
+from web.json_body import check_form_text
 from web.messages import language
 from web.throttle import SignInThrottle
 from web.ui import category_label, human_size, text
@@ -178,6 +179,8 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
+    # Text no database stores is refused with a clear message before any view reads it.
+    app.before_request(check_form_text)
     csrf = CSRFProtect(app)
     auth.init_app(app)
     errors.init_app(app)

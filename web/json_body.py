@@ -1,4 +1,5 @@
-"""The one way the API reads a JSON body: an object whose text is valid Unicode, or nothing."""
+"""The one way the API reads a JSON body (an object whose text is valid Unicode, or
+nothing), and the same check on form fields and query strings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 
 class InvalidText(BadRequest):
-    """A JSON body carried text no database can store (a lone surrogate, a NUL)."""
+    """A body or query carried text no database can store (a lone surrogate, a NUL)."""
 
 
 def _valid(value: object) -> bool:
@@ -33,3 +34,13 @@ def json_object() -> dict[str, Any] | None:
     if not _valid(body):
         raise InvalidText()
     return body if isinstance(body, dict) else None
+
+
+def check_form_text() -> None:
+    """InvalidText when a query parameter or form field (name or value) holds such text:
+    PostgreSQL would refuse it deep in a service, as a server error."""
+    fields = [*request.args.items(multi=True)]
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        fields += request.form.items(multi=True)
+    if not _valid([text for pair in fields for text in pair]):
+        raise InvalidText()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -115,3 +117,24 @@ def test_an_unexpected_database_error_logs_no_value(
     assert caplog.records
     for record in caplog.records:
         assert secret not in logging.Formatter().format(record)
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"path": "/sign-in", "data": {"identifier": "al\x00ice", "password": "x"}},
+        {"path": "/sign-in", "data": {"identifier": "alice", "password": "x", "n\x00": "1"}},
+        {"path": "/sign-in?next=%00", "data": {"identifier": "alice", "password": "x"}},
+    ],
+    ids=["value", "name", "query"],
+)
+def test_a_nul_in_a_form_or_query_is_a_clear_400_on_every_database(
+    csrf_app: Flask, attempt: dict[str, Any]
+) -> None:
+    client = csrf_app.test_client()
+    page = client.get("/sign-in")
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data)
+    assert token is not None
+    answer = client.post(attempt["path"], data={**attempt["data"], "csrf_token": token.group(1)})
+    assert answer.status_code == 400
+    assert "caractères invalides" in answer.get_data(as_text=True)
