@@ -167,7 +167,7 @@ def sandbox_ids(user: str | None = None) -> tuple[int, int] | None:
     ids = chosen_ids(user)
     if ids[0] == 0:
         return None
-    blocked = unreachable(_python_folders(), ids)
+    blocked = unreachable(python_folders(), ids)
     if blocked:
         log.warning(
             "sanitiser child keeps uid 0: user %d cannot read %s (install the service "
@@ -206,7 +206,7 @@ def _become(run_as: tuple[int, int]) -> None:
     os.setresuid(uid, uid, uid)  # every capability goes with uid 0
 
 
-def _python_folders() -> set[str]:
+def python_folders() -> set[str]:
     """Where modules may still be imported from lazily: never the data dir beside them."""
     folders = {sys.base_prefix, sys.prefix, *sysconfig.get_paths().values()}
     for name in ("locker", "crypto", "sharing", "web"):
@@ -218,7 +218,7 @@ def _python_folders() -> set[str]:
 
 def _limit_files(workdir: Path, inputs: Collection[str]) -> None:
     ruleset = Ruleset()
-    for path in sorted({*READABLE, f"/proc/{os.getpid()}", *_python_folders()}):
+    for path in sorted({*READABLE, f"/proc/{os.getpid()}", *python_folders()}):
         if not os.path.exists(path):
             continue
         rules = READ if os.path.isdir(path) else FSAccess.READ_FILE

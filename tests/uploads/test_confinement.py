@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from locker.sanitize import SanitizeLimits, confine, sanitize_files
-from locker.sanitize.confine import NOBODY, _python_folders, chosen_ids, unreachable
+from locker.sanitize.confine import NOBODY, chosen_ids, python_folders, unreachable
 from locker.sanitize.sandbox import _Child
 from locker.sanitize.worker import Job
 
@@ -156,7 +156,7 @@ def test_a_real_upload_is_parsed_by_the_sandbox_user(tmp_path: Path) -> None:
         assert limits.run_as is None
         return
     if limits.run_as is None:  # only when that user could not read the Python folders
-        blocked = unreachable(_python_folders(), chosen_ids())
+        blocked = unreachable(python_folders(), chosen_ids())
         print("the child keeps uid 0 here; unreadable:", blocked)
         assert blocked
         return
@@ -202,12 +202,12 @@ def _check_reachability(top: Path, monkeypatch: Any, caplog: Any) -> None:
     assert unreachable([str(inner)], NOBODY) == []
     assert unreachable([str(closed)], NOBODY) == [str(closed)]  # but not listed itself
     os.chmod(closed, 0o700)
-    monkeypatch.setattr(confine, "_python_folders", lambda: {str(inner)})
+    monkeypatch.setattr(confine, "python_folders", lambda: {str(inner)})
     decided = confine.sandbox_ids.__wrapped__("nobody")
     if os.geteuid() != 0:
         assert decided is None  # not root: nothing to give up
         return
     assert decided is None
     assert str(inner) in caplog.text and "keeps uid 0" in caplog.text
-    monkeypatch.setattr(confine, "_python_folders", lambda: {"/usr/lib"})
+    monkeypatch.setattr(confine, "python_folders", lambda: {"/usr/lib"})
     assert confine.sandbox_ids.__wrapped__("nobody") == NOBODY
