@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from crypto.keyring import create_keyfile
 from locker.db import make_engine
-from locker.errors import StorageError, StorageUnavailable, Unreachable
+from locker.errors import StorageUnavailable, Unreachable
 from locker.schema import upgrade_schema
 from locker.settings import Settings
 from locker.storage import open_store
@@ -34,14 +34,14 @@ RETRY_PAUSE = 1.0
 
 def _when_answering(step: Callable[[], T], deadline: float, describe: Callable[[str], str]) -> T:
     """Run `step`, again while its server does not answer and `deadline` (monotonic) is not
-    past; then raise Unreachable with `describe(cause)`, the cause in one line."""
+    past; then raise Unreachable with `describe(cause)`, the cause in one line. Any other
+    error (a failed migration, a refused bucket) is raised as it is."""
     while True:
         try:
             return step()
-        except (DBAPIError, StorageError) as exc:
-            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            retry = isinstance(exc, StorageUnavailable | OperationalError)
-            if not retry or time.monotonic() + RETRY_PAUSE > deadline:
+        except (OperationalError, StorageUnavailable) as exc:
+            if time.monotonic() + RETRY_PAUSE > deadline:
+                cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
                 raise Unreachable(describe(cause[0] if cause else type(exc).__name__)) from exc
         time.sleep(RETRY_PAUSE)
 

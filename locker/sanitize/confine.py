@@ -182,13 +182,14 @@ def sandbox_ids(user: str | None = None) -> tuple[int, int] | None:
 def _hand_over(workdir: Path, inputs: Collection[str], run_as: tuple[int, int]) -> tuple[str, ...]:
     """Give the upload's folder to `run_as` and make it the working directory; return the
     inputs as names in it (one given from elsewhere is copied in, never chowned)."""
-    os.chdir(workdir)
+    folder = workdir.resolve()
+    os.chdir(folder)
     os.chown(".", *run_as)
     os.chmod(".", 0o700)
     names = []
     for index, path in enumerate(inputs):
         source = Path(path)
-        if source.parent.resolve() == workdir.resolve():
+        if source.parent.resolve() == folder:
             os.chown(source.name, *run_as)
             names.append(source.name)
         else:
