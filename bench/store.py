@@ -6,8 +6,7 @@ For each payload size, on the same server, bucket, client and bytes:
   raw put        boto3 put_object(Body=payload)                         (the baseline)
   store put      S3Store.put(payload in 1 MiB chunks, replayable)       (storage layer alone)
   encrypted put  S3Store.put(EncryptedObject(payload in 1 MiB chunks))  (the upload path)
-  streamed put   S3Store.put(encrypt_object(payload in 1 MiB chunks),
-                             size_hint=len(payload))                   (a stream of unknown
+  streamed put   S3Store.put(encrypt_object(payload in 1 MiB chunks))  (a stream of unknown
                                                                         size: multipart)
   raw get        boto3 get_object().read()                              (the baseline)
   store get      S3Store.get(), consumed
@@ -158,11 +157,7 @@ def bench_size(
 
     def streamed_put() -> None:
         keys["streamed"] = store.new_key()
-        store.put(
-            keys["streamed"],
-            encrypt_object(data_key, chunks_of(payload, chunk), aad),
-            size_hint=len(payload),
-        )
+        store.put(keys["streamed"], encrypt_object(data_key, chunks_of(payload, chunk), aad))
 
     def raw_get() -> None:
         assert len(client.get_object(Bucket=bucket, Key=keys["raw"])["Body"].read()) == size

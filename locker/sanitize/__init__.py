@@ -70,6 +70,7 @@ class Sanitizing:
             run_as=limits.run_as,
         )
         self._run = SandboxRun(job, limits.wall_seconds)
+        self.pid = self._run.pid  # the child's
         self._thumbnail_ready = False
 
     def __enter__(self) -> Sanitizing:

@@ -1,149 +1,185 @@
 """Running the worker in a child process with memory and CPU-time limits.
 
-The child is forked from a fork server that preloaded the parsers, so a hostile file
-that exhausts memory, spins or crashes a C library takes down only that child.
+Each upload is parsed by a child forked for it from the fork server
+(`locker.sanitize.forkserver`), which loaded the parsers once: a hostile file that
+exhausts memory, spins or crashes a C library takes down only that child. The job goes in
+and the answers come out as JSON lines on two pipes: a child whose parser was exploited
+can send the service data, never objects to rebuild (unpickling would run the
+attacker's code here).
 """
 
 from __future__ import annotations
 
-import functools
-import io
+import contextlib
+import json
 import logging
-import multiprocessing
 import os
+import select
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
-from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
-from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, ForkServerProcess, set_spawning_popen
 from typing import Any
 
 from locker.sanitize import worker
 from locker.sanitize.errors import TooComplex
 
 log = logging.getLogger(__name__)
-# glibc malloc settings for the fork server, hence for every child it forks (they are read
-# once, when a process starts). A fresh child touches every page of memory it allocates
-# for the first time, and on a virtual machine each 4 KiB page fault cost ~9 us: a 20 MB
-# PDF rewrite took ~4,400 of them, 40 ms of the child's ~50. Transparent huge pages for
-# malloc's heap (where the kernel allows them on request) make that a few dozen faults;
-# the thresholds keep big blocks on that heap, and keep the memory a child frees for its
-# next block instead of handing it back (bench/README.md, "uploads").
+# glibc malloc settings for the fork server, hence every child (read once, when a
+# process starts). A fresh child touches every page of memory it allocates for the first
+# time; transparent huge pages for malloc's heap make a 20 MB PDF's thousands of page
+# faults a few dozen, and the thresholds keep big blocks on that heap (bench/README.md,
+# "uploads").
 MALLOC_TUNABLES = (
     "glibc.malloc.hugetlb=1",
     f"glibc.malloc.mmap_threshold={64 * 1024 * 1024}",
     f"glibc.malloc.trim_threshold={256 * 1024 * 1024}",
 )
-_forkserver_start = threading.Lock()
+# An answer is a few fields; anything longer is not one.
+_MAX_ANSWER_BYTES = 64 * 1024
 
 
-def _start_fork_server() -> None:
-    """Start the fork server with MALLOC_TUNABLES as its whole environment, once per process.
+class _ForkServer:
+    """This process's fork server, started at the first upload (again if it died, and
+    anew in a process forked from this one: a server's workers)."""
 
-    The environment is swapped only while the server is being started (once, at the first
-    upload; the settings and the S3 clients read theirs at start): the service's own
-    process and anything else it runs keep their environment. (A fork server that dies is
-    started again by multiprocessing itself, without the tunables: its children are then
-    slower, never less limited.)
-    """
-    with _forkserver_start:
-        # The fork server, hence every child, starts with no environment at all but the
-        # tunables: the service's own holds the database URL, S3 and secret keys, and a
-        # process's exec-time environment stays readable in /proc/self/environ.
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ["GLIBC_TUNABLES"] = ":".join(
-            filter(None, (saved.get("GLIBC_TUNABLES"), *MALLOC_TUNABLES))
-        )
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+        self._owner = 0
+
+    def ask(self, request: dict[str, Any], fds: tuple[int, ...] = ()) -> dict[str, Any]:
+        """Send one request (with descriptors to hand over) and return its answer."""
+        with self._lock:
+            for attempt in (1, 2):
+                control = self._running()
+                try:
+                    socket.send_fds(control, [json.dumps(request).encode()], list(fds))
+                    reply = control.recv(_MAX_ANSWER_BYTES)
+                except OSError:
+                    reply = b""
+                if reply:
+                    answer: dict[str, Any] = json.loads(reply)
+                    return answer
+                self._stop()  # it died: a new one takes the request, once
+                if attempt == 2 or "kill" in request:  # a dead server's children are gone
+                    break
+            raise TooComplex("the sanitiser's fork server is not answering")
+
+    def _running(self) -> socket.socket:
+        if self._socket is not None and self._owner == os.getpid():
+            return self._socket
+        ours, its = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            forkserver.ensure_running()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "locker.sanitize.forkserver"],
+                stdin=its.fileno(),
+                stdout=subprocess.DEVNULL,
+                env=_environment(),
+            )
+        except BaseException:
+            ours.close()
+            raise
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            its.close()
+        self._socket, self._owner = ours, os.getpid()
+        return ours
+
+    def _stop(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._socket = self._process = None
 
 
-class _Popen(popen_forkserver.Popen):
-    """The fork server's launcher, minus the parent's `__main__`.
-
-    CPython 3.11's fork server re-runs the parent's main script in every child before
-    the target (its preload of `__main__` never happens): under gunicorn, pytest or a
-    script that costs a second of imports per upload. The worker's target lives in an
-    importable module, so the child needs no `__main__` at all.
-    """
-
-    def _launch(self, process_obj: Any) -> None:
-        prep_data = spawn.get_preparation_data(process_obj._name)
-        prep_data.pop("init_main_from_path", None)
-        prep_data.pop("init_main_from_name", None)
-        buffer = io.BytesIO()
-        set_spawning_popen(self)
-        try:
-            reduction.dump(prep_data, buffer)
-            reduction.dump(process_obj, buffer)
-        finally:
-            set_spawning_popen(None)
-        self.sentinel, writer = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
-        parent_writer = os.dup(writer)
-        self.finalizer = util.Finalize(self, util.close_fds, (parent_writer, self.sentinel))  # type: ignore[attr-defined]
-        with open(writer, "wb", closefd=True) as handle:
-            handle.write(buffer.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+def _environment() -> dict[str, str]:
+    # Nothing of the service's own environment (database URL, S3 and secret keys): a
+    # process's start-up environment stays readable in /proc/self/environ.
+    own = os.environ.get("GLIBC_TUNABLES")
+    return {"GLIBC_TUNABLES": ":".join(filter(None, (own, *MALLOC_TUNABLES)))}
 
 
-class _WorkerProcess(ForkServerProcess):
-    @staticmethod
-    def _Popen(process_obj: Any) -> _Popen:
-        return _Popen(process_obj)
+_fork_server = _ForkServer()
 
 
-@functools.cache
-def _context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    assert isinstance(context, ForkServerContext)
-    context.set_forkserver_preload(["locker.sanitize.worker"])
-    _start_fork_server()
-    return context
-
-
-class _Child:
+class Child:
     """A child forked ahead of its job, waiting for it on a pipe: one job, then it exits.
 
     Every upload still gets a child that has never seen another upload's bytes; only its
-    fork and start-up (~3 ms of a 20 MB PDF's upload) happen before the upload arrives,
-    once the previous upload's child is done (bench/README.md, "uploads").
+    fork happens before the upload arrives, once the previous upload's child is done.
+    `runner` ("module:function") replaces `worker.run` in the tests that run hostile code
+    in a child confined exactly like this.
     """
 
-    def __init__(self, runner: Callable[[worker.Job, Connection], None] | None = None) -> None:
-        context = _context()
+    def __init__(self, runner: str | None = None) -> None:
         self.owner = os.getpid()
-        self.answers, answer_sender = context.Pipe(duplex=False)
-        job_receiver, self.jobs = context.Pipe(duplex=False)
-        self.process = _WorkerProcess(
-            target=worker.serve, args=(job_receiver, answer_sender, runner), daemon=True
-        )
+        job_reader, job_writer = os.pipe()
+        answer_reader, answer_writer = os.pipe()
         try:
-            self.process.start()
+            self.pid = int(_fork_server.ask({"start": runner}, (job_reader, answer_writer))["pid"])
+        except BaseException:
+            os.close(job_writer)
+            os.close(answer_reader)
+            raise
         finally:
-            answer_sender.close()
-            job_receiver.close()
+            os.close(job_reader)
+            os.close(answer_writer)
+        self.jobs = os.fdopen(job_writer, "wb")
+        self.answers = answer_reader
+        self._pending = b""
+
+    def alive(self) -> bool:
+        """Whether the child is still there: until its job, it says nothing, so its
+        answer pipe is readable only once it has ended."""
+        return not select.select([self.answers], [], [], 0)[0]
 
     def give(self, job: worker.Job) -> bool:
         """Hand the child its job; False if it is no longer there to take it."""
         try:
-            self.jobs.send(job)
+            self.jobs.write(job.to_json() + b"\n")
+            self.jobs.flush()
         except OSError:  # it died while it waited (killed, or its memory taken back)
             return False
         finally:
-            self.jobs.close()
+            # The write it could not flush fails again on close.
+            with contextlib.suppress(OSError):
+                self.jobs.close()
         return True
 
+    def answer(self, deadline: float) -> dict[str, Any] | None:
+        """The child's next answer, or None if it died, overran `deadline` or sent no answer."""
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.answers], [], [], left)[0]:
+                return None
+            try:
+                more = os.read(self.answers, _MAX_ANSWER_BYTES)
+            except OSError:
+                return None
+            if not more or len(self._pending) + len(more) > _MAX_ANSWER_BYTES:
+                return None
+            self._pending += more
+        line, _, self._pending = self._pending.partition(b"\n")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
+
     def discard(self) -> None:
-        self.jobs.close()
-        self.answers.close()
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join()
+        """Close both pipes and have the child killed if it is still running."""
+        with contextlib.suppress(OSError):
+            self.jobs.close()
+        if self.answers >= 0:
+            os.close(self.answers)
+            self.answers = -1
+        if self.owner == os.getpid():
+            with contextlib.suppress(TooComplex):
+                _fork_server.ask({"kill": self.pid})
 
 
 class _Spare:
@@ -151,15 +187,15 @@ class _Spare:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._child: _Child | None = None
+        self._child: Child | None = None
 
-    def take(self) -> _Child | None:
+    def take(self) -> Child | None:
         with self._lock:
             child, self._child = self._child, None
         # A process forked from this one (a server's workers) must not use its parent's.
         if child is None or child.owner != os.getpid():
             return None
-        if child.process.is_alive():
+        if child.alive():
             return child
         child.discard()
         return None
@@ -169,8 +205,8 @@ class _Spare:
 
     def _refill(self) -> None:
         try:
-            child = _Child()
-        except Exception:  # the next upload forks its own child, as without a spare
+            child = Child()
+        except Exception:  # the next upload starts its own child, as without a spare
             log.warning("could not start a spare sanitizer child", exc_info=True)
             return
         with self._lock:
@@ -186,7 +222,7 @@ class SandboxRun:
     """One started child and its answers: the clean file, then its thumbnail.
 
     `wall_seconds` bounds the time spent waiting for the child, all answers together. Use
-    as a context manager: leaving it kills a child that has not given its last answer.
+    as a context manager: leaving it kills a child that has not ended.
     """
 
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
@@ -195,13 +231,13 @@ class SandboxRun:
             child.discard()  # it died while it waited: a fresh child takes the job
             child = None
         if child is None:
-            child = _Child()
+            child = Child()
             if not child.give(job):
                 child.discard()
                 raise TooComplex("worker did not start")
         self._deadline = time.monotonic() + wall_seconds
-        self._done = False
-        self._answers, self._process = child.answers, child.process
+        self._child = child
+        self.pid = child.pid
 
     def __enter__(self) -> SandboxRun:
         return self
@@ -211,29 +247,15 @@ class SandboxRun:
 
     def answer(self) -> dict[str, Any]:
         """The child's next answer; TooComplex if it died or overran its time."""
-        answer: dict[str, Any] | None = None
-        try:
-            if self._answers.poll(max(self._deadline - time.monotonic(), 0.0)):
-                answer = self._answers.recv()
-        except (EOFError, OSError):
-            answer = None  # the child died (memory or CPU limit, or a crashing parser)
-        if answer is None:
-            log.warning(
-                "sanitizer child gave no answer", extra={"exitcode": self._process.exitcode}
-            )
+        answer = self._child.answer(self._deadline)
+        if answer is None:  # memory or CPU limit, a crashing parser, or out of time
+            log.warning("sanitizer child gave no answer")
             raise TooComplex("worker limits")
-        # A refusal, or the thumbnail's answer, is the child's last word.
-        self._done = not answer.get("ok") or bool(answer.get("thumbnail"))
         return answer
 
     def close(self) -> None:
-        """Close the pipe and reap the child; one that is not done is killed."""
-        self._answers.close()
-        if self._done:
-            self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+        """Close the pipes and have the child killed, if its last answer did not end it."""
+        self._child.discard()
         # The next upload's child is forked now, once this one's work is over: forked
         # while this child worked, it took CPU from it on a machine of two cores.
         _spare.refill_later()

@@ -1,18 +1,19 @@
 """The sandboxed child: limits itself first, then sniffs, parses and rewrites hostile bytes.
 
-Imported (preloaded) by the fork server, so each upload pays for a fork, not for imports.
-Nothing here touches the database, the keys or the object store.
+Forked ahead of its upload from a fork server that loaded the parsers
+(`locker.sanitize.forkserver`). Nothing here touches the database, the keys or the object store.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import json
 import os
 import resource
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,10 +49,49 @@ class Job:
     # Who the child becomes (uid, gid) when the service runs as root; None: it stays.
     run_as: tuple[int, int] | None = None
 
+    def to_json(self) -> bytes:
+        return json.dumps(dataclasses.asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, line: bytes) -> Job:
+        fields = json.loads(line)
+        run_as = fields.pop("run_as")
+        return cls(
+            **{**fields, "inputs": tuple(fields["inputs"])},
+            run_as=None if run_as is None else (int(run_as[0]), int(run_as[1])),
+        )
+
+
+class Answers:
+    """The child's end of the answer pipe: one JSON line an answer."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = os.fdopen(fd, "wb")
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def send(self, answer: dict[str, Any]) -> None:
+        self._file.write(json.dumps(answer).encode() + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
 
 def _address_space() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss() -> int:
+    """This program's peak resident memory (getrusage's would count the service's too: a
+    process keeps the peak of the one it was started from)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def limit_self(memory_bytes: int, cpu_seconds: int) -> int:
@@ -113,35 +153,7 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
     clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
 
 
-def serve(
-    jobs: Connection, answers: Connection, runner: Callable[[Job, Connection], None] | None = None
-) -> None:
-    """Child entry point: wait for one job on `jobs`, give up everything, then `run` it.
-
-    The child is started before its upload arrives (the sandbox keeps one waiting); one
-    whose job never comes (its parent went away) just ends. `runner` is `run` but in the
-    tests that run hostile code in a child confined exactly like this.
-    """
-    try:
-        job = jobs.recv()
-    except (EOFError, OSError):
-        return
-    finally:
-        jobs.close()
-    limit_self(job.memory_bytes, job.cpu_seconds)
-    workdir = Path(job.output).parent
-    names = confine({answers.fileno()}, workdir, job.inputs, job.run_as)
-    if names is not None:  # its folder is now its working directory: named from there
-        job = dataclasses.replace(
-            job,
-            inputs=names,
-            output=Path(job.output).name,
-            thumbnail=Path(job.thumbnail).name,
-        )
-    (runner or run)(job, answers)
-
-
-def run(job: Job, conn: Connection) -> None:
+def run(job: Job, conn: Answers) -> None:
     """Run one job (the child's, from `serve`): answers on `conn`, each a dict with
     "code" on refusal.
 
@@ -152,8 +164,7 @@ def run(job: Job, conn: Connection) -> None:
     ceiling = resource.getrlimit(resource.RLIMIT_AS)[0]  # set by `serve`, before the job
 
     def send(answer: dict[str, Any]) -> None:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        answer["peak_rss_bytes"] = usage.ru_maxrss * 1024
+        answer["peak_rss_bytes"] = peak_rss()
         answer["address_space_limit"] = ceiling
         conn.send(answer)
 
@@ -175,3 +186,39 @@ def run(job: Job, conn: Connection) -> None:
         answer = {"ok": False, "code": "damaged_file"}
     send(answer)
     conn.close()
+
+
+Runner = Callable[[Job, Answers], None]
+
+
+def runner_named(name: str | None) -> Runner:
+    """`run`, or for tests the "module:function" that runs in its place."""
+    if name is None:
+        return run
+    module, _, function = name.partition(":")
+    runner: Runner = getattr(importlib.import_module(module), function)
+    return runner
+
+
+def serve(jobs: int, answers: Answers, runner: Runner = run) -> None:
+    """Wait for one job on `jobs`, give up everything, then `run` it.
+
+    The child is started before its upload arrives (the sandbox keeps one waiting); one
+    whose job never comes (its parent went away) just ends.
+    """
+    with os.fdopen(jobs, "rb") as pipe:
+        line = pipe.readline()
+    if not line:
+        return
+    job = Job.from_json(line)
+    limit_self(job.memory_bytes, job.cpu_seconds)
+    workdir = Path(job.output).parent
+    names = confine({answers.fileno()}, workdir, job.inputs, job.run_as)
+    if names is not None:  # its folder is now its working directory: named from there
+        job = dataclasses.replace(
+            job,
+            inputs=names,
+            output=Path(job.output).name,
+            thumbnail=Path(job.thumbnail).name,
+        )
+    runner(job, answers)

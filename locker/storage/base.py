@@ -24,25 +24,6 @@ class InvalidObjectKey(StorageError, ValueError):
     code = "invalid_object_key"
 
 
-def regrouped(chunks: Iterable[bytes], size: int) -> Iterator[list[memoryview]]:
-    """The bytes of `chunks` in groups of exactly `size` bytes (the last one shorter, none
-    empty), each a list of views on the chunks: nothing is copied."""
-    pieces: list[memoryview] = []
-    held = 0
-    for chunk in chunks:
-        view = memoryview(chunk).cast("B")
-        while held + len(view) >= size:
-            cut = size - held
-            pieces.append(view[:cut])
-            yield pieces
-            pieces, held, view = [], 0, view[cut:]
-        if view:
-            pieces.append(view)
-            held += len(view)
-    if pieces:
-        yield pieces
-
-
 def new_object_key() -> str:
     """Return a fresh random key (32 lowercase hex characters) that reveals nothing."""
     return secrets.token_hex(16)
@@ -83,13 +64,11 @@ class ObjectStore(Protocol):
         """Return a fresh random key that names nothing and collides with nothing."""
         ...
 
-    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
         """Store the concatenated chunks under `key` and return their length.
 
-        `size_hint`, the length the caller expects, lets a store prepare for a large
-        object early; the length stored is always that of the chunks. Chunks that are
-        `Replayable` tell their size themselves, and the store may read them more than
-        once (S3 sends such an object in one request: a pass to sign it, one to send it).
+        Chunks that are `Replayable` tell their size themselves, and the store may read
+        them more than once (S3 sends such an object again when a request is retried).
 
         Atomic: readers see the previous content (nothing, for a new key) until the whole
         object is stored; on any failure, including one raised by `chunks`, nothing new is

@@ -46,9 +46,8 @@ class LocalFolderStore:
         # Fan-out keeps folders small enough for fast lookups with millions of objects.
         return self._root / key[:2] / key
 
-    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
-        """Write the chunks to a staging file, fsync it and rename it over `key` (a file
-        needs no preparing: `size_hint` is not used).
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Write the chunks to a staging file, fsync it and rename it over `key`.
 
         Readers see the old content or the new one, never a mix; on failure the staging
         file is removed and the error (the iterator's own, or StorageError) propagates.

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime
 import io
-import itertools
 import logging
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, cast
 
 import boto3.session
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -31,22 +28,18 @@ from locker.storage.base import (
     check_object_key,
     is_object_key,
     new_object_key,
-    regrouped,
 )
-from locker.storage.sigv4_chunks import ChunkSigner, ChunkSigning, enable_chunk_signing
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-# S3 refuses parts below 5 MiB (except the last one) and uploads of more than 10,000 parts.
+# S3 refuses parts below 5 MiB (except the last one).
 MIN_PART_BYTES = 5 * MIB
-MAX_PARTS = 10_000
 # Every object is ciphertext; saying so is all a content type may reveal.
 _CONTENT_TYPE = "application/octet-stream"
 # Error codes meaning "the service is overloaded or hiccuped", worth retrying later.
@@ -73,7 +66,13 @@ def s3_client_config(
 ) -> Config:
     """Return the botocore settings every locker S3 client uses: bounded waits and retries."""
     return Config(
-        s3={"addressing_style": "path" if path_style else "virtual"},
+        s3={
+            "addressing_style": "path" if path_style else "virtual",
+            # The body is not hashed into the signature (a second pass over every upload
+            # before its first byte goes): each object is AEAD ciphertext, so any byte
+            # changed on the way fails decryption, and production runs over TLS.
+            "payload_signing_enabled": False,
+        },
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         # "standard" retries connection errors, 5xx and throttling with jittered backoff.
@@ -108,15 +107,12 @@ def make_s3_client(
 
 
 class S3Store:
-    """Objects in one bucket, optionally under a prefix; small ones and replayable ones
-    of a known size in one PUT, other big ones in a multipart upload streamed with a few
-    parts in flight.
+    """Objects in one bucket, optionally under a prefix.
 
-    One PUT is the fastest way in: Ceph RGW commits each part of a multipart upload
-    before answering it, which made a 50 MB upload 1.2-1.3x slower than a single PUT even
-    with four parts in flight (bench/README.md, "store"). A stream of unknown size cannot
-    be sent that way without buffering it whole, so it goes in parts; parts in flight
-    cost memory (part_size each) but hide the per-part round trip.
+    A replayable object of a known size (every encrypted document) goes in one streamed
+    PUT, read again from the start if botocore retries it; any other stream goes through
+    boto3's managed transfer: one PUT up to the threshold, a multipart upload above it
+    (aborted on failure, holding at most `part_concurrency + 1` parts in memory).
     """
 
     def __init__(
@@ -128,7 +124,6 @@ class S3Store:
         part_size: int = 8 * MIB,
         part_concurrency: int = 4,
         single_put_limit: int = 64 * MIB,
-        chunk_signing: bool = True,
     ) -> None:
         if part_size < MIN_PART_BYTES:
             raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes (S3 minimum)")
@@ -140,19 +135,17 @@ class S3Store:
         self._bucket = bucket
         stripped = prefix.strip("/")
         self._prefix = f"{stripped}/" if stripped else ""
-        self._threshold = multipart_threshold
-        self._part_size = part_size
-        self._part_concurrency = part_concurrency
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=part_size,
+            max_concurrency=part_concurrency,
+        )
+        # s3transfer reads a stream of unknown size part by part into memory, up to ten
+        # parts ahead by default; one more than are in flight keeps the senders busy.
+        self._transfer.max_in_memory_upload_chunks = part_concurrency + 1
         # Above this a multipart upload is worth its round trips: parts go in parallel,
         # and a retry resends one part, not the whole object (S3's own cap is 5 GiB).
         self._single_put_limit = min(single_put_limit, 5 * 1024 * MIB)
-        # A replayable object is signed chunk by chunk as it is sent, not hashed whole
-        # first (sigv4_chunks), unless the client adds checksum trailers of its own.
-        self._chunk_signing = chunk_signing and (
-            getattr(client.meta.config, "request_checksum_calculation", None) == "when_required"
-        )
-        if self._chunk_signing:
-            enable_chunk_signing(client)
 
     @property
     def bucket(self) -> str:
@@ -171,102 +164,42 @@ class S3Store:
     def _name(self, key: str) -> str:
         return self._prefix + check_object_key(key)
 
-    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
-        """Store the chunks in one PUT up to the threshold, else in a multipart upload that
-        is aborted on any error; holds at most the threshold, or (concurrency + 1) parts.
-
-        Replayable chunks up to `single_put_limit` go in one streamed PUT whatever their
-        size, holding about one chunk, signed chunk by chunk as they go (sigv4_chunks). A
-        `size_hint` over the threshold starts the multipart upload with the first byte,
-        while the next chunks are still being made, instead of after a threshold's worth of
-        them (a wrong hint costs a request or two, never correctness).
-        """
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Store the chunks; on any error nothing is left, not even a part, and the
+        error (the source's own, if it failed) propagates."""
         name = self._name(key)
-        if isinstance(chunks, Replayable):
-            if chunks.size <= self._single_put_limit:
-                return self._put_replayed(name, chunks)
-            size_hint = chunks.size
-        source = iter(chunks)
-        big = size_hint is not None and size_hint > self._threshold
-        threshold = 0 if big else self._threshold
-        buffered: list[bytes] = []
-        size = 0
-        for chunk in source:
-            buffered.append(chunk)
-            size += len(chunk)
-            if size > threshold:
-                return self._put_multipart(name, _regroup(buffered, source, self._part_size))
-        body = _Body([memoryview(chunk).cast("B") for chunk in buffered])
+        if isinstance(chunks, Replayable) and chunks.size <= self._single_put_limit:
+            return self._put_replayed(name, chunks)
+        stream = _Stream(iter(chunks))
         with _translated_errors("put"):
-            self._client.put_object(
-                Bucket=self._bucket,
-                Key=name,
-                Body=cast("IO[bytes]", body),
-                ContentType=_CONTENT_TYPE,
+            self._client.upload_fileobj(
+                cast("IO[bytes]", io.BufferedReader(stream, READ_CHUNK_BYTES)),
+                self._bucket,
+                name,
+                ExtraArgs={"ContentType": _CONTENT_TYPE},
+                Config=self._transfer,
             )
-        return size
+        return stream.size
 
     def _put_replayed(self, name: str, source: Replayable) -> int:
-        body = (
-            _ChunkSignedBody(source)
-            if self._chunk_signing and source.size
-            else _ReplayedBody(source)
-        )
+        # botocore never reads a body announced empty: check that it is, here.
+        body = _ReplayedBody(source) if source.size else b"".join(_exactly(source))
         try:
             with _translated_errors("put"):
                 self._client.put_object(
                     Bucket=self._bucket,
                     Key=name,
                     Body=cast("IO[bytes]", body),
-                    ContentLength=body.size,
+                    ContentLength=source.size,
                     ContentType=_CONTENT_TYPE,
                 )
         except StorageError:
             # botocore reports a failing body as a failed request (and retries it): the
             # caller must see the source's own error, as with any other put.
-            if body.failure is not None:
+            if isinstance(body, _ReplayedBody) and body.failure is not None:
                 raise body.failure from None
             raise
         return source.size
-
-    def _put_multipart(self, name: str, parts: Iterator[_Body]) -> int:
-        with _translated_errors("put"):
-            upload_id = self._client.create_multipart_upload(
-                Bucket=self._bucket, Key=name, ContentType=_CONTENT_TYPE
-            )["UploadId"]
-        try:
-            uploader = _PartUploader(
-                self._client, self._bucket, name, upload_id, self._part_concurrency
-            )
-            try:
-                for part in parts:
-                    uploader.send(part)
-                    del part  # in flight, the uploader holds it; nobody else should
-                sent = uploader.finish()
-            finally:
-                # Waits for parts still on the wire, so none lands after the abort below.
-                uploader.close()
-            with _translated_errors("put"):
-                self._client.complete_multipart_upload(
-                    Bucket=self._bucket,
-                    Key=name,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": sent},
-                )
-        except BaseException:
-            # Whatever failed (our request, the caller's iterator, an interrupt), the
-            # uploaded parts must not linger: they are invisible but billed and readable.
-            self._abort(name, upload_id)
-            raise
-        return uploader.size
-
-    def _abort(self, name: str, upload_id: str) -> None:
-        try:
-            self._client.abort_multipart_upload(Bucket=self._bucket, Key=name, UploadId=upload_id)
-        except (BotoCoreError, ClientError) as exc:
-            # The put already failed; report its error, not this one. The upload stays
-            # until abort_incomplete_uploads or a bucket lifecycle rule removes it.
-            log.warning("could not abort multipart upload %s: %s", upload_id, type(exc).__name__)
 
     def get(self, key: str) -> Iterator[bytes]:
         """Stream the object in chunks of at most 1 MiB; ObjectNotFound if absent.
@@ -347,28 +280,53 @@ class S3Store:
         return aborted
 
 
-def _regroup(first: list[bytes], rest: Iterator[bytes], part_size: int) -> Iterator[_Body]:
-    """Yield the bytes of `first` then `rest` as bodies of exactly `part_size` bytes (the
-    last one shorter), made of views on the chunks: nothing is copied."""
-    for pieces in regrouped(itertools.chain(_drained(first), rest), part_size):
-        yield _Body(pieces)
+class _Stream(io.RawIOBase):
+    """An iterator of chunks as the raw file a BufferedReader fills its reads from."""
 
-
-def _drained(chunks: list[bytes]) -> Iterator[bytes]:
-    # Hands the chunks over one by one and forgets them, so the chunks read before the
-    # upload started do not stay alive until it ends.
-    chunks.reverse()
-    while chunks:
-        yield chunks.pop()
-
-
-class _SeekableBody(io.RawIOBase):
-    """A read-only file of `size` bytes that can be sought anywhere, as botocore wants."""
-
-    def __init__(self, size: int) -> None:
+    def __init__(self, chunks: Iterator[bytes]) -> None:
         super().__init__()
-        self.size = size
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = memoryview(chunk).cast("B")
+        target = memoryview(buffer).cast("B")
+        count = min(len(self._pending), len(target))
+        target[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        self.size += count
+        return count
+
+
+class _ReplayedBody(io.RawIOBase):
+    """A Replayable as the seekable file botocore reads: once to send it, and from the
+    start again on a retry.
+
+    Seeking back starts a fresh pass (skipping to the position, though botocore only ever
+    goes back to the start); the bytes are never held beyond the chunk being read. A pass
+    that ends short of the announced size, or runs past it, is an error, never a request
+    that hangs waiting for bytes or sends more than its Content-Length.
+    """
+
+    def __init__(self, source: Replayable) -> None:
+        super().__init__()
+        self.size = source.size
         self._position = 0
+        self._source = source
+        self._pass: Iterator[bytes] | None = None
+        # What is left of the chunk being read: the chunk itself until it is cut.
+        self._pending: bytes | memoryview = b""
+        self._reached = 0  # where the current pass stands, behind or at the position
+        # The first error a pass raised: botocore wraps it into a failed request.
+        self.failure: Exception | None = None
 
     def readable(self) -> bool:
         return True
@@ -386,72 +344,20 @@ class _SeekableBody(io.RawIOBase):
         self._position = base + offset
         return self._position
 
-
-class _Body(_SeekableBody):
-    """A read-only, seekable file over a list of buffers.
-
-    botocore sends any body by reading it in small blocks (and seeks back to resend it on
-    a retry), so the chunks never need joining: joining would cost a fresh multi-MiB
-    buffer per object or part, page faults included, for nothing.
-    """
-
-    def __init__(self, pieces: list[memoryview]) -> None:
-        self._pieces = [piece for piece in pieces if piece]
-        self._starts = list(itertools.accumulate(map(len, self._pieces), initial=0))
-        super().__init__(self._starts[-1])
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        target = memoryview(buffer).cast("B")
-        written = 0
-        index = bisect.bisect_right(self._starts, self._position) - 1
-        while written < len(target) and self._position < self.size:
-            piece = self._pieces[index]
-            offset = self._position - self._starts[index]
-            count = min(len(target) - written, len(piece) - offset)
-            target[written : written + count] = piece[offset : offset + count]
-            written += count
-            self._position += count
-            index += 1
-        return written
-
-
-class _ReplayedBody(_SeekableBody):
-    """A Replayable as the seekable file botocore reads: once to send it, and from the
-    start again on a retry (and, signed the default way, once more to sign it first).
-
-    Seeking back starts a fresh pass (skipping to the position, though botocore only ever
-    goes back to the start); the bytes are never held beyond the chunk being read. A pass
-    that ends short of the announced size, or runs past it, is an error, never a request
-    that hangs waiting for bytes or sends more than its Content-Length.
-    """
-
-    def __init__(self, source: Replayable, size: int | None = None) -> None:
-        super().__init__(source.size if size is None else size)
-        self._source = source
-        self._pass: Iterator[bytes | memoryview] | None = None
-        # What is left of the chunk being read: the chunk itself until it is cut.
-        self._pending: bytes | memoryview = b""
-        self._reached = 0  # where the current pass stands, behind or at the position
-        # The first error a pass raised: botocore wraps it into a failed request.
-        self.failure: Exception | None = None
-
-    def _fresh_pass(self) -> Iterator[bytes | memoryview]:
-        return _exactly(self._source)
-
-    def _stale(self) -> bool:
-        return self._pass is None or self._reached > self._position
-
     def read(self, size: int | None = -1) -> bytes:
         want = self.size if size is None or size < 0 else size
         try:
-            if self._stale():
-                self._pass, self._pending, self._reached = self._fresh_pass(), b"", 0
+            if self._pass is None or self._reached > self._position:
+                self._pass, self._pending, self._reached = _exactly(self._source), b"", 0
             while self._reached < self._position:
                 if not self._take(self._position - self._reached):
                     break
             piece = self._take(want)
         except Exception as exc:
             self.failure = self.failure or exc
+            # A retry must start a fresh pass: this one is dead, and reading on would
+            # send an empty rest under the announced length, and wait for the server.
+            self._pass = None
             raise
         self._position += len(piece)
         return piece
@@ -480,24 +386,6 @@ class _ReplayedBody(_SeekableBody):
         return piece if isinstance(piece, bytes) else bytes(piece)
 
 
-class _ChunkSignedBody(_ReplayedBody):
-    """A Replayable sent as signed aws-chunks (sigv4_chunks): made, signed and sent in one
-    pass per attempt, each attempt under the signature botocore's retry gave it."""
-
-    def __init__(self, source: Replayable) -> None:
-        self.chunk_signing = ChunkSigning(source.size)
-        super().__init__(source, size=self.chunk_signing.encoded_size)
-        self._signed_by: ChunkSigner | None = None
-
-    def _fresh_pass(self) -> Iterator[bytes | memoryview]:
-        self._signed_by = self.chunk_signing.signer
-        return self.chunk_signing.frames(_exactly(self._source))
-
-    def _stale(self) -> bool:
-        # A new signature (a retry) starts a new pass, whatever was read under the old one.
-        return super()._stale() or self._signed_by is not self.chunk_signing.signer
-
-
 def _exactly(source: Replayable) -> Iterator[bytes]:
     """One pass over `source`, refused as soon as it runs past its announced size, or
     when it ends short of it: before the bytes that would make the request wrong."""
@@ -509,57 +397,6 @@ def _exactly(source: Replayable) -> Iterator[bytes]:
         yield chunk
     if reached != source.size:
         raise StorageError("the object ended before its announced size")
-
-
-class _PartUploader:
-    """Sends the parts of one multipart upload, at most `concurrency` of them at a time."""
-
-    def __init__(
-        self, client: S3Client, bucket: str, name: str, upload_id: str, concurrency: int
-    ) -> None:
-        self._client = client
-        self._bucket = bucket
-        self._name = name
-        self._upload_id = upload_id
-        self._concurrency = concurrency
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="s3-part")
-        self._in_flight: deque[Future[CompletedPartTypeDef]] = deque()
-        self._sent: list[CompletedPartTypeDef] = []
-        self._count = 0
-        self.size = 0
-
-    def send(self, part: _Body) -> None:
-        """Queue the next part, first waiting for the oldest one if `concurrency` are out."""
-        if self._count == MAX_PARTS:
-            raise StorageError("object too large for a multipart upload of this part size")
-        # Waiting here bounds memory (concurrency parts out, one filling up) and surfaces
-        # a failed part before more are sent.
-        while len(self._in_flight) >= self._concurrency:
-            self._sent.append(self._in_flight.popleft().result())
-        self._count += 1
-        self._in_flight.append(self._executor.submit(self._upload, self._count, part))
-        self.size += part.size
-
-    def finish(self) -> list[CompletedPartTypeDef]:
-        """Wait for every part and return them in order, as CompleteMultipartUpload wants."""
-        while self._in_flight:
-            self._sent.append(self._in_flight.popleft().result())
-        return self._sent
-
-    def close(self) -> None:
-        """Drop parts not started yet and wait for those on the wire."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def _upload(self, number: int, part: _Body) -> CompletedPartTypeDef:
-        with _translated_errors("put"):
-            etag = self._client.upload_part(
-                Bucket=self._bucket,
-                Key=self._name,
-                UploadId=self._upload_id,
-                PartNumber=number,
-                Body=cast("IO[bytes]", part),
-            )["ETag"]
-        return {"ETag": etag, "PartNumber": number}
 
 
 def _read_chunks(body: StreamingBody) -> Iterator[bytes]:

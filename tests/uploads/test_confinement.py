@@ -1,6 +1,6 @@
 """Hostile code inside the sanitiser child finds no secret and no way out (issue 11, 4).
 
-`hostile` stands for a parser exploit: it runs in a child forked, confined and handed its
+`hostile` stands for a parser exploit: it runs in a child started, confined and handed its
 job exactly as an upload's (worker.serve), in place of the parsing, and reports what it
 could reach.
 """
@@ -8,17 +8,18 @@ could reach.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import stat
 import tempfile
-from multiprocessing.connection import Connection
+import time
 from pathlib import Path
 from typing import Any
 
 from locker.sanitize import SanitizeLimits, confine, sanitize_files
 from locker.sanitize.confine import NOBODY, chosen_ids, python_folders, unreachable
-from locker.sanitize.sandbox import _Child
-from locker.sanitize.worker import Job
+from locker.sanitize.sandbox import Child
+from locker.sanitize.worker import Answers, Job
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SECRETS = ("master.keyring.json", "locker.sqlite3", "secret_key")
@@ -32,17 +33,17 @@ def _attempt(action: Any) -> str:
     return "done"
 
 
-def hostile(job: Job, answers: Connection) -> None:
+def hostile(job: Job, answers: Answers) -> None:
     """What an attacker running code in the child would try first."""
     found: dict[str, Any] = {}
     found["environ"] = dict(os.environ)
     try:
-        found["proc_environ"] = Path("/proc/self/environ").read_bytes().split(b"\0")
+        found["proc_environ"] = Path("/proc/self/environ").read_text("latin-1").split("\0")
     except OSError:  # having given up root, it may not even read its own
         found["proc_environ"] = []
     found["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
     found["fd_targets"] = {
-        fd: os.readlink(f"/proc/self/fd/{fd}")
+        str(fd): os.readlink(f"/proc/self/fd/{fd}")
         for fd in found["fds"]
         if os.path.exists(f"/proc/self/fd/{fd}")
     }
@@ -79,6 +80,23 @@ def hostile(job: Job, answers: Connection) -> None:
     answers.close()
 
 
+def _job(workdir: Path) -> Job:
+    """The job of an upload whose input is `workdir/input-0`, with the default limits."""
+    limits = SanitizeLimits()
+    return Job(
+        inputs=(str(workdir / "input-0"),),
+        output=str(workdir / "clean"),
+        thumbnail=str(workdir / "thumbnail"),
+        max_pixels=limits.max_pixels,
+        memory_bytes=limits.memory_bytes,
+        cpu_seconds=limits.cpu_seconds,
+        max_files=limits.max_files,
+        # As root the child gives up root: as the service's own choice when it can (the
+        # upload test below), and here always, for code that imports nothing more.
+        run_as=(limits.run_as or NOBODY) if os.geteuid() == 0 else None,
+    )
+
+
 def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -93,25 +111,13 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     (workdir / "secrets-path").write_text(str(data_dir))
     (workdir / "root-only").write_bytes(b"the service's")
     os.chmod(workdir / "root-only", 0o600)
-    limits = SanitizeLimits()
-    # As root the child gives up root: as the service's own choice when it can (the
-    # upload test below), and here always, for code that imports nothing more.
-    run_as = (limits.run_as or NOBODY) if os.geteuid() == 0 else None
-    job = Job(
-        inputs=(str(workdir / "input-0"),),
-        output=str(workdir / "clean"),
-        thumbnail=str(workdir / "thumbnail"),
-        max_pixels=limits.max_pixels,
-        memory_bytes=limits.memory_bytes,
-        cpu_seconds=limits.cpu_seconds,
-        max_files=limits.max_files,
-        run_as=run_as,
-    )
-    child = _Child(runner=hostile)
+    job = _job(workdir)
+    run_as = job.run_as
+    child = Child(runner="tests.uploads.test_confinement:hostile")
     try:
         assert child.give(job)
-        assert child.answers.poll(30)
-        found = child.answers.recv()
+        found = child.answer(time.monotonic() + 30)
+        assert found is not None
     finally:
         child.discard()
     print("measured inside the child:", found)  # for the closing note
@@ -119,14 +125,14 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     # The exec-time environment: none of the service's variables (database, S3, keys,
     # PATH, HOME...). glibc splits GLIBC_TUNABLES in place when it reads them; a variable
     # a C library set after start-up (terminal sizes under pytest) is not one of ours.
-    names = {entry.split(b"=", 1)[0].decode() for entry in found["proc_environ"] if entry}
+    names = {entry.split("=", 1)[0] for entry in found["proc_environ"] if entry}
     assert not (names & set(os.environ)) - {"GLIBC_TUNABLES"}, names
-    assert b"s3cr3t-canary" not in b"".join(found["proc_environ"])
+    assert "s3cr3t-canary" not in "".join(found["proc_environ"])
     # stdin/stdout/stderr on /dev/null, and the answer pipe: nothing else.
     assert len(found["fds"]) <= 5, found["fd_targets"]
-    others = {fd: t for fd, t in found["fd_targets"].items() if fd > 2}
+    others = {fd: t for fd, t in found["fd_targets"].items() if int(fd) > 2}
     assert all(t.startswith("pipe:") or t.startswith("socket:") for t in others.values()), others
-    assert all(found["fd_targets"][fd] == "/dev/null" for fd in (0, 1, 2))
+    assert all(found["fd_targets"][fd] == "/dev/null" for fd in ("0", "1", "2"))
     assert found["no_new_privs"] == "1"
     assert found["seccomp"] == "2"  # a filter is loaded
     for attempt in ("tcp", "udp", "unix", "socketpair", "exec", "parent_environ"):
@@ -146,6 +152,39 @@ def test_hostile_code_in_the_child_finds_no_secret_and_no_network(
     assert found["groups"] == []
     assert found["capabilities"] == 0
     assert found["root_only"].startswith("refused:")
+
+
+class _Touch:
+    """Unpickled, it would create `marker`: code of the child's choosing run by the service."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.mkdir, (self.marker,))
+
+
+def forging(job: Job, answers: Answers) -> None:
+    """An exploited parser answering with a pickle, then with an answer that never ends."""
+    marker = str(Path(job.output).parent.parent / "unpickled")
+    os.write(answers.fileno(), pickle.dumps(_Touch(marker)) + b"\n")
+    os.write(answers.fileno(), b"{" * (100 * 1024))
+
+
+def test_a_forged_answer_is_data_never_code(tmp_path: Path) -> None:
+    workdir = tmp_path / "upload"
+    workdir.mkdir()
+    (workdir / "input-0").write_bytes(b"%PDF-1.4")
+    job = _job(workdir)
+    os.chmod(tmp_path, 0o777)  # where the service would create the marker, not the child
+    child = Child(runner="tests.uploads.test_confinement:forging")
+    try:
+        assert child.give(job)
+        assert child.answer(time.monotonic() + 30) is None  # a pickle is no answer
+        assert child.answer(time.monotonic() + 30) is None  # nor 100 KiB without an end
+    finally:
+        child.discard()
+    assert not (tmp_path / "unpickled").exists()
 
 
 def test_a_real_upload_is_parsed_by_the_sandbox_user(tmp_path: Path) -> None:

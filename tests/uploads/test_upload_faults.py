@@ -34,15 +34,15 @@ class StopsMidUpload:
         self.puts = 0
         self.cut_while_sending = False
 
-    def put(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
+    def put(self, key: str, chunks: Iterable[bytes]) -> int:
         self.puts += 1
         if self.puts != self._cut_on_put:
-            return self._real.put(key, chunks, size_hint)
-        # Uploads hand the store replayable bodies, which S3 signs chunk by chunk as it
-        # sends them: the cut falls in the first pass, after its first chunk has gone.
+            return self._real.put(key, chunks)
+        # Uploads hand the store replayable bodies, streamed as they are made: the cut
+        # falls in the first pass, after its first chunk has gone.
         assert isinstance(chunks, Replayable)
         try:
-            return self._real.put(key, _CutWhileSending(chunks, self._cut), size_hint)
+            return self._real.put(key, _CutWhileSending(chunks, self._cut))
         finally:
             self._server.start()
 
