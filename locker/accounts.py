@@ -17,7 +17,7 @@ from crypto.keyring import Keyring
 from crypto.keys import generate_key
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
-from locker.errors import LockerError
+from locker.errors import AlreadyExists, InvalidInput, WrongCurrentPassword
 from locker.models import AuthSession, Organization, Person, Professional
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -30,24 +30,6 @@ MAX_NAME = 200
 PASSWORD_HASHER = PasswordHasher()
 # Verified against when the account does not exist, so both answers cost the same time.
 _DUMMY_HASH = PASSWORD_HASHER.hash("not-a-real-password-but-the-same-cost")
-
-
-class InvalidInput(LockerError):
-    """A field a person or professional typed is not acceptable; `field` says which."""
-
-    code = "invalid_input"
-
-
-class AlreadyExists(LockerError):
-    """The username or e-mail is taken."""
-
-    code = "already_exists"
-
-
-class WrongCurrentPassword(LockerError):
-    """The current password, typed to change it, is not the right one."""
-
-    code = "wrong_current_password"
 
 
 User = Person | Professional

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from locker.actors import Actor, Clock
 from locker.audit_models import AuditLogState, AuditTreeNode
-from locker.errors import LockerError
+from locker.errors import AuditUnavailable
 from locker.merkle import extend_frontier
 from locker.models import AuditRecord
 
@@ -40,12 +40,6 @@ RECORD_COLUMNS = (
     "canonical",
     "leaf_hash",
 )
-
-
-class AuditUnavailable(LockerError):
-    """The audit record could not be written: nothing it would have covered may happen."""
-
-    code = "audit_unavailable"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select, text
 
 from locker.audit_models import AuditCheckpoint
-from locker.checkpoints import CheckpointInvalid, open_checkpoint, witness_notes
+from locker.checkpoints import open_checkpoint, witness_notes
+from locker.errors import CheckpointInvalid
 from locker.merkle import EMPTY_ROOT, node_hash
 
 MAX_PROBLEMS = 20

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from locker.actors import Clock
 from locker.audit_models import AuditCheckpoint
-from locker.errors import LockerError
+from locker.errors import CheckpointInvalid, ForkDetected
 from locker.proofs import tree_head
 from locker.witness import S3Witness
 
@@ -48,18 +48,6 @@ CHECKPOINT_EVERY_MINUTES = 5
 
 log = logging.getLogger(__name__)
 SIGNATURE_PREFIX = "\u2014 "
-
-
-class CheckpointInvalid(LockerError):
-    """A checkpoint's text or signature does not check out."""
-
-    code = "checkpoint_invalid"
-
-
-class ForkDetected(LockerError):
-    """Two different signed checkpoints claim the same tree size: a forked history."""
-
-    code = "audit_fork"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,10 +28,18 @@ from crypto.errors import CryptoError
 from crypto.keyring import Keyring
 from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
 from crypto.streaming import EncryptedObject, decrypt_object, verify_object
-from locker.accounts import InvalidInput, person_key_aad
+from locker.accounts import person_key_aad
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
-from locker.errors import LockerError, NotFound, StorageError
+from locker.errors import (
+    DocumentDamaged,
+    EmptyFile,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    StorageError,
+    TooLarge,
+)
 from locker.models import Document, Person, new_id
 from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing
 from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
@@ -66,39 +74,20 @@ MAX_TITLE = 200
 MAX_FILENAME = 255
 
 
-class TooLarge(LockerError):
-    """The file is over the size limit."""
+class Verdict(Protocol):
+    """The access policy's answer (sharing's Decision), recorded in the audit log."""
 
-    code = "too_large"
+    @property
+    def allowed(self) -> bool: ...
 
-
-class EmptyFile(LockerError):
-    """The file has no bytes."""
-
-    code = "empty_file"
-
-
-class QuotaExceeded(LockerError):
-    """The person's locker would hold more than their quota."""
-
-    code = "quota_exceeded"
-
-
-class DocumentDamaged(LockerError):
-    """The stored object failed authentication: nothing of it is served."""
-
-    code = "document_damaged"
+    @property
+    def reason(self) -> str: ...
 
 
 @dataclass(frozen=True)
-class Decision:
-    """The access policy's answer, with the reason recorded in the audit log."""
-
+class _Refusal:
     allowed: bool
     reason: str
-
-
-Authorize = Callable[[Session, Actor, str, Document], Decision]
 
 
 @dataclass(frozen=True)
@@ -541,11 +530,12 @@ def open_document(
     *,
     actor: Actor,
     document_id: str,
-    authorize: Authorize,
+    decision: Verdict,
     action: str = "document:read",
     part: str = "content",
 ) -> OpenedDocument:
-    """The one door to plaintext: policy, then a committed audit record, then decryption.
+    """The one door to plaintext: the policy's `decision` on this document, then a
+    committed audit record, then decryption.
 
     `part` is "content" or "thumbnail" (the small image the list shows). Denied, unknown
     and trashed ids are recorded and answer NotFound alike. The whole object is
@@ -561,11 +551,9 @@ def open_document(
         )
         raise NotFound("document")
     if document.deleted_at is not None:
-        decision = Decision(allowed=False, reason="trashed")
+        decision = _Refusal(allowed=False, reason="trashed")
     elif part == "thumbnail" and document.thumbnail_key is None:
-        decision = Decision(allowed=False, reason="no_thumbnail")
-    else:
-        decision = authorize(session, actor, action, document)
+        decision = _Refusal(allowed=False, reason="no_thumbnail")
     event = AuditEvent(
         action=action,
         outcome="allowed" if decision.allowed else "denied",

@@ -6,7 +6,6 @@ from sqlalchemy.orm import Session
 
 from crypto.keyring import Keyring
 from crypto.keys import encrypt_field
-from locker.accounts import InvalidInput
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
 from locker.documents import (
@@ -16,6 +15,7 @@ from locker.documents import (
     _data_key,
     _field_aad,
 )
+from locker.errors import InvalidInput
 from locker.models import Document, Person
 
 

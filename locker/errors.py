@@ -53,3 +53,75 @@ class StorageUnavailable(StorageError):
     """The object store cannot be reached now; the person should try again later."""
 
     code = "storage_unavailable"
+
+
+class InvalidInput(LockerError):
+    """A field a person or professional typed is not acceptable; `field` says which."""
+
+    code = "invalid_input"
+
+
+class AlreadyExists(LockerError):
+    """The username or e-mail is taken."""
+
+    code = "already_exists"
+
+
+class WrongCurrentPassword(LockerError):
+    """The current password, typed to change it, is not the right one."""
+
+    code = "wrong_current_password"
+
+
+class TooLarge(LockerError):
+    """The file is over the size limit."""
+
+    code = "too_large"
+
+
+class EmptyFile(LockerError):
+    """The file has no bytes."""
+
+    code = "empty_file"
+
+
+class QuotaExceeded(LockerError):
+    """The person's locker would hold more than their quota."""
+
+    code = "quota_exceeded"
+
+
+class DocumentDamaged(LockerError):
+    """The stored object failed authentication: nothing of it is served."""
+
+    code = "document_damaged"
+
+
+class ProofUnavailable(LockerError):
+    """The proof asked for does not exist (an index or size outside the tree)."""
+
+    code = "proof_unavailable"
+
+
+class InvalidObjectKey(StorageError, ValueError):
+    """A key that `new_key` could not have produced; a programming error, never retried."""
+
+    code = "invalid_object_key"
+
+
+class AuditUnavailable(LockerError):
+    """The audit record could not be written: nothing it would have covered may happen."""
+
+    code = "audit_unavailable"
+
+
+class CheckpointInvalid(LockerError):
+    """A checkpoint's text or signature does not check out."""
+
+    code = "checkpoint_invalid"
+
+
+class ForkDetected(LockerError):
+    """Two different signed checkpoints claim the same tree size: a forked history."""
+
+    code = "audit_fork"

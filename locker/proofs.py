@@ -12,7 +12,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from locker.audit_models import AuditTreeNode
-from locker.errors import LockerError
+from locker.errors import ProofUnavailable
 from locker.merkle import (
     EMPTY_ROOT,
     Node,
@@ -22,12 +22,6 @@ from locker.merkle import (
     range_hash,
 )
 from locker.models import AuditRecord
-
-
-class ProofUnavailable(LockerError):
-    """The proof asked for does not exist (an index or size outside the tree)."""
-
-    code = "proof_unavailable"
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,11 @@ from crypto.keyring import Keyring
 from locker import accounts
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
-from locker.errors import LockerError
 from locker.models import Person
+from sharing.decisions import Action
+from sharing.errors import AccessDenied
 from sharing.policy import decide
 from sharing.recovery import after_own_password, new_card
-
-
-class AccessDenied(LockerError):
-    """The actor may not do this at all (no resource id is involved, so this is a 403)."""
-
-    code = "forbidden"
 
 
 def create_person_by(
@@ -31,7 +26,7 @@ def create_person_by(
     password: str,
 ) -> Person:
     """A professional creates a person's account; recorded; the caller commits."""
-    decision = decide(session, actor, "person:create")
+    decision = decide(session, actor, Action.PERSON_CREATE)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     person = accounts.create_person(
@@ -49,7 +44,7 @@ def create_person_by(
         session,
         clock,
         AuditEvent(
-            action="person:create",
+            action=Action.PERSON_CREATE,
             outcome="allowed",
             reason=decision.reason,
             actor=actor,
@@ -90,7 +85,7 @@ def create_person_with_card(
         session,
         clock,
         AuditEvent(
-            action="recovery:card",
+            action=Action.RECOVERY_CARD,
             outcome="allowed",
             reason="account_creation",
             actor=actor,
@@ -130,7 +125,7 @@ def change_own_password(
             session,
             clock,
             AuditEvent(
-                action="recovery:card",
+                action=Action.RECOVERY_CARD,
                 outcome="allowed",
                 reason="own_password",
                 actor=accounts.actor_for(user),

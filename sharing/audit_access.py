@@ -8,35 +8,36 @@ exports the whole log, which holds ids only and never any document content.
 from __future__ import annotations
 
 from locker.actors import Actor
-from locker.documents import Decision
 from locker.models import Person
+from sharing.decisions import Action, Decision, allow, deny
 
 AUDITOR_ROLE = "auditor"
 AUDIT_ACTIONS = frozenset(
-    {"person:read_access_log", "audit:export", "audit:own_actions", "audit:prove_inclusion"}
+    {
+        Action.PERSON_READ_ACCESS_LOG,
+        Action.AUDIT_EXPORT,
+        Action.AUDIT_OWN_ACTIONS,
+        Action.AUDIT_PROVE_INCLUSION,
+    }
 )
 
 
-def _deny(reason: str) -> Decision:
-    return Decision(allowed=False, reason=reason)
-
-
-def decide_audit(actor: Actor, action: str, target: object) -> Decision:
+def decide_audit(actor: Actor, action: Action, target: object) -> Decision:
     """Allowed or not for one audit-log action; anything unforeseen is refused."""
     if actor.kind == "anonymous" or actor.id is None:
-        return _deny("anonymous")
+        return deny("anonymous")
     auditor = actor.kind == "professional" and actor.role == AUDITOR_ROLE
     owner = actor.kind == "person" and isinstance(target, Person) and target.id == actor.id
-    if action == "person:read_access_log":
-        return Decision(allowed=True, reason="owner") if owner else _deny("not_owner")
-    if action == "audit:export":
-        return Decision(allowed=True, reason="auditor") if auditor else _deny("not_auditor")
-    if action == "audit:own_actions":
+    if action == Action.PERSON_READ_ACCESS_LOG:
+        return allow("owner") if owner else deny("not_owner")
+    if action == Action.AUDIT_EXPORT:
+        return allow("auditor") if auditor else deny("not_auditor")
+    if action == Action.AUDIT_OWN_ACTIONS:
         if actor.kind == "professional":
-            return Decision(allowed=True, reason="self")
-        return _deny("not_professional")
-    if action == "audit:prove_inclusion":
+            return allow("self")
+        return deny("not_professional")
+    if action == Action.AUDIT_PROVE_INCLUSION:
         if auditor:
-            return Decision(allowed=True, reason="auditor")
-        return Decision(allowed=True, reason="owner") if owner else _deny("not_concerned")
-    return _deny("unknown_action")
+            return allow("auditor")
+        return allow("owner") if owner else deny("not_concerned")
+    return deny("unknown_action")

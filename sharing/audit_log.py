@@ -14,10 +14,12 @@ from locker import documents as core
 from locker.access_log import LogEntry
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
-from locker.documents import Decision, DocumentView
+from locker.documents import DocumentView
+from locker.errors import ProofUnavailable
 from locker.models import AuditRecord, Person
-from locker.proofs import InclusionProof, ProofUnavailable, inclusion_proof
-from sharing.accounts import AccessDenied
+from locker.proofs import InclusionProof, inclusion_proof
+from sharing.decisions import Action, Decision
+from sharing.errors import AccessDenied
 from sharing.guard import find_person, require
 from sharing.policy import decide
 
@@ -46,7 +48,7 @@ def read_access_log_for(
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "person:read_access_log", person)
+    require(session, session_factory, clock, actor, Action.PERSON_READ_ACCESS_LOG, person)
     assert person is not None
     entries = access_log.person_access_log(
         session, person, document_id=document_id, before=before, limit=limit
@@ -62,7 +64,7 @@ def _require_global(
     session_factory: sessionmaker[Session],
     clock: Clock,
     actor: Actor,
-    action: str,
+    action: Action,
 ) -> Decision:
     decision = decide(session, actor, action, None)
     if not decision.allowed:
@@ -85,7 +87,7 @@ def list_own_actions(
     limit: int = 100,
 ) -> list[LogEntry]:
     """A professional's own actions, newest first (ids only); 403 for anyone else."""
-    _require_global(session, session_factory, clock, actor, "audit:own_actions")
+    _require_global(session, session_factory, clock, actor, Action.AUDIT_OWN_ACTIONS)
     assert actor.id is not None
     entries = access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
     # A refusal tells the actor nothing of its target: a probe of someone else's paper
@@ -110,13 +112,13 @@ def export_log_by(
     The export's record is committed before the first row is read, so the log shows
     every export, including one interrupted half-way.
     """
-    decision = _require_global(session, session_factory, clock, actor, "audit:export")
+    decision = _require_global(session, session_factory, clock, actor, Action.AUDIT_EXPORT)
     with session_factory() as recorder, recorder.begin():
         append_event(
             recorder,
             clock,
             AuditEvent(
-                action="audit:export", outcome="allowed", reason=decision.reason, actor=actor
+                action=Action.AUDIT_EXPORT, outcome="allowed", reason=decision.reason, actor=actor
             ),
         )
     return _export(session_factory, start, end)
@@ -142,13 +144,13 @@ def prove_inclusion_for(
     if record is None:
         raise ProofUnavailable("no such record")
     person = find_person(session, record.person_id or "")
-    decision = decide(session, actor, "audit:prove_inclusion", person)
+    decision = decide(session, actor, Action.AUDIT_PROVE_INCLUSION, person)
     if not decision.allowed:
         record_event(
             session_factory,
             clock,
             AuditEvent(
-                action="audit:prove_inclusion",
+                action=Action.AUDIT_PROVE_INCLUSION,
                 outcome="denied",
                 reason=decision.reason,
                 actor=actor,

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import Decision, DocumentView, OpenedDocument
+from locker.documents import DocumentView, OpenedDocument
 from locker.editing import categorise_document, rename_document
 from locker.models import Document
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
+from sharing.decisions import Action, Decision, deny
 from sharing.guard import record_read, require, require_person
-from sharing.policy import acting_as, authorize_document, decide, decide_move
+from sharing.policy import acting_as, decide, decide_move
 
 
 def list_documents_for(
@@ -31,11 +32,11 @@ def list_documents_for(
 ) -> list[DocumentView]:
     """The documents of a person the actor may list; 404 otherwise."""
     person, decision = require_person(
-        session, session_factory, clock, actor, "person:list_documents", person_id
+        session, session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, person_id
     )
     # One record per list shown (not one per row): the person's log stays readable. It is
     # committed before any title is decrypted.
-    record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
+    record_read(session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
     return core.list_documents(session, keyring, person)
 
 
@@ -60,7 +61,7 @@ def upload_document_for(
 ) -> DocumentView:
     """Upload into a person's locker if the actor may; all-or-nothing, audited."""
     person, decision = require_person(
-        session, session_factory, clock, actor, "person:upload", person_id
+        session, session_factory, clock, actor, Action.PERSON_UPLOAD, person_id
     )
     return core.upload_document(
         session,
@@ -94,7 +95,7 @@ def describe_document_for(
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # in the trash: described only by the trash listing
-    decision = require(session, session_factory, clock, actor, "document:describe", document)
+    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_DESCRIBE, document)
     assert document is not None
     return _described(session, session_factory, keyring, clock, actor, decision, document)
 
@@ -113,7 +114,7 @@ def _described(
         session_factory,
         clock,
         actor,
-        "document:describe",
+        Action.DOCUMENT_DESCRIBE,
         decision,
         document.person_id,
         document.id,
@@ -133,8 +134,9 @@ def open_document_for(
     part: str = "content",
 ) -> OpenedDocument:
     """The plaintext of a document (or its thumbnail), through the core's one door."""
-    action = "document:thumbnail" if part == "thumbnail" else "document:read"
+    action = Action.DOCUMENT_THUMBNAIL if part == "thumbnail" else Action.DOCUMENT_READ
     document = core.find_document(session, document_id)
+    decision = deny("not_found")  # the door records an unknown id itself
     if document is not None:  # under a mandate, the log records both identities
         decision = decide(session, actor, action, document, now=clock())
         actor = acting_as(decision, actor, document.person_id)
@@ -146,7 +148,7 @@ def open_document_for(
         clock,
         actor=actor,
         document_id=document_id,
-        authorize=authorize_document,
+        decision=decision,
         action=action,
         part=part,
     )
@@ -163,7 +165,7 @@ def delete_document_for(
 ) -> None:
     """Delete a document if the actor may; 404 otherwise (recorded either way)."""
     document = core.find_document(session, document_id)
-    decision = require(session, session_factory, clock, actor, "document:delete", document)
+    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_DELETE, document)
     assert document is not None
     core.delete_document(
         session, store, clock, actor=actor, document=document, reason=decision.reason
@@ -190,7 +192,7 @@ def edit_document_for(
     if document is not None and document.deleted_at is not None:
         document = None  # in the trash: restore it first
     if title is not None:
-        decision = require(session, session_factory, clock, actor, "document:rename", document)
+        decision = require(session, session_factory, clock, actor, Action.DOCUMENT_RENAME, document)
         assert document is not None
         rename_document(
             session,
@@ -208,7 +210,7 @@ def edit_document_for(
             else None
         )
         decision = require(
-            session, session_factory, clock, actor, "document:categorise", document, moved
+            session, session_factory, clock, actor, Action.DOCUMENT_CATEGORISE, document, moved
         )
         assert document is not None
         categorise_document(
@@ -220,7 +222,9 @@ def edit_document_for(
             reason=decision.reason,
         )
     if title is None and category is None:
-        decision = require(session, session_factory, clock, actor, "document:describe", document)
+        decision = require(
+            session, session_factory, clock, actor, Action.DOCUMENT_DESCRIBE, document
+        )
         assert document is not None
         return _described(session, session_factory, keyring, clock, actor, decision, document)
     assert document is not None

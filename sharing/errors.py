@@ -5,43 +5,53 @@ from __future__ import annotations
 from locker.errors import LockerError
 
 
-class UnknownShareCode(LockerError):
+class SharingError(LockerError):
+    """Base of every error the sharing services raise on purpose."""
+
+
+class UnknownShareCode(SharingError):
     """No professional has this share code (or it belongs to an org admin)."""
 
     code = "unknown_share_code"
 
 
-class AlreadyMember(LockerError):
+class AlreadyMember(SharingError):
     """This professional is already on the person's list (or has asked to join)."""
 
     code = "already_member"
 
 
-class PasswordNotConfirmed(LockerError):
+class PasswordNotConfirmed(SharingError):
     """The person's own password, typed to confirm a mandate, is wrong."""
 
     code = "password_not_confirmed"
 
 
-class BadRecoveryCode(LockerError):
+class BadRecoveryCode(SharingError):
     """The recovery code is wrong, used or expired (one answer for all three)."""
 
     code = "bad_recovery_code"
 
 
-class TooManyAttempts(LockerError):
+class TooManyAttempts(SharingError):
     """Too many wrong recovery codes for this account lately; wait before trying again."""
 
     code = "too_many_attempts"
 
 
-class NotAHelper(LockerError):
+class NotAHelper(SharingError):
     """A mandate goes only to a professional whose organisation does digital inclusion."""
 
     code = "not_digital_inclusion"
 
 
-class CardLocked(LockerError):
+class CardLocked(SharingError):
     """The recovery card cannot be replaced in the 7 days after a reset by someone's code."""
 
     code = "recovery_card_locked"
+
+
+class AccessDenied(SharingError):
+    """The actor may not do this at all (no resource id is involved, so this is a 403)."""
+
+    code = "forbidden"

@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from locker.accounts import InvalidInput
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
 from locker.documents import CATEGORIES, find_document
+from locker.errors import InvalidInput
 from locker.models import Document, Person
+from sharing.decisions import Action
 from sharing.guard import find_member, find_person, record, require
 from sharing.members import member_views
 from sharing.models import AccompanimentMember, Grant
@@ -76,13 +77,15 @@ def create_grant(
 ) -> Grant:
     """The person (or a share-mandated helper) lets one member see one document; recorded."""
     document = find_document(session, document_id)
-    decision = require(session, session_factory, clock, actor, "grant:create", document)
+    decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, document)
     assert document is not None
     person = session.get(Person, document.person_id)
     assert person is not None
     member = _active_member(session, person, member_id)
     narrower = decide_grant(session, actor, document, member, now=clock())
-    decision = require(session, session_factory, clock, actor, "grant:create", document, narrower)
+    decision = require(
+        session, session_factory, clock, actor, Action.GRANT_CREATE, document, narrower
+    )
     _check_expiry(expires_at, clock())
     grant = Grant(
         person_id=person.id,
@@ -95,7 +98,7 @@ def create_grant(
     )
     session.add(grant)
     session.flush()
-    record(session, clock, actor, "grant:create", decision, person.id, document.id)
+    record(session, clock, actor, Action.GRANT_CREATE, decision, person.id, document.id)
     return grant
 
 
@@ -112,13 +115,15 @@ def create_category_grant(
 ) -> Grant:
     """Share a whole category (later papers included) with one member; recorded."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "grant:create", person)
+    decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, person)
     assert person is not None
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
     member = _active_member(session, person, member_id)
     narrower = decide_grant(session, actor, person, member, now=clock())
-    decision = require(session, session_factory, clock, actor, "grant:create", person, narrower)
+    decision = require(
+        session, session_factory, clock, actor, Action.GRANT_CREATE, person, narrower
+    )
     _check_expiry(expires_at, clock())
     grant = Grant(
         person_id=person.id,
@@ -131,7 +136,7 @@ def create_category_grant(
     )
     session.add(grant)
     session.flush()
-    record(session, clock, actor, "grant:create", decision, person.id)
+    record(session, clock, actor, Action.GRANT_CREATE, decision, person.id)
     return grant
 
 
@@ -145,12 +150,12 @@ def revoke_grant(
 ) -> None:
     """End a grant at once (open sessions and tokens included); recorded."""
     grant = session.get(Grant, grant_id) if len(grant_id) == 36 else None
-    decision = require(session, session_factory, clock, actor, "grant:revoke", grant)
+    decision = require(session, session_factory, clock, actor, Action.GRANT_REVOKE, grant)
     assert grant is not None
     if grant.revoked_at is None:
         grant.revoked_at = clock()
         session.flush()
-    record(session, clock, actor, "grant:revoke", decision, grant.person_id, grant.document_id)
+    record(session, clock, actor, Action.GRANT_REVOKE, decision, grant.person_id, grant.document_id)
 
 
 def list_document_grants(
@@ -163,7 +168,7 @@ def list_document_grants(
 ) -> list[GrantView]:
     """The grants that show this document (its own and its category's), unrevoked ones."""
     document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, "grant:list", document)
+    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
     assert document is not None
     return [grant_view(g, clock()) for g in _covering(session, document)]
 
@@ -192,7 +197,7 @@ def list_person_grants(
 ) -> list[GrantView]:
     """Every unrevoked grant of the person (documents and categories)."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "grant:list", person)
+    require(session, session_factory, clock, actor, Action.GRANT_LIST, person)
     assert person is not None
     rows = session.scalars(
         select(Grant)
@@ -225,7 +230,7 @@ def switch_document_grant(
         )
         return
     document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, "grant:list", document)
+    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
     assert document is not None
     rows = session.scalars(
         select(Grant).where(
@@ -248,7 +253,7 @@ def sharing_of_document(
 ) -> list[tuple[str, str, str, str | None]]:
     """For each active member: (member id, name, "document"/"category"/"none", grant id)."""
     document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, "grant:list", document)
+    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
     assert document is not None
     now = clock()
     live = [g for g in _covering(session, document) if grant_view(g, now).live]
@@ -264,7 +269,7 @@ def sharing_of_document(
 
 
 def record_grant_expiries(session: Session, clock: Clock) -> int:
-    """Write one "grant:expire" record for every grant whose end date has passed.
+    """Write one Action.GRANT_EXPIRE record for every grant whose end date has passed.
 
     Expired grants already open nothing (the policy reads end dates on every request);
     this puts the expiry on the person's log too, once per grant. The caller commits.
@@ -285,7 +290,7 @@ def record_grant_expiries(session: Session, clock: Clock) -> int:
             session,
             clock,
             AuditEvent(
-                action="grant:expire",
+                action=Action.GRANT_EXPIRE,
                 outcome="allowed",
                 reason="end_date",
                 actor=Actor.system(),

@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
-from locker.documents import Decision
 from locker.errors import NotFound
 from locker.models import Document, Person
+from sharing.decisions import Action, Decision, deny
 from sharing.models import AccompanimentMember, Grant
 from sharing.policy import Target, acting_as, decide
 
@@ -18,7 +18,7 @@ def require(
     session_factory: sessionmaker[Session],
     clock: Clock,
     actor: Actor,
-    action: str,
+    action: Action,
     target: Target,
     decided: Decision | None = None,
 ) -> Decision:
@@ -28,7 +28,7 @@ def require(
     `decide_grant`) when the action needs more than its target to be judged.
     """
     if target is None:
-        decision = Decision(allowed=False, reason="not_found")
+        decision = deny("not_found")
     elif decided is not None:
         decision = decided
     else:
@@ -57,7 +57,7 @@ def record(
     session: Session,
     clock: Clock,
     actor: Actor,
-    action: str,
+    action: Action,
     decision: Decision,
     person_id: str,
     document_id: str | None = None,
@@ -67,7 +67,7 @@ def record(
 
 
 def _allowed(
-    actor: Actor, action: str, decision: Decision, person_id: str, document_id: str | None
+    actor: Actor, action: Action, decision: Decision, person_id: str, document_id: str | None
 ) -> AuditEvent:
     """The "allowed" record of an act; under a mandate it names both identities."""
     return AuditEvent(
@@ -84,7 +84,7 @@ def record_read(
     session_factory: sessionmaker[Session],
     clock: Clock,
     actor: Actor,
-    action: str,
+    action: Action,
     decision: Decision,
     person_id: str,
     document_id: str | None = None,
@@ -114,7 +114,7 @@ def require_person(
     session_factory: sessionmaker[Session],
     clock: Clock,
     actor: Actor,
-    action: str,
+    action: Action,
     person_id: str,
 ) -> tuple[Person, Decision]:
     """The person and the policy's yes for `action` on them; else a recorded 404."""

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from locker.accounts import InvalidInput, authenticate
+from locker.accounts import authenticate
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.errors import InvalidInput
 from locker.models import AuditRecord, Person, Professional
+from sharing.decisions import Action
 from sharing.errors import NotAHelper, PasswordNotConfirmed, TooManyAttempts
 from sharing.guard import find_member, find_person, record, require
 from sharing.models import AccompanimentMember, Mandate
@@ -68,7 +70,7 @@ def _recent_refusals(session: Session, person_id: str, now: datetime) -> int:
             .select_from(AuditRecord)
             .where(
                 AuditRecord.person_id == person_id,
-                AuditRecord.action == "mandate:confirm",
+                AuditRecord.action == Action.MANDATE_CONFIRM,
                 AuditRecord.outcome == "denied",
                 AuditRecord.at > now - CONFIRM_WINDOW,
             )
@@ -92,7 +94,7 @@ def _confirm_password(
     confirmed = authenticate(session, username=username or "", password=password or "")
     if confirmed is None or confirmed.id != person.id:
         event = AuditEvent(
-            action="mandate:confirm",
+            action=Action.MANDATE_CONFIRM,
             outcome="denied",
             reason="bad_password",
             actor=actor,
@@ -135,7 +137,7 @@ def _give(
         role=helper.role,
         on_behalf_of=person.id,
     )
-    for action, who in (("mandate:create", giver), ("mandate:receive", receiver)):
+    for action, who in ((Action.MANDATE_CREATE, giver), (Action.MANDATE_RECEIVE, receiver)):
         event = AuditEvent(
             action=action, outcome="allowed", reason=how, actor=who, person_id=person.id
         )
@@ -154,10 +156,10 @@ def _helper_member(
     """An active member the policy accepts as a helper (digital inclusion), else refused."""
     if member is None or member.status != "active":
         raise InvalidInput("not a member of the list", field="member_id")
-    decision = decide(session, actor, "mandate:create", member, now=clock())
+    decision = decide(session, actor, Action.MANDATE_CREATE, member, now=clock())
     if not decision.allowed:
         event = AuditEvent(
-            action="mandate:create",
+            action=Action.MANDATE_CREATE,
             outcome="denied",
             reason=decision.reason,
             actor=actor,
@@ -186,7 +188,7 @@ def create_mandate(
     password is recorded and tries are limited; both identities are recorded.
     """
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "mandate:create", person)
+    require(session, session_factory, clock, actor, Action.MANDATE_CREATE, person)
     assert person is not None
     found = find_member(session, person, member_id)
     member = _helper_member(session, session_factory, clock, actor, person, found)
@@ -205,7 +207,7 @@ def prepare_desk_mandate(
 ) -> str:
     """The name of the person a helper may prepare a mandate for at their desk, or 404."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "mandate:prepare", person)
+    require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
     assert person is not None
     return person.display_name
 
@@ -225,7 +227,7 @@ def create_mandate_at_desk(
     """On the helper's screen: the helper prepares it, the person beside them confirms by
     typing their own username and password; a wrong one is refused, recorded, limited."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "mandate:prepare", person)
+    require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
     assert person is not None
     member = active_member(session, person.id, actor.id)
     assert member is not None  # the policy said yes: the actor is on the person's list
@@ -245,12 +247,12 @@ def revoke_mandate(
     """The person ends a mandate at once; recorded."""
     mandate = session.get(Mandate, mandate_id) if len(mandate_id) == 36 else None
     person = find_person(session, mandate.person_id) if mandate is not None else None
-    decision = require(session, session_factory, clock, actor, "mandate:revoke", person)
+    decision = require(session, session_factory, clock, actor, Action.MANDATE_REVOKE, person)
     assert mandate is not None and person is not None
     if mandate.revoked_at is None:
         mandate.revoked_at = clock()
         session.flush()
-    record(session, clock, actor, "mandate:revoke", decision, person.id)
+    record(session, clock, actor, Action.MANDATE_REVOKE, decision, person.id)
 
 
 def list_mandates(
@@ -263,7 +265,7 @@ def list_mandates(
 ) -> list[MandateView]:
     """The person's unrevoked mandates (expired ones shown as not live)."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "mandate:list", person)
+    require(session, session_factory, clock, actor, Action.MANDATE_LIST, person)
     assert person is not None
     rows = session.scalars(
         select(Mandate)

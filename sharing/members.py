@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from locker.accounts import InvalidInput, normalise_username
+from locker.accounts import normalise_username
 from locker.actors import Actor, Clock
+from locker.errors import InvalidInput
 from locker.models import Organization, Person, Professional
-from sharing.accounts import AccessDenied
-from sharing.errors import AlreadyMember, UnknownShareCode
+from sharing.decisions import Action
+from sharing.errors import AccessDenied, AlreadyMember, UnknownShareCode
 from sharing.guard import find_member, find_person, record, require
 from sharing.models import AccompanimentMember, Grant, Mandate, ShareCode
 from sharing.policy import decide
@@ -84,7 +85,7 @@ def add_member(
 ) -> AccompanimentMember:
     """The person adds a professional by share code; recorded; the caller commits."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "member:add", person)
+    decision = require(session, session_factory, clock, actor, Action.MEMBER_ADD, person)
     assert person is not None
     professional = session.scalar(
         select(Professional)
@@ -111,7 +112,7 @@ def add_member(
         )
         session.add(member)
     session.flush()
-    record(session, clock, actor, "member:add", decision, person.id)
+    record(session, clock, actor, Action.MEMBER_ADD, decision, person.id)
     return member
 
 
@@ -125,7 +126,7 @@ def request_to_join(
     mission: str,
 ) -> None:
     """A professional asks to join a person's list; the same answer whether or not they exist."""
-    decision = decide(session, actor, "join:request")
+    decision = decide(session, actor, Action.JOIN_REQUEST)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     mission = _clean_mission(mission)
@@ -156,14 +157,14 @@ def accept_member(
 ) -> AccompanimentMember:
     """The person accepts a professional's request to join; recorded."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "member:accept", person)
+    decision = require(session, session_factory, clock, actor, Action.MEMBER_ACCEPT, person)
     member = find_member(session, person, member_id)
     if member is None:
-        require(session, session_factory, clock, actor, "member:accept", None)
+        require(session, session_factory, clock, actor, Action.MEMBER_ACCEPT, None)
     assert member is not None and person is not None
     member.status = "active"
     session.flush()
-    record(session, clock, actor, "member:accept", decision, person.id)
+    record(session, clock, actor, Action.MEMBER_ACCEPT, decision, person.id)
     return member
 
 
@@ -198,13 +199,13 @@ def remove_member(
     person = find_person(session, person_id)
     member = find_member(session, person, member_id)
     if member is not None and actor.kind == "professional" and member.professional_id == actor.id:
-        decision = require(session, session_factory, clock, actor, "member:leave", member)
-        action = "member:leave"
+        decision = require(session, session_factory, clock, actor, Action.MEMBER_LEAVE, member)
+        action = Action.MEMBER_LEAVE
     else:
-        decision = require(session, session_factory, clock, actor, "member:remove", person)
+        decision = require(session, session_factory, clock, actor, Action.MEMBER_REMOVE, person)
         if member is None:
-            require(session, session_factory, clock, actor, "member:remove", None)
-        action = "member:remove"
+            require(session, session_factory, clock, actor, Action.MEMBER_REMOVE, None)
+        action = Action.MEMBER_REMOVE
     assert member is not None
     _end_member(session, clock, member)
     record(session, clock, actor, action, decision, member.person_id)
@@ -221,13 +222,13 @@ def set_referent(
 ) -> None:
     """The person picks one active member as referent, or none; recorded."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "referent:set", person)
+    decision = require(session, session_factory, clock, actor, Action.REFERENT_SET, person)
     assert person is not None
     chosen = None
     if member_id is not None:
         chosen = find_member(session, person, member_id)
         if chosen is None or chosen.status != "active":
-            require(session, session_factory, clock, actor, "referent:set", None)
+            require(session, session_factory, clock, actor, Action.REFERENT_SET, None)
     session.execute(
         update(AccompanimentMember)
         .where(AccompanimentMember.person_id == person.id)
@@ -236,7 +237,7 @@ def set_referent(
     if chosen is not None:
         chosen.referent = True
     session.flush()
-    record(session, clock, actor, "referent:set", decision, person.id)
+    record(session, clock, actor, Action.REFERENT_SET, decision, person.id)
 
 
 def member_views(session: Session, person_id: str) -> list[MemberView]:
@@ -275,6 +276,6 @@ def list_members(
 ) -> list[MemberView]:
     """The person's accompaniment list, if the actor may read it; 404 otherwise."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "member:list", person)
+    require(session, session_factory, clock, actor, Action.MEMBER_LIST, person)
     assert person is not None
     return member_views(session, person.id)

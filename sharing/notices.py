@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from locker.actors import Actor, Clock
+from sharing.decisions import Action
 from sharing.guard import find_person, require
 from sharing.professionals import DepositNotice, deposit_notices
 from sharing.recovery import ResetNotice, reset_notices
@@ -20,6 +21,6 @@ def person_notices(
 ) -> tuple[list[ResetNotice], list[DepositNotice]]:
     """The person's unread notices (only the person reads them); 404 otherwise."""
     person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, "notice:list", person)
+    require(session, session_factory, clock, actor, Action.NOTICE_LIST, person)
     assert person is not None
     return reset_notices(session, person.id, clock()), deposit_notices(session, person.id)

@@ -8,6 +8,7 @@ from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
 from locker.errors import NotFound
 from locker.models import Organization
+from sharing.decisions import Action
 from sharing.models import OrganizationProfile
 
 
@@ -33,7 +34,7 @@ def set_digital_inclusion(
         session,
         clock,
         AuditEvent(
-            action="organization:inclusion",
+            action=Action.ORGANIZATION_INCLUSION,
             outcome="allowed",
             reason="on" if on else "off",
             actor=Actor.system(),

@@ -1,7 +1,7 @@
 """The access policy: the one function that says whether an actor may act, and why.
 
 Every route, page, API call and CLI command asks `decide`; the plaintext door in
-`locker.documents` asks it (through `authorize_document`) before anything is decrypted.
+`sharing.documents` asks it once before the plaintext door of `locker.documents` opens.
 Organisation admins and the operator have no path to any title or content.
 
 Rights come only from current rows (accompaniment list, grants, mandates), read on
@@ -23,9 +23,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from locker.actors import Actor, Clock, utc_now
-from locker.documents import Decision
 from locker.models import Document, Person
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
+from sharing.decisions import Action, Decision, allow, deny
 from sharing.models import AccompanimentMember, Grant
 from sharing.rights import (
     active_member,
@@ -37,66 +37,63 @@ from sharing.rights import (
 )
 
 # Title, thumbnail and content: the three things a grant shows.
-VIEW_ACTIONS = frozenset({"document:read", "document:describe", "document:thumbnail"})
+VIEW_ACTIONS = frozenset(
+    {Action.DOCUMENT_READ, Action.DOCUMENT_DESCRIBE, Action.DOCUMENT_THUMBNAIL}
+)
 DOCUMENT_ACTIONS = frozenset(
     VIEW_ACTIONS
     | {
-        "document:delete",
-        "document:rename",
-        "document:categorise",
-        "document:trash",
-        "document:restore",
-        "grant:list",
-        "grant:create",
+        Action.DOCUMENT_DELETE,
+        Action.DOCUMENT_RENAME,
+        Action.DOCUMENT_CATEGORISE,
+        Action.DOCUMENT_TRASH,
+        Action.DOCUMENT_RESTORE,
+        Action.GRANT_LIST,
+        Action.GRANT_CREATE,
     }
 )
 PERSON_ACTIONS = frozenset(
     {
-        "person:list_documents",
-        "person:upload",
-        "person:deposit",
-        "member:list",
-        "member:add",
-        "member:remove",
-        "member:accept",
-        "referent:set",
-        "grant:list",
-        "grant:create",
-        "mandate:list",
-        "mandate:create",
-        "mandate:prepare",
-        "mandate:revoke",
-        "recovery:issue",
-        "recovery:card",
-        "notice:list",
+        Action.PERSON_LIST_DOCUMENTS,
+        Action.PERSON_UPLOAD,
+        Action.PERSON_DEPOSIT,
+        Action.MEMBER_LIST,
+        Action.MEMBER_ADD,
+        Action.MEMBER_REMOVE,
+        Action.MEMBER_ACCEPT,
+        Action.REFERENT_SET,
+        Action.GRANT_LIST,
+        Action.GRANT_CREATE,
+        Action.MANDATE_LIST,
+        Action.MANDATE_CREATE,
+        Action.MANDATE_PREPARE,
+        Action.MANDATE_REVOKE,
+        Action.RECOVERY_ISSUE,
+        Action.RECOVERY_CARD,
+        Action.NOTICE_LIST,
     }
 )
-GLOBAL_ACTIONS = frozenset({"person:create", "join:request", "professional:persons"})
+GLOBAL_ACTIONS = frozenset({Action.PERSON_CREATE, Action.JOIN_REQUEST, Action.PROFESSIONAL_PERSONS})
 # What a mandate scope lets a helper do for the person (never delete, never re-mandate).
 MANDATE_SCOPE = {
-    "document:read": "view",
-    "document:describe": "view",
-    "document:thumbnail": "view",
-    "person:list_documents": "view",
-    "person:upload": "upload",
-    "document:rename": "organise",
-    "document:categorise": "organise",
-    "document:trash": "organise",
-    "document:restore": "organise",
-    "grant:list": "share",
-    "grant:create": "share",
-    "grant:revoke": "share",
-    "member:list": "share",
+    Action.DOCUMENT_READ: "view",
+    Action.DOCUMENT_DESCRIBE: "view",
+    Action.DOCUMENT_THUMBNAIL: "view",
+    Action.PERSON_LIST_DOCUMENTS: "view",
+    Action.PERSON_UPLOAD: "upload",
+    Action.DOCUMENT_RENAME: "organise",
+    Action.DOCUMENT_CATEGORISE: "organise",
+    Action.DOCUMENT_TRASH: "organise",
+    Action.DOCUMENT_RESTORE: "organise",
+    Action.GRANT_LIST: "share",
+    Action.GRANT_CREATE: "share",
+    Action.GRANT_REVOKE: "share",
+    Action.MEMBER_LIST: "share",
 }
 
-ALLOW_OWNER = Decision(allowed=True, reason="owner")
+ALLOW_OWNER = allow("owner")
 
 Target = Document | Person | AccompanimentMember | Grant | None
-
-
-def deny(reason: str) -> Decision:
-    """A refusal with the reason that the audit log records."""
-    return Decision(allowed=False, reason=reason)
 
 
 def session_clock(session: Session) -> Clock:
@@ -114,52 +111,52 @@ def _person_id_of(target: Target) -> str | None:
 
 
 def _professional(
-    session: Session, actor: Actor, action: str, target: Target, now: datetime
+    session: Session, actor: Actor, action: Action, target: Target, now: datetime
 ) -> Decision:
     person_id = _person_id_of(target)
     if person_id is None:
         return deny("no_target")
-    if action == "member:leave" and isinstance(target, AccompanimentMember):
+    if action == Action.MEMBER_LEAVE and isinstance(target, AccompanimentMember):
         mine = target.professional_id == actor.id and target.ended_at is None
-        return Decision(allowed=True, reason="self") if mine else deny("not_member")
+        return allow("self") if mine else deny("not_member")
     member = active_member(session, person_id, actor.id)
     if member is None:
         return deny("not_member")
     trashed = isinstance(target, Document) and target.deleted_at is not None
-    if trashed and action != "document:restore":
+    if trashed and action != Action.DOCUMENT_RESTORE:
         # The trash hides a paper from everyone but the person (a helper may put it back).
         return deny("in_trash")
     viewing = action in VIEW_ACTIONS and isinstance(target, Document)
     if viewing and live_grant(session, member, target, now) is not None:  # type: ignore[arg-type]
-        return Decision(allowed=True, reason="grant")
-    if action == "person:deposit":
-        return Decision(allowed=True, reason="member")
+        return allow("grant")
+    if action == Action.PERSON_DEPOSIT:
+        return allow("member")
     helper = does_digital_inclusion(session, actor.id)
-    if action == "mandate:prepare":
+    if action == Action.MANDATE_PREPARE:
         # At the helper's desk; the person's own password, typed there, still decides.
-        return Decision(allowed=True, reason="helper") if helper else deny("not_digital_inclusion")
+        return allow("helper") if helper else deny("not_digital_inclusion")
     scopes = live_scopes(session, member, now) if helper else set()
-    if action == "recovery:issue":
+    if action == Action.RECOVERY_ISSUE:
         # A code resets the password: only the referent the person chose, or a helper
         # whose live mandate names "recovery", never one the person said reset it behind
         # their back ("Ce n'était pas moi").
         if recovery_barred(session, person_id, actor.id):
             return deny("recovery_barred")
         if member.referent:
-            return Decision(allowed=True, reason="referent")
+            return allow("referent")
         if "recovery" in scopes:
-            return Decision(allowed=True, reason="mandate:recovery")
+            return allow("mandate:recovery")
         return deny("no_mandate" if scopes else "not_referent")
     scope = MANDATE_SCOPE.get(action)
     if scope is not None and scope in scopes:
-        return Decision(allowed=True, reason=f"mandate:{scope}")
+        return allow(f"mandate:{scope}")
     return deny("no_grant" if action in VIEW_ACTIONS else "no_mandate")
 
 
 def decide(
     session: Session,
     actor: Actor,
-    action: str,
+    action: Action,
     target: Target = None,
     *,
     now: datetime | None = None,
@@ -175,13 +172,13 @@ def decide(
     if action in GLOBAL_ACTIONS:
         if actor.kind == "professional":
             if actor.role == "professional":
-                return Decision(allowed=True, reason="professional")
+                return allow("professional")
             return deny("org_admin_no_persons")
         return deny("not_permitted")
     if action in AUDIT_ACTIONS:
         return decide_audit(actor, action, target)
     known = action in DOCUMENT_ACTIONS or action in PERSON_ACTIONS
-    if not known and action not in {"grant:revoke", "member:leave"}:
+    if not known and action not in {Action.GRANT_REVOKE, Action.MEMBER_LEAVE}:
         return deny("unknown_action")
     if isinstance(target, Document) and action not in DOCUMENT_ACTIONS:
         return deny("no_target")
@@ -192,14 +189,14 @@ def decide(
         return deny("no_target")
     if actor.kind == "person":
         if actor.id != person_id or action in {
-            "person:deposit",
-            "recovery:issue",
-            "member:leave",
-            "mandate:prepare",
+            Action.PERSON_DEPOSIT,
+            Action.RECOVERY_ISSUE,
+            Action.MEMBER_LEAVE,
+            Action.MANDATE_PREPARE,
         }:
             return deny("not_owner")
         # A mandate goes only to a professional of a digital-inclusion organisation.
-        helper_target = isinstance(target, AccompanimentMember) and action == "mandate:create"
+        helper_target = isinstance(target, AccompanimentMember) and action == Action.MANDATE_CREATE
         if helper_target and not does_digital_inclusion(session, target.professional_id):  # type: ignore[union-attr]
             return deny("not_digital_inclusion")
         return ALLOW_OWNER
@@ -220,7 +217,7 @@ def decide_move(
     under "share" through a grant, may widen who reads. The helper's own membership counts
     like any other, so a move never hands the helper a read right either.
     """
-    decision = decide(session, actor, "document:categorise", document, now=now)
+    decision = decide(session, actor, Action.DOCUMENT_CATEGORISE, document, now=now)
     if not decision.allowed or not decision.reason.startswith("mandate"):
         return decision
     before = readers_of(session, document, document.category, now)
@@ -241,16 +238,11 @@ def decide_grant(
     A helper under a "share" mandate shares for the person with others, never with
     themself: a mandate never gives the helper a read right they did not have.
     """
-    decision = decide(session, actor, "grant:create", target, now=now)
+    decision = decide(session, actor, Action.GRANT_CREATE, target, now=now)
     under_mandate = decision.allowed and decision.reason.startswith("mandate")
     if under_mandate and grantee.professional_id == actor.id:
         return deny("grant_to_self")
     return decision
-
-
-def authorize_document(session: Session, actor: Actor, action: str, document: Document) -> Decision:
-    """The policy in the shape the plaintext door asks for it."""
-    return decide(session, actor, action, document)
 
 
 def acting_as(decision: Decision, actor: Actor, person_id: str) -> Actor:

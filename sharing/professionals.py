@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import Decision, DocumentView
+from locker.documents import DocumentView
 from locker.models import Document, Person
 from locker.sanitize import SanitizeLimits
 from locker.storage import ObjectStore
-from sharing.accounts import AccessDenied
+from sharing.decisions import Action, Decision
+from sharing.errors import AccessDenied
 from sharing.guard import find_person, record, record_read, require
 from sharing.models import AccompanimentMember, Grant, SharingNotice
 from sharing.policy import decide
@@ -52,7 +53,7 @@ def my_persons(
     actor: Actor,
 ) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
-    decision = decide(session, actor, "professional:persons")
+    decision = decide(session, actor, Action.PROFESSIONAL_PERSONS)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     now = clock()
@@ -77,12 +78,14 @@ def my_persons(
             .where(Document.person_id == person.id, Document.deleted_at.is_(None))
             .order_by(Document.created_at.desc())
         ):
-            seen = decide(session, actor, "document:describe", document, now=now)
+            seen = decide(session, actor, Action.DOCUMENT_DESCRIBE, document, now=now)
             if seen.allowed:
                 shown_by = shown_by or seen
                 shown.append(document)
         if shown_by is not None:  # on this person's log before any title is decrypted
-            record_read(session_factory, clock, actor, "person:list_documents", shown_by, person.id)
+            record_read(
+                session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id
+            )
         views = [core.describe_document(session, keyring, document) for document in shown]
         result.append(
             MyPerson(
@@ -120,7 +123,7 @@ def deposit_document(
     paper, the grant, the notice and the records are all committed, or none (and no
     object is left in the store)."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "person:deposit", person)
+    decision = require(session, session_factory, clock, actor, Action.PERSON_DEPOSIT, person)
     assert person is not None and actor.id is not None
     member = session.scalar(
         select(AccompanimentMember).where(
@@ -156,7 +159,7 @@ def deposit_document(
             )
         )
         tx.flush()
-        record(tx, clock, actor, "document:deposit", decision, person_key, document_id)
+        record(tx, clock, actor, Action.DOCUMENT_DEPOSIT, decision, person_key, document_id)
 
     view = core.upload_document(
         session,
@@ -192,7 +195,10 @@ def deposit_notices(session: Session, person_id: str) -> list[DepositNotice]:
 def acknowledge_deposits(session: Session, clock: Clock, *, actor: Actor, person_id: str) -> None:
     """The person has read their deposit notices (only the person may clear them)."""
     person = find_person(session, person_id)
-    if person is None or not decide(session, actor, "notice:list", person, now=clock()).allowed:
+    if (
+        person is None
+        or not decide(session, actor, Action.NOTICE_LIST, person, now=clock()).allowed
+    ):
         return
     session.execute(
         update(SharingNotice)

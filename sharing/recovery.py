@@ -15,7 +15,7 @@ for exactly that, visible, and never final:
   it ends every session and token of the account, voids the codes that issuer still
   holds, and bars them from issuing again for this person (the policy reads the
   disputed code row).
-- Issuing ("recovery:issue", the issuer as actor) and redeeming ("recovery:redeem",
+- Issuing (Action.RECOVERY_ISSUE, the issuer as actor) and redeeming (Action.RECOVERY_REDEEM,
   reason "issued:<issuer id>" or "initial:<creator id>") are both in the audit log.
 - The card printed at creation is kind "initial": it stops working when the person sets
   their own password (the forced first change), and they get a fresh card then; if that
@@ -39,6 +39,7 @@ from locker.accounts import end_all_sessions, normalise_username, set_password
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
 from locker.models import Organization, Person, Professional
+from sharing.decisions import Action
 from sharing.errors import BadRecoveryCode, CardLocked
 from sharing.guard import find_person, record, require
 from sharing.models import RecoveryCode
@@ -88,7 +89,7 @@ def issue_recovery_code(
 ) -> tuple[str, datetime]:
     """A one-time code valid 15 minutes, by the referent or a mandated helper; recorded."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "recovery:issue", person)
+    decision = require(session, session_factory, clock, actor, Action.RECOVERY_ISSUE, person)
     assert person is not None
     code = _new_code()
     now = clock()
@@ -104,7 +105,7 @@ def issue_recovery_code(
         )
     )
     session.flush()
-    record(session, clock, actor, "recovery:issue", decision, person.id)
+    record(session, clock, actor, Action.RECOVERY_ISSUE, decision, person.id)
     return code, now + ISSUED_VALIDITY
 
 
@@ -118,7 +119,7 @@ def print_recovery_card(
 ) -> list[str]:
     """New single-use card codes for the person (the old card's unused codes stop working)."""
     person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, "recovery:card", person)
+    decision = require(session, session_factory, clock, actor, Action.RECOVERY_CARD, person)
     assert person is not None
     until = reset_lock_until(session, person.id, clock())
     if until is not None:
@@ -126,7 +127,7 @@ def print_recovery_card(
         # someone else may have made: nobody replaces it for 7 days.
         raise CardLocked("card", until=until.strftime("%d/%m/%Y %H:%M"))
     codes = new_card(session, clock, person)
-    record(session, clock, actor, "recovery:card", decision, person.id)
+    record(session, clock, actor, Action.RECOVERY_CARD, decision, person.id)
     return codes
 
 
@@ -254,7 +255,7 @@ def redeem_recovery_code(
             session_factory,
             clock,
             AuditEvent(
-                action="recovery:redeem",
+                action=Action.RECOVERY_REDEEM,
                 outcome="denied",
                 reason="bad_code",
                 actor=Actor.anonymous(),
@@ -270,7 +271,7 @@ def redeem_recovery_code(
         session,
         clock,
         AuditEvent(
-            action="recovery:redeem",
+            action=Action.RECOVERY_REDEEM,
             outcome="allowed",
             reason=reason,
             actor=Actor(kind="person", id=person.id),
@@ -327,7 +328,7 @@ def _own_reset(
     if row is not None and row.used_at is None:
         row = None
     person = find_person(session, row.person_id) if row is not None else None
-    require(session, session_factory, clock, actor, "notice:list", person)
+    require(session, session_factory, clock, actor, Action.NOTICE_LIST, person)
     assert row is not None and person is not None
     return row, person
 
@@ -342,7 +343,7 @@ def acknowledge_reset(session: Session, clock: Clock, *, actor: Actor, notice_id
     if row is None or person is None:
         return True
     now = clock()
-    if not decide(session, actor, "notice:list", person, now=now).allowed:
+    if not decide(session, actor, Action.NOTICE_LIST, person, now=now).allowed:
         return True
     used = row.used_at
     if row.kind in SEEN_BY_ISSUER and used is not None and used > now - RESET_LOCK:
@@ -382,7 +383,7 @@ def dispute_reset(
         session,
         clock,
         AuditEvent(
-            action="recovery:dispute",
+            action=Action.RECOVERY_DISPUTE,
             outcome="allowed",
             reason=reason,
             actor=actor,

@@ -9,6 +9,7 @@ from locker import documents as core
 from locker import trash
 from locker.actors import Actor, Clock
 from locker.documents import DocumentView
+from sharing.decisions import Action
 from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as
 
@@ -25,7 +26,7 @@ def trash_document_for(
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # already in the trash: same answer as missing
-    decision = require(session, session_factory, clock, actor, "document:trash", document)
+    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_TRASH, document)
     assert document is not None
     trash.trash_document(
         session,
@@ -48,7 +49,7 @@ def restore_document_for(
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is None:
         document = None
-    decision = require(session, session_factory, clock, actor, "document:restore", document)
+    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_RESTORE, document)
     assert document is not None
     trash.restore_document(
         session,
@@ -70,7 +71,7 @@ def list_trash_for(
 ) -> list[DocumentView]:
     """The person's trash if the actor may list their documents; 404 otherwise."""
     person, decision = require_person(
-        session, session_factory, clock, actor, "person:list_documents", person_id
+        session, session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, person_id
     )
-    record_read(session_factory, clock, actor, "person:list_documents", decision, person.id)
+    record_read(session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
     return trash.list_trash(session, keyring, person)

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from locker import accounts
 from locker.documents import DocumentView
+from locker.errors import WrongCurrentPassword
 from locker.models import Person, Professional
 from sharing import documents as docs
 from sharing.accounts import change_own_password, create_person_with_card
@@ -155,7 +156,7 @@ def change_password() -> Any:
             new_password=new,
             fresh_card=False,
         )
-    except accounts.WrongCurrentPassword:
+    except WrongCurrentPassword:
         db().rollback()
         sign_in_failed(identifier)
         raise

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.datastructures import FileStorage
 
-from locker.accounts import InvalidInput
+from locker.errors import InvalidInput
 from sharing import grants, mandates, members, notices, professionals, recovery
 from sharing.grants import GrantView
 from sharing.mandates import MandateView

@@ -11,24 +11,24 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from crypto.errors import CryptoError
-from locker.accounts import AlreadyExists, InvalidInput, WrongCurrentPassword
-from locker.audit import AuditUnavailable
-from locker.checkpoints import ForkDetected
-from locker.documents import (
+from locker.documents import UnsupportedType
+from locker.errors import (
+    AlreadyExists,
+    AuditUnavailable,
     DocumentDamaged,
     EmptyFile,
-    QuotaExceeded,
-    TooLarge,
-    UnsupportedType,
-)
-from locker.errors import (
+    ForkDetected,
+    InvalidInput,
     LockerError,
     NotFound,
     ObjectNotFound,
+    ProofUnavailable,
+    QuotaExceeded,
     StorageError,
     StorageUnavailable,
+    TooLarge,
+    WrongCurrentPassword,
 )
-from locker.proofs import ProofUnavailable
 from locker.sanitize.errors import (
     DamagedFile,
     EncryptedPdf,
@@ -38,8 +38,8 @@ from locker.sanitize.errors import (
     TooManyPixels,
     TypeMismatch,
 )
-from sharing.accounts import AccessDenied
 from sharing.errors import (
+    AccessDenied,
     AlreadyMember,
     BadRecoveryCode,
     CardLocked,

@@ -9,7 +9,7 @@ from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
 from locker import accounts
-from locker.errors import LockerError
+from locker.errors import LockerError, WrongCurrentPassword
 from locker.models import Person
 from sharing import documents as docs
 from sharing.accounts import change_own_password, create_person_with_card
@@ -89,7 +89,7 @@ def change_password() -> Any:
             )
         except LockerError as refusal:
             db().rollback()
-            if isinstance(refusal, accounts.WrongCurrentPassword):
+            if isinstance(refusal, WrongCurrentPassword):
                 sign_in_failed(identifier)
             error, status = message(refusal.code, **refusal.params), status_for(refusal)
         else:

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from locker.accounts import InvalidInput
+from locker.errors import InvalidInput
 from locker.sanitize import SanitizeLimits
 from locker.sanitize.confine import sandbox_ids
 from web.context import services

@@ -5,64 +5,57 @@ from __future__ import annotations
 from locker.errors import LockerError
 
 
-class UnsupportedType(LockerError):
+class RefusedFile(LockerError):
+    """Base of every refusal of an uploaded file by the sanitiser."""
+
+
+class UnsupportedType(RefusedFile):
     """The bytes are not one of the accepted kinds of file."""
 
     code = "unsupported_type"
 
 
-class TypeMismatch(LockerError):
+class TypeMismatch(RefusedFile):
     """The bytes look like one kind of file but do not parse as that kind."""
 
     code = "type_mismatch"
 
 
-class DamagedFile(LockerError):
+class DamagedFile(RefusedFile):
     """The file is cut short or broken and cannot be read."""
 
     code = "damaged_file"
 
 
-class EncryptedPdf(LockerError):
+class EncryptedPdf(RefusedFile):
     """The PDF is protected by a password or encryption."""
 
     code = "encrypted_pdf"
 
 
-class TooManyPixels(LockerError):
+class TooManyPixels(RefusedFile):
     """The image claims more pixels than any phone photo has (a decompression bomb)."""
 
     code = "too_many_pixels"
 
 
-class TooComplex(LockerError):
+class TooComplex(RefusedFile):
     """Reading the file went over the worker's memory or time limits."""
 
     code = "too_complex"
 
 
-class PhotosOnly(LockerError):
+class PhotosOnly(RefusedFile):
     """Several files were sent together, and not all of them are photos."""
 
     code = "photos_only"
 
 
-class TooManyFiles(LockerError):
+class TooManyFiles(RefusedFile):
     """More photos in one upload than one document may hold."""
 
     code = "too_many_files"
 
 
-CODES: dict[str, type[LockerError]] = {
-    cls.code: cls
-    for cls in (
-        UnsupportedType,
-        TypeMismatch,
-        DamagedFile,
-        EncryptedPdf,
-        TooManyPixels,
-        TooComplex,
-        PhotosOnly,
-        TooManyFiles,
-    )
-}
+# The child reports a refusal by its code; the parent raises it again from this table.
+CODES: dict[str, type[RefusedFile]] = {cls.code: cls for cls in RefusedFile.__subclasses__()}

@@ -12,7 +12,7 @@ import json
 import os
 import resource
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -141,14 +141,16 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
             Path(job.thumbnail).write_bytes(thumbnail.result())
             return
         pages_out = []
-        for index, (path, content_type) in enumerate(zip(job.inputs, types, strict=True)):
+        first_page: Future[bytes] | None = None
+        for path, content_type in zip(job.inputs, types, strict=True):
             image = images.clean_image(Path(path).read_bytes(), content_type, job.max_pixels)
-            if index == 0:
-                thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
+            if first_page is None:
+                first_page = pool.submit(images.encode_thumbnail, image.pixels)
             width, height = image.size
             pages_out.append((image.as_jpeg(), width, height, "L" if image.grey else "RGB"))
             del image
-        Path(job.thumbnail).write_bytes(thumbnail.result())
+        assert first_page is not None  # there is at least one input
+        Path(job.thumbnail).write_bytes(first_page.result())
     out.write(pdfs.pdf_from_jpegs(pages_out))
     clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
 

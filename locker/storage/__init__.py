@@ -5,9 +5,9 @@ and S3 (any S3-compatible endpoint) for production. `open_store` picks one from 
 `LOCKER_STORAGE_URL` setting.
 """
 
+from locker.errors import InvalidObjectKey
 from locker.storage.base import (
     READ_CHUNK_BYTES,
-    InvalidObjectKey,
     ObjectStore,
     Replayable,
     is_object_key,

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-from locker.errors import StorageError
+from locker.errors import InvalidObjectKey
 
 # Chunk size for reads: big enough that per-chunk overhead vanishes, small enough that a
 # request serving a document holds about one chunk in memory.
@@ -16,12 +16,6 @@ READ_CHUNK_BYTES = 1024 * 1024
 # 128 random bits as lowercase hex. The exact shape is enforced on every operation so a key
 # can never carry a path separator, a dot segment or anything readable by a human.
 _KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
-
-
-class InvalidObjectKey(StorageError, ValueError):
-    """A key that `new_key` could not have produced; a programming error, never retried."""
-
-    code = "invalid_object_key"
 
 
 def new_object_key() -> str:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import DBAPIError
 from locker.actors import Actor
 from locker.audit import AuditEvent, record_event
 from locker.audit_verify import VerifyReport, verify_log
-from locker.checkpoints import ForkDetected, publish_checkpoint, publish_current_checkpoint
+from locker.checkpoints import publish_checkpoint, publish_current_checkpoint
+from locker.errors import ForkDetected
 from locker.merkle import TreeBuilder
 from locker.settings import Settings
 from tests import audit_verifier as rfc

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import IntegrityError
 from locker.actors import Actor
-from locker.audit import AuditUnavailable
-from locker.documents import DocumentDamaged, ReceivedFile
-from locker.errors import NotFound
+from locker.documents import ReceivedFile
+from locker.errors import AuditUnavailable, DocumentDamaged, NotFound
 from locker.models import AuditRecord, Document
 from sharing import documents as docs
 from tests.conftest import Actors, sample

@@ -1,0 +1,71 @@
+"""What the access policy answers, and the names of the actions it answers for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """Every action the policy decides on or the sharing services record; each value is
+    the name the audit log keeps."""
+
+    AUDIT_EXPORT = "audit:export"
+    AUDIT_OWN_ACTIONS = "audit:own_actions"
+    AUDIT_PROVE_INCLUSION = "audit:prove_inclusion"
+    DOCUMENT_CATEGORISE = "document:categorise"
+    DOCUMENT_DELETE = "document:delete"
+    DOCUMENT_DEPOSIT = "document:deposit"
+    DOCUMENT_DESCRIBE = "document:describe"
+    DOCUMENT_READ = "document:read"
+    DOCUMENT_RENAME = "document:rename"
+    DOCUMENT_RESTORE = "document:restore"
+    DOCUMENT_THUMBNAIL = "document:thumbnail"
+    DOCUMENT_TRASH = "document:trash"
+    GRANT_CREATE = "grant:create"
+    GRANT_EXPIRE = "grant:expire"
+    GRANT_LIST = "grant:list"
+    GRANT_REVOKE = "grant:revoke"
+    JOIN_REQUEST = "join:request"
+    MANDATE_CONFIRM = "mandate:confirm"
+    MANDATE_CREATE = "mandate:create"
+    MANDATE_LIST = "mandate:list"
+    MANDATE_PREPARE = "mandate:prepare"
+    MANDATE_RECEIVE = "mandate:receive"
+    MANDATE_REVOKE = "mandate:revoke"
+    MEMBER_ACCEPT = "member:accept"
+    MEMBER_ADD = "member:add"
+    MEMBER_LEAVE = "member:leave"
+    MEMBER_LIST = "member:list"
+    MEMBER_REMOVE = "member:remove"
+    NOTICE_LIST = "notice:list"
+    ORGANIZATION_INCLUSION = "organization:inclusion"
+    PERSON_CREATE = "person:create"
+    PERSON_DEPOSIT = "person:deposit"
+    PERSON_LIST_DOCUMENTS = "person:list_documents"
+    PERSON_READ_ACCESS_LOG = "person:read_access_log"
+    PERSON_UPLOAD = "person:upload"
+    PROFESSIONAL_PERSONS = "professional:persons"
+    RECOVERY_CARD = "recovery:card"
+    RECOVERY_DISPUTE = "recovery:dispute"
+    RECOVERY_ISSUE = "recovery:issue"
+    RECOVERY_REDEEM = "recovery:redeem"
+    REFERENT_SET = "referent:set"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer, with the reason the audit log records."""
+
+    allowed: bool
+    reason: str
+
+
+def allow(reason: str) -> Decision:
+    """A permission, with the right it comes from ("owner", "grant", "mandate:view"...)."""
+    return Decision(allowed=True, reason=reason)
+
+
+def deny(reason: str) -> Decision:
+    """A refusal, with the reason the audit log records."""
+    return Decision(allowed=False, reason=reason)
