@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, Response, current_app
+from flask import Flask, Request, Response, current_app, jsonify
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -185,30 +185,16 @@ def create_app(
     auth.init_app(app)
     errors.init_app(app)
 
-    from web.api import api
-    from web.pages import pages
+    from web.domains import DOMAINS
+    from web.openapi import openapi_document
 
-    csrf.exempt(api)  # bearer tokens only: a browser's cookie never authenticates the API
-    app.register_blueprint(pages)
-    app.register_blueprint(api)
-    from web.api_sharing import api_sharing
-    from web.pages_sharing import pages_sharing
-
-    csrf.exempt(api_sharing)  # bearer tokens only, like the core API
-    app.register_blueprint(api_sharing)
-    app.register_blueprint(pages_sharing)
-    from web.api_audit import api_audit
-    from web.pages_audit import pages_audit
-
-    csrf.exempt(api_audit)  # bearer tokens only, like the core API
-    app.register_blueprint(api_audit)
-    app.register_blueprint(pages_audit)
-    from web.api_uploads import api_uploads
-    from web.pages_uploads import pages_uploads
-
-    csrf.exempt(api_uploads)  # bearer tokens only, like the core API
-    app.register_blueprint(api_uploads)
-    app.register_blueprint(pages_uploads)
+    app.add_url_rule(
+        "/api/v1/openapi.json", "openapi", lambda: jsonify(openapi_document()), methods=["GET"]
+    )
+    for domain in DOMAINS:
+        csrf.exempt(domain.api)  # bearer tokens only: a browser's cookie never signs the API
+        app.register_blueprint(domain.api)
+        app.register_blueprint(domain.pages)
     app.after_request(_security_headers)
     app.after_request(_checkpoint_if_due)
     app.context_processor(_interface_words)

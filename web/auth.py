@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, g, jsonify, request, session
+from flask import Flask, abort, g, jsonify, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from locker.accounts import SignedIn, actor_for, resolve_session
@@ -112,7 +112,9 @@ def api_auth(view: F) -> F:
 
 # What a person whose password someone else chose may still do over the API: read
 # whether they must change it, change it, and sign out.
-OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"api.me", "api.change_password", "api.delete_token"})
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
+    {"accounts_api.me", "accounts_api.change_password", "accounts_api.delete_token"}
+)
 
 
 def must_change_password(signed_in: SignedIn) -> bool:
@@ -124,7 +126,7 @@ def must_change_password(signed_in: SignedIn) -> bool:
 def init_app(app: Flask) -> None:
     """Configure flask-login: no remember-me cookie, server-side revocation instead."""
     manager = LoginManager()
-    manager.login_view = "pages.sign_in"
+    manager.login_view = "accounts.sign_in"
     manager.session_protection = None  # mobile networks change addresses; rows are revocable
     manager.user_loader(_load_user)
 
@@ -132,6 +134,14 @@ def init_app(app: Flask) -> None:
     def _unauthorized() -> Any:
         from flask import redirect, url_for
 
-        return redirect(url_for("pages.sign_in"))
+        return redirect(url_for("accounts.sign_in"))
 
     manager.init_app(app)
+
+
+def person_id_or_404() -> str:
+    """The signed-in person's id, for pages only a person has; anyone else gets a 404."""
+    user = web_user()
+    if user is None or not user.is_person:
+        abort(404)
+    return user.signed_in.user.id

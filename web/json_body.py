@@ -44,3 +44,9 @@ def check_form_text() -> None:
         fields += request.form.items(multi=True)
     if not _valid([text for pair in fields for text in pair]):
         raise InvalidText()
+
+
+def text_field(body: dict[str, Any], name: str) -> str | None:
+    """The field `name` of a JSON object when it is a string, else None."""
+    value = body.get(name)
+    return value if isinstance(value, str) else None

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from web.openapi_audit import audit_paths
-from web.openapi_sharing import sharing_paths
-from web.openapi_uploads import uploads_paths
+from web.audit.openapi import audit_paths
+from web.documents.openapi import uploads_paths
+from web.sharing.openapi import sharing_paths
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 DOCUMENT = {"$ref": "#/components/schemas/Document"}

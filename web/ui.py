@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from locker.documents import CATEGORIES
-from web import words_audit, words_sharing, words_uploads
+from web.audit import words as words_audit
+from web.documents import words as words_uploads
+from web.sharing import words as words_sharing
 
 PICTOGRAMS = {
     "identity": "🪪",

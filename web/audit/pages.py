@@ -13,12 +13,12 @@ from flask_login import login_required
 from locker.access_log import LogEntry
 from locker.documents import DocumentView
 from sharing import audit_log
+from web.audit.words import ACTIONS, DAYS, DELETED_PAPER, MONTHS, WHO
 from web.auth import current_actor, web_user
 from web.context import db, services
 from web.messages import language
-from web.words_audit import ACTIONS, DAYS, DELETED_PAPER, MONTHS, WHO
 
-pages_audit = Blueprint("pages_audit", __name__)
+pages = Blueprint("audit", __name__)
 
 # The people this serves live in France: times read as on their own clocks.
 LOCAL_TIME = ZoneInfo("Europe/Paris")
@@ -78,7 +78,7 @@ def sentence(
     return LogLine(entry.seq, "⛔" if denied else picto, text, denied)
 
 
-@pages_audit.get("/access-log")
+@pages.get("/access-log")
 @login_required  # type: ignore[untyped-decorator]
 def access_log() -> Any:
     user = web_user()
@@ -113,7 +113,7 @@ def access_log() -> Any:
     )
 
 
-@pages_audit.get("/pro/my-actions")
+@pages.get("/pro/my-actions")
 @login_required  # type: ignore[untyped-decorator]
 def my_actions() -> Any:
     user = web_user()

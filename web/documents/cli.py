@@ -10,17 +10,10 @@ from locker.actors import utc_now
 from locker.db import make_engine, make_session_factory
 from locker.errors import LockerError
 from locker.reconcile import reconcile_storage
-from locker.settings import Settings, load_settings
 from locker.trash import purge_trash
 from sharing.grants import record_grant_expiries
 from web.app import open_object_store
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except LockerError as exc:
-        raise click.ClickException(str(exc)) from exc
+from web.commands import command_settings
 
 
 @click.command()
@@ -31,7 +24,7 @@ def purge() -> None:
     Prints {"purged", "objects_left", "grants_expired"}; objects left are for
     `locker storage reconcile`.
     """
-    settings = _settings()
+    settings = command_settings()
     store = open_object_store(settings)
     engine = make_engine(settings.database_url)
     try:
@@ -74,7 +67,7 @@ def reconcile(fix: bool, grace_seconds: float) -> None:
     Prints {"orphans", "missing_documents", "removed"}; exits 1 if anything is wrong
     and was not fixed.
     """
-    settings = _settings()
+    settings = command_settings()
     store = open_object_store(settings)
     engine = make_engine(settings.database_url)
     try:
@@ -96,3 +89,6 @@ def reconcile(fix: bool, grace_seconds: float) -> None:
     unresolved = set(report.orphans) - set(report.removed)
     if report.missing or unresolved:
         raise SystemExit(1)
+
+
+commands = [purge, storage]

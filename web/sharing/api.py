@@ -16,15 +16,15 @@ from sharing import grants, mandates, members, notices, professionals, recovery
 from sharing.grants import GrantView
 from sharing.mandates import MandateView
 from sharing.members import MemberView
-from web.api import document_json
 from web.auth import api_auth, current_actor
 from web.context import db, services
+from web.documents.uploads import upload_options
 from web.errors import error_response
 from web.json_body import json_object
+from web.responses import document_json
 from web.throttle import redeem_with_throttle
-from web.uploads import upload_options
 
-api_sharing = Blueprint("api_sharing", __name__, url_prefix="/api/v1")
+api = Blueprint("sharing_api", __name__, url_prefix="/api/v1")
 
 
 def _body() -> dict[str, Any]:
@@ -93,7 +93,7 @@ def _member_out(person_id: str, member_id: str) -> dict[str, Any]:
     return member_json(found[0])
 
 
-@api_sharing.get("/persons/<person_id>/members")
+@api.get("/persons/<person_id>/members")
 @api_auth
 def list_members(person_id: str) -> Any:
     found = services()
@@ -103,7 +103,7 @@ def list_members(person_id: str) -> Any:
     return jsonify([member_json(v) for v in views])
 
 
-@api_sharing.post("/persons/<person_id>/members")
+@api.post("/persons/<person_id>/members")
 @api_auth
 def add_member(person_id: str) -> Any:
     body, found = _body(), services()
@@ -120,7 +120,7 @@ def add_member(person_id: str) -> Any:
     return jsonify(_member_out(member.person_id, member.id)), 201
 
 
-@api_sharing.post("/persons/<person_id>/members/<member_id>/accept")
+@api.post("/persons/<person_id>/members/<member_id>/accept")
 @api_auth
 def accept_member(person_id: str, member_id: str) -> Any:
     found = services()
@@ -136,7 +136,7 @@ def accept_member(person_id: str, member_id: str) -> Any:
     return jsonify(_member_out(member.person_id, member.id))
 
 
-@api_sharing.delete("/persons/<person_id>/members/<member_id>")
+@api.delete("/persons/<person_id>/members/<member_id>")
 @api_auth
 def remove_member(person_id: str, member_id: str) -> Any:
     found = services()
@@ -152,7 +152,7 @@ def remove_member(person_id: str, member_id: str) -> Any:
     return "", 204
 
 
-@api_sharing.put("/persons/<person_id>/referent")
+@api.put("/persons/<person_id>/referent")
 @api_auth
 def set_referent(person_id: str) -> Any:
     body, found = json_object(), services()
@@ -173,7 +173,7 @@ def set_referent(person_id: str) -> Any:
     return jsonify({"member_id": member_id})
 
 
-@api_sharing.post("/join-requests")
+@api.post("/join-requests")
 @api_auth
 def request_to_join() -> Any:
     body, found = _body(), services()
@@ -189,7 +189,7 @@ def request_to_join() -> Any:
     return jsonify({"status": "sent"}), 202
 
 
-@api_sharing.get("/documents/<document_id>/grants")
+@api.get("/documents/<document_id>/grants")
 @api_auth
 def list_document_grants(document_id: str) -> Any:
     found = services()
@@ -199,7 +199,7 @@ def list_document_grants(document_id: str) -> Any:
     return jsonify([grant_json(v) for v in views])
 
 
-@api_sharing.post("/documents/<document_id>/grants")
+@api.post("/documents/<document_id>/grants")
 @api_auth
 def create_grant(document_id: str) -> Any:
     body, found = _body(), services()
@@ -216,7 +216,7 @@ def create_grant(document_id: str) -> Any:
     return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
 
 
-@api_sharing.get("/persons/<person_id>/grants")
+@api.get("/persons/<person_id>/grants")
 @api_auth
 def list_person_grants(person_id: str) -> Any:
     found = services()
@@ -226,7 +226,7 @@ def list_person_grants(person_id: str) -> Any:
     return jsonify([grant_json(v) for v in views])
 
 
-@api_sharing.post("/persons/<person_id>/grants")
+@api.post("/persons/<person_id>/grants")
 @api_auth
 def create_category_grant(person_id: str) -> Any:
     body, found = _body(), services()
@@ -244,7 +244,7 @@ def create_category_grant(person_id: str) -> Any:
     return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
 
 
-@api_sharing.delete("/grants/<grant_id>")
+@api.delete("/grants/<grant_id>")
 @api_auth
 def revoke_grant(grant_id: str) -> Any:
     found = services()
@@ -255,7 +255,7 @@ def revoke_grant(grant_id: str) -> Any:
     return "", 204
 
 
-@api_sharing.get("/professionals/me/persons")
+@api.get("/professionals/me/persons")
 @api_auth
 def my_persons() -> Any:
     found = services()
@@ -278,7 +278,7 @@ def my_persons() -> Any:
     )
 
 
-@api_sharing.post("/persons/<person_id>/deposits")
+@api.post("/persons/<person_id>/deposits")
 @api_auth
 def deposit_document(person_id: str) -> Any:
     upload = request.files.get("file")
@@ -303,7 +303,7 @@ def deposit_document(person_id: str) -> Any:
     return jsonify(document_json(view)), 201
 
 
-@api_sharing.get("/persons/<person_id>/mandates")
+@api.get("/persons/<person_id>/mandates")
 @api_auth
 def list_mandates(person_id: str) -> Any:
     found = services()
@@ -313,7 +313,7 @@ def list_mandates(person_id: str) -> Any:
     return jsonify([mandate_json(v) for v in views])
 
 
-@api_sharing.post("/persons/<person_id>/mandates")
+@api.post("/persons/<person_id>/mandates")
 @api_auth
 def create_mandate(person_id: str) -> Any:
     body, found = _body(), services()
@@ -332,7 +332,7 @@ def create_mandate(person_id: str) -> Any:
     return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
 
 
-@api_sharing.post("/persons/<person_id>/desk-mandates")
+@api.post("/persons/<person_id>/desk-mandates")
 @api_auth
 def create_mandate_at_desk(person_id: str) -> Any:
     body, found = _body(), services()
@@ -351,7 +351,7 @@ def create_mandate_at_desk(person_id: str) -> Any:
     return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
 
 
-@api_sharing.delete("/mandates/<mandate_id>")
+@api.delete("/mandates/<mandate_id>")
 @api_auth
 def revoke_mandate(mandate_id: str) -> Any:
     found = services()
@@ -362,7 +362,7 @@ def revoke_mandate(mandate_id: str) -> Any:
     return "", 204
 
 
-@api_sharing.post("/persons/<person_id>/recovery-codes")
+@api.post("/persons/<person_id>/recovery-codes")
 @api_auth
 def issue_recovery_code(person_id: str) -> Any:
     found = services()
@@ -373,7 +373,7 @@ def issue_recovery_code(person_id: str) -> Any:
     return jsonify({"code": code, "expires_at": expires_at.isoformat()}), 201
 
 
-@api_sharing.post("/persons/<person_id>/recovery-card")
+@api.post("/persons/<person_id>/recovery-card")
 @api_auth
 def print_recovery_card(person_id: str) -> Any:
     found = services()
@@ -384,14 +384,14 @@ def print_recovery_card(person_id: str) -> Any:
     return jsonify({"codes": codes}), 201
 
 
-@api_sharing.post("/recovery")
+@api.post("/recovery")
 def redeem_recovery_code() -> Any:
     body = _body()
     redeem_with_throttle(_text(body, "username"), _text(body, "code"), _text(body, "new_password"))
     return "", 204
 
 
-@api_sharing.get("/persons/<person_id>/notices")
+@api.get("/persons/<person_id>/notices")
 @api_auth
 def list_notices(person_id: str) -> Any:
     found = services()
@@ -419,7 +419,7 @@ def list_notices(person_id: str) -> Any:
     )
 
 
-@api_sharing.post("/persons/<person_id>/notices/<notice_id>/not-me")
+@api.post("/persons/<person_id>/notices/<notice_id>/not-me")
 @api_auth
 def dispute_reset(person_id: str, notice_id: str) -> Any:
     found = services()

@@ -23,7 +23,7 @@ from web.auth import api_auth, current_actor
 from web.context import db, services
 from web.errors import error_response
 
-api_audit = Blueprint("api_audit", __name__, url_prefix="/api/v1")
+api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
 
@@ -62,7 +62,7 @@ def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
     return shaped
 
 
-@api_audit.get("/audit/checkpoint")
+@api.get("/audit/checkpoint")
 def checkpoint() -> Response:
     found = services()
     settings = found.settings
@@ -78,14 +78,14 @@ def checkpoint() -> Response:
     return Response(made.note, content_type=TEXT_PLAIN)
 
 
-@api_audit.get("/audit/public-key")
+@api.get("/audit/public-key")
 def public_key() -> Response:
     found = services()
     key = found.keyring.audit_signing_key().public_key()
     return Response(verifier_key(found.settings.audit_origin, key) + "\n", content_type=TEXT_PLAIN)
 
 
-@api_audit.get("/audit/proofs/inclusion")
+@api.get("/audit/proofs/inclusion")
 @api_auth
 def inclusion() -> Any:
     try:
@@ -108,7 +108,7 @@ def inclusion() -> Any:
     )
 
 
-@api_audit.get("/audit/proofs/consistency")
+@api.get("/audit/proofs/consistency")
 def consistency() -> Any:
     try:
         first = _int_arg("first")
@@ -121,7 +121,7 @@ def consistency() -> Any:
     return jsonify({"hashes": [_b64(h) for h in hashes]})
 
 
-@api_audit.get("/persons/<person_id>/access-log")
+@api.get("/persons/<person_id>/access-log")
 @api_auth
 def access_log(person_id: str) -> Any:
     try:
@@ -144,7 +144,7 @@ def access_log(person_id: str) -> Any:
     return jsonify([entry_json(e, names=True) for e in log.entries])
 
 
-@api_audit.get("/audit/my-actions")
+@api.get("/audit/my-actions")
 @api_auth
 def my_actions() -> Any:
     try:
@@ -191,7 +191,7 @@ def _json_lines(rows: Iterator[Any]) -> Iterator[str]:
     yield "\n]\n"
 
 
-@api_audit.get("/audit/export")
+@api.get("/audit/export")
 @api_auth
 def export() -> Any:
     kind = request.args.get("format", "json")

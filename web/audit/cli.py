@@ -12,15 +12,8 @@ from locker.audit_verify import verify_log
 from locker.checkpoints import publish_current_checkpoint
 from locker.db import make_engine, make_session_factory
 from locker.errors import LockerError
-from locker.settings import Settings, load_settings
 from web.app import open_keyring, open_s3_witness
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except LockerError as exc:
-        raise click.ClickException(str(exc)) from exc
+from web.commands import command_settings
 
 
 @click.group()
@@ -40,7 +33,7 @@ def verify(witness_dir: str | None) -> None:
 
     Prints a JSON report; exits 1 naming the first record that does not match.
     """
-    settings = _settings()
+    settings = command_settings()
     public_key = open_keyring(settings).audit_signing_key().public_key()
     engine = make_engine(settings.database_url)
     try:
@@ -83,7 +76,7 @@ def verify(witness_dir: str | None) -> None:
 @audit.command()
 def checkpoint() -> None:
     """Sign a checkpoint of the log now and copy it to the witness; prints it."""
-    settings = _settings()
+    settings = command_settings()
     keyring = open_keyring(settings)
     engine = make_engine(settings.database_url)
     try:
@@ -101,3 +94,6 @@ def checkpoint() -> None:
     finally:
         engine.dispose()
     click.echo(made.note, nl=False)
+
+
+commands = [audit]

@@ -1,4 +1,4 @@
-"""OpenAPI paths of the audit-log routes (web/api_audit.py), merged by web/openapi.py."""
+"""OpenAPI paths of the audit-log routes (web/audit/api.py), merged by web/openapi.py."""
 
 from __future__ import annotations
 

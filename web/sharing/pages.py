@@ -17,21 +17,14 @@ from werkzeug.datastructures import FileStorage
 
 from locker.models import Professional
 from sharing import grants, mandates, members, notices, professionals, recovery
-from web.auth import current_actor, sign_out_browser, web_user
+from web.auth import current_actor, person_id_or_404, sign_out_browser, web_user
 from web.context import db, services
+from web.documents.uploads import upload_options
 from web.messages import language, message
 from web.throttle import redeem_with_throttle
 from web.ui import category_choices
-from web.uploads import upload_options
 
-pages_sharing = Blueprint("pages_sharing", __name__)
-
-
-def _person_id() -> str:
-    user = web_user()
-    if user is None or not user.is_person:
-        abort(404)
-    return user.signed_in.user.id
+pages = Blueprint("sharing", __name__)
 
 
 def _professional() -> Professional:
@@ -43,7 +36,7 @@ def _professional() -> Professional:
     return found
 
 
-@pages_sharing.app_context_processor
+@pages.app_context_processor
 def _notices() -> dict[str, Any]:
     def unread() -> tuple[list[recovery.ResetNotice], list[professionals.DepositNotice]]:
         user = web_user()
@@ -61,19 +54,23 @@ def _notices() -> dict[str, Any]:
     return {"sharing_notices": unread}
 
 
-@pages_sharing.get("/accompaniment")
+@pages.get("/accompaniment")
 @login_required  # type: ignore[untyped-decorator]
 def accompaniment() -> Any:
     found = services()
     views = members.list_members(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=_person_id()
+        db(),
+        found.session_factory,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id_or_404(),
     )
     return render_template(
         "sharing/accompaniment.html", members=views, categories=category_choices(language())
     )
 
 
-@pages_sharing.post("/accompaniment/add")
+@pages.post("/accompaniment/add")
 @login_required  # type: ignore[untyped-decorator]
 def add_member() -> Any:
     found = services()
@@ -82,16 +79,16 @@ def add_member() -> Any:
         found.session_factory,
         found.clock,
         actor=current_actor(),
-        person_id=_person_id(),
+        person_id=person_id_or_404(),
         professional_code=request.form.get("professional_code", ""),
         mission=request.form.get("mission", ""),
     )
     db().commit()
     flash(message("member_added"), "info")
-    return redirect(url_for("pages_sharing.accompaniment"))
+    return redirect(url_for("sharing.accompaniment"))
 
 
-@pages_sharing.post("/accompaniment/<member_id>/accept")
+@pages.post("/accompaniment/<member_id>/accept")
 @login_required  # type: ignore[untyped-decorator]
 def accept_member(member_id: str) -> Any:
     found = services()
@@ -100,14 +97,14 @@ def accept_member(member_id: str) -> Any:
         found.session_factory,
         found.clock,
         actor=current_actor(),
-        person_id=_person_id(),
+        person_id=person_id_or_404(),
         member_id=member_id,
     )
     db().commit()
-    return redirect(url_for("pages_sharing.accompaniment"))
+    return redirect(url_for("sharing.accompaniment"))
 
 
-@pages_sharing.post("/accompaniment/<member_id>/remove")
+@pages.post("/accompaniment/<member_id>/remove")
 @login_required  # type: ignore[untyped-decorator]
 def remove_member(member_id: str) -> Any:
     found = services()
@@ -116,15 +113,15 @@ def remove_member(member_id: str) -> Any:
         found.session_factory,
         found.clock,
         actor=current_actor(),
-        person_id=_person_id(),
+        person_id=person_id_or_404(),
         member_id=member_id,
     )
     db().commit()
     flash(message("member_removed"), "info")
-    return redirect(url_for("pages_sharing.accompaniment"))
+    return redirect(url_for("sharing.accompaniment"))
 
 
-@pages_sharing.post("/accompaniment/referent")
+@pages.post("/accompaniment/referent")
 @login_required  # type: ignore[untyped-decorator]
 def set_referent() -> Any:
     found = services()
@@ -133,14 +130,14 @@ def set_referent() -> Any:
         found.session_factory,
         found.clock,
         actor=current_actor(),
-        person_id=_person_id(),
+        person_id=person_id_or_404(),
         member_id=request.form.get("member_id") or None,
     )
     db().commit()
-    return redirect(url_for("pages_sharing.accompaniment"))
+    return redirect(url_for("sharing.accompaniment"))
 
 
-@pages_sharing.post("/accompaniment/category")
+@pages.post("/accompaniment/category")
 @login_required  # type: ignore[untyped-decorator]
 def share_category() -> Any:
     found = services()
@@ -149,16 +146,16 @@ def share_category() -> Any:
         found.session_factory,
         found.clock,
         actor=current_actor(),
-        person_id=_person_id(),
+        person_id=person_id_or_404(),
         member_id=request.form.get("member_id", ""),
         category=request.form.get("category", ""),
     )
     db().commit()
     flash(message("shared"), "info")
-    return redirect(url_for("pages_sharing.accompaniment"))
+    return redirect(url_for("sharing.accompaniment"))
 
 
-@pages_sharing.get("/papers/<document_id>/sharing")
+@pages.get("/papers/<document_id>/sharing")
 @login_required  # type: ignore[untyped-decorator]
 def paper_sharing(document_id: str) -> Any:
     found = services()
@@ -168,7 +165,7 @@ def paper_sharing(document_id: str) -> Any:
     return render_template("sharing/paper_sharing.html", rows=rows, document_id=document_id)
 
 
-@pages_sharing.post("/papers/<document_id>/sharing/<member_id>")
+@pages.post("/papers/<document_id>/sharing/<member_id>")
 @login_required  # type: ignore[untyped-decorator]
 def switch_sharing(document_id: str, member_id: str) -> Any:
     found = services()
@@ -182,14 +179,14 @@ def switch_sharing(document_id: str, member_id: str) -> Any:
         on=request.form.get("on") == "1",
     )
     db().commit()
-    return redirect(url_for("pages_sharing.paper_sharing", document_id=document_id))
+    return redirect(url_for("sharing.paper_sharing", document_id=document_id))
 
 
-@pages_sharing.route("/helpers", methods=["GET", "POST"])
+@pages.route("/helpers", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def helpers() -> Any:
     found = services()
-    person_id = _person_id()
+    person_id = person_id_or_404()
     if request.method == "POST":
         mandates.create_mandate(
             db(),
@@ -204,7 +201,7 @@ def helpers() -> Any:
         )
         db().commit()
         flash(message("mandate_given"), "info")
-        return redirect(url_for("pages_sharing.helpers"))
+        return redirect(url_for("sharing.helpers"))
     views = mandates.list_mandates(
         db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
     )
@@ -212,7 +209,7 @@ def helpers() -> Any:
     return render_template("sharing/helpers.html", mandates=views, members=names)
 
 
-@pages_sharing.post("/helpers/<mandate_id>/revoke")
+@pages.post("/helpers/<mandate_id>/revoke")
 @login_required  # type: ignore[untyped-decorator]
 def revoke_mandate(mandate_id: str) -> Any:
     found = services()
@@ -220,13 +217,13 @@ def revoke_mandate(mandate_id: str) -> Any:
         db(), found.session_factory, found.clock, actor=current_actor(), mandate_id=mandate_id
     )
     db().commit()
-    return redirect(url_for("pages_sharing.helpers"))
+    return redirect(url_for("sharing.helpers"))
 
 
-@pages_sharing.route("/recovery-card", methods=["GET", "POST"])
+@pages.route("/recovery-card", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def recovery_card() -> Any:
-    person_id = _person_id()
+    person_id = person_id_or_404()
     codes: list[str] = []
     if request.method == "POST":
         found = services()
@@ -239,11 +236,11 @@ def recovery_card() -> Any:
     return render_template("sharing/recovery_card.html", codes=codes, locked_until=locked_until)
 
 
-@pages_sharing.post("/notices/seen")
+@pages.post("/notices/seen")
 @login_required  # type: ignore[untyped-decorator]
 def notices_seen() -> Any:
     found = services()
-    person_id = _person_id()
+    person_id = person_id_or_404()
     kept = False
     for notice_id in request.form.getlist("reset_id"):
         if not recovery.acknowledge_reset(
@@ -256,10 +253,10 @@ def notices_seen() -> Any:
         db(), found.clock, actor=current_actor(), person_id=person_id
     )
     db().commit()
-    return redirect(url_for("pages.home"))
+    return redirect(url_for("accounts.home"))
 
 
-@pages_sharing.post("/notices/<notice_id>/not-me")
+@pages.post("/notices/<notice_id>/not-me")
 @login_required  # type: ignore[untyped-decorator]
 def dispute_reset(notice_id: str) -> Any:
     """ "Ce n'était pas moi": every session ends (this one too); the issuer is barred."""
@@ -270,10 +267,10 @@ def dispute_reset(notice_id: str) -> Any:
     db().commit()
     sign_out_browser()
     flash(message("reset_disputed"), "info")
-    return redirect(url_for("pages.sign_in"))
+    return redirect(url_for("accounts.sign_in"))
 
 
-@pages_sharing.route("/recover", methods=["GET", "POST"])
+@pages.route("/recover", methods=["GET", "POST"])
 def recover() -> Any:
     if request.method == "POST":
         redeem_with_throttle(
@@ -282,11 +279,11 @@ def recover() -> Any:
             request.form.get("new_password", ""),
         )
         flash(message("password_reset"), "info")
-        return redirect(url_for("pages.sign_in"))
+        return redirect(url_for("accounts.sign_in"))
     return render_template("sharing/recover.html")
 
 
-@pages_sharing.get("/pro/persons")
+@pages.get("/pro/persons")
 @login_required  # type: ignore[untyped-decorator]
 def my_persons() -> Any:
     _professional()
@@ -299,7 +296,7 @@ def my_persons() -> Any:
     )
 
 
-@pages_sharing.post("/pro/persons/<person_id>/deposit")
+@pages.post("/pro/persons/<person_id>/deposit")
 @login_required  # type: ignore[untyped-decorator]
 def deposit(person_id: str) -> Any:
     upload = request.files.get("file")
@@ -322,10 +319,10 @@ def deposit(person_id: str) -> Any:
     )
     db().commit()
     flash(message("deposited"), "info")
-    return redirect(url_for("pages_sharing.my_persons"))
+    return redirect(url_for("sharing.my_persons"))
 
 
-@pages_sharing.post("/pro/persons/<person_id>/recovery-code")
+@pages.post("/pro/persons/<person_id>/recovery-code")
 @login_required  # type: ignore[untyped-decorator]
 def issue_recovery_code(person_id: str) -> Any:
     found = services()
@@ -336,7 +333,7 @@ def issue_recovery_code(person_id: str) -> Any:
     return render_template("sharing/recovery_code.html", code=code, expires_at=expires_at)
 
 
-@pages_sharing.route("/pro/persons/<person_id>/mandate", methods=["GET", "POST"])
+@pages.route("/pro/persons/<person_id>/mandate", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def desk_mandate(person_id: str) -> Any:
     _professional()
@@ -355,7 +352,7 @@ def desk_mandate(person_id: str) -> Any:
         )
         db().commit()
         flash(message("mandate_given"), "info")
-        return redirect(url_for("pages_sharing.my_persons"))
+        return redirect(url_for("sharing.my_persons"))
     found = services()
     name = mandates.prepare_desk_mandate(
         db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
@@ -363,7 +360,7 @@ def desk_mandate(person_id: str) -> Any:
     return render_template("sharing/desk_mandate.html", person_id=person_id, name=name)
 
 
-@pages_sharing.post("/pro/persons/<person_id>/members/<member_id>/leave")
+@pages.post("/pro/persons/<person_id>/members/<member_id>/leave")
 @login_required  # type: ignore[untyped-decorator]
 def leave(person_id: str, member_id: str) -> Any:
     found = services()
@@ -376,10 +373,10 @@ def leave(person_id: str, member_id: str) -> Any:
         member_id=member_id,
     )
     db().commit()
-    return redirect(url_for("pages_sharing.my_persons"))
+    return redirect(url_for("sharing.my_persons"))
 
 
-@pages_sharing.route("/pro/join", methods=["GET", "POST"])
+@pages.route("/pro/join", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def join() -> Any:
     _professional()
@@ -395,11 +392,11 @@ def join() -> Any:
         )
         db().commit()
         flash(message("join_sent"), "info")
-        return redirect(url_for("pages_sharing.my_persons"))
+        return redirect(url_for("sharing.my_persons"))
     return render_template("sharing/join.html")
 
 
-@pages_sharing.get("/pro/profile")
+@pages.get("/pro/profile")
 @login_required  # type: ignore[untyped-decorator]
 def profile() -> Any:
     professional = _professional()
@@ -408,7 +405,7 @@ def profile() -> Any:
     return render_template("sharing/profile.html", code=code)
 
 
-@pages_sharing.get("/pro/share-code.svg")
+@pages.get("/pro/share-code.svg")
 @login_required  # type: ignore[untyped-decorator]
 def share_code_qr() -> Response:
     code = members.share_code_for(db(), services().clock, _professional())

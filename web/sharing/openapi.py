@@ -1,4 +1,4 @@
-"""OpenAPI paths of the sharing routes (web/api_sharing.py), merged by web/openapi.py."""
+"""OpenAPI paths of the sharing routes (web/sharing/api.py), merged by web/openapi.py."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ import click
 from locker.actors import utc_now
 from locker.db import make_engine, make_session_factory
 from locker.errors import LockerError
-from locker.settings import load_settings
 from sharing.organizations import set_digital_inclusion
+from web.commands import command_settings
 
 
 @click.command("set-org-inclusion")
@@ -19,10 +19,7 @@ from sharing.organizations import set_digital_inclusion
 def set_org_inclusion(org_id: str, on: bool) -> None:
     """Say whether an organisation does digital inclusion; only its professionals may be
     helpers under a mandate. Switching off ends their mandates' effect at once."""
-    try:
-        settings = load_settings()
-    except LockerError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = command_settings()
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -33,3 +30,6 @@ def set_org_inclusion(org_id: str, on: bool) -> None:
     finally:
         engine.dispose()
     click.echo(json.dumps({"id": org_id, "digital_inclusion": on}))
+
+
+commands = [set_org_inclusion]

@@ -1,0 +1,88 @@
+"""`locker create-org`, `create-professional` and `create-person`: accounts made by the operator."""
+
+from __future__ import annotations
+
+import click
+
+from locker import accounts
+from locker.actors import utc_now
+from locker.errors import LockerError
+from web.app import open_keyring
+from web.commands import CommandDb, command_settings, emit, failure, read_password
+
+
+@click.command("create-org")
+@click.argument("name")
+def create_org(name: str) -> None:
+    """Create an organisation; prints {"id", "name"}."""
+    with CommandDb(command_settings()) as db:
+        try:
+            org = accounts.create_organization(db.session, utc_now, name)
+        except LockerError as exc:
+            raise failure(exc) from exc
+        emit({"id": org.id, "name": org.name})
+
+
+@click.command("create-professional")
+@click.option("--org", "org_id", required=True, help="organisation id")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option(
+    "--role", type=click.Choice(["professional", "org_admin", "auditor"]), default="professional"
+)
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
+def create_professional(
+    org_id: str, email: str, name: str, role: str, password_stdin: bool
+) -> None:
+    """Create a professional account; prints {"id", "email"}."""
+    password = read_password()
+    with CommandDb(command_settings()) as db:
+        try:
+            pro = accounts.create_professional(
+                db.session,
+                utc_now,
+                organization_id=org_id,
+                email=email,
+                display_name=name,
+                password=password,
+                role=role,
+            )
+        except LockerError as exc:
+            raise failure(exc) from exc
+        emit({"id": pro.id, "email": pro.email, "organization_id": pro.organization_id})
+
+
+@click.command("create-person")
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
+@click.option(
+    "--must-change-password",
+    is_flag=True,
+    help="the person must choose their own password at first sign-in (set it when the "
+    "password was chosen for them)",
+)
+def create_person(
+    username: str, display_name: str, password_stdin: bool, must_change_password: bool
+) -> None:
+    """Create a person's account; prints {"id", "username"}."""
+    password = read_password()
+    settings = command_settings()
+    keyring = open_keyring(settings)
+    with CommandDb(settings) as db:
+        try:
+            person = accounts.create_person(
+                db.session,
+                keyring,
+                utc_now,
+                username=username,
+                display_name=display_name,
+                password=password,
+                must_change_password=must_change_password,
+            )
+        except LockerError as exc:
+            raise failure(exc) from exc
+        emit({"id": person.id, "username": person.username})
+
+
+commands = [create_org, create_professional, create_person]

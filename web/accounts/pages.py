@@ -1,0 +1,182 @@
+"""The accounts pages: signing in and out, the home page, the password, the professional's desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from locker import accounts
+from locker.errors import LockerError, WrongCurrentPassword
+from locker.models import Person
+from sharing.accounts import change_own_password, create_person_with_card
+from web.auth import (
+    WebUser,
+    current_actor,
+    must_change_password,
+    sign_in_browser,
+    sign_out_browser,
+    web_user,
+)
+from web.context import db, services
+from web.errors import status_for
+from web.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    CreatePersonForm,
+    SignInForm,
+)
+from web.messages import message
+from web.throttle import sign_in_allowed, sign_in_failed
+
+pages = Blueprint("accounts", __name__)
+
+
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
+    {
+        "static",
+        "accounts.sign_in",
+        "accounts.sign_out",
+        "accounts.change_password",
+        "sharing.recover",
+        "sharing.dispute_reset",
+    }
+)
+
+
+@pages.before_app_request
+def _own_password_first() -> Any:
+    """A person whose password someone else chose goes to the change page first."""
+    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    user = web_user()
+    if user is not None and must_change_password(user.signed_in):
+        return redirect(url_for("accounts.change_password"))
+    return None
+
+
+@pages.route("/account/password", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def change_password() -> Any:
+    user = web_user()
+    assert user is not None
+    form = ChangePasswordForm()
+    error, status = None, 200
+    identifier = _identifier(user)
+    if request.method == "POST" and not sign_in_allowed(identifier):
+        # A stolen session must not become a way to guess the password.
+        error, status = message("too_many_attempts"), 429
+    elif form.validate_on_submit():
+        found = services()
+        try:
+            codes = change_own_password(
+                db(),
+                found.clock,
+                user.signed_in,
+                current_password=form.current_password.data or "",
+                new_password=form.new_password.data or "",
+                fresh_card=True,
+            )
+        except LockerError as refusal:
+            db().rollback()
+            if isinstance(refusal, WrongCurrentPassword):
+                sign_in_failed(identifier)
+            error, status = message(refusal.code, **refusal.params), status_for(refusal)
+        else:
+            db().commit()
+            if not codes:
+                flash(message("password_changed"), "info")
+                return redirect(url_for("accounts.home"))
+            # The person's fresh card (the one shown at creation no longer works): once.
+            return render_template("change_password.html", form=None, codes=codes)
+    elif request.method == "POST":
+        error, status = message("csrf" if form.csrf_token.errors else "bad_request"), 400
+    forced = must_change_password(user.signed_in)
+    return (
+        render_template("change_password.html", form=form, error=error, forced=forced, codes=[]),
+        status,
+    )
+
+
+def _identifier(user: WebUser) -> str:
+    found = user.signed_in.user
+    return found.username if isinstance(found, Person) else found.email
+
+
+@pages.get("/")
+def home() -> Any:
+    user = web_user()
+    if user is None:
+        return redirect(url_for("accounts.sign_in"))
+    return redirect(url_for("documents.papers" if user.is_person else "accounts.professional_home"))
+
+
+@pages.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Any:
+    form = SignInForm()
+    error, status = None, 200
+    identifier = form.identifier.data or ""
+    if request.method == "POST" and not sign_in_allowed(identifier):
+        error, status = message("too_many_attempts"), 429
+    elif form.validate_on_submit():
+        found = services()
+        result = accounts.sign_in(
+            db(),
+            found.clock,
+            identifier=identifier,
+            password=form.password.data or "",
+            channel="web",
+            hours=found.settings.session_hours,
+        )
+        db().commit()
+        if result is not None:
+            sign_in_browser(*result)
+            return redirect(url_for("accounts.home"))
+        sign_in_failed(identifier)
+        error, status = message("bad_credentials"), 401
+    elif request.method == "POST":
+        # An incomplete form (or one without its CSRF token) checked no password: it is
+        # refused, not counted as a guess.
+        error, status = message("bad_credentials"), 401
+    return render_template("sign_in.html", form=form, error=error), status
+
+
+@pages.post("/sign-out")
+@login_required  # type: ignore[untyped-decorator]
+def sign_out() -> Any:
+    form = ConfirmForm()
+    user = web_user()
+    if form.validate_on_submit() and user is not None:
+        accounts.sign_out(db(), services().clock, user.token, user.actor)
+        db().commit()
+        sign_out_browser()
+    return redirect(url_for("accounts.sign_in"))
+
+
+@pages.route("/pro", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def professional_home() -> Any:
+    user = web_user()
+    if user is None or user.is_person:
+        abort(404)
+    form = CreatePersonForm()
+    created: str | None = None
+    card_codes: list[str] = []
+    if form.validate_on_submit():
+        found = services()
+        # The recovery card is offered (ticked by default) and printed right here.
+        person, card_codes = create_person_with_card(
+            db(),
+            found.keyring,
+            found.clock,
+            actor=current_actor(),
+            username=form.username.data or "",
+            display_name=form.display_name.data or "",
+            password=form.password.data or "",
+            card=request.form.get("recovery_card") == "1",
+        )
+        db().commit()
+        created = person.username
+        form = CreatePersonForm(formdata=None)
+    return render_template("pro.html", form=form, created=created, card_codes=card_codes)

@@ -1,0 +1,4 @@
+"""Audit: the person's access log, a professional's own actions, exports and proofs.
+
+Its pages, API routes, forms, words and `locker` commands; `web.domains` registers it.
+"""

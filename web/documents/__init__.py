@@ -1,0 +1,4 @@
+"""Documents: a person's papers, their upload, content, thumbnail, trash and storage upkeep.
+
+Its pages, API routes, forms, words and `locker` commands; `web.domains` registers it.
+"""

@@ -1,0 +1,219 @@
+"""The documents pages: a person's papers, adding one, its content, thumbnail and trash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.datastructures import FileStorage
+
+from locker.errors import LockerError
+from locker.trash import RETENTION
+from sharing import documents as docs
+from sharing.trash import list_trash_for, restore_document_for, trash_document_for
+from web.auth import (
+    current_actor,
+    person_id_or_404,
+)
+from web.context import Services, db, services
+from web.documents.uploads import parse_valid_until, upload_options, uploaded_files
+from web.errors import status_for
+from web.forms import (
+    ConfirmForm,
+    EditPaperForm,
+    UploadForm,
+)
+from web.messages import language, message
+from web.responses import document_response
+from web.ui import category_choices, text
+
+pages = Blueprint("documents", __name__)
+
+
+@pages.get("/papers")
+@login_required  # type: ignore[untyped-decorator]
+def papers() -> Any:
+    found = services()
+    views = docs.list_documents_for(
+        db(),
+        found.session_factory,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id_or_404(),
+    )
+    return render_template("papers.html", documents=views, confirm=ConfirmForm())
+
+
+@pages.route("/papers/new", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]
+def add_paper() -> Any:
+    form = UploadForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        files = uploaded_files(request.files)
+        if not files:
+            error, status = message("no_file"), 422
+        else:
+            try:
+                _upload(services(), files, form)
+            except LockerError as refusal:
+                # The refusal is shown on the form itself, so the title and category the
+                # person typed are still there for the next try.
+                error = message(refusal.code, **refusal.params)
+                status = status_for(refusal)
+            else:
+                flash(message("added"), "info")
+                return redirect(url_for("documents.papers"))
+    elif request.method == "POST":
+        error, status = message("csrf" if form.csrf_token.errors else "bad_request"), 400
+    return (
+        render_template(
+            "paper_new.html", form=form, error=error, categories=category_choices(language())
+        ),
+        status,
+    )
+
+
+def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:
+    upload = files[0]
+    docs.upload_document_for(
+        db(),
+        found.session_factory,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id_or_404(),
+        source=upload.stream,
+        filename=upload.filename or "",
+        title=form.title.data or "",
+        category=form.category.data or "other",
+        more_sources=[f.stream for f in files[1:]],
+        valid_until=parse_valid_until(request.form.get("valid_until")),
+        **upload_options(),
+    )
+
+
+@pages.get("/papers/<document_id>")
+@login_required  # type: ignore[untyped-decorator]
+def paper(document_id: str) -> Any:
+    found = services()
+    view = docs.describe_document_for(
+        db(),
+        found.session_factory,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+    )
+    return render_template(
+        "paper.html",
+        document=view,
+        confirm=ConfirmForm(),
+        edit=EditPaperForm(formdata=None, title=view.title, category=view.category),
+        categories=category_choices(language()),
+    )
+
+
+@pages.get("/papers/<document_id>/content")
+@login_required  # type: ignore[untyped-decorator]
+def paper_content(document_id: str) -> Response:
+    found = services()
+    opened = docs.open_document_for(
+        db(),
+        found.session_factory,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+    )
+    return document_response(opened, inline=request.args.get("view") == "1")
+
+
+@pages.post("/papers/<document_id>/delete")
+@login_required  # type: ignore[untyped-decorator]
+def delete_paper(document_id: str) -> Any:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = services()
+    # Deleting moves to the trash: restorable for 30 days, then purged.
+    trash_document_for(
+        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
+    )
+    flash(text("trashed", language()), "info")
+    return redirect(url_for("documents.papers"))
+
+
+@pages.post("/papers/<document_id>/edit")
+@login_required  # type: ignore[untyped-decorator]
+def edit_paper(document_id: str) -> Any:
+    form = EditPaperForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = services()
+    docs.edit_document_for(
+        db(),
+        found.session_factory,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+        title=form.title.data or None,
+        category=form.category.data or None,
+    )
+    db().commit()
+    flash(text("paper_updated", language()), "info")
+    return redirect(url_for("documents.paper", document_id=document_id))
+
+
+@pages.get("/papers/<document_id>/thumbnail")
+@login_required  # type: ignore[untyped-decorator]
+def paper_thumbnail(document_id: str) -> Response:
+    found = services()
+    opened = docs.open_document_for(
+        db(),
+        found.session_factory,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        document_id=document_id,
+        part="thumbnail",
+    )
+    return document_response(opened, inline=True)
+
+
+@pages.get("/trash")
+@login_required  # type: ignore[untyped-decorator]
+def trash() -> Any:
+    found = services()
+    views = list_trash_for(
+        db(),
+        found.session_factory,
+        found.keyring,
+        found.clock,
+        actor=current_actor(),
+        person_id=person_id_or_404(),
+    )
+    return render_template(
+        "trash.html", documents=views, retention=RETENTION, confirm=ConfirmForm()
+    )
+
+
+@pages.post("/trash/<document_id>/restore")
+@login_required  # type: ignore[untyped-decorator]
+def restore_paper(document_id: str) -> Any:
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    found = services()
+    restore_document_for(
+        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
+    )
+    flash(text("restored", language()), "info")
+    return redirect(url_for("documents.papers"))

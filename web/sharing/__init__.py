@@ -1,0 +1,4 @@
+"""Sharing: the accompaniment list, grants, mandates, recovery, notices and deposits.
+
+Its pages, API routes, forms, words and `locker` commands; `web.domains` registers it.
+"""
