@@ -38,7 +38,7 @@ from crypto.keyring import create_keyfile  # noqa: E402
 from locker import accounts  # noqa: E402
 from locker.actors import Actor, utc_now  # noqa: E402
 from locker.db import make_engine  # noqa: E402
-from locker.documents import upload_document  # noqa: E402
+from locker.documents import UploadRequest, upload_document  # noqa: E402
 from locker.schema import upgrade_schema  # noqa: E402
 from locker.settings import load_settings  # noqa: E402
 from tests.pdfs import add_noise_page  # noqa: E402
@@ -111,11 +111,13 @@ def photo_path(runs: int) -> None:
                     found.clock,
                     actor=Actor(kind="person", id=person_id),
                     person=person,
-                    source=io.BytesIO(data),
-                    filename="photo.jpg",
-                    title="Photo",
-                    category="identity",
-                    max_bytes=found.settings.max_upload_bytes,
+                    upload=UploadRequest(
+                        source=io.BytesIO(data),
+                        filename="photo.jpg",
+                        title="Photo",
+                        category="identity",
+                        max_bytes=found.settings.max_upload_bytes,
+                    ),
                 )
 
         ours, bare = median_seconds(pipeline, lambda: bare_pillow(data), runs)

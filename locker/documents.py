@@ -22,7 +22,7 @@ from typing import IO, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError
 from crypto.keyring import Keyring
@@ -31,6 +31,7 @@ from crypto.streaming import EncryptedObject, decrypt_object, verify_object
 from locker.accounts import person_key_aad
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.context import RequestContext
 from locker.errors import (
     DocumentDamaged,
     EmptyFile,
@@ -88,6 +89,22 @@ class Verdict(Protocol):
 class _Refusal:
     allowed: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """One upload as it arrives: its files, what was typed about it, and the limits it is
+    held to (the service's settings)."""
+
+    source: IO[bytes]
+    filename: str
+    title: str
+    category: str
+    max_bytes: int
+    more_sources: Sequence[IO[bytes]] = ()
+    valid_until: date | None = None
+    limits: SanitizeLimits | None = None
+    quota_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -281,15 +298,7 @@ def upload_document(
     *,
     actor: Actor,
     person: Person,
-    source: IO[bytes],
-    filename: str,
-    title: str,
-    category: str,
-    max_bytes: int,
-    more_sources: Sequence[IO[bytes]] = (),
-    valid_until: date | None = None,
-    limits: SanitizeLimits | None = None,
-    quota_bytes: int | None = None,
+    upload: UploadRequest,
     before_commit: Callable[[Session, str], None] | None = None,
 ) -> DocumentView:
     """Sanitise, encrypt and store one document all-or-nothing, and commit it with its audit.
@@ -301,24 +310,25 @@ def upload_document(
     then the row and audit record are committed; on any failure, whatever was stored is
     deleted, so there is never a row without both objects nor an object without a row.
     """
+    category, quota_bytes = upload.category, upload.quota_bytes
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
-    filename = _clean_filename(filename)
-    title = _clean_text(title, MAX_TITLE, "title") or filename[:MAX_TITLE]
-    valid_until = check_valid_until(valid_until)
+    filename = _clean_filename(upload.filename)
+    title = _clean_text(upload.title, MAX_TITLE, "title") or filename[:MAX_TITLE]
+    valid_until = check_valid_until(upload.valid_until)
     scratch = tempfile.TemporaryDirectory(prefix="locker-upload-", dir=scratch_dir())
     with scratch as workdir, _Release() as release:
         inputs = []
-        for index, each in enumerate((source, *more_sources)):
+        for index, each in enumerate((upload.source, *upload.more_sources)):
             path = Path(workdir) / f"input-{index}"
-            _spool(each, path, max_bytes)
+            _spool(each, path, upload.max_bytes)
             inputs.append(path)
         # A person already at their quota is refused before any work is done.
         if quota_bytes is not None and stored_bytes(session, person.id) >= quota_bytes:
             raise QuotaExceeded("quota", limit=quota_bytes)
         if len(inputs) > 1 and not filename.lower().endswith(".pdf"):
             filename = f"{filename.rsplit('.', 1)[0]}.pdf"
-        with Sanitizing(inputs, Path(workdir), limits or SanitizeLimits()) as sanitizing:
+        with Sanitizing(inputs, Path(workdir), upload.limits or SanitizeLimits()) as sanitizing:
             clean = sanitizing.finish()
             # The child has read the inputs whole (a received file, taken over, with them).
             release.later(inputs)
@@ -522,13 +532,8 @@ def find_document(session: Session, document_id: str) -> Document | None:
 
 
 def open_document(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    store: ObjectStore,
-    keyring: Keyring,
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     document_id: str,
     decision: Verdict,
     action: str = "document:read",
@@ -542,6 +547,14 @@ def open_document(
     authenticated before the first byte is handed out, so a tampered object yields an
     error and never a partial response.
     """
+    session, session_factory, store, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.store,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     document = find_document(session, document_id)
     if document is None or part not in {"content", "thumbnail"}:
         record_event(

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crypto.keyring import Keyring
 from locker import access_log
 from locker import documents as core
 from locker.access_log import LogEntry
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.context import RequestContext
 from locker.documents import DocumentView
 from locker.errors import ProofUnavailable
 from locker.models import AuditRecord, Person
@@ -34,12 +34,8 @@ class AccessLog:
 
 
 def read_access_log_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
     document_id: str | None = None,
     before: int | None = None,
@@ -47,6 +43,13 @@ def read_access_log_for(
     with_documents: bool = False,
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.PERSON_READ_ACCESS_LOG, person)
     assert person is not None
@@ -78,15 +81,10 @@ def _require_global(
 
 
 def list_own_actions(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    before: int | None = None,
-    limit: int = 100,
+    ctx: RequestContext, *, before: int | None = None, limit: int = 100
 ) -> list[LogEntry]:
     """A professional's own actions, newest first (ids only); 403 for anyone else."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     _require_global(session, session_factory, clock, actor, Action.AUDIT_OWN_ACTIONS)
     assert actor.id is not None
     entries = access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
@@ -98,20 +96,13 @@ def list_own_actions(
     ]
 
 
-def export_log_by(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    start: int = 0,
-    end: int | None = None,
-) -> Iterator[Any]:
+def export_log_by(ctx: RequestContext, *, start: int = 0, end: int | None = None) -> Iterator[Any]:
     """The whole log (ids only, no content) for an auditor; the export itself is recorded.
 
     The export's record is committed before the first row is read, so the log shows
     every export, including one interrupted half-way.
     """
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     decision = _require_global(session, session_factory, clock, actor, Action.AUDIT_EXPORT)
     with session_factory() as recorder, recorder.begin():
         append_event(
@@ -130,16 +121,9 @@ def _export(session_factory: sessionmaker[Session], start: int, end: int | None)
         yield from access_log.export_rows(reader.connection(), start=start, end=end)
 
 
-def prove_inclusion_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    index: int,
-    tree_size: int,
-) -> InclusionProof:
+def prove_inclusion_for(ctx: RequestContext, *, index: int, tree_size: int) -> InclusionProof:
     """A record's inclusion proof for an auditor or the person it concerns; 404 otherwise."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     record = session.get(AuditRecord, index) if index >= 0 else None
     if record is None:
         raise ProofUnavailable("no such record")

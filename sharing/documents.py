@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-from typing import IO
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import DocumentView, OpenedDocument
+from locker.context import RequestContext
+from locker.documents import DocumentView, OpenedDocument, UploadRequest
 from locker.editing import categorise_document, rename_document
 from locker.models import Document
-from locker.sanitize import SanitizeLimits
-from locker.storage import ObjectStore
 from sharing.decisions import Action, Decision, deny
 from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as, decide, decide_move
 
 
-def list_documents_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[DocumentView]:
+def list_documents_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The documents of a person the actor may list; 404 otherwise."""
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     person, decision = require_person(
         session, session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, person_id
     )
@@ -41,25 +35,20 @@ def list_documents_for(
 
 
 def upload_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    store: ObjectStore,
-    keyring: Keyring,
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
-    source: IO[bytes],
-    filename: str,
-    title: str,
-    category: str,
-    max_bytes: int,
-    more_sources: Sequence[IO[bytes]] = (),
-    valid_until: date | None = None,
-    limits: SanitizeLimits | None = None,
-    quota_bytes: int | None = None,
+    upload: UploadRequest,
 ) -> DocumentView:
     """Upload into a person's locker if the actor may; all-or-nothing, audited."""
+    session, session_factory, store, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.store,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     person, decision = require_person(
         session, session_factory, clock, actor, Action.PERSON_UPLOAD, person_id
     )
@@ -70,28 +59,19 @@ def upload_document_for(
         clock,
         actor=acting_as(decision, actor, person.id),
         person=person,
-        source=source,
-        filename=filename,
-        title=title,
-        category=category,
-        max_bytes=max_bytes,
-        more_sources=more_sources,
-        valid_until=valid_until,
-        limits=limits,
-        quota_bytes=quota_bytes,
+        upload=upload,
     )
 
 
-def describe_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-) -> DocumentView:
+def describe_document_for(ctx: RequestContext, *, document_id: str) -> DocumentView:
     """A document's description (title included) if the actor may see it; 404 otherwise."""
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # in the trash: described only by the trash listing
@@ -123,17 +103,10 @@ def _described(
 
 
 def open_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    store: ObjectStore,
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-    part: str = "content",
+    ctx: RequestContext, *, document_id: str, part: str = "content"
 ) -> OpenedDocument:
     """The plaintext of a document (or its thumbnail), through the core's one door."""
+    session, clock, actor = ctx.session, ctx.clock, ctx.actor
     action = Action.DOCUMENT_THUMBNAIL if part == "thumbnail" else Action.DOCUMENT_READ
     document = core.find_document(session, document_id)
     decision = deny("not_found")  # the door records an unknown id itself
@@ -141,29 +114,19 @@ def open_document_for(
         decision = decide(session, actor, action, document, now=clock())
         actor = acting_as(decision, actor, document.person_id)
     return core.open_document(
-        session,
-        session_factory,
-        store,
-        keyring,
-        clock,
-        actor=actor,
-        document_id=document_id,
-        decision=decision,
-        action=action,
-        part=part,
+        ctx.acting(actor), document_id=document_id, decision=decision, action=action, part=part
     )
 
 
-def delete_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    store: ObjectStore,
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-) -> None:
+def delete_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Delete a document if the actor may; 404 otherwise (recorded either way)."""
+    session, session_factory, store, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.store,
+        ctx.clock,
+        ctx.actor,
+    )
     document = core.find_document(session, document_id)
     decision = require(session, session_factory, clock, actor, Action.DOCUMENT_DELETE, document)
     assert document is not None
@@ -173,21 +136,20 @@ def delete_document_for(
 
 
 def edit_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-    title: str | None = None,
-    category: str | None = None,
+    ctx: RequestContext, *, document_id: str, title: str | None = None, category: str | None = None
 ) -> DocumentView:
     """Rename and/or re-file a document if the actor may organise it; 404 otherwise.
 
     Each change asks the policy for its own action, so a refusal names exactly what was
     refused in the log; the caller commits.
     """
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # in the trash: restore it first

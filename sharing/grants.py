@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event
+from locker.context import RequestContext
 from locker.documents import CATEGORIES, find_document
 from locker.errors import InvalidInput
 from locker.models import Document, Person
@@ -66,16 +67,10 @@ def _origin(reason: str) -> str:
 
 
 def create_grant(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-    member_id: object,
-    expires_at: datetime | None = None,
+    ctx: RequestContext, *, document_id: str, member_id: object, expires_at: datetime | None = None
 ) -> Grant:
     """The person (or a share-mandated helper) lets one member see one document; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     document = find_document(session, document_id)
     decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, document)
     assert document is not None
@@ -103,17 +98,15 @@ def create_grant(
 
 
 def create_category_grant(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
     member_id: object,
     category: object,
     expires_at: datetime | None = None,
 ) -> Grant:
     """Share a whole category (later papers included) with one member; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, person)
     assert person is not None
@@ -140,15 +133,9 @@ def create_category_grant(
     return grant
 
 
-def revoke_grant(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    grant_id: str,
-) -> None:
+def revoke_grant(ctx: RequestContext, *, grant_id: str) -> None:
     """End a grant at once (open sessions and tokens included); recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     grant = session.get(Grant, grant_id) if len(grant_id) == 36 else None
     decision = require(session, session_factory, clock, actor, Action.GRANT_REVOKE, grant)
     assert grant is not None
@@ -158,15 +145,9 @@ def revoke_grant(
     record(session, clock, actor, Action.GRANT_REVOKE, decision, grant.person_id, grant.document_id)
 
 
-def list_document_grants(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-) -> list[GrantView]:
+def list_document_grants(ctx: RequestContext, *, document_id: str) -> list[GrantView]:
     """The grants that show this document (its own and its category's), unrevoked ones."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     document = find_document(session, document_id)
     require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
     assert document is not None
@@ -187,15 +168,9 @@ def _covering(session: Session, document: Document) -> list[Grant]:
     return list(rows)
 
 
-def list_person_grants(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[GrantView]:
+def list_person_grants(ctx: RequestContext, *, person_id: str) -> list[GrantView]:
     """Every unrevoked grant of the person (documents and categories)."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.GRANT_LIST, person)
     assert person is not None
@@ -209,25 +184,12 @@ def list_person_grants(
 
 
 def switch_document_grant(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-    member_id: str,
-    on: bool,
+    ctx: RequestContext, *, document_id: str, member_id: str, on: bool
 ) -> None:
     """The "who can see it" switch: on creates a grant, off revokes the member's grants on it."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     if on:
-        create_grant(
-            session,
-            session_factory,
-            clock,
-            actor=actor,
-            document_id=document_id,
-            member_id=member_id,
-        )
+        create_grant(ctx, document_id=document_id, member_id=member_id)
         return
     document = find_document(session, document_id)
     require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
@@ -240,18 +202,14 @@ def switch_document_grant(
         )
     )
     for grant in rows:
-        revoke_grant(session, session_factory, clock, actor=actor, grant_id=grant.id)
+        revoke_grant(ctx, grant_id=grant.id)
 
 
 def sharing_of_document(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
+    ctx: RequestContext, *, document_id: str
 ) -> list[tuple[str, str, str, str | None]]:
     """For each active member: (member id, name, "document"/"category"/"none", grant id)."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     document = find_document(session, document_id)
     require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
     assert document is not None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from locker.accounts import authenticate
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.context import RequestContext
 from locker.errors import InvalidInput
 from locker.models import AuditRecord, Person, Professional
 from sharing.decisions import Action
@@ -171,11 +172,8 @@ def _helper_member(
 
 
 def create_mandate(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
     member_id: object,
     scopes: object,
@@ -187,6 +185,7 @@ def create_mandate(
     Only a member whose organisation does digital inclusion can receive one; a wrong
     password is recorded and tries are limited; both identities are recorded.
     """
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.MANDATE_CREATE, person)
     assert person is not None
@@ -197,15 +196,9 @@ def create_mandate(
     return _give(session, clock, person, member, scopes, duration, "own_screen")
 
 
-def prepare_desk_mandate(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> str:
+def prepare_desk_mandate(ctx: RequestContext, *, person_id: str) -> str:
     """The name of the person a helper may prepare a mandate for at their desk, or 404."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
     assert person is not None
@@ -213,11 +206,8 @@ def prepare_desk_mandate(
 
 
 def create_mandate_at_desk(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
     scopes: object,
     duration: object,
@@ -226,6 +216,7 @@ def create_mandate_at_desk(
 ) -> Mandate:
     """On the helper's screen: the helper prepares it, the person beside them confirms by
     typing their own username and password; a wrong one is refused, recorded, limited."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
     assert person is not None
@@ -236,15 +227,9 @@ def create_mandate_at_desk(
     return _give(session, clock, person, member, scopes, duration, "helper_screen")
 
 
-def revoke_mandate(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    mandate_id: str,
-) -> None:
+def revoke_mandate(ctx: RequestContext, *, mandate_id: str) -> None:
     """The person ends a mandate at once; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     mandate = session.get(Mandate, mandate_id) if len(mandate_id) == 36 else None
     person = find_person(session, mandate.person_id) if mandate is not None else None
     decision = require(session, session_factory, clock, actor, Action.MANDATE_REVOKE, person)
@@ -255,15 +240,9 @@ def revoke_mandate(
     record(session, clock, actor, Action.MANDATE_REVOKE, decision, person.id)
 
 
-def list_mandates(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[MandateView]:
+def list_mandates(ctx: RequestContext, *, person_id: str) -> list[MandateView]:
     """The person's unrevoked mandates (expired ones shown as not live)."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.MANDATE_LIST, person)
     assert person is not None

@@ -6,10 +6,11 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from locker.accounts import normalise_username
-from locker.actors import Actor, Clock
+from locker.actors import Clock
+from locker.context import RequestContext
 from locker.errors import InvalidInput
 from locker.models import Organization, Person, Professional
 from sharing.decisions import Action
@@ -74,16 +75,10 @@ def _current(session: Session, person_id: str, professional_id: str) -> Accompan
 
 
 def add_member(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-    professional_code: str,
-    mission: str,
+    ctx: RequestContext, *, person_id: str, professional_code: str, mission: str
 ) -> AccompanimentMember:
     """The person adds a professional by share code; recorded; the caller commits."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.MEMBER_ADD, person)
     assert person is not None
@@ -116,16 +111,9 @@ def add_member(
     return member
 
 
-def request_to_join(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    username: str,
-    mission: str,
-) -> None:
+def request_to_join(ctx: RequestContext, *, username: str, mission: str) -> None:
     """A professional asks to join a person's list; the same answer whether or not they exist."""
+    session, clock, actor = ctx.session, ctx.clock, ctx.actor
     decision = decide(session, actor, Action.JOIN_REQUEST)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
@@ -146,16 +134,9 @@ def request_to_join(
     session.flush()
 
 
-def accept_member(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-    member_id: str,
-) -> AccompanimentMember:
+def accept_member(ctx: RequestContext, *, person_id: str, member_id: str) -> AccompanimentMember:
     """The person accepts a professional's request to join; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.MEMBER_ACCEPT, person)
     member = find_member(session, person, member_id)
@@ -186,16 +167,9 @@ def _end_member(session: Session, clock: Clock, member: AccompanimentMember) -> 
     session.flush()
 
 
-def remove_member(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-    member_id: str,
-) -> None:
+def remove_member(ctx: RequestContext, *, person_id: str, member_id: str) -> None:
     """The person removes a member (or refuses a request), or the professional leaves."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     member = find_member(session, person, member_id)
     if member is not None and actor.kind == "professional" and member.professional_id == actor.id:
@@ -211,16 +185,9 @@ def remove_member(
     record(session, clock, actor, action, decision, member.person_id)
 
 
-def set_referent(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-    member_id: str | None,
-) -> None:
+def set_referent(ctx: RequestContext, *, person_id: str, member_id: str | None) -> None:
     """The person picks one active member as referent, or none; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.REFERENT_SET, person)
     assert person is not None
@@ -266,15 +233,9 @@ def member_views(session: Session, person_id: str) -> list[MemberView]:
     ]
 
 
-def list_members(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[MemberView]:
+def list_members(ctx: RequestContext, *, person_id: str) -> list[MemberView]:
     """The person's accompaniment list, if the actor may read it; 404 otherwise."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.MEMBER_LIST, person)
     assert person is not None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from locker.actors import Actor, Clock
+from locker.context import RequestContext
 from sharing.decisions import Action
 from sharing.guard import find_person, require
 from sharing.professionals import DepositNotice, deposit_notices
@@ -12,14 +10,10 @@ from sharing.recovery import ResetNotice, reset_notices
 
 
 def person_notices(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
+    ctx: RequestContext, *, person_id: str
 ) -> tuple[list[ResetNotice], list[DepositNotice]]:
     """The person's unread notices (only the person reads them); 404 otherwise."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     require(session, session_factory, clock, actor, Action.NOTICE_LIST, person)
     assert person is not None

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from crypto.keyring import Keyring
 from locker import documents as core
 from locker.actors import Actor, Clock
-from locker.documents import DocumentView
+from locker.context import RequestContext
+from locker.documents import DocumentView, UploadRequest
 from locker.models import Document, Person
-from locker.sanitize import SanitizeLimits
-from locker.storage import ObjectStore
 from sharing.decisions import Action, Decision
 from sharing.errors import AccessDenied
 from sharing.guard import find_person, record, record_read, require
@@ -45,14 +42,16 @@ class DepositNotice:
 
 
 def my_persons(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
+    ctx: RequestContext,
 ) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     decision = decide(session, actor, Action.PROFESSIONAL_PERSONS)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
@@ -102,26 +101,23 @@ def my_persons(
 
 
 def deposit_document(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    store: ObjectStore,
-    keyring: Keyring,
-    clock: Clock,
+    ctx: RequestContext,
     *,
-    actor: Actor,
     person_id: str,
-    source: IO[bytes],
-    filename: str,
-    title: str,
-    category: str,
-    max_bytes: int,
-    limits: SanitizeLimits | None,
-    quota_bytes: int | None,
+    upload: UploadRequest,
 ) -> DocumentView:
     """A member puts a paper into the person's locker: it is the person's; they are told;
     the depositor keeps a grant on it that the person can revoke. One transaction: the
     paper, the grant, the notice and the records are all committed, or none (and no
     object is left in the store)."""
+    session, session_factory, store, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.store,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.PERSON_DEPOSIT, person)
     assert person is not None and actor.id is not None
@@ -168,15 +164,9 @@ def deposit_document(
         clock,
         actor=actor,
         person=person,
-        source=source,
-        filename=filename,
-        title=title,
-        category=category,
-        max_bytes=max_bytes,
-        # The person's own limits: a deposit fills their quota, and its parsing child
-        # gets no more memory or time than the person's own uploads.
-        limits=limits,
-        quota_bytes=quota_bytes,
+        # With the person's own limits: a deposit fills their quota, and its parsing
+        # child gets no more memory or time than the person's own uploads.
+        upload=upload,
         before_commit=grant_and_notice,
     )
     return view

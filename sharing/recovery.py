@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from locker.accounts import end_all_sessions, normalise_username, set_password
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.context import RequestContext
 from locker.models import Organization, Person, Professional
 from sharing.decisions import Action
 from sharing.errors import BadRecoveryCode, CardLocked
@@ -79,15 +80,9 @@ def _hash(code: str) -> str:
     return hashlib.sha256(f"locker/recovery/v1:{cleaned}".encode()).hexdigest()
 
 
-def issue_recovery_code(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> tuple[str, datetime]:
+def issue_recovery_code(ctx: RequestContext, *, person_id: str) -> tuple[str, datetime]:
     """A one-time code valid 15 minutes, by the referent or a mandated helper; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.RECOVERY_ISSUE, person)
     assert person is not None
@@ -109,15 +104,9 @@ def issue_recovery_code(
     return code, now + ISSUED_VALIDITY
 
 
-def print_recovery_card(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[str]:
+def print_recovery_card(ctx: RequestContext, *, person_id: str) -> list[str]:
     """New single-use card codes for the person (the old card's unused codes stop working)."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     person = find_person(session, person_id)
     decision = require(session, session_factory, clock, actor, Action.RECOVERY_CARD, person)
     assert person is not None
@@ -353,16 +342,10 @@ def acknowledge_reset(session: Session, clock: Clock, *, actor: Actor, notice_id
     return True
 
 
-def dispute_reset(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    notice_id: str,
-) -> None:
+def dispute_reset(ctx: RequestContext, *, notice_id: str) -> None:
     """ "Ce n'était pas moi": every session and token of the account ends (this one too),
     and whoever issued the code may never issue one for this person again; recorded."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     row, person = _own_reset(session, session_factory, clock, actor, notice_id)
     now = clock()
     if row.disputed_at is None:

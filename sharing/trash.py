@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from crypto.keyring import Keyring
 from locker import documents as core
 from locker import trash
-from locker.actors import Actor, Clock
+from locker.context import RequestContext
 from locker.documents import DocumentView
 from sharing.decisions import Action
 from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as
 
 
-def trash_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-) -> None:
+def trash_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Move a document to the trash if the actor may; 404 otherwise (recorded either way)."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # already in the trash: same answer as missing
@@ -37,15 +28,9 @@ def trash_document_for(
     )
 
 
-def restore_document_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    *,
-    actor: Actor,
-    document_id: str,
-) -> None:
+def restore_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Take a document out of the trash if the actor may; 404 otherwise."""
+    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     document = core.find_document(session, document_id)
     if document is not None and document.deleted_at is None:
         document = None
@@ -60,16 +45,15 @@ def restore_document_for(
     )
 
 
-def list_trash_for(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    person_id: str,
-) -> list[DocumentView]:
+def list_trash_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The person's trash if the actor may list their documents; 404 otherwise."""
+    session, session_factory, keyring, clock, actor = (
+        ctx.session,
+        ctx.session_factory,
+        ctx.keyring,
+        ctx.clock,
+        ctx.actor,
+    )
     person, decision = require_person(
         session, session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, person_id
     )

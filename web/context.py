@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.keyring import Keyring
 from locker.actors import Clock
+from locker.context import RequestContext
 from locker.settings import Settings
 from locker.storage import ObjectStore
 from locker.witness import S3Witness
@@ -60,3 +61,19 @@ def init_app(app: Flask, found: Services) -> None:
     """Attach the collaborators and the teardown that closes the request's session."""
     app.extensions["locker"] = found
     app.teardown_appcontext(_close_db)
+
+
+def request_context() -> RequestContext:
+    """This request's context for the services: its session, the app's collaborators and
+    the signed-in actor (anonymous when nobody is)."""
+    from web.auth import current_actor  # web.auth builds on this module
+
+    found = services()
+    return RequestContext(
+        session=db(),
+        session_factory=found.session_factory,
+        store=found.store,
+        keyring=found.keyring,
+        clock=found.clock,
+        actor=current_actor(),
+    )

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import IntegrityError
 from locker.actors import Actor
-from locker.documents import ReceivedFile
+from locker.context import RequestContext
+from locker.documents import ReceivedFile, UploadRequest
 from locker.errors import AuditUnavailable, DocumentDamaged, NotFound
 from locker.models import AuditRecord, Document
 from sharing import documents as docs
@@ -40,18 +41,22 @@ def put(
     found = services(app)
     with found.session_factory() as session:
         return docs.upload_document_for(
-            session,
-            found.session_factory,
-            found.store,
-            found.keyring,
-            found.clock,
-            actor=Actor(kind="person", id=person_id),
+            RequestContext(
+                session=session,
+                session_factory=found.session_factory,
+                store=found.store,
+                keyring=found.keyring,
+                clock=found.clock,
+                actor=Actor(kind="person", id=person_id),
+            ),
             person_id=person_id,
-            source=io.BytesIO(data) if source is None else source,
-            filename=name,
-            title=title,
-            category="identity",
-            max_bytes=found.settings.max_upload_bytes,
+            upload=UploadRequest(
+                source=io.BytesIO(data) if source is None else source,
+                filename=name,
+                title=title,
+                category="identity",
+                max_bytes=found.settings.max_upload_bytes,
+            ),
         )
 
 
@@ -59,12 +64,14 @@ def read(app: Flask, actor: Actor, document_id: str) -> bytes:
     found = services(app)
     with found.session_factory() as session:
         opened = docs.open_document_for(
-            session,
-            found.session_factory,
-            found.store,
-            found.keyring,
-            found.clock,
-            actor=actor,
+            RequestContext(
+                session=session,
+                session_factory=found.session_factory,
+                store=found.store,
+                keyring=found.keyring,
+                clock=found.clock,
+                actor=actor,
+            ),
             document_id=document_id,
         )
         return b"".join(opened.chunks)

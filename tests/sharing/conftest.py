@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from locker import accounts
 from locker.accounts import PASSWORD_HASHER
 from locker.actors import Actor
-from locker.documents import upload_document
+from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
 from locker.settings import Settings
 from sharing.models import AccompanimentMember, Grant, Mandate
@@ -154,11 +154,13 @@ def upload(
         clock,
         actor=Actor(kind="person", id=person.id),
         person=person,
-        source=io.BytesIO(PNG),
-        filename="scan.png",
-        title=title,
-        category=category,
-        max_bytes=10_000_000,
+        upload=UploadRequest(
+            source=io.BytesIO(PNG),
+            filename="scan.png",
+            title=title,
+            category=category,
+            max_bytes=10_000_000,
+        ),
     )
     return view.id
 

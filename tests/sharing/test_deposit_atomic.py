@@ -12,6 +12,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from locker.actors import Actor
+from locker.context import RequestContext
+from locker.documents import UploadRequest
 from locker.models import AuditRecord, Document
 from locker.settings import Settings
 from sharing.models import Grant, SharingNotice
@@ -34,20 +36,24 @@ def _deposit(app: Flask, clock: Clock, actor: Actor, person_id: str) -> str:
     found = app.extensions["locker"]
     with found.session_factory() as s:
         view = deposit_document(
-            s,
-            found.session_factory,
-            found.store,
-            found.keyring,
-            clock,
-            actor=actor,
+            RequestContext(
+                session=s,
+                session_factory=found.session_factory,
+                store=found.store,
+                keyring=found.keyring,
+                clock=clock,
+                actor=actor,
+            ),
             person_id=person_id,
-            source=io.BytesIO(PNG),
-            filename="attestation.png",
-            title="Attestation",
-            category="housing",
-            max_bytes=10_000_000,
-            limits=None,
-            quota_bytes=None,
+            upload=UploadRequest(
+                source=io.BytesIO(PNG),
+                filename="attestation.png",
+                title="Attestation",
+                category="housing",
+                max_bytes=10_000_000,
+                limits=None,
+                quota_bytes=None,
+            ),
         )
         return view.id
 

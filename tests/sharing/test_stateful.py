@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from locker import accounts
 from locker.actors import Actor
+from locker.context import RequestContext
 from locker.documents import find_document
 from locker.errors import NotFound
 from sharing import documents, grants, members
@@ -91,10 +92,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             code = members.share_code_for(self.session, clock, self.pros[pro])
             assert code is not None
             member = members.add_member(
-                self.session,
-                found.session_factory,
-                clock,
-                actor=self.owner,
+                RequestContext(
+                    session=self.session,
+                    session_factory=found.session_factory,
+                    store=found.store,
+                    keyring=found.keyring,
+                    clock=clock,
+                    actor=self.owner,
+                ),
                 person_id=self.person.id,
                 professional_code=code,
                 mission="",
@@ -109,10 +114,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             if pro not in self.member_ids:
                 return
             members.remove_member(
-                self.session,
-                found.session_factory,
-                clock,
-                actor=self._actor(pro) if by_self else self.owner,
+                RequestContext(
+                    session=self.session,
+                    session_factory=found.session_factory,
+                    store=found.store,
+                    keyring=found.keyring,
+                    clock=clock,
+                    actor=self._actor(pro) if by_self else self.owner,
+                ),
                 person_id=self.person.id,
                 member_id=self.member_ids.pop(pro),
             )
@@ -128,10 +137,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             if pro not in self.member_ids:
                 return
             grants.create_grant(
-                self.session,
-                found.session_factory,
-                clock,
-                actor=self.owner,
+                RequestContext(
+                    session=self.session,
+                    session_factory=found.session_factory,
+                    store=found.store,
+                    keyring=found.keyring,
+                    clock=clock,
+                    actor=self.owner,
+                ),
                 document_id=self.docs[doc],
                 member_id=self.member_ids[pro],
                 expires_at=self._expiry(minutes),
@@ -149,10 +162,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
                 return
             category = CATEGORIES[doc]
             grants.create_category_grant(
-                self.session,
-                found.session_factory,
-                clock,
-                actor=self.owner,
+                RequestContext(
+                    session=self.session,
+                    session_factory=found.session_factory,
+                    store=found.store,
+                    keyring=found.keyring,
+                    clock=clock,
+                    actor=self.owner,
+                ),
                 person_id=self.person.id,
                 member_id=self.member_ids[pro],
                 category=category,
@@ -174,7 +191,15 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             ).all()
             for grant_id in rows:
                 grants.revoke_grant(
-                    self.session, found.session_factory, clock, actor=self.owner, grant_id=grant_id
+                    RequestContext(
+                        session=self.session,
+                        session_factory=found.session_factory,
+                        store=found.store,
+                        keyring=found.keyring,
+                        clock=clock,
+                        actor=self.owner,
+                    ),
+                    grant_id=grant_id,
                 )
             self.session.commit()
             for g in self.grants:
@@ -222,11 +247,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             moved = self.categories[doc]
             try:
                 documents.edit_document_for(
-                    self.session,
-                    found.session_factory,
-                    found.keyring,
-                    clock,
-                    actor=self._actor(pro),
+                    RequestContext(
+                        session=self.session,
+                        session_factory=found.session_factory,
+                        store=found.store,
+                        keyring=found.keyring,
+                        clock=clock,
+                        actor=self._actor(pro),
+                    ),
                     document_id=self.docs[doc],
                     category=to,
                 )
@@ -246,10 +274,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             was_reader = self._may_see(pro, doc)
             try:
                 grants.create_grant(
-                    self.session,
-                    found.session_factory,
-                    clock,
-                    actor=self._actor(pro),
+                    RequestContext(
+                        session=self.session,
+                        session_factory=found.session_factory,
+                        store=found.store,
+                        keyring=found.keyring,
+                        clock=clock,
+                        actor=self._actor(pro),
+                    ),
                     document_id=self.docs[doc],
                     member_id=self.member_ids[to],
                 )

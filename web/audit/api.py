@@ -19,8 +19,8 @@ from locker.access_log import EXPORT_COLUMNS, LogEntry
 from locker.checkpoints import publish_current_checkpoint, verifier_key
 from locker.proofs import consistency_proof
 from sharing import audit_log
-from web.auth import api_auth, current_actor
-from web.context import db, services
+from web.auth import api_auth
+from web.context import db, request_context, services
 from web.errors import error_response
 
 api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
@@ -95,10 +95,7 @@ def inclusion() -> Any:
         return error_response("bad_request", 400)
     if index is None or size is None:
         return error_response("bad_request", 400)
-    found = services()
-    proof = audit_log.prove_inclusion_for(
-        db(), found.session_factory, found.clock, actor=current_actor(), index=index, tree_size=size
-    )
+    proof = audit_log.prove_inclusion_for(request_context(), index=index, tree_size=size)
     return jsonify(
         {
             "leaf": _b64(proof.leaf),
@@ -129,13 +126,8 @@ def access_log(person_id: str) -> Any:
         limit = _int_arg("limit", 100)
     except ValueError:
         return error_response("bad_request", 400)
-    found = services()
     log = audit_log.read_access_log_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         document_id=request.args.get("document_id") or None,
         before=before,
@@ -152,15 +144,7 @@ def my_actions() -> Any:
         limit = _int_arg("limit", 100)
     except ValueError:
         return error_response("bad_request", 400)
-    found = services()
-    entries = audit_log.list_own_actions(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        before=before,
-        limit=limit or 100,
-    )
+    entries = audit_log.list_own_actions(request_context(), before=before, limit=limit or 100)
     return jsonify([entry_json(e, names=False) for e in entries])
 
 
@@ -202,10 +186,7 @@ def export() -> Any:
         end = _int_arg("end")
     except ValueError:
         return error_response("bad_request", 400)
-    found = services()
-    rows = audit_log.export_log_by(
-        db(), found.session_factory, found.clock, actor=current_actor(), start=start, end=end
-    )
+    rows = audit_log.export_log_by(request_context(), start=start, end=end)
     if kind == "csv":
         body, mimetype, name = _csv_lines(rows), "text/csv", "audit-log.csv"
     else:

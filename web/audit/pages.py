@@ -14,8 +14,8 @@ from locker.access_log import LogEntry
 from locker.documents import DocumentView
 from sharing import audit_log
 from web.audit.words import ACTIONS, DAYS, DELETED_PAPER, MONTHS, WHO
-from web.auth import current_actor, web_user
-from web.context import db, services
+from web.auth import web_user
+from web.context import request_context
 from web.messages import language
 
 pages = Blueprint("audit", __name__)
@@ -88,13 +88,8 @@ def access_log() -> Any:
     paper = request.args.get("document") or None
     raw_before = request.args.get("before", "")
     before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
-    found = services()
     log = audit_log.read_access_log_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         document_id=paper,
         before=before,
@@ -121,10 +116,7 @@ def my_actions() -> Any:
         abort(404)
     raw_before = request.args.get("before", "")
     before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
-    found = services()
-    entries = audit_log.list_own_actions(
-        db(), found.session_factory, found.clock, actor=current_actor(), before=before, limit=50
-    )
+    entries = audit_log.list_own_actions(request_context(), before=before, limit=50)
     lang = language()
     older = entries[-1].seq if len(entries) == 50 else None
     return render_template(

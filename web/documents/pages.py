@@ -13,11 +13,10 @@ from locker.trash import RETENTION
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
 from web.auth import (
-    current_actor,
     person_id_or_404,
 )
-from web.context import Services, db, services
-from web.documents.uploads import parse_valid_until, upload_options, uploaded_files
+from web.context import Services, db, request_context, services
+from web.documents.uploads import upload_request, uploaded_files
 from web.errors import status_for
 from web.forms import (
     ConfirmForm,
@@ -34,15 +33,7 @@ pages = Blueprint("documents", __name__)
 @pages.get("/papers")
 @login_required  # type: ignore[untyped-decorator]
 def papers() -> Any:
-    found = services()
-    views = docs.list_documents_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-    )
+    views = docs.list_documents_for(request_context(), person_id=person_id_or_404())
     return render_template("papers.html", documents=views, confirm=ConfirmForm())
 
 
@@ -78,37 +69,16 @@ def add_paper() -> Any:
 
 
 def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:
-    upload = files[0]
-    docs.upload_document_for(
-        db(),
-        found.session_factory,
-        found.store,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-        source=upload.stream,
-        filename=upload.filename or "",
-        title=form.title.data or "",
-        category=form.category.data or "other",
-        more_sources=[f.stream for f in files[1:]],
-        valid_until=parse_valid_until(request.form.get("valid_until")),
-        **upload_options(),
+    upload = upload_request(
+        files, form.title.data or "", form.category.data or "other", request.form.get("valid_until")
     )
+    docs.upload_document_for(request_context(), person_id=person_id_or_404(), upload=upload)
 
 
 @pages.get("/papers/<document_id>")
 @login_required  # type: ignore[untyped-decorator]
 def paper(document_id: str) -> Any:
-    found = services()
-    view = docs.describe_document_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        document_id=document_id,
-    )
+    view = docs.describe_document_for(request_context(), document_id=document_id)
     return render_template(
         "paper.html",
         document=view,
@@ -121,16 +91,7 @@ def paper(document_id: str) -> Any:
 @pages.get("/papers/<document_id>/content")
 @login_required  # type: ignore[untyped-decorator]
 def paper_content(document_id: str) -> Response:
-    found = services()
-    opened = docs.open_document_for(
-        db(),
-        found.session_factory,
-        found.store,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        document_id=document_id,
-    )
+    opened = docs.open_document_for(request_context(), document_id=document_id)
     return document_response(opened, inline=request.args.get("view") == "1")
 
 
@@ -140,11 +101,8 @@ def delete_paper(document_id: str) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    found = services()
     # Deleting moves to the trash: restorable for 30 days, then purged.
-    trash_document_for(
-        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
-    )
+    trash_document_for(request_context(), document_id=document_id)
     flash(text("trashed", language()), "info")
     return redirect(url_for("documents.papers"))
 
@@ -155,13 +113,8 @@ def edit_paper(document_id: str) -> Any:
     form = EditPaperForm()
     if not form.validate_on_submit():
         abort(400)
-    found = services()
     docs.edit_document_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         document_id=document_id,
         title=form.title.data or None,
         category=form.category.data or None,
@@ -174,32 +127,14 @@ def edit_paper(document_id: str) -> Any:
 @pages.get("/papers/<document_id>/thumbnail")
 @login_required  # type: ignore[untyped-decorator]
 def paper_thumbnail(document_id: str) -> Response:
-    found = services()
-    opened = docs.open_document_for(
-        db(),
-        found.session_factory,
-        found.store,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        document_id=document_id,
-        part="thumbnail",
-    )
+    opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
     return document_response(opened, inline=True)
 
 
 @pages.get("/trash")
 @login_required  # type: ignore[untyped-decorator]
 def trash() -> Any:
-    found = services()
-    views = list_trash_for(
-        db(),
-        found.session_factory,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-    )
+    views = list_trash_for(request_context(), person_id=person_id_or_404())
     return render_template(
         "trash.html", documents=views, retention=RETENTION, confirm=ConfirmForm()
     )
@@ -211,9 +146,6 @@ def restore_paper(document_id: str) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    found = services()
-    restore_document_for(
-        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
-    )
+    restore_document_for(request_context(), document_id=document_id)
     flash(text("restored", language()), "info")
     return redirect(url_for("documents.papers"))

@@ -5,10 +5,10 @@ parsing of the form fields that are not the files themselves.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from locker.documents import UploadRequest
 from locker.errors import InvalidInput
 from locker.sanitize import SanitizeLimits
 from locker.sanitize.confine import sandbox_ids
@@ -17,18 +17,27 @@ from web.context import services
 MIB = 1024 * 1024
 
 
-def upload_options() -> dict[str, Any]:
-    """The size, quota and sandbox limits every upload is held to."""
+def upload_request(
+    files: list[FileStorage], title: str, category: str, valid_until: str | None = None
+) -> UploadRequest:
+    """The upload of `files` (one document; several photos make a PDF), held to the size,
+    quota and sandbox limits the service's settings give every upload."""
     settings = services().settings
-    return {
-        "max_bytes": settings.max_upload_bytes,
-        "quota_bytes": settings.quota_bytes,
-        "limits": SanitizeLimits(
+    return UploadRequest(
+        source=files[0].stream,
+        filename=files[0].filename or "",
+        title=title,
+        category=category,
+        more_sources=[f.stream for f in files[1:]],
+        valid_until=parse_valid_until(valid_until),
+        max_bytes=settings.max_upload_bytes,
+        quota_bytes=settings.quota_bytes,
+        limits=SanitizeLimits(
             memory_bytes=settings.sanitize_memory_mb * MIB,
             cpu_seconds=settings.sanitize_cpu_seconds,
             run_as=sandbox_ids(settings.sandbox_user),
         ),
-    }
+    )
 
 
 def uploaded_files(files: MultiDict[str, FileStorage]) -> list[FileStorage]:

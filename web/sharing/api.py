@@ -16,9 +16,9 @@ from sharing import grants, mandates, members, notices, professionals, recovery
 from sharing.grants import GrantView
 from sharing.mandates import MandateView
 from sharing.members import MemberView
-from web.auth import api_auth, current_actor
-from web.context import db, services
-from web.documents.uploads import upload_options
+from web.auth import api_auth
+from web.context import db, request_context, services
+from web.documents.uploads import upload_request
 from web.errors import error_response
 from web.json_body import json_object
 from web.responses import document_json
@@ -96,22 +96,16 @@ def _member_out(person_id: str, member_id: str) -> dict[str, Any]:
 @api.get("/persons/<person_id>/members")
 @api_auth
 def list_members(person_id: str) -> Any:
-    found = services()
-    views = members.list_members(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    views = members.list_members(request_context(), person_id=person_id)
     return jsonify([member_json(v) for v in views])
 
 
 @api.post("/persons/<person_id>/members")
 @api_auth
 def add_member(person_id: str) -> Any:
-    body, found = _body(), services()
+    body = _body()
     member = members.add_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         professional_code=_text(body, "professional_code"),
         mission=_text(body, "mission"),
@@ -123,15 +117,7 @@ def add_member(person_id: str) -> Any:
 @api.post("/persons/<person_id>/members/<member_id>/accept")
 @api_auth
 def accept_member(person_id: str, member_id: str) -> Any:
-    found = services()
-    member = members.accept_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id,
-        member_id=member_id,
-    )
+    member = members.accept_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
     return jsonify(_member_out(member.person_id, member.id))
 
@@ -139,15 +125,7 @@ def accept_member(person_id: str, member_id: str) -> Any:
 @api.delete("/persons/<person_id>/members/<member_id>")
 @api_auth
 def remove_member(person_id: str, member_id: str) -> Any:
-    found = services()
-    members.remove_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id,
-        member_id=member_id,
-    )
+    members.remove_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
     return "", 204
 
@@ -155,20 +133,13 @@ def remove_member(person_id: str, member_id: str) -> Any:
 @api.put("/persons/<person_id>/referent")
 @api_auth
 def set_referent(person_id: str) -> Any:
-    body, found = json_object(), services()
+    body = json_object()
     if not isinstance(body, dict) or "member_id" not in body:
         return error_response("bad_request", 400)
     member_id = body["member_id"]
     if member_id is not None and not isinstance(member_id, str):
         return error_response("bad_request", 400)
-    members.set_referent(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id,
-        member_id=member_id,
-    )
+    members.set_referent(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
     return jsonify({"member_id": member_id})
 
@@ -176,14 +147,9 @@ def set_referent(person_id: str) -> Any:
 @api.post("/join-requests")
 @api_auth
 def request_to_join() -> Any:
-    body, found = _body(), services()
+    body = _body()
     members.request_to_join(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        username=_text(body, "username"),
-        mission=_text(body, "mission"),
+        request_context(), username=_text(body, "username"), mission=_text(body, "mission")
     )
     db().commit()
     return jsonify({"status": "sent"}), 202
@@ -192,10 +158,7 @@ def request_to_join() -> Any:
 @api.get("/documents/<document_id>/grants")
 @api_auth
 def list_document_grants(document_id: str) -> Any:
-    found = services()
-    views = grants.list_document_grants(
-        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
-    )
+    views = grants.list_document_grants(request_context(), document_id=document_id)
     return jsonify([grant_json(v) for v in views])
 
 
@@ -204,10 +167,7 @@ def list_document_grants(document_id: str) -> Any:
 def create_grant(document_id: str) -> Any:
     body, found = _body(), services()
     grant = grants.create_grant(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         document_id=document_id,
         member_id=body.get("member_id"),
         expires_at=_expiry(body),
@@ -219,10 +179,7 @@ def create_grant(document_id: str) -> Any:
 @api.get("/persons/<person_id>/grants")
 @api_auth
 def list_person_grants(person_id: str) -> Any:
-    found = services()
-    views = grants.list_person_grants(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    views = grants.list_person_grants(request_context(), person_id=person_id)
     return jsonify([grant_json(v) for v in views])
 
 
@@ -231,10 +188,7 @@ def list_person_grants(person_id: str) -> Any:
 def create_category_grant(person_id: str) -> Any:
     body, found = _body(), services()
     grant = grants.create_category_grant(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         member_id=body.get("member_id"),
         category=body.get("category"),
@@ -247,10 +201,7 @@ def create_category_grant(person_id: str) -> Any:
 @api.delete("/grants/<grant_id>")
 @api_auth
 def revoke_grant(grant_id: str) -> Any:
-    found = services()
-    grants.revoke_grant(
-        db(), found.session_factory, found.clock, actor=current_actor(), grant_id=grant_id
-    )
+    grants.revoke_grant(request_context(), grant_id=grant_id)
     db().commit()
     return "", 204
 
@@ -258,10 +209,7 @@ def revoke_grant(grant_id: str) -> Any:
 @api.get("/professionals/me/persons")
 @api_auth
 def my_persons() -> Any:
-    found = services()
-    rows = professionals.my_persons(
-        db(), found.session_factory, found.keyring, found.clock, actor=current_actor()
-    )
+    rows = professionals.my_persons(request_context())
     return jsonify(
         [
             {
@@ -284,20 +232,12 @@ def deposit_document(person_id: str) -> Any:
     upload = request.files.get("file")
     if not isinstance(upload, FileStorage):
         return error_response("no_file", 422)
-    found = services()
     view = professionals.deposit_document(
-        db(),
-        found.session_factory,
-        found.store,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
-        source=upload.stream,
-        filename=upload.filename or "",
-        title=request.form.get("title", ""),
-        category=request.form.get("category", "other"),
-        **upload_options(),
+        upload=upload_request(
+            [upload], request.form.get("title", ""), request.form.get("category", "other")
+        ),
     )
     db().commit()
     return jsonify(document_json(view)), 201
@@ -306,10 +246,7 @@ def deposit_document(person_id: str) -> Any:
 @api.get("/persons/<person_id>/mandates")
 @api_auth
 def list_mandates(person_id: str) -> Any:
-    found = services()
-    views = mandates.list_mandates(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    views = mandates.list_mandates(request_context(), person_id=person_id)
     return jsonify([mandate_json(v) for v in views])
 
 
@@ -318,10 +255,7 @@ def list_mandates(person_id: str) -> Any:
 def create_mandate(person_id: str) -> Any:
     body, found = _body(), services()
     mandate = mandates.create_mandate(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         member_id=body.get("member_id"),
         scopes=body.get("scopes"),
@@ -337,10 +271,7 @@ def create_mandate(person_id: str) -> Any:
 def create_mandate_at_desk(person_id: str) -> Any:
     body, found = _body(), services()
     mandate = mandates.create_mandate_at_desk(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
         scopes=body.get("scopes"),
         duration=body.get("duration"),
@@ -354,10 +285,7 @@ def create_mandate_at_desk(person_id: str) -> Any:
 @api.delete("/mandates/<mandate_id>")
 @api_auth
 def revoke_mandate(mandate_id: str) -> Any:
-    found = services()
-    mandates.revoke_mandate(
-        db(), found.session_factory, found.clock, actor=current_actor(), mandate_id=mandate_id
-    )
+    mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
     db().commit()
     return "", 204
 
@@ -365,10 +293,7 @@ def revoke_mandate(mandate_id: str) -> Any:
 @api.post("/persons/<person_id>/recovery-codes")
 @api_auth
 def issue_recovery_code(person_id: str) -> Any:
-    found = services()
-    code, expires_at = recovery.issue_recovery_code(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
     db().commit()
     return jsonify({"code": code, "expires_at": expires_at.isoformat()}), 201
 
@@ -376,10 +301,7 @@ def issue_recovery_code(person_id: str) -> Any:
 @api.post("/persons/<person_id>/recovery-card")
 @api_auth
 def print_recovery_card(person_id: str) -> Any:
-    found = services()
-    codes = recovery.print_recovery_card(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    codes = recovery.print_recovery_card(request_context(), person_id=person_id)
     db().commit()
     return jsonify({"codes": codes}), 201
 
@@ -394,10 +316,7 @@ def redeem_recovery_code() -> Any:
 @api.get("/persons/<person_id>/notices")
 @api_auth
 def list_notices(person_id: str) -> Any:
-    found = services()
-    resets, deposits = notices.person_notices(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    resets, deposits = notices.person_notices(request_context(), person_id=person_id)
     return jsonify(
         {
             "password_resets": [
@@ -422,13 +341,8 @@ def list_notices(person_id: str) -> Any:
 @api.post("/persons/<person_id>/notices/<notice_id>/not-me")
 @api_auth
 def dispute_reset(person_id: str, notice_id: str) -> Any:
-    found = services()
     # The person must name their own account and a reset of it (else 404, recorded).
-    notices.person_notices(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
-    recovery.dispute_reset(
-        db(), found.session_factory, found.clock, actor=current_actor(), notice_id=notice_id
-    )
+    notices.person_notices(request_context(), person_id=person_id)
+    recovery.dispute_reset(request_context(), notice_id=notice_id)
     db().commit()
     return "", 204

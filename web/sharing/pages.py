@@ -18,8 +18,8 @@ from werkzeug.datastructures import FileStorage
 from locker.models import Professional
 from sharing import grants, mandates, members, notices, professionals, recovery
 from web.auth import current_actor, person_id_or_404, sign_out_browser, web_user
-from web.context import db, services
-from web.documents.uploads import upload_options
+from web.context import db, request_context, services
+from web.documents.uploads import upload_request
 from web.messages import language, message
 from web.throttle import redeem_with_throttle
 from web.ui import category_choices
@@ -42,13 +42,8 @@ def _notices() -> dict[str, Any]:
         user = web_user()
         if user is None or not user.is_person:
             return [], []
-        found = services()
         return notices.person_notices(
-            db(),
-            found.session_factory,
-            found.clock,
-            actor=user.actor,
-            person_id=user.signed_in.user.id,
+            request_context().acting(user.actor), person_id=user.signed_in.user.id
         )
 
     return {"sharing_notices": unread}
@@ -57,14 +52,7 @@ def _notices() -> dict[str, Any]:
 @pages.get("/accompaniment")
 @login_required  # type: ignore[untyped-decorator]
 def accompaniment() -> Any:
-    found = services()
-    views = members.list_members(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-    )
+    views = members.list_members(request_context(), person_id=person_id_or_404())
     return render_template(
         "sharing/accompaniment.html", members=views, categories=category_choices(language())
     )
@@ -73,12 +61,8 @@ def accompaniment() -> Any:
 @pages.post("/accompaniment/add")
 @login_required  # type: ignore[untyped-decorator]
 def add_member() -> Any:
-    found = services()
     members.add_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id_or_404(),
         professional_code=request.form.get("professional_code", ""),
         mission=request.form.get("mission", ""),
@@ -91,15 +75,7 @@ def add_member() -> Any:
 @pages.post("/accompaniment/<member_id>/accept")
 @login_required  # type: ignore[untyped-decorator]
 def accept_member(member_id: str) -> Any:
-    found = services()
-    members.accept_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-        member_id=member_id,
-    )
+    members.accept_member(request_context(), person_id=person_id_or_404(), member_id=member_id)
     db().commit()
     return redirect(url_for("sharing.accompaniment"))
 
@@ -107,15 +83,7 @@ def accept_member(member_id: str) -> Any:
 @pages.post("/accompaniment/<member_id>/remove")
 @login_required  # type: ignore[untyped-decorator]
 def remove_member(member_id: str) -> Any:
-    found = services()
-    members.remove_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id_or_404(),
-        member_id=member_id,
-    )
+    members.remove_member(request_context(), person_id=person_id_or_404(), member_id=member_id)
     db().commit()
     flash(message("member_removed"), "info")
     return redirect(url_for("sharing.accompaniment"))
@@ -124,12 +92,8 @@ def remove_member(member_id: str) -> Any:
 @pages.post("/accompaniment/referent")
 @login_required  # type: ignore[untyped-decorator]
 def set_referent() -> Any:
-    found = services()
     members.set_referent(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id_or_404(),
         member_id=request.form.get("member_id") or None,
     )
@@ -140,12 +104,8 @@ def set_referent() -> Any:
 @pages.post("/accompaniment/category")
 @login_required  # type: ignore[untyped-decorator]
 def share_category() -> Any:
-    found = services()
     grants.create_category_grant(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id_or_404(),
         member_id=request.form.get("member_id", ""),
         category=request.form.get("category", ""),
@@ -158,22 +118,15 @@ def share_category() -> Any:
 @pages.get("/papers/<document_id>/sharing")
 @login_required  # type: ignore[untyped-decorator]
 def paper_sharing(document_id: str) -> Any:
-    found = services()
-    rows = grants.sharing_of_document(
-        db(), found.session_factory, found.clock, actor=current_actor(), document_id=document_id
-    )
+    rows = grants.sharing_of_document(request_context(), document_id=document_id)
     return render_template("sharing/paper_sharing.html", rows=rows, document_id=document_id)
 
 
 @pages.post("/papers/<document_id>/sharing/<member_id>")
 @login_required  # type: ignore[untyped-decorator]
 def switch_sharing(document_id: str, member_id: str) -> Any:
-    found = services()
     grants.switch_document_grant(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         document_id=document_id,
         member_id=member_id,
         on=request.form.get("on") == "1",
@@ -185,14 +138,10 @@ def switch_sharing(document_id: str, member_id: str) -> Any:
 @pages.route("/helpers", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def helpers() -> Any:
-    found = services()
     person_id = person_id_or_404()
     if request.method == "POST":
         mandates.create_mandate(
-            db(),
-            found.session_factory,
-            found.clock,
-            actor=current_actor(),
+            request_context(),
             person_id=person_id,
             member_id=request.form.get("member_id", ""),
             scopes=request.form.getlist("scopes"),
@@ -202,9 +151,7 @@ def helpers() -> Any:
         db().commit()
         flash(message("mandate_given"), "info")
         return redirect(url_for("sharing.helpers"))
-    views = mandates.list_mandates(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    views = mandates.list_mandates(request_context(), person_id=person_id)
     names = {m.id: m for m in members.member_views(db(), person_id)}
     return render_template("sharing/helpers.html", mandates=views, members=names)
 
@@ -212,10 +159,7 @@ def helpers() -> Any:
 @pages.post("/helpers/<mandate_id>/revoke")
 @login_required  # type: ignore[untyped-decorator]
 def revoke_mandate(mandate_id: str) -> Any:
-    found = services()
-    mandates.revoke_mandate(
-        db(), found.session_factory, found.clock, actor=current_actor(), mandate_id=mandate_id
-    )
+    mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
     db().commit()
     return redirect(url_for("sharing.helpers"))
 
@@ -226,10 +170,7 @@ def recovery_card() -> Any:
     person_id = person_id_or_404()
     codes: list[str] = []
     if request.method == "POST":
-        found = services()
-        codes = recovery.print_recovery_card(
-            db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-        )
+        codes = recovery.print_recovery_card(request_context(), person_id=person_id)
         db().commit()
     # Said before the person tries: 7 days after a reset by someone's code, the card stays.
     locked_until = recovery.reset_lock_until(db(), person_id, services().clock())
@@ -260,10 +201,7 @@ def notices_seen() -> Any:
 @login_required  # type: ignore[untyped-decorator]
 def dispute_reset(notice_id: str) -> Any:
     """ "Ce n'était pas moi": every session ends (this one too); the issuer is barred."""
-    found = services()
-    recovery.dispute_reset(
-        db(), found.session_factory, found.clock, actor=current_actor(), notice_id=notice_id
-    )
+    recovery.dispute_reset(request_context(), notice_id=notice_id)
     db().commit()
     sign_out_browser()
     flash(message("reset_disputed"), "info")
@@ -287,10 +225,7 @@ def recover() -> Any:
 @login_required  # type: ignore[untyped-decorator]
 def my_persons() -> Any:
     _professional()
-    found = services()
-    rows = professionals.my_persons(
-        db(), found.session_factory, found.keyring, found.clock, actor=current_actor()
-    )
+    rows = professionals.my_persons(request_context())
     return render_template(
         "sharing/pro_persons.html", rows=rows, categories=category_choices(language())
     )
@@ -302,20 +237,12 @@ def deposit(person_id: str) -> Any:
     upload = request.files.get("file")
     if not isinstance(upload, FileStorage) or not upload.filename:
         abort(422)
-    found = services()
     professionals.deposit_document(
-        db(),
-        found.session_factory,
-        found.store,
-        found.keyring,
-        found.clock,
-        actor=current_actor(),
+        request_context(),
         person_id=person_id,
-        source=upload.stream,
-        filename=upload.filename,
-        title=request.form.get("title", ""),
-        category=request.form.get("category", "other"),
-        **upload_options(),
+        upload=upload_request(
+            [upload], request.form.get("title", ""), request.form.get("category", "other")
+        ),
     )
     db().commit()
     flash(message("deposited"), "info")
@@ -325,10 +252,7 @@ def deposit(person_id: str) -> Any:
 @pages.post("/pro/persons/<person_id>/recovery-code")
 @login_required  # type: ignore[untyped-decorator]
 def issue_recovery_code(person_id: str) -> Any:
-    found = services()
-    code, expires_at = recovery.issue_recovery_code(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
     db().commit()
     return render_template("sharing/recovery_code.html", code=code, expires_at=expires_at)
 
@@ -338,12 +262,8 @@ def issue_recovery_code(person_id: str) -> Any:
 def desk_mandate(person_id: str) -> Any:
     _professional()
     if request.method == "POST":
-        found = services()
         mandates.create_mandate_at_desk(
-            db(),
-            found.session_factory,
-            found.clock,
-            actor=current_actor(),
+            request_context(),
             person_id=person_id,
             scopes=request.form.getlist("scopes"),
             duration=request.form.get("duration", ""),
@@ -353,25 +273,14 @@ def desk_mandate(person_id: str) -> Any:
         db().commit()
         flash(message("mandate_given"), "info")
         return redirect(url_for("sharing.my_persons"))
-    found = services()
-    name = mandates.prepare_desk_mandate(
-        db(), found.session_factory, found.clock, actor=current_actor(), person_id=person_id
-    )
+    name = mandates.prepare_desk_mandate(request_context(), person_id=person_id)
     return render_template("sharing/desk_mandate.html", person_id=person_id, name=name)
 
 
 @pages.post("/pro/persons/<person_id>/members/<member_id>/leave")
 @login_required  # type: ignore[untyped-decorator]
 def leave(person_id: str, member_id: str) -> Any:
-    found = services()
-    members.remove_member(
-        db(),
-        found.session_factory,
-        found.clock,
-        actor=current_actor(),
-        person_id=person_id,
-        member_id=member_id,
-    )
+    members.remove_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
     return redirect(url_for("sharing.my_persons"))
 
@@ -381,12 +290,8 @@ def leave(person_id: str, member_id: str) -> Any:
 def join() -> Any:
     _professional()
     if request.method == "POST":
-        found = services()
         members.request_to_join(
-            db(),
-            found.session_factory,
-            found.clock,
-            actor=current_actor(),
+            request_context(),
             username=request.form.get("username", ""),
             mission=request.form.get("mission", ""),
         )

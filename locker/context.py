@@ -1,0 +1,35 @@
+"""Who acts, and what the services act with: one value handed to every service call.
+
+Where a transaction commits (one rule): an audit record of a decision goes through
+`session_factory`, committed at once whatever happens next; everything else a service
+changes goes in `session`, and the caller (a view, a command, a test) commits once the
+whole request has succeeded, so a failure leaves nothing half-done. The one exception is a
+service that also writes or deletes objects in the store (upload, delete, purge): it
+commits itself, so that the database and the store agree before it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crypto.keyring import Keyring
+from locker.actors import Actor, Clock
+from locker.storage import ObjectStore
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """One request's (or command's) collaborators and the actor it acts for."""
+
+    session: Session
+    session_factory: sessionmaker[Session]
+    store: ObjectStore
+    keyring: Keyring
+    clock: Clock
+    actor: Actor
+
+    def acting(self, actor: Actor) -> RequestContext:
+        """The same context for another actor (the actor under a mandate, say)."""
+        return replace(self, actor=actor)
