@@ -547,20 +547,12 @@ def open_document(
     authenticated before the first byte is handed out, so a tampered object yields an
     error and never a partial response.
     """
-    session, session_factory, store, keyring, clock, actor = (
-        ctx.session,
-        ctx.session_factory,
-        ctx.store,
-        ctx.keyring,
-        ctx.clock,
-        ctx.actor,
-    )
-    document = find_document(session, document_id)
+    document = find_document(ctx.session, document_id)
     if document is None or part not in {"content", "thumbnail"}:
         record_event(
-            session_factory,
-            clock,
-            AuditEvent(action=action, outcome="denied", reason="not_found", actor=actor),
+            ctx.session_factory,
+            ctx.clock,
+            AuditEvent(action=action, outcome="denied", reason="not_found", actor=ctx.actor),
         )
         raise NotFound("document")
     if document.deleted_at is not None:
@@ -571,31 +563,31 @@ def open_document(
         action=action,
         outcome="allowed" if decision.allowed else "denied",
         reason=decision.reason,
-        actor=actor,
+        actor=ctx.actor,
         person_id=document.person_id,
         document_id=document.id,
     )
-    record_event(session_factory, clock, event)
+    record_event(ctx.session_factory, ctx.clock, event)
     if not decision.allowed:
         raise NotFound("document")
 
-    person = session.get(Person, document.person_id)
+    person = ctx.session.get(Person, document.person_id)
     if person is None:
         raise NotFound("document")
     try:
-        data_key = _data_key(keyring, person, document)
+        data_key = _data_key(ctx.keyring, person, document)
     except CryptoError as exc:
         log.error("document key failed to unwrap", extra={"document_id": document.id})
         raise DocumentDamaged("key unwrap failed") from exc
     if part == "thumbnail":
         assert document.thumbnail_key is not None
-        return _open_thumbnail(store, document, person, data_key, document.thumbnail_key)
+        return _open_thumbnail(ctx.store, document, person, data_key, document.thumbnail_key)
     aad = _object_aad(document.id, document.version)
     # The ciphertext is spooled (it is safe on disk) so it is fetched once, authenticated
     # whole, then decrypted as a stream: constant memory, and no unverified byte leaves.
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _decrypting or on error)
     try:
-        for chunk in store.get(document.object_key):
+        for chunk in ctx.store.get(document.object_key):
             spool.write(chunk)
         spool.seek(0)
         verify_object(data_key, _read_chunks(spool), aad)

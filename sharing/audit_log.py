@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from locker import access_log
 from locker import documents as core
 from locker.access_log import LogEntry
-from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
 from locker.context import RequestContext
 from locker.documents import DocumentView
@@ -43,38 +42,34 @@ def read_access_log_for(
     with_documents: bool = False,
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
-    session, session_factory, keyring, clock, actor = (
-        ctx.session,
-        ctx.session_factory,
-        ctx.keyring,
-        ctx.clock,
-        ctx.actor,
+    person = find_person(ctx.session, person_id)
+    require(
+        ctx,
+        Action.PERSON_READ_ACCESS_LOG,
+        person,
     )
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.PERSON_READ_ACCESS_LOG, person)
     assert person is not None
     entries = access_log.person_access_log(
-        session, person, document_id=document_id, before=before, limit=limit
+        ctx.session, person, document_id=document_id, before=before, limit=limit
     )
     documents: dict[str, DocumentView] = {}
     if with_documents:
-        documents = {view.id: view for view in core.list_documents(session, keyring, person)}
+        documents = {
+            view.id: view for view in core.list_documents(ctx.session, ctx.keyring, person)
+        }
     return AccessLog(person=person, entries=entries, documents=documents)
 
 
 def _require_global(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
+    ctx: RequestContext,
     action: Action,
 ) -> Decision:
-    decision = decide(session, actor, action, None)
+    decision = decide(ctx.session, ctx.actor, action, None)
     if not decision.allowed:
         record_event(
-            session_factory,
-            clock,
-            AuditEvent(action=action, outcome="denied", reason=decision.reason, actor=actor),
+            ctx.session_factory,
+            ctx.clock,
+            AuditEvent(action=action, outcome="denied", reason=decision.reason, actor=ctx.actor),
         )
         raise AccessDenied(decision.reason)
     return decision
@@ -84,10 +79,11 @@ def list_own_actions(
     ctx: RequestContext, *, before: int | None = None, limit: int = 100
 ) -> list[LogEntry]:
     """A professional's own actions, newest first (ids only); 403 for anyone else."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    _require_global(session, session_factory, clock, actor, Action.AUDIT_OWN_ACTIONS)
-    assert actor.id is not None
-    entries = access_log.actions_by(session, actor.kind, actor.id, before=before, limit=limit)
+    _require_global(ctx, Action.AUDIT_OWN_ACTIONS)
+    assert ctx.actor.id is not None
+    entries = access_log.actions_by(
+        ctx.session, ctx.actor.kind, ctx.actor.id, before=before, limit=limit
+    )
     # A refusal tells the actor nothing of its target: a probe of someone else's paper
     # reads exactly like a probe of an id that does not exist.
     return [
@@ -102,17 +98,19 @@ def export_log_by(ctx: RequestContext, *, start: int = 0, end: int | None = None
     The export's record is committed before the first row is read, so the log shows
     every export, including one interrupted half-way.
     """
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    decision = _require_global(session, session_factory, clock, actor, Action.AUDIT_EXPORT)
-    with session_factory() as recorder, recorder.begin():
+    decision = _require_global(ctx, Action.AUDIT_EXPORT)
+    with ctx.session_factory() as recorder, recorder.begin():
         append_event(
             recorder,
-            clock,
+            ctx.clock,
             AuditEvent(
-                action=Action.AUDIT_EXPORT, outcome="allowed", reason=decision.reason, actor=actor
+                action=Action.AUDIT_EXPORT,
+                outcome="allowed",
+                reason=decision.reason,
+                actor=ctx.actor,
             ),
         )
-    return _export(session_factory, start, end)
+    return _export(ctx.session_factory, start, end)
 
 
 def _export(session_factory: sessionmaker[Session], start: int, end: int | None) -> Iterator[Any]:
@@ -123,23 +121,22 @@ def _export(session_factory: sessionmaker[Session], start: int, end: int | None)
 
 def prove_inclusion_for(ctx: RequestContext, *, index: int, tree_size: int) -> InclusionProof:
     """A record's inclusion proof for an auditor or the person it concerns; 404 otherwise."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    record = session.get(AuditRecord, index) if index >= 0 else None
+    record = ctx.session.get(AuditRecord, index) if index >= 0 else None
     if record is None:
         raise ProofUnavailable("no such record")
-    person = find_person(session, record.person_id or "")
-    decision = decide(session, actor, Action.AUDIT_PROVE_INCLUSION, person)
+    person = find_person(ctx.session, record.person_id or "")
+    decision = decide(ctx.session, ctx.actor, Action.AUDIT_PROVE_INCLUSION, person)
     if not decision.allowed:
         record_event(
-            session_factory,
-            clock,
+            ctx.session_factory,
+            ctx.clock,
             AuditEvent(
                 action=Action.AUDIT_PROVE_INCLUSION,
                 outcome="denied",
                 reason=decision.reason,
-                actor=actor,
+                actor=ctx.actor,
                 person_id=record.person_id,
             ),
         )
         raise ProofUnavailable("no such record")
-    return inclusion_proof(session, index, tree_size)
+    return inclusion_proof(ctx.session, index, tree_size)

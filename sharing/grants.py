@@ -70,30 +70,32 @@ def create_grant(
     ctx: RequestContext, *, document_id: str, member_id: object, expires_at: datetime | None = None
 ) -> Grant:
     """The person (or a share-mandated helper) lets one member see one document; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    document = find_document(session, document_id)
-    decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, document)
+    document = find_document(ctx.session, document_id)
+    decision = require(ctx, Action.GRANT_CREATE, document)
     assert document is not None
-    person = session.get(Person, document.person_id)
+    person = ctx.session.get(Person, document.person_id)
     assert person is not None
-    member = _active_member(session, person, member_id)
-    narrower = decide_grant(session, actor, document, member, now=clock())
+    member = _active_member(ctx.session, person, member_id)
+    narrower = decide_grant(ctx.session, ctx.actor, document, member, now=ctx.clock())
     decision = require(
-        session, session_factory, clock, actor, Action.GRANT_CREATE, document, narrower
+        ctx,
+        Action.GRANT_CREATE,
+        document,
+        narrower,
     )
-    _check_expiry(expires_at, clock())
+    _check_expiry(expires_at, ctx.clock())
     grant = Grant(
         person_id=person.id,
         member_id=member.id,
         document_id=document.id,
         category=None,
         origin=_origin(decision.reason),
-        created_at=clock(),
+        created_at=ctx.clock(),
         expires_at=expires_at,
     )
-    session.add(grant)
-    session.flush()
-    record(session, clock, actor, Action.GRANT_CREATE, decision, person.id, document.id)
+    ctx.session.add(grant)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.GRANT_CREATE, decision, person.id, document.id)
     return grant
 
 
@@ -106,52 +108,60 @@ def create_category_grant(
     expires_at: datetime | None = None,
 ) -> Grant:
     """Share a whole category (later papers included) with one member; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.GRANT_CREATE, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.GRANT_CREATE, person)
     assert person is not None
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
-    member = _active_member(session, person, member_id)
-    narrower = decide_grant(session, actor, person, member, now=clock())
+    member = _active_member(ctx.session, person, member_id)
+    narrower = decide_grant(ctx.session, ctx.actor, person, member, now=ctx.clock())
     decision = require(
-        session, session_factory, clock, actor, Action.GRANT_CREATE, person, narrower
+        ctx,
+        Action.GRANT_CREATE,
+        person,
+        narrower,
     )
-    _check_expiry(expires_at, clock())
+    _check_expiry(expires_at, ctx.clock())
     grant = Grant(
         person_id=person.id,
         member_id=member.id,
         document_id=None,
         category=str(category),
         origin=_origin(decision.reason),
-        created_at=clock(),
+        created_at=ctx.clock(),
         expires_at=expires_at,
     )
-    session.add(grant)
-    session.flush()
-    record(session, clock, actor, Action.GRANT_CREATE, decision, person.id)
+    ctx.session.add(grant)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.GRANT_CREATE, decision, person.id)
     return grant
 
 
 def revoke_grant(ctx: RequestContext, *, grant_id: str) -> None:
     """End a grant at once (open sessions and tokens included); recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    grant = session.get(Grant, grant_id) if len(grant_id) == 36 else None
-    decision = require(session, session_factory, clock, actor, Action.GRANT_REVOKE, grant)
+    grant = ctx.session.get(Grant, grant_id) if len(grant_id) == 36 else None
+    decision = require(ctx, Action.GRANT_REVOKE, grant)
     assert grant is not None
     if grant.revoked_at is None:
-        grant.revoked_at = clock()
-        session.flush()
-    record(session, clock, actor, Action.GRANT_REVOKE, decision, grant.person_id, grant.document_id)
+        grant.revoked_at = ctx.clock()
+        ctx.session.flush()
+    record(
+        ctx.session,
+        ctx.clock,
+        ctx.actor,
+        Action.GRANT_REVOKE,
+        decision,
+        grant.person_id,
+        grant.document_id,
+    )
 
 
 def list_document_grants(ctx: RequestContext, *, document_id: str) -> list[GrantView]:
     """The grants that show this document (its own and its category's), unrevoked ones."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
+    document = find_document(ctx.session, document_id)
+    require(ctx, Action.GRANT_LIST, document)
     assert document is not None
-    return [grant_view(g, clock()) for g in _covering(session, document)]
+    return [grant_view(g, ctx.clock()) for g in _covering(ctx.session, document)]
 
 
 def _covering(session: Session, document: Document) -> list[Grant]:
@@ -170,16 +180,15 @@ def _covering(session: Session, document: Document) -> list[Grant]:
 
 def list_person_grants(ctx: RequestContext, *, person_id: str) -> list[GrantView]:
     """Every unrevoked grant of the person (documents and categories)."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.GRANT_LIST, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.GRANT_LIST, person)
     assert person is not None
-    rows = session.scalars(
+    rows = ctx.session.scalars(
         select(Grant)
         .where(Grant.person_id == person.id, Grant.revoked_at.is_(None))
         .order_by(Grant.created_at)
     )
-    now = clock()
+    now = ctx.clock()
     return [grant_view(g, now) for g in rows]
 
 
@@ -187,14 +196,13 @@ def switch_document_grant(
     ctx: RequestContext, *, document_id: str, member_id: str, on: bool
 ) -> None:
     """The "who can see it" switch: on creates a grant, off revokes the member's grants on it."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
     if on:
         create_grant(ctx, document_id=document_id, member_id=member_id)
         return
-    document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
+    document = find_document(ctx.session, document_id)
+    require(ctx, Action.GRANT_LIST, document)
     assert document is not None
-    rows = session.scalars(
+    rows = ctx.session.scalars(
         select(Grant).where(
             Grant.document_id == document.id,
             Grant.member_id == member_id,
@@ -209,14 +217,13 @@ def sharing_of_document(
     ctx: RequestContext, *, document_id: str
 ) -> list[tuple[str, str, str, str | None]]:
     """For each active member: (member id, name, "document"/"category"/"none", grant id)."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    document = find_document(session, document_id)
-    require(session, session_factory, clock, actor, Action.GRANT_LIST, document)
+    document = find_document(ctx.session, document_id)
+    require(ctx, Action.GRANT_LIST, document)
     assert document is not None
-    now = clock()
-    live = [g for g in _covering(session, document) if grant_view(g, now).live]
+    now = ctx.clock()
+    live = [g for g in _covering(ctx.session, document) if grant_view(g, now).live]
     result = []
-    for member in member_views(session, document.person_id):
+    for member in member_views(ctx.session, document.person_id):
         if member.status != "active":
             continue
         mine = [g for g in live if g.member_id == member.id]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_event, record_event
+from locker.context import RequestContext
 from locker.errors import NotFound
 from locker.models import Document, Person
 from sharing.decisions import Action, Decision, deny
@@ -14,13 +15,7 @@ from sharing.policy import Target, acting_as, decide
 
 
 def require(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
-    action: Action,
-    target: Target,
-    decided: Decision | None = None,
+    ctx: RequestContext, action: Action, target: Target, decided: Decision | None = None
 ) -> Decision:
     """The policy's yes; otherwise a committed "denied" record and NotFound (as if missing).
 
@@ -32,7 +27,7 @@ def require(
     elif decided is not None:
         decision = decided
     else:
-        decision = decide(session, actor, action, target, now=clock())
+        decision = decide(ctx.session, ctx.actor, action, target, now=ctx.clock())
     if decision.allowed:
         return decision
     person_id = None
@@ -45,11 +40,11 @@ def require(
         action=action,
         outcome="denied",
         reason=decision.reason,
-        actor=actor,
+        actor=ctx.actor,
         person_id=person_id,
         document_id=document_id,
     )
-    record_event(session_factory, clock, event)
+    record_event(ctx.session_factory, ctx.clock, event)
     raise NotFound(action.split(":", 1)[0])
 
 
@@ -81,9 +76,7 @@ def _allowed(
 
 
 def record_read(
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
+    ctx: RequestContext,
     action: Action,
     decision: Decision,
     person_id: str,
@@ -96,10 +89,10 @@ def record_read(
     reading their own is not recorded. AuditUnavailable (503) when it cannot be written:
     then nothing is shown.
     """
-    if actor.kind == "person" and actor.id == person_id:
+    if ctx.actor.kind == "person" and ctx.actor.id == person_id:
         return
-    event = _allowed(actor, action, decision, person_id, document_id)
-    record_event(session_factory, clock, event)
+    event = _allowed(ctx.actor, action, decision, person_id, document_id)
+    record_event(ctx.session_factory, ctx.clock, event)
 
 
 def find_person(session: Session, person_id: str) -> Person | None:
@@ -109,17 +102,10 @@ def find_person(session: Session, person_id: str) -> Person | None:
     return session.get(Person, person_id)
 
 
-def require_person(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
-    action: Action,
-    person_id: str,
-) -> tuple[Person, Decision]:
+def require_person(ctx: RequestContext, action: Action, person_id: str) -> tuple[Person, Decision]:
     """The person and the policy's yes for `action` on them; else a recorded 404."""
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, action, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, action, person)
     assert person is not None
     return person, decision
 

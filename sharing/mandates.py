@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from locker.accounts import authenticate
 from locker.actors import Actor, Clock
@@ -81,27 +81,24 @@ def _recent_refusals(session: Session, person_id: str, now: datetime) -> int:
 
 
 def _confirm_password(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
+    ctx: RequestContext,
     person: Person,
     username: str,
     password: str,
 ) -> None:
     """The person's own credentials, typed now; a wrong one is recorded and limits tries."""
-    if _recent_refusals(session, person.id, clock()) >= MAX_REFUSALS:
+    if _recent_refusals(ctx.session, person.id, ctx.clock()) >= MAX_REFUSALS:
         raise TooManyAttempts("wait")
-    confirmed = authenticate(session, username=username or "", password=password or "")
+    confirmed = authenticate(ctx.session, username=username or "", password=password or "")
     if confirmed is None or confirmed.id != person.id:
         event = AuditEvent(
             action=Action.MANDATE_CONFIRM,
             outcome="denied",
             reason="bad_password",
-            actor=actor,
+            actor=ctx.actor,
             person_id=person.id,
         )
-        record_event(session_factory, clock, event)
+        record_event(ctx.session_factory, ctx.clock, event)
         raise PasswordNotConfirmed("password")
 
 
@@ -147,26 +144,23 @@ def _give(
 
 
 def _helper_member(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
+    ctx: RequestContext,
     person: Person,
     member: AccompanimentMember | None,
 ) -> AccompanimentMember:
     """An active member the policy accepts as a helper (digital inclusion), else refused."""
     if member is None or member.status != "active":
         raise InvalidInput("not a member of the list", field="member_id")
-    decision = decide(session, actor, Action.MANDATE_CREATE, member, now=clock())
+    decision = decide(ctx.session, ctx.actor, Action.MANDATE_CREATE, member, now=ctx.clock())
     if not decision.allowed:
         event = AuditEvent(
             action=Action.MANDATE_CREATE,
             outcome="denied",
             reason=decision.reason,
-            actor=actor,
+            actor=ctx.actor,
             person_id=person.id,
         )
-        record_event(session_factory, clock, event)
+        record_event(ctx.session_factory, ctx.clock, event)
         raise NotAHelper("member_id", field="member_id")
     return member
 
@@ -185,22 +179,20 @@ def create_mandate(
     Only a member whose organisation does digital inclusion can receive one; a wrong
     password is recorded and tries are limited; both identities are recorded.
     """
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.MANDATE_CREATE, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.MANDATE_CREATE, person)
     assert person is not None
-    found = find_member(session, person, member_id)
-    member = _helper_member(session, session_factory, clock, actor, person, found)
+    found = find_member(ctx.session, person, member_id)
+    member = _helper_member(ctx, person, found)
     _scopes(scopes)
-    _confirm_password(session, session_factory, clock, actor, person, person.username, password)
-    return _give(session, clock, person, member, scopes, duration, "own_screen")
+    _confirm_password(ctx, person, person.username, password)
+    return _give(ctx.session, ctx.clock, person, member, scopes, duration, "own_screen")
 
 
 def prepare_desk_mandate(ctx: RequestContext, *, person_id: str) -> str:
     """The name of the person a helper may prepare a mandate for at their desk, or 404."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.MANDATE_PREPARE, person)
     assert person is not None
     return person.display_name
 
@@ -216,40 +208,37 @@ def create_mandate_at_desk(
 ) -> Mandate:
     """On the helper's screen: the helper prepares it, the person beside them confirms by
     typing their own username and password; a wrong one is refused, recorded, limited."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.MANDATE_PREPARE, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.MANDATE_PREPARE, person)
     assert person is not None
-    member = active_member(session, person.id, actor.id)
+    member = active_member(ctx.session, person.id, ctx.actor.id)
     assert member is not None  # the policy said yes: the actor is on the person's list
     _scopes(scopes)
-    _confirm_password(session, session_factory, clock, actor, person, username, password)
-    return _give(session, clock, person, member, scopes, duration, "helper_screen")
+    _confirm_password(ctx, person, username, password)
+    return _give(ctx.session, ctx.clock, person, member, scopes, duration, "helper_screen")
 
 
 def revoke_mandate(ctx: RequestContext, *, mandate_id: str) -> None:
     """The person ends a mandate at once; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    mandate = session.get(Mandate, mandate_id) if len(mandate_id) == 36 else None
-    person = find_person(session, mandate.person_id) if mandate is not None else None
-    decision = require(session, session_factory, clock, actor, Action.MANDATE_REVOKE, person)
+    mandate = ctx.session.get(Mandate, mandate_id) if len(mandate_id) == 36 else None
+    person = find_person(ctx.session, mandate.person_id) if mandate is not None else None
+    decision = require(ctx, Action.MANDATE_REVOKE, person)
     assert mandate is not None and person is not None
     if mandate.revoked_at is None:
-        mandate.revoked_at = clock()
-        session.flush()
-    record(session, clock, actor, Action.MANDATE_REVOKE, decision, person.id)
+        mandate.revoked_at = ctx.clock()
+        ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.MANDATE_REVOKE, decision, person.id)
 
 
 def list_mandates(ctx: RequestContext, *, person_id: str) -> list[MandateView]:
     """The person's unrevoked mandates (expired ones shown as not live)."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.MANDATE_LIST, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.MANDATE_LIST, person)
     assert person is not None
-    rows = session.scalars(
+    rows = ctx.session.scalars(
         select(Mandate)
         .where(Mandate.person_id == person.id, Mandate.revoked_at.is_(None))
         .order_by(Mandate.created_at)
     )
-    now = clock()
+    now = ctx.clock()
     return [mandate_view(m, now) for m in rows]

@@ -78,18 +78,17 @@ def add_member(
     ctx: RequestContext, *, person_id: str, professional_code: str, mission: str
 ) -> AccompanimentMember:
     """The person adds a professional by share code; recorded; the caller commits."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.MEMBER_ADD, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.MEMBER_ADD, person)
     assert person is not None
-    professional = session.scalar(
+    professional = ctx.session.scalar(
         select(Professional)
         .join(ShareCode, ShareCode.professional_id == Professional.id)
         .where(ShareCode.code == normalise_code(professional_code or ""))
     )
     if professional is None or professional.disabled_at is not None:
         raise UnknownShareCode("no such code", field="professional_code")
-    existing = _current(session, person.id, professional.id)
+    existing = _current(ctx.session, person.id, professional.id)
     if existing is not None and existing.status == "active":
         raise AlreadyMember("already on the list")
     if existing is not None:  # a pending request: the person's act accepts it
@@ -103,49 +102,53 @@ def add_member(
             mission=_clean_mission(mission),
             status="active",
             referent=False,
-            created_at=clock(),
+            created_at=ctx.clock(),
         )
-        session.add(member)
-    session.flush()
-    record(session, clock, actor, Action.MEMBER_ADD, decision, person.id)
+        ctx.session.add(member)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.MEMBER_ADD, decision, person.id)
     return member
 
 
 def request_to_join(ctx: RequestContext, *, username: str, mission: str) -> None:
     """A professional asks to join a person's list; the same answer whether or not they exist."""
-    session, clock, actor = ctx.session, ctx.clock, ctx.actor
-    decision = decide(session, actor, Action.JOIN_REQUEST)
+    decision = decide(ctx.session, ctx.actor, Action.JOIN_REQUEST)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     mission = _clean_mission(mission)
-    person = session.scalar(select(Person).where(Person.username == normalise_username(username)))
-    if person is None or actor.id is None or _current(session, person.id, actor.id) is not None:
+    person = ctx.session.scalar(
+        select(Person).where(Person.username == normalise_username(username))
+    )
+    if (
+        person is None
+        or ctx.actor.id is None
+        or _current(ctx.session, person.id, ctx.actor.id) is not None
+    ):
         return
-    session.add(
+    ctx.session.add(
         AccompanimentMember(
             person_id=person.id,
-            professional_id=actor.id,
+            professional_id=ctx.actor.id,
             mission=mission,
             status="requested",
             referent=False,
-            created_at=clock(),
+            created_at=ctx.clock(),
         )
     )
-    session.flush()
+    ctx.session.flush()
 
 
 def accept_member(ctx: RequestContext, *, person_id: str, member_id: str) -> AccompanimentMember:
     """The person accepts a professional's request to join; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.MEMBER_ACCEPT, person)
-    member = find_member(session, person, member_id)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.MEMBER_ACCEPT, person)
+    member = find_member(ctx.session, person, member_id)
     if member is None:
-        require(session, session_factory, clock, actor, Action.MEMBER_ACCEPT, None)
+        require(ctx, Action.MEMBER_ACCEPT, None)
     assert member is not None and person is not None
     member.status = "active"
-    session.flush()
-    record(session, clock, actor, Action.MEMBER_ACCEPT, decision, person.id)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.MEMBER_ACCEPT, decision, person.id)
     return member
 
 
@@ -169,42 +172,44 @@ def _end_member(session: Session, clock: Clock, member: AccompanimentMember) -> 
 
 def remove_member(ctx: RequestContext, *, person_id: str, member_id: str) -> None:
     """The person removes a member (or refuses a request), or the professional leaves."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    member = find_member(session, person, member_id)
-    if member is not None and actor.kind == "professional" and member.professional_id == actor.id:
-        decision = require(session, session_factory, clock, actor, Action.MEMBER_LEAVE, member)
+    person = find_person(ctx.session, person_id)
+    member = find_member(ctx.session, person, member_id)
+    if (
+        member is not None
+        and ctx.actor.kind == "professional"
+        and member.professional_id == ctx.actor.id
+    ):
+        decision = require(ctx, Action.MEMBER_LEAVE, member)
         action = Action.MEMBER_LEAVE
     else:
-        decision = require(session, session_factory, clock, actor, Action.MEMBER_REMOVE, person)
+        decision = require(ctx, Action.MEMBER_REMOVE, person)
         if member is None:
-            require(session, session_factory, clock, actor, Action.MEMBER_REMOVE, None)
+            require(ctx, Action.MEMBER_REMOVE, None)
         action = Action.MEMBER_REMOVE
     assert member is not None
-    _end_member(session, clock, member)
-    record(session, clock, actor, action, decision, member.person_id)
+    _end_member(ctx.session, ctx.clock, member)
+    record(ctx.session, ctx.clock, ctx.actor, action, decision, member.person_id)
 
 
 def set_referent(ctx: RequestContext, *, person_id: str, member_id: str | None) -> None:
     """The person picks one active member as referent, or none; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.REFERENT_SET, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.REFERENT_SET, person)
     assert person is not None
     chosen = None
     if member_id is not None:
-        chosen = find_member(session, person, member_id)
+        chosen = find_member(ctx.session, person, member_id)
         if chosen is None or chosen.status != "active":
-            require(session, session_factory, clock, actor, Action.REFERENT_SET, None)
-    session.execute(
+            require(ctx, Action.REFERENT_SET, None)
+    ctx.session.execute(
         update(AccompanimentMember)
         .where(AccompanimentMember.person_id == person.id)
         .values(referent=False)
     )
     if chosen is not None:
         chosen.referent = True
-    session.flush()
-    record(session, clock, actor, Action.REFERENT_SET, decision, person.id)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.REFERENT_SET, decision, person.id)
 
 
 def member_views(session: Session, person_id: str) -> list[MemberView]:
@@ -235,8 +240,7 @@ def member_views(session: Session, person_id: str) -> list[MemberView]:
 
 def list_members(ctx: RequestContext, *, person_id: str) -> list[MemberView]:
     """The person's accompaniment list, if the actor may read it; 404 otherwise."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.MEMBER_LIST, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.MEMBER_LIST, person)
     assert person is not None
-    return member_views(session, person.id)
+    return member_views(ctx.session, person.id)

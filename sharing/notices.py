@@ -13,8 +13,9 @@ def person_notices(
     ctx: RequestContext, *, person_id: str
 ) -> tuple[list[ResetNotice], list[DepositNotice]]:
     """The person's unread notices (only the person reads them); 404 otherwise."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    require(session, session_factory, clock, actor, Action.NOTICE_LIST, person)
+    person = find_person(ctx.session, person_id)
+    require(ctx, Action.NOTICE_LIST, person)
     assert person is not None
-    return reset_notices(session, person.id, clock()), deposit_notices(session, person.id)
+    return reset_notices(ctx.session, person.id, ctx.clock()), deposit_notices(
+        ctx.session, person.id
+    )

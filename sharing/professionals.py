@@ -45,22 +45,15 @@ def my_persons(
     ctx: RequestContext,
 ) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
-    session, session_factory, keyring, clock, actor = (
-        ctx.session,
-        ctx.session_factory,
-        ctx.keyring,
-        ctx.clock,
-        ctx.actor,
-    )
-    decision = decide(session, actor, Action.PROFESSIONAL_PERSONS)
+    decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS)
     if not decision.allowed:
         raise AccessDenied(decision.reason)
-    now = clock()
-    rows = session.execute(
+    now = ctx.clock()
+    rows = ctx.session.execute(
         select(AccompanimentMember, Person)
         .join(Person, Person.id == AccompanimentMember.person_id)
         .where(
-            AccompanimentMember.professional_id == actor.id,
+            AccompanimentMember.professional_id == ctx.actor.id,
             # A request the person has not accepted shows nothing: listing it would tell
             # the professional that the username they typed exists (and whose it is).
             AccompanimentMember.status == "active",
@@ -72,20 +65,23 @@ def my_persons(
     for member, person in rows:
         shown: list[Document] = []
         shown_by: Decision | None = None
-        for document in session.scalars(
+        for document in ctx.session.scalars(
             select(Document)
             .where(Document.person_id == person.id, Document.deleted_at.is_(None))
             .order_by(Document.created_at.desc())
         ):
-            seen = decide(session, actor, Action.DOCUMENT_DESCRIBE, document, now=now)
+            seen = decide(ctx.session, ctx.actor, Action.DOCUMENT_DESCRIBE, document, now=now)
             if seen.allowed:
                 shown_by = shown_by or seen
                 shown.append(document)
         if shown_by is not None:  # on this person's log before any title is decrypted
             record_read(
-                session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id
+                ctx,
+                Action.PERSON_LIST_DOCUMENTS,
+                shown_by,
+                person.id,
             )
-        views = [core.describe_document(session, keyring, document) for document in shown]
+        views = [core.describe_document(ctx.session, ctx.keyring, document) for document in shown]
         result.append(
             MyPerson(
                 person_id=person.id,
@@ -110,21 +106,13 @@ def deposit_document(
     the depositor keeps a grant on it that the person can revoke. One transaction: the
     paper, the grant, the notice and the records are all committed, or none (and no
     object is left in the store)."""
-    session, session_factory, store, keyring, clock, actor = (
-        ctx.session,
-        ctx.session_factory,
-        ctx.store,
-        ctx.keyring,
-        ctx.clock,
-        ctx.actor,
-    )
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.PERSON_DEPOSIT, person)
-    assert person is not None and actor.id is not None
-    member = session.scalar(
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.PERSON_DEPOSIT, person)
+    assert person is not None and ctx.actor.id is not None
+    member = ctx.session.scalar(
         select(AccompanimentMember).where(
             AccompanimentMember.person_id == person.id,
-            AccompanimentMember.professional_id == actor.id,
+            AccompanimentMember.professional_id == ctx.actor.id,
             AccompanimentMember.status == "active",
             AccompanimentMember.ended_at.is_(None),
         )
@@ -135,7 +123,7 @@ def deposit_document(
     def grant_and_notice(tx: Session, document_id: str) -> None:
         # In the upload's own transaction: the paper, its grant, the notice and the
         # records are committed together or not at all (objects deleted on failure).
-        now = clock()
+        now = ctx.clock()
         tx.add(
             Grant(
                 person_id=person_key,
@@ -155,14 +143,14 @@ def deposit_document(
             )
         )
         tx.flush()
-        record(tx, clock, actor, Action.DOCUMENT_DEPOSIT, decision, person_key, document_id)
+        record(tx, ctx.clock, ctx.actor, Action.DOCUMENT_DEPOSIT, decision, person_key, document_id)
 
     view = core.upload_document(
-        session,
-        store,
-        keyring,
-        clock,
-        actor=actor,
+        ctx.session,
+        ctx.store,
+        ctx.keyring,
+        ctx.clock,
+        actor=ctx.actor,
         person=person,
         # With the person's own limits: a deposit fills their quota, and its parsing
         # child gets no more memory or time than the person's own uploads.

@@ -82,41 +82,39 @@ def _hash(code: str) -> str:
 
 def issue_recovery_code(ctx: RequestContext, *, person_id: str) -> tuple[str, datetime]:
     """A one-time code valid 15 minutes, by the referent or a mandated helper; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.RECOVERY_ISSUE, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.RECOVERY_ISSUE, person)
     assert person is not None
     code = _new_code()
-    now = clock()
-    session.add(
+    now = ctx.clock()
+    ctx.session.add(
         RecoveryCode(
             person_id=person.id,
             code_hash=_hash(code),
             kind="issued",
-            issued_by_id=actor.id,
-            organization_id=actor.organization_id,
+            issued_by_id=ctx.actor.id,
+            organization_id=ctx.actor.organization_id,
             created_at=now,
             expires_at=now + ISSUED_VALIDITY,
         )
     )
-    session.flush()
-    record(session, clock, actor, Action.RECOVERY_ISSUE, decision, person.id)
+    ctx.session.flush()
+    record(ctx.session, ctx.clock, ctx.actor, Action.RECOVERY_ISSUE, decision, person.id)
     return code, now + ISSUED_VALIDITY
 
 
 def print_recovery_card(ctx: RequestContext, *, person_id: str) -> list[str]:
     """New single-use card codes for the person (the old card's unused codes stop working)."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    person = find_person(session, person_id)
-    decision = require(session, session_factory, clock, actor, Action.RECOVERY_CARD, person)
+    person = find_person(ctx.session, person_id)
+    decision = require(ctx, Action.RECOVERY_CARD, person)
     assert person is not None
-    until = reset_lock_until(session, person.id, clock())
+    until = reset_lock_until(ctx.session, person.id, ctx.clock())
     if until is not None:
         # The person's own card is what lets them take the account back after a reset
         # someone else may have made: nobody replaces it for 7 days.
         raise CardLocked("card", until=until.strftime("%d/%m/%Y %H:%M"))
-    codes = new_card(session, clock, person)
-    record(session, clock, actor, Action.RECOVERY_CARD, decision, person.id)
+    codes = new_card(ctx.session, ctx.clock, person)
+    record(ctx.session, ctx.clock, ctx.actor, Action.RECOVERY_CARD, decision, person.id)
     return codes
 
 
@@ -305,19 +303,16 @@ def reset_notices(session: Session, person_id: str, now: datetime) -> list[Reset
 
 
 def _own_reset(
-    session: Session,
-    session_factory: sessionmaker[Session],
-    clock: Clock,
-    actor: Actor,
+    ctx: RequestContext,
     notice_id: str,
 ) -> tuple[RecoveryCode, Person]:
     """A used code of the actor's own account, or a recorded 404."""
     found = isinstance(notice_id, str) and len(notice_id) == 36
-    row = session.get(RecoveryCode, notice_id) if found else None
+    row = ctx.session.get(RecoveryCode, notice_id) if found else None
     if row is not None and row.used_at is None:
         row = None
-    person = find_person(session, row.person_id) if row is not None else None
-    require(session, session_factory, clock, actor, Action.NOTICE_LIST, person)
+    person = find_person(ctx.session, row.person_id) if row is not None else None
+    require(ctx, Action.NOTICE_LIST, person)
     assert row is not None and person is not None
     return row, person
 
@@ -345,32 +340,31 @@ def acknowledge_reset(session: Session, clock: Clock, *, actor: Actor, notice_id
 def dispute_reset(ctx: RequestContext, *, notice_id: str) -> None:
     """ "Ce n'était pas moi": every session and token of the account ends (this one too),
     and whoever issued the code may never issue one for this person again; recorded."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    row, person = _own_reset(session, session_factory, clock, actor, notice_id)
-    now = clock()
+    row, person = _own_reset(ctx, notice_id)
+    now = ctx.clock()
     if row.disputed_at is None:
         row.disputed_at = now
     if row.issued_by_id is not None:
         # Codes that issuer still holds (another issued one, the rest of the card printed
         # at creation) stop working: they were the way back in.
-        session.execute(
+        ctx.session.execute(
             delete(RecoveryCode).where(
                 RecoveryCode.person_id == person.id,
                 RecoveryCode.issued_by_id == row.issued_by_id,
                 RecoveryCode.used_at.is_(None),
             )
         )
-    end_all_sessions(session, clock, person)
+    end_all_sessions(ctx.session, ctx.clock, person)
     reason = "card" if row.issued_by_id is None else f"issuer:{row.issued_by_id}"
     append_event(
-        session,
-        clock,
+        ctx.session,
+        ctx.clock,
         AuditEvent(
             action=Action.RECOVERY_DISPUTE,
             outcome="allowed",
             reason=reason,
-            actor=actor,
+            actor=ctx.actor,
             person_id=person.id,
         ),
     )
-    session.flush()
+    ctx.session.flush()

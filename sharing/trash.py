@@ -13,16 +13,15 @@ from sharing.policy import acting_as
 
 def trash_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Move a document to the trash if the actor may; 404 otherwise (recorded either way)."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    document = core.find_document(session, document_id)
+    document = core.find_document(ctx.session, document_id)
     if document is not None and document.deleted_at is not None:
         document = None  # already in the trash: same answer as missing
-    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_TRASH, document)
+    decision = require(ctx, Action.DOCUMENT_TRASH, document)
     assert document is not None
     trash.trash_document(
-        session,
-        clock,
-        actor=acting_as(decision, actor, document.person_id),
+        ctx.session,
+        ctx.clock,
+        actor=acting_as(decision, ctx.actor, document.person_id),
         document=document,
         reason=decision.reason,
     )
@@ -30,16 +29,15 @@ def trash_document_for(ctx: RequestContext, *, document_id: str) -> None:
 
 def restore_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Take a document out of the trash if the actor may; 404 otherwise."""
-    session, session_factory, clock, actor = ctx.session, ctx.session_factory, ctx.clock, ctx.actor
-    document = core.find_document(session, document_id)
+    document = core.find_document(ctx.session, document_id)
     if document is not None and document.deleted_at is None:
         document = None
-    decision = require(session, session_factory, clock, actor, Action.DOCUMENT_RESTORE, document)
+    decision = require(ctx, Action.DOCUMENT_RESTORE, document)
     assert document is not None
     trash.restore_document(
-        session,
-        clock,
-        actor=acting_as(decision, actor, document.person_id),
+        ctx.session,
+        ctx.clock,
+        actor=acting_as(decision, ctx.actor, document.person_id),
         document=document,
         reason=decision.reason,
     )
@@ -47,15 +45,10 @@ def restore_document_for(ctx: RequestContext, *, document_id: str) -> None:
 
 def list_trash_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The person's trash if the actor may list their documents; 404 otherwise."""
-    session, session_factory, keyring, clock, actor = (
-        ctx.session,
-        ctx.session_factory,
-        ctx.keyring,
-        ctx.clock,
-        ctx.actor,
-    )
     person, decision = require_person(
-        session, session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, person_id
+        ctx,
+        Action.PERSON_LIST_DOCUMENTS,
+        person_id,
     )
-    record_read(session_factory, clock, actor, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
-    return trash.list_trash(session, keyring, person)
+    record_read(ctx, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
+    return trash.list_trash(ctx.session, ctx.keyring, person)

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import IntegrityError
 from locker.actors import Actor
-from locker.context import RequestContext
 from locker.documents import ReceivedFile, UploadRequest
 from locker.errors import AuditUnavailable, DocumentDamaged, NotFound
 from locker.models import AuditRecord, Document
 from sharing import documents as docs
 from tests.conftest import Actors, sample
+from tests.factories import context
 from tests.plaintext import readable_signatures
 
 MARKER = b"LOCKER-PLAINTEXT-MARKER"
@@ -41,13 +41,10 @@ def put(
     found = services(app)
     with found.session_factory() as session:
         return docs.upload_document_for(
-            RequestContext(
-                session=session,
-                session_factory=found.session_factory,
-                store=found.store,
-                keyring=found.keyring,
-                clock=found.clock,
-                actor=Actor(kind="person", id=person_id),
+            context(
+                found,
+                session,
+                Actor(kind="person", id=person_id),
             ),
             person_id=person_id,
             upload=UploadRequest(
@@ -64,14 +61,7 @@ def read(app: Flask, actor: Actor, document_id: str) -> bytes:
     found = services(app)
     with found.session_factory() as session:
         opened = docs.open_document_for(
-            RequestContext(
-                session=session,
-                session_factory=found.session_factory,
-                store=found.store,
-                keyring=found.keyring,
-                clock=found.clock,
-                actor=actor,
-            ),
+            context(found, session, actor),
             document_id=document_id,
         )
         return b"".join(opened.chunks)

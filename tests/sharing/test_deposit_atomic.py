@@ -12,13 +12,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from locker.actors import Actor
-from locker.context import RequestContext
 from locker.documents import UploadRequest
 from locker.models import AuditRecord, Document
 from locker.settings import Settings
 from sharing.models import Grant, SharingNotice
 from sharing.professionals import deposit_document
 from tests.conftest import bearer, sample, token_for
+from tests.factories import context
 from tests.sharing.conftest import PNG, Clock, build_world
 from web.app import create_app
 
@@ -36,14 +36,7 @@ def _deposit(app: Flask, clock: Clock, actor: Actor, person_id: str) -> str:
     found = app.extensions["locker"]
     with found.session_factory() as s:
         view = deposit_document(
-            RequestContext(
-                session=s,
-                session_factory=found.session_factory,
-                store=found.store,
-                keyring=found.keyring,
-                clock=clock,
-                actor=actor,
-            ),
+            context(found, s, actor, clock),
             person_id=person_id,
             upload=UploadRequest(
                 source=io.BytesIO(PNG),

@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from locker import accounts
 from locker.actors import Actor
-from locker.context import RequestContext
 from locker.documents import find_document
 from locker.errors import NotFound
 from sharing import documents, grants, members
 from sharing.models import Grant
 from sharing.organizations import set_digital_inclusion
 from sharing.policy import decide
+from tests.factories import context
 from tests.sharing.conftest import Clock, add_mandate, new_person, new_professional, upload
 
 PROS = 3
@@ -92,14 +92,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             code = members.share_code_for(self.session, clock, self.pros[pro])
             assert code is not None
             member = members.add_member(
-                RequestContext(
-                    session=self.session,
-                    session_factory=found.session_factory,
-                    store=found.store,
-                    keyring=found.keyring,
-                    clock=clock,
-                    actor=self.owner,
-                ),
+                context(found, self.session, self.owner, clock),
                 person_id=self.person.id,
                 professional_code=code,
                 mission="",
@@ -114,14 +107,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             if pro not in self.member_ids:
                 return
             members.remove_member(
-                RequestContext(
-                    session=self.session,
-                    session_factory=found.session_factory,
-                    store=found.store,
-                    keyring=found.keyring,
-                    clock=clock,
-                    actor=self._actor(pro) if by_self else self.owner,
-                ),
+                context(found, self.session, self._actor(pro) if by_self else self.owner, clock),
                 person_id=self.person.id,
                 member_id=self.member_ids.pop(pro),
             )
@@ -137,14 +123,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             if pro not in self.member_ids:
                 return
             grants.create_grant(
-                RequestContext(
-                    session=self.session,
-                    session_factory=found.session_factory,
-                    store=found.store,
-                    keyring=found.keyring,
-                    clock=clock,
-                    actor=self.owner,
-                ),
+                context(found, self.session, self.owner, clock),
                 document_id=self.docs[doc],
                 member_id=self.member_ids[pro],
                 expires_at=self._expiry(minutes),
@@ -162,14 +141,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
                 return
             category = CATEGORIES[doc]
             grants.create_category_grant(
-                RequestContext(
-                    session=self.session,
-                    session_factory=found.session_factory,
-                    store=found.store,
-                    keyring=found.keyring,
-                    clock=clock,
-                    actor=self.owner,
-                ),
+                context(found, self.session, self.owner, clock),
                 person_id=self.person.id,
                 member_id=self.member_ids[pro],
                 category=category,
@@ -191,14 +163,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             ).all()
             for grant_id in rows:
                 grants.revoke_grant(
-                    RequestContext(
-                        session=self.session,
-                        session_factory=found.session_factory,
-                        store=found.store,
-                        keyring=found.keyring,
-                        clock=clock,
-                        actor=self.owner,
-                    ),
+                    context(found, self.session, self.owner, clock),
                     grant_id=grant_id,
                 )
             self.session.commit()
@@ -247,13 +212,10 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             moved = self.categories[doc]
             try:
                 documents.edit_document_for(
-                    RequestContext(
-                        session=self.session,
-                        session_factory=found.session_factory,
-                        store=found.store,
-                        keyring=found.keyring,
-                        clock=clock,
-                        actor=self._actor(pro),
+                    context(
+                        found,
+                        self.session,
+                        self._actor(pro, clock),
                     ),
                     document_id=self.docs[doc],
                     category=to,
@@ -274,13 +236,10 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             was_reader = self._may_see(pro, doc)
             try:
                 grants.create_grant(
-                    RequestContext(
-                        session=self.session,
-                        session_factory=found.session_factory,
-                        store=found.store,
-                        keyring=found.keyring,
-                        clock=clock,
-                        actor=self._actor(pro),
+                    context(
+                        found,
+                        self.session,
+                        self._actor(pro, clock),
                     ),
                     document_id=self.docs[doc],
                     member_id=self.member_ids[to],
