@@ -51,8 +51,6 @@ def make_engine(database_url: str) -> Engine:
     )
 
 
-def make_session_factory(
-    engine: Engine, info: dict[str, Any] | None = None
-) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (we render after committing)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -231,10 +231,10 @@ class _Release:
     """Frees the memory of scratch files that are no longer read, on the other core while
     the upload goes on (use as a context manager: leaving it waits until all are freed).
 
-    A 20 MB file's pages take ~1.2 ms to free, on the request's path when its directory
-    is removed: here they are freed while the object is sent or the row committed. The
-    files are emptied, not removed, so the upload's directory still holds what it named;
-    it is removed as before, when the upload ends.
+    Freeing a large file's pages would otherwise happen on the request's path, when its
+    directory is removed: here they are freed while the object is sent or the row
+    committed. The files are emptied, not removed, so the upload's directory still holds
+    what it named; it is removed as before, when the upload ends.
     """
 
     def __init__(self) -> None:

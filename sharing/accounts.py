@@ -26,7 +26,7 @@ def create_person_by(
     password: str,
 ) -> Person:
     """A professional creates a person's account; recorded; the caller commits."""
-    decision = decide(session, actor, Action.PERSON_CREATE)
+    decision = decide(session, actor, Action.PERSON_CREATE, now=clock())
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     person = accounts.create_person(

@@ -64,7 +64,7 @@ def _require_global(
     ctx: RequestContext,
     action: Action,
 ) -> Decision:
-    decision = decide(ctx.session, ctx.actor, action, None)
+    decision = decide(ctx.session, ctx.actor, action, None, now=ctx.clock())
     if not decision.allowed:
         record_event(
             ctx.session_factory,
@@ -125,7 +125,7 @@ def prove_inclusion_for(ctx: RequestContext, *, index: int, tree_size: int) -> I
     if record is None:
         raise ProofUnavailable("no such record")
     person = find_person(ctx.session, record.person_id or "")
-    decision = decide(ctx.session, ctx.actor, Action.AUDIT_PROVE_INCLUSION, person)
+    decision = decide(ctx.session, ctx.actor, Action.AUDIT_PROVE_INCLUSION, person, now=ctx.clock())
     if not decision.allowed:
         record_event(
             ctx.session_factory,

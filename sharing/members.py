@@ -112,7 +112,7 @@ def add_member(
 
 def request_to_join(ctx: RequestContext, *, username: str, mission: str) -> None:
     """A professional asks to join a person's list; the same answer whether or not they exist."""
-    decision = decide(ctx.session, ctx.actor, Action.JOIN_REQUEST)
+    decision = decide(ctx.session, ctx.actor, Action.JOIN_REQUEST, now=ctx.clock())
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     mission = _clean_mission(mission)

@@ -1,13 +1,13 @@
 """The access policy: the one function that says whether an actor may act, and why.
 
-Every route, page, API call and CLI command asks `decide`; the plaintext door in
-`sharing.documents` asks it once before the plaintext door of `locker.documents` opens.
+Every route, page, API call and CLI command asks `decide` through sharing's services; a
+read asks it once, and the plaintext door of `locker.documents` records that decision
+before it decrypts anything.
 Organisation admins and the operator have no path to any title or content.
 
 Rights come only from current rows (accompaniment list, grants, mandates), read on
-every call: `Actor.on_behalf_of` is recorded, never trusted. The clock is `now` when the
-caller gives it, else the one the session carries in `session.info["clock"]` (the app
-puts its clock there), else the real time.
+every call: `Actor.on_behalf_of` is recorded, never trusted. The clock is the
+caller's `now` (the request context's clock, injectable in tests).
 
 Helpers: a helper is a member of the person's list, whose organisation does digital
 inclusion (`organization_profiles`, set by the operator), to whom the person gave a
@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from locker.actors import Actor, Clock, utc_now
+from locker.actors import Actor
 from locker.models import Document, Person
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
 from sharing.decisions import Action, Decision, allow, deny
@@ -96,12 +96,6 @@ ALLOW_OWNER = allow("owner")
 Target = Document | Person | AccompanimentMember | Grant | None
 
 
-def session_clock(session: Session) -> Clock:
-    """The clock the session carries (the app's, injectable in tests), or the real one."""
-    clock = session.info.get("clock")
-    return clock if callable(clock) else utc_now
-
-
 def _person_id_of(target: Target) -> str | None:
     if isinstance(target, Person):
         return target.id
@@ -159,9 +153,10 @@ def decide(
     action: Action,
     target: Target = None,
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Decision:
-    """Allowed or not, and why, for (actor, action, target); unknown actions are refused.
+    """Allowed or not, and why, for (actor, action, target) at `now`; unknown actions are
+    refused.
 
     Owners may do everything to their own locker; a member sees a document only through
     a live grant; a helper acts only within a live mandate's scopes; an org admin, the
@@ -204,7 +199,7 @@ def decide(
         return deny("not_permitted")
     if actor.role != "professional":
         return deny("org_admin")
-    return _professional(session, actor, action, target, now or session_clock(session)())
+    return _professional(session, actor, action, target, now)
 
 
 def decide_move(

@@ -45,7 +45,7 @@ def my_persons(
     ctx: RequestContext,
 ) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
-    decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS)
+    decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS, now=ctx.clock())
     if not decision.allowed:
         raise AccessDenied(decision.reason)
     now = ctx.clock()

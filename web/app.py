@@ -165,8 +165,7 @@ def create_app(
         context.Services(
             settings=settings,
             engine=engine,
-            # The access policy reads the app's (injectable) clock from session.info.
-            session_factory=make_session_factory(engine, info={"clock": clock}),
+            session_factory=make_session_factory(engine),
             store=store if store is not None else open_object_store(settings),
             keyring=open_keyring(settings),
             clock=clock,

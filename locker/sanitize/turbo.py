@@ -180,11 +180,10 @@ def _packed(planes: list[_Plane], sampling: tuple[int, int]) -> _Plane:
 def _copy_tiled(target: _Plane, plane: _Plane) -> None:
     """target[...] = plane, tile by tile.
 
-    A turned plane is a transposed view, and numpy copies one element by element down its
-    columns: 57 ms for a 12 MP luma plane here (numpy 2.4), a cache miss at nearly every
-    byte. Tile by tile, each tile's source and target stay in cache: 5 ms. No library
-    turns a numpy plane into a given buffer (Pillow's transpose makes an image of its own,
-    one more copy), so these few lines are written here.
+    A turned plane is a transposed view, and numpy copies it element by element down its
+    columns, a cache miss at nearly every byte; tile by tile, each tile's source and target
+    stay in cache (figures in bench/README.md, "uploads"). No library turns a numpy plane
+    into a given buffer (Pillow's transpose makes an image of its own, one more copy).
     """
     rows, columns = plane.shape
     for top in range(0, rows, _TILE):

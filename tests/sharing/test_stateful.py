@@ -18,6 +18,7 @@ from locker.actors import Actor
 from locker.documents import find_document
 from locker.errors import NotFound
 from sharing import documents, grants, members
+from sharing.decisions import Action
 from sharing.models import Grant
 from sharing.organizations import set_digital_inclusion
 from sharing.policy import decide
@@ -212,11 +213,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             moved = self.categories[doc]
             try:
                 documents.edit_document_for(
-                    context(
-                        found,
-                        self.session,
-                        self._actor(pro, clock),
-                    ),
+                    context(found, self.session, self._actor(pro), clock),
                     document_id=self.docs[doc],
                     category=to,
                 )
@@ -236,11 +233,7 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             was_reader = self._may_see(pro, doc)
             try:
                 grants.create_grant(
-                    context(
-                        found,
-                        self.session,
-                        self._actor(pro, clock),
-                    ),
+                    context(found, self.session, self._actor(pro), clock),
                     document_id=self.docs[doc],
                     member_id=self.member_ids[to],
                 )
@@ -275,10 +268,14 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
                     document = find_document(self.session, self.docs[doc])
                     assert document is not None
                     for action in ("document:read", "document:describe", "document:thumbnail"):
-                        allowed = decide(self.session, self._actor(pro), action, document).allowed
+                        allowed = decide(
+                            self.session, self._actor(pro), action, document, now=clock()
+                        ).allowed
                         assert allowed == self._may_see(pro, doc), (pro, doc, action)
                     # Nobody but the owner may ever re-share.
-                    reshare = decide(self.session, self._actor(pro), "grant:create", document)
+                    reshare = decide(
+                        self.session, self._actor(pro), Action.GRANT_CREATE, document, now=clock()
+                    )
                     assert reshare.allowed == self._helper(pro, "share"), (pro, doc)
 
     run_state_machine_as_test(
