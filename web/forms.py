@@ -18,12 +18,14 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     title = StringField("title", validators=[Length(max=200)])
     # Rendered as a <select> by the template; the service refuses an unknown category.
     category = StringField("category", default="other", validators=[Length(max=32)])
+    valid_until = StringField("valid_until", validators=[Length(max=32)])  # YYYY-MM-DD, or ""
 
 
 class CreatePersonForm(FlaskForm):  # type: ignore[misc]
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("display_name", validators=[DataRequired(), Length(max=200)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=1024)])
+    recovery_card = StringField("recovery_card")  # "1": print the card now (ticked by default)
 
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]

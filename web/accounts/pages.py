@@ -174,7 +174,7 @@ def professional_home() -> Any:
             username=form.username.data or "",
             display_name=form.display_name.data or "",
             password=form.password.data or "",
-            card=request.form.get("recovery_card") == "1",
+            card=form.recovery_card.data == "1",
         )
         db().commit()
         created = person.username

@@ -70,7 +70,7 @@ def add_paper() -> Any:
 
 def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:
     upload = upload_request(
-        files, form.title.data or "", form.category.data or "other", request.form.get("valid_until")
+        files, form.title.data or "", form.category.data or "other", form.valid_until.data
     )
     docs.upload_document_for(request_context(), person_id=person_id_or_404(), upload=upload)
 

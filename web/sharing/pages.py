@@ -1,8 +1,8 @@
 """Sharing pages: my accompaniment list, who can see each paper, my helpers, recovery;
 and for professionals: my persons, deposit, ask to join, share code and QR, recovery code.
 
-Thin views: parse, call one service, render or redirect. Forms are plain HTML with the
-CSRF token (checked for every POST by CSRFProtect); everything works without JavaScript.
+Thin views: read the page's form (`web.sharing.forms`), call one service, render or
+redirect. Every POST carries its CSRF token; everything works without JavaScript.
 """
 
 from __future__ import annotations
@@ -21,6 +21,18 @@ from web.auth import current_actor, person_id_or_404, sign_out_browser, web_user
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
 from web.messages import language, message
+from web.sharing.forms import (
+    AddMemberForm,
+    DepositForm,
+    DeskMandateForm,
+    JoinForm,
+    MandateForm,
+    NoticesSeenForm,
+    RecoverForm,
+    ReferentForm,
+    ShareCategoryForm,
+    SwitchSharingForm,
+)
 from web.throttle import redeem_with_throttle
 from web.ui import category_choices
 
@@ -64,8 +76,8 @@ def add_member() -> Any:
     members.add_member(
         request_context(),
         person_id=person_id_or_404(),
-        professional_code=request.form.get("professional_code", ""),
-        mission=request.form.get("mission", ""),
+        professional_code=(form := AddMemberForm()).text("professional_code"),
+        mission=form.text("mission"),
     )
     db().commit()
     flash(message("member_added"), "info")
@@ -95,7 +107,7 @@ def set_referent() -> Any:
     members.set_referent(
         request_context(),
         person_id=person_id_or_404(),
-        member_id=request.form.get("member_id") or None,
+        member_id=ReferentForm().text("member_id") or None,
     )
     db().commit()
     return redirect(url_for("sharing.accompaniment"))
@@ -107,8 +119,8 @@ def share_category() -> Any:
     grants.create_category_grant(
         request_context(),
         person_id=person_id_or_404(),
-        member_id=request.form.get("member_id", ""),
-        category=request.form.get("category", ""),
+        member_id=(form := ShareCategoryForm()).text("member_id"),
+        category=form.text("category"),
     )
     db().commit()
     flash(message("shared"), "info")
@@ -129,7 +141,7 @@ def switch_sharing(document_id: str, member_id: str) -> Any:
         request_context(),
         document_id=document_id,
         member_id=member_id,
-        on=request.form.get("on") == "1",
+        on=SwitchSharingForm().text("on") == "1",
     )
     db().commit()
     return redirect(url_for("sharing.paper_sharing", document_id=document_id))
@@ -143,10 +155,10 @@ def helpers() -> Any:
         mandates.create_mandate(
             request_context(),
             person_id=person_id,
-            member_id=request.form.get("member_id", ""),
-            scopes=request.form.getlist("scopes"),
-            duration=request.form.get("duration", ""),
-            password=request.form.get("password", ""),
+            member_id=(form := MandateForm()).text("member_id"),
+            scopes=form.scopes.data or [],
+            duration=form.text("duration"),
+            password=form.text("password"),
         )
         db().commit()
         flash(message("mandate_given"), "info")
@@ -183,7 +195,7 @@ def notices_seen() -> Any:
     found = services()
     person_id = person_id_or_404()
     kept = False
-    for notice_id in request.form.getlist("reset_id"):
+    for notice_id in NoticesSeenForm().reset_id.data or []:
         if not recovery.acknowledge_reset(
             db(), found.clock, actor=current_actor(), notice_id=notice_id
         ):
@@ -211,11 +223,8 @@ def dispute_reset(notice_id: str) -> Any:
 @pages.route("/recover", methods=["GET", "POST"])
 def recover() -> Any:
     if request.method == "POST":
-        redeem_with_throttle(
-            request.form.get("username", ""),
-            request.form.get("code", ""),
-            request.form.get("new_password", ""),
-        )
+        form = RecoverForm()
+        redeem_with_throttle(form.text("username"), form.text("code"), form.text("new_password"))
         flash(message("password_reset"), "info")
         return redirect(url_for("accounts.sign_in"))
     return render_template("sharing/recover.html")
@@ -234,15 +243,14 @@ def my_persons() -> Any:
 @pages.post("/pro/persons/<person_id>/deposit")
 @login_required  # type: ignore[untyped-decorator]
 def deposit(person_id: str) -> Any:
-    upload = request.files.get("file")
+    form = DepositForm()
+    upload = form.file.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         abort(422)
     professionals.deposit_document(
         request_context(),
         person_id=person_id,
-        upload=upload_request(
-            [upload], request.form.get("title", ""), request.form.get("category", "other")
-        ),
+        upload=upload_request([upload], form.text("title"), form.text("category") or "other"),
     )
     db().commit()
     flash(message("deposited"), "info")
@@ -265,10 +273,10 @@ def desk_mandate(person_id: str) -> Any:
         mandates.create_mandate_at_desk(
             request_context(),
             person_id=person_id,
-            scopes=request.form.getlist("scopes"),
-            duration=request.form.get("duration", ""),
-            username=request.form.get("username", ""),
-            password=request.form.get("password", ""),
+            scopes=(form := DeskMandateForm()).scopes.data or [],
+            duration=form.text("duration"),
+            username=form.text("username"),
+            password=form.text("password"),
         )
         db().commit()
         flash(message("mandate_given"), "info")
@@ -292,8 +300,8 @@ def join() -> Any:
     if request.method == "POST":
         members.request_to_join(
             request_context(),
-            username=request.form.get("username", ""),
-            mission=request.form.get("mission", ""),
+            username=(form := JoinForm()).text("username"),
+            mission=form.text("mission"),
         )
         db().commit()
         flash(message("join_sent"), "info")
