@@ -10,6 +10,7 @@ attacker's code here).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -94,6 +95,20 @@ class _ForkServer:
             self._process.kill()
             self._process.wait()
         self._socket = self._process = None
+
+    def close(self) -> None:
+        """Stop this process's fork server: its socket closed, it ends (and its children
+        waiting for a job with it)."""
+        with self._lock:
+            if self._owner == os.getpid() and self._process is not None:
+                assert self._socket is not None
+                self._socket.close()
+                try:
+                    self._process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+                self._socket = self._process = None
 
 
 def _environment() -> dict[str, str]:
@@ -189,6 +204,11 @@ class _Spare:
         self._lock = threading.Lock()
         self._child: Child | None = None
 
+    def waiting(self) -> Child | None:
+        """The child waiting for the next upload, if one is (without taking it)."""
+        with self._lock:
+            return self._child
+
     def take(self) -> Child | None:
         with self._lock:
             child, self._child = self._child, None
@@ -215,7 +235,15 @@ class _Spare:
             extra.discard()
 
 
-_spare = _Spare()
+spare = _Spare()
+
+
+@atexit.register
+def _shut_down() -> None:
+    child = spare.take()
+    if child is not None:
+        child.discard()
+    _fork_server.close()
 
 
 class SandboxRun:
@@ -226,7 +254,7 @@ class SandboxRun:
     """
 
     def __init__(self, job: worker.Job, wall_seconds: float) -> None:
-        child = _spare.take()
+        child = spare.take()
         if child is not None and not child.give(job):
             child.discard()  # it died while it waited: a fresh child takes the job
             child = None
@@ -258,4 +286,4 @@ class SandboxRun:
         self._child.discard()
         # The next upload's child is forked now, once this one's work is over: forked
         # while this child worked, it took CPU from it on a machine of two cores.
-        _spare.refill_later()
+        spare.refill_later()

@@ -167,7 +167,7 @@ def _packed(planes: list[_Plane], sampling: tuple[int, int]) -> _Plane:
     for plane, (height, width), stride in zip(planes, shapes, strides, strict=True):
         target = buffer[offset : offset + height * stride].reshape(height, stride)
         filled_rows, filled_columns = plane.shape
-        _copy_tiled(target[:filled_rows, :filled_columns], plane)  # the one copy: the turn
+        copy_tiled(target[:filled_rows, :filled_columns], plane)  # the one copy: the turn
         target[:filled_rows, filled_columns:width] = target[
             :filled_rows, filled_columns - 1 : filled_columns
         ]
@@ -177,7 +177,7 @@ def _packed(planes: list[_Plane], sampling: tuple[int, int]) -> _Plane:
     return buffer
 
 
-def _copy_tiled(target: _Plane, plane: _Plane) -> None:
+def copy_tiled(target: _Plane, plane: _Plane) -> None:
     """target[...] = plane, tile by tile.
 
     A turned plane is a transposed view, and numpy copies it element by element down its

@@ -158,7 +158,7 @@ def test_the_tiled_turn_is_the_plain_copy(
     plane = np.random.default_rng(seed).integers(0, 256, (rows, columns), dtype=np.uint8)
     turned = turbo._UPRIGHT[orientation](plane)
     target = np.zeros(turned.shape, np.uint8)
-    turbo._copy_tiled(target, turned)
+    turbo.copy_tiled(target, turned)
     assert np.array_equal(target, turned)
 
 

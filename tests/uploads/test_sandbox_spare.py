@@ -19,7 +19,7 @@ PDF = SAMPLES / "caf_letter.pdf"
 def _waiting_child() -> sandbox.Child:
     """The spare child, once the refill after the last upload has started it."""
     deadline = time.monotonic() + 30
-    while (child := sandbox._spare._child) is None:
+    while (child := sandbox.spare.waiting()) is None:
         assert time.monotonic() < deadline, "no spare child was started"
         time.sleep(0.01)
     return child
