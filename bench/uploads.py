@@ -226,10 +226,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["photo", "pdf"], default=None)
     args = parser.parse_args()
     if args.only is None:
-        # Each path in a fresh interpreter. Run after the photo path in one process, the
-        # PDF path's client took 13.7 ms instead of 3.2 to encode its 20 MB form (urllib3,
-        # medians of wrapped calls; the photo baseline decodes and frees 36 MB images in
-        # that process): the benchmark measuring itself, not the service.
+        # Each path in a fresh interpreter: after the photo path's large images, the PDF
+        # path's own client was slower to encode its form (bench/README.md, "uploads"),
+        # the benchmark measuring itself, not the service.
         for path in ("photo", "pdf"):
             command = [sys.executable, __file__, "--only", path, "--runs", str(args.runs)]
             if args.endpoint:

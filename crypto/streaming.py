@@ -41,10 +41,9 @@ MIN_SEGMENT_SIZE = HEADER_SIZE + TAG_SIZE + 1
 MAX_SEGMENT_SIZE = 16 * 1024 * 1024
 
 # 256 KiB, chosen with bench/crypto.py (figures in bench/README.md): the fastest candidate
-# whatever the input chunking (1 MiB, 64 KiB or 8 KiB reads), at 0.7-1.1x raw AES-GCM on
-# 1 MiB buffers. Smaller segments pay more per-segment Python overhead; 1 MiB and larger
-# ones lose throughput to cache misses and to reassembling segments that straddle reads,
-# and cost more memory: each transfer holds about two segments, so ~0.5 MiB here.
+# whatever the input chunking. Smaller segments pay more per-segment Python overhead;
+# larger ones lose throughput to cache misses and to reassembling segments that straddle
+# reads, and cost more memory (each transfer holds about two segments).
 SEGMENT_SIZE = 256 * 1024
 
 FRAME_MAGIC = b"LKS1"
