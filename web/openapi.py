@@ -28,6 +28,7 @@ def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 NOT_FOUND = _error("No such resource, or not yours: the same answer for both")
 UNAUTHORIZED = _error("Missing, expired or revoked token")
+BAD_REQUEST = _error("A body or query the route cannot read, or text with a NUL byte")
 PERSON_ID = {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
 DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -39,6 +40,17 @@ def openapi_document() -> dict[str, Any]:
         for path, item in feature_paths().items():
             assert path not in document["paths"], f"{path} described twice"
             document["paths"][path] = item
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            # Every route refuses a body or a query it cannot read (bad JSON, a NUL byte,
+            # a value of the wrong kind) with 400; a route that needs a token, a request
+            # without a valid one with 401.
+            responses = operation["responses"]
+            responses.setdefault("400", BAD_REQUEST)
+            if operation.get("security", document["security"]):
+                responses.setdefault("401", UNAUTHORIZED)
     return document
 
 
@@ -371,3 +383,10 @@ def _core_document() -> dict[str, Any]:
             },
         },
     }
+
+
+if __name__ == "__main__":
+    # The committed copy (web/openapi.json), which a test keeps equal to this.
+    import json
+
+    print(json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=True))
