@@ -20,7 +20,7 @@ from web.auth import api_auth
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
 from web.errors import error_response
-from web.json_body import json_object
+from web.json_body import json_object, text_field
 from web.responses import document_json
 from web.throttle import redeem_with_throttle
 
@@ -29,11 +29,6 @@ api = Blueprint("sharing_api", __name__, url_prefix="/api/v1")
 
 def _body() -> dict[str, Any]:
     return json_object() or {}
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    return value if isinstance(value, str) else ""
 
 
 def _expiry(body: dict[str, Any]) -> datetime | None:
@@ -107,8 +102,8 @@ def add_member(person_id: str) -> Any:
     member = members.add_member(
         request_context(),
         person_id=person_id,
-        professional_code=_text(body, "professional_code"),
-        mission=_text(body, "mission"),
+        professional_code=text_field(body, "professional_code") or "",
+        mission=text_field(body, "mission") or "",
     )
     db().commit()
     return jsonify(_member_out(member.person_id, member.id)), 201
@@ -149,7 +144,9 @@ def set_referent(person_id: str) -> Any:
 def request_to_join() -> Any:
     body = _body()
     members.request_to_join(
-        request_context(), username=_text(body, "username"), mission=_text(body, "mission")
+        request_context(),
+        username=text_field(body, "username") or "",
+        mission=text_field(body, "mission") or "",
     )
     db().commit()
     return jsonify({"status": "sent"}), 202
@@ -260,7 +257,7 @@ def create_mandate(person_id: str) -> Any:
         member_id=body.get("member_id"),
         scopes=body.get("scopes"),
         duration=body.get("duration"),
-        password=_text(body, "password"),
+        password=text_field(body, "password") or "",
     )
     db().commit()
     return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
@@ -275,8 +272,8 @@ def create_mandate_at_desk(person_id: str) -> Any:
         person_id=person_id,
         scopes=body.get("scopes"),
         duration=body.get("duration"),
-        username=_text(body, "username"),
-        password=_text(body, "password"),
+        username=text_field(body, "username") or "",
+        password=text_field(body, "password") or "",
     )
     db().commit()
     return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
@@ -309,7 +306,11 @@ def print_recovery_card(person_id: str) -> Any:
 @api.post("/recovery")
 def redeem_recovery_code() -> Any:
     body = _body()
-    redeem_with_throttle(_text(body, "username"), _text(body, "code"), _text(body, "new_password"))
+    redeem_with_throttle(
+        text_field(body, "username") or "",
+        text_field(body, "code") or "",
+        text_field(body, "new_password") or "",
+    )
     return "", 204
 
 
