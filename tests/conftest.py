@@ -121,20 +121,14 @@ def settings(
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    """A fresh application on the stack under test."""
+    """A fresh application on the stack under test, CSRF checks on (a form test reads
+    its token)."""
     application = create_app(settings, config={"TESTING": True})
     application.extensions["locker"].store.ensure_ready()
     yield application
     application.extensions["locker"].engine.dispose()
 
 
-@pytest.fixture
-def csrf_app(settings: Settings) -> Iterator[Flask]:
-    """Like `app`, for tests that submit forms (CSRF stays on: tests read the token)."""
-    application = create_app(settings)
-    application.extensions["locker"].store.ensure_ready()
-    yield application
-    application.extensions["locker"].engine.dispose()
 
 
 @pytest.fixture

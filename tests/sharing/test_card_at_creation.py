@@ -61,8 +61,8 @@ def test_api_returns_the_card_once_and_stores_only_hashes(
     assert _redeem(client, "bob", codes[1], "nouveau-mot-de-passe") == 422
 
 
-def test_pro_page_offers_and_prints_the_card(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_pro_page_offers_and_prints_the_card(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     sign_in(client, "martin@lilas.example")
     page = client.get("/pro")
     assert re.search(rb'name="recovery_card" value="1" checked', page.data)
@@ -80,13 +80,13 @@ def test_pro_page_offers_and_prints_the_card(csrf_app: Flask, world: Actors) -> 
     other = {"username": "omar", "display_name": "Omar", "password": PASSWORD}
     plain = client.post("/pro", data={**other, "csrf_token": csrf(client, "/pro")})
     assert plain.status_code == 200 and b"recovery-card" not in plain.data
-    with csrf_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         omar = session.scalars(select(Person).where(Person.username == "omar")).one()
         assert not session.scalars(
             select(RecoveryCode).where(RecoveryCode.person_id == omar.id)
         ).all()
     # A printed code resets Nadia's password.
-    anonymous = csrf_app.test_client()
+    anonymous = app.test_client()
     token = csrf(anonymous, "/recover")
     reset = anonymous.post(
         "/recover",

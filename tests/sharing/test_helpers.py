@@ -153,14 +153,14 @@ def test_set_org_inclusion_from_the_command_line(env: dict[str, str]) -> None:
     assert run(env, "set-org-inclusion", org_id).returncode != 0  # --on or --off is required
 
 
-def test_desk_mandate_page_without_javascript(csrf_app: Flask, world: Actors) -> None:
-    found = csrf_app.extensions["locker"]
+def test_desk_mandate_page_without_javascript(app: Flask, world: Actors) -> None:
+    found = app.extensions["locker"]
     clock = Clock()
     with found.session_factory() as session:
         set_digital_inclusion(session, clock, organization_id=world.org.id, on=True)
         add_member(session, clock, session.merge(world.alice), session.merge(world.pro))
         session.commit()
-    pro = csrf_app.test_client()
+    pro = app.test_client()
     sign_in(pro, "martin@lilas.example")
     assert b"/pro/persons/" + world.alice.id.encode() + b"/mandate" in pro.get("/pro/persons").data
     url = f"/pro/persons/{world.alice.id}/mandate"
@@ -178,6 +178,6 @@ def test_desk_mandate_page_without_javascript(csrf_app: Flask, world: Actors) ->
         assert mandate.scopes == "upload view"
         assert (mandate.expires_at - mandate.created_at).days == 182
     # A professional of another organisation, not on her list, gets nothing.
-    other = csrf_app.test_client()
+    other = app.test_client()
     sign_in(other, "durand@ml.example")
     assert other.get(url).status_code == 404

@@ -23,13 +23,13 @@ def _code(client: FlaskClient) -> str:
 
 
 def test_person_adds_by_code_picks_referent_and_switches_sharing(
-    csrf_app: Flask, world: Actors
+    app: Flask, world: Actors
 ) -> None:
-    pro = csrf_app.test_client()
+    pro = app.test_client()
     sign_in(pro, "martin@lilas.example")
     code = _code(pro)
 
-    alice = csrf_app.test_client()
+    alice = app.test_client()
     sign_in(alice, "alice")
     # A form without its CSRF token is refused.
     assert alice.post("/accompaniment/add", data={"professional_code": code}).status_code == 400
@@ -86,7 +86,7 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(
         data={"csrf_token": csrf(pro, "/pro/persons")},
     )
     code_text = re.search(rb'id="recovery-code"><code>([A-Z0-9-]+)<', issued.data).group(1)
-    anon = csrf_app.test_client()
+    anon = app.test_client()
     done = anon.post(
         "/recover",
         data={

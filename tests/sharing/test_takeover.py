@@ -39,7 +39,7 @@ def _give_recovery_mandate(app: Flask, clock: Clock, world: World, helper: str) 
 
 
 def _sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> int:
-    """Sign in through the page (CSRF is off in `sharing_app`; `csrf_app` tests read it)."""
+    """Sign in through the page (CSRF is off in `sharing_app`; `app` tests read it)."""
     data = {"identifier": username, "password": password}
     return client.post("/sign-in", data=data).status_code
 
@@ -287,9 +287,9 @@ def test_password_set_by_a_professional_must_be_changed_api(
     assert _redeem(client, "fatou", fresh.get_json()["codes"][0], "un-autre-mdp-a-moi") == 204
 
 
-def test_password_set_by_a_professional_must_be_changed_pages(csrf_app: Flask) -> None:
-    pro = csrf_app.test_client()
-    found = csrf_app.extensions["locker"]
+def test_password_set_by_a_professional_must_be_changed_pages(app: Flask) -> None:
+    pro = app.test_client()
+    found = app.extensions["locker"]
     with found.session_factory() as session:
         org = accounts.create_organization(session, found.clock, "CCAS")
         accounts.create_professional(
@@ -306,7 +306,7 @@ def test_password_set_by_a_professional_must_be_changed_pages(csrf_app: Flask) -
     made = pro.post("/pro", data={**form, "recovery_card": "1", "csrf_token": csrf(pro, "/pro")})
     creation_codes = re.findall(rb"<code>([2-9A-Z-]{14})</code>", made.data)
     assert len(creation_codes) == 8
-    person = csrf_app.test_client()
+    person = app.test_client()
     assert sign_in(person, "nadia").status_code == 302
     # Every page leads to the change-password page, which works; signing out works.
     for path in ("/", "/papers", "/helpers", "/recovery-card"):
@@ -337,8 +337,8 @@ def test_password_set_by_a_professional_must_be_changed_pages(csrf_app: Flask) -
     # Shown once: the page does not show them again.
     assert not set(re.findall(rb"<code>([2-9A-Z-]{14})</code>", person.get("/papers").data))
     # The old password no longer signs in; the creation card no longer resets.
-    assert sign_in(csrf_app.test_client(), "nadia").status_code == 401
-    anonymous = csrf_app.test_client()
+    assert sign_in(app.test_client(), "nadia").status_code == 401
+    anonymous = app.test_client()
     reset = {"username": "nadia", "new_password": "le-mdp-du-createur"}
     for code in creation_codes[:2]:
         bad = anonymous.post(
@@ -361,7 +361,7 @@ def test_password_set_by_a_professional_must_be_changed_pages(csrf_app: Flask) -
             "csrf_token": csrf(pro, "/pro"),
         },
     )
-    omar = csrf_app.test_client()
+    omar = app.test_client()
     sign_in(omar, "omar")
     out = omar.post("/sign-out", data={"csrf_token": csrf(omar, "/account/password")})
     assert out.status_code == 302 and omar.get("/account/password").status_code == 302

@@ -81,19 +81,19 @@ def test_every_sample_through_the_api(app: Flask, world: Actors) -> None:
     assert accepted >= 6
 
 
-def test_every_sample_through_the_web_form(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_every_sample_through_the_web_form(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     sign_in_browser(client)
     for name, expect in manifest():
-        before = counts(csrf_app)
+        before = counts(app)
         response = form_upload(client, [((SAMPLES / name).read_bytes(), name)])
         if expect == "reject" or (expect.endswith("-or-reject") and response.status_code != 302):
             assert response.status_code in REFUSAL_STATUS, (name, response.status_code)
             assert "⚠️" in response.get_data(as_text=True)  # the refusal is said on the page
-            assert counts(csrf_app) == before, name
+            assert counts(app) == before, name
             continue
         assert response.status_code == 302, (name, response.status_code)
-        assert counts(csrf_app) == (before[0] + 1, before[1] + 2)
+        assert counts(app) == (before[0] + 1, before[1] + 2)
 
 
 def test_refusals_say_what_is_accepted(app: Flask, world: Actors) -> None:

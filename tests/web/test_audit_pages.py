@@ -10,8 +10,8 @@ from tests.conftest import Actors, bearer, sample, token_for
 from tests.web.test_pages import sign_in
 
 
-def test_who_saw_my_papers_in_plain_words(csrf_app: Flask, world: Actors) -> None:
-    api = csrf_app.test_client()
+def test_who_saw_my_papers_in_plain_words(app: Flask, world: Actors) -> None:
+    api = app.test_client()
     alice = token_for(api, "alice")
     created = api.post(
         f"/api/v1/persons/{world.alice.id}/documents",
@@ -27,7 +27,7 @@ def test_who_saw_my_papers_in_plain_words(csrf_app: Flask, world: Actors) -> Non
     martin = token_for(api, "martin@lilas.example")
     assert api.get(f"/api/v1/documents/{doc}/content", headers=bearer(martin)).status_code == 404
 
-    browser = csrf_app.test_client()
+    browser = app.test_client()
     sign_in(browser, "alice")
     page = browser.get("/access-log", headers={"Accept-Language": "fr"})
     assert page.status_code == 200
@@ -40,7 +40,7 @@ def test_who_saw_my_papers_in_plain_words(csrf_app: Flask, world: Actors) -> Non
     assert "Mme Martin, CHRS Les Lilas could not open" in english.get_data(as_text=True)
     assert browser.get("/pro/my-actions").status_code == 404
 
-    pro = csrf_app.test_client()
+    pro = app.test_client()
     sign_in(pro, "martin@lilas.example")
     assert pro.get("/access-log").status_code == 404
     mine = pro.get("/pro/my-actions")

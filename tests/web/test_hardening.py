@@ -129,9 +129,9 @@ def test_an_unexpected_database_error_logs_no_value(
     ids=["value", "name", "query"],
 )
 def test_a_nul_in_a_form_or_query_is_a_clear_400_on_every_database(
-    csrf_app: Flask, attempt: dict[str, Any]
+    app: Flask, attempt: dict[str, Any]
 ) -> None:
-    client = csrf_app.test_client()
+    client = app.test_client()
     page = client.get("/sign-in")
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.data)
     assert token is not None

@@ -32,8 +32,8 @@ def session_cookie(client: FlaskClient) -> str | None:
     return cookie.value if cookie else None
 
 
-def test_sign_in_upload_open_delete_sign_out(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_sign_in_upload_open_delete_sign_out(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     assert client.get("/papers").status_code == 302
     response = sign_in(client, "alice")
     assert response.status_code == 302
@@ -72,13 +72,13 @@ def test_sign_in_upload_open_delete_sign_out(csrf_app: Flask, world: Actors) -> 
     assert client.get("/papers").status_code == 302
 
     # The old cookie, replayed after sign-out, opens nothing.
-    replay = csrf_app.test_client()
+    replay = app.test_client()
     replay.set_cookie("locker", cookie)
     assert replay.get("/papers").status_code == 302
 
 
-def test_new_session_id_at_sign_in(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_new_session_id_at_sign_in(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     client.get("/sign-in")
     before = session_cookie(client)
     sign_in(client, "alice")
@@ -86,8 +86,8 @@ def test_new_session_id_at_sign_in(csrf_app: Flask, world: Actors) -> None:
     assert after and after != before
 
 
-def test_forms_without_csrf_token_are_refused(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_forms_without_csrf_token_are_refused(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     refused = client.post("/sign-in", data={"identifier": "alice", "password": PASSWORD})
     assert refused.status_code in (400, 401)
     assert client.get("/papers").status_code == 302  # not signed in
@@ -98,11 +98,11 @@ def test_forms_without_csrf_token_are_refused(csrf_app: Flask, world: Actors) ->
         content_type="multipart/form-data",
     )
     assert upload.status_code == 400
-    assert list(csrf_app.extensions["locker"].store.list_keys()) == []
+    assert list(app.extensions["locker"].store.list_keys()) == []
 
 
-def test_wrong_password_page_says_so_plainly(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_wrong_password_page_says_so_plainly(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     response = sign_in(client, "alice", "wrong password!")
     assert response.status_code == 401
     assert b"Identifiant ou mot de passe incorrect" in response.data
@@ -111,8 +111,8 @@ def test_wrong_password_page_says_so_plainly(csrf_app: Flask, world: Actors) -> 
     assert unknown.data.replace(b"\n", b"").count(b"incorrect") == 1
 
 
-def test_refused_upload_page_explains(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_refused_upload_page_explains(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     sign_in(client, "alice")
     token = csrf(client, "/papers/new")
     response = client.post(
@@ -129,8 +129,8 @@ def test_refused_upload_page_explains(csrf_app: Flask, world: Actors) -> None:
     assert b"<script" not in response.data
 
 
-def test_cookie_flags(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_cookie_flags(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     token = csrf(client, "/sign-in")
     response = client.post(
         "/sign-in", data={"identifier": "alice", "password": PASSWORD, "csrf_token": token}
@@ -140,8 +140,8 @@ def test_cookie_flags(csrf_app: Flask, world: Actors) -> None:
     assert "SameSite=Lax" in header
 
 
-def test_professional_page_creates_a_person(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_professional_page_creates_a_person(app: Flask, world: Actors) -> None:
+    client = app.test_client()
     sign_in(client, "martin@lilas.example")
     assert client.get("/papers").status_code == 404
     token = csrf(client, "/pro")
@@ -158,7 +158,7 @@ def test_professional_page_creates_a_person(csrf_app: Flask, world: Actors) -> N
     assert b'id="created-username">fatou<' in response.data
 
 
-def test_unknown_page_is_a_friendly_404(csrf_app: Flask) -> None:
-    response = csrf_app.test_client().get("/nowhere")
+def test_unknown_page_is_a_friendly_404(app: Flask) -> None:
+    response = app.test_client().get("/nowhere")
     assert response.status_code == 404
     assert b"Traceback" not in response.data

@@ -99,8 +99,8 @@ def test_behind_a_proxy_each_client_address_counts(settings: Settings, world: Ac
     app.extensions["locker"].engine.dispose()
 
 
-def test_the_sign_in_page_is_throttled_too(csrf_app: Flask, world: Actors) -> None:
-    client = csrf_app.test_client()
+def test_the_sign_in_page_is_throttled_too(app: Flask, world: Actors) -> None:
+    client = app.test_client()
 
     def submit(password: str) -> tuple[int, str]:
         token = csrf_token(client, "/sign-in")
