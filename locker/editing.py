@@ -19,9 +19,10 @@ from locker.errors import InvalidInput
 from locker.models import Document, Person
 
 
-def _record(
+def record_document_act(
     session: Session, clock: Clock, actor: Actor, action: str, document: Document, reason: str
 ) -> None:
+    """Append the "allowed" record of an act on `document`, in the caller's transaction."""
     append_event(
         session,
         clock,
@@ -56,7 +57,7 @@ def rename_document(
     document.title_ciphertext = encrypt_field(
         data_key, cleaned.encode(), _field_aad("title", document.id)
     )
-    _record(session, clock, actor, "document:rename", document, reason)
+    record_document_act(session, clock, actor, "document:rename", document, reason)
     session.flush()
 
 
@@ -69,5 +70,5 @@ def categorise_document(
     if category == document.category:
         return
     document.category = category
-    _record(session, clock, actor, "document:categorise", document, reason)
+    record_document_act(session, clock, actor, "document:categorise", document, reason)
     session.flush()

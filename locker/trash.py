@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from crypto.keyring import Keyring
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
 from locker.documents import DocumentView, describe_document, discard_object
+from locker.editing import record_document_act
 from locker.errors import NotFound
 from locker.models import Document, Person
 from locker.storage import ObjectStore
@@ -27,18 +27,7 @@ RETENTION = timedelta(days=30)
 def _commit_with_event(
     session: Session, clock: Clock, actor: Actor, action: str, document: Document, reason: str
 ) -> None:
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=action,
-            outcome="allowed",
-            reason=reason,
-            actor=actor,
-            person_id=document.person_id,
-            document_id=document.id,
-        ),
-    )
+    record_document_act(session, clock, actor, action, document, reason)
     try:
         session.commit()
     except SQLAlchemyError:

@@ -129,8 +129,6 @@ def app(settings: Settings) -> Iterator[Flask]:
     application.extensions["locker"].engine.dispose()
 
 
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()

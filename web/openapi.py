@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from locker.documents import CATEGORIES
 from web.audit.openapi import audit_paths
 from web.documents.openapi import uploads_paths
 from web.sharing.openapi import sharing_paths
@@ -92,17 +93,7 @@ def _core_document() -> dict[str, Any]:
                         "filename": {"type": "string"},
                         "category": {
                             "type": "string",
-                            "enum": [
-                                "identity",
-                                "residence_permit",
-                                "income_benefits",
-                                "health",
-                                "housing",
-                                "work",
-                                "family",
-                                "taxes",
-                                "other",
-                            ],
+                            "enum": list(CATEGORIES),
                         },
                         "content_type": {"type": "string"},
                         "size": {"type": "integer"},

@@ -22,9 +22,7 @@ def _code(client: FlaskClient) -> str:
     return found.group(1).decode()
 
 
-def test_person_adds_by_code_picks_referent_and_switches_sharing(
-    app: Flask, world: Actors
-) -> None:
+def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, world: Actors) -> None:
     pro = app.test_client()
     sign_in(pro, "martin@lilas.example")
     code = _code(pro)
