@@ -11,25 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from locker.documents import CATEGORIES
+from web.api_doc import DOCUMENT, NOT_FOUND, UNAUTHORIZED, error, json_answer
 from web.audit.openapi import audit_paths
 from web.documents.openapi import uploads_paths
 from web.sharing.openapi import sharing_paths
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-DOCUMENT = {"$ref": "#/components/schemas/Document"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-NOT_FOUND = _error("No such resource, or not yours: the same answer for both")
-UNAUTHORIZED = _error("Missing, expired or revoked token")
-BAD_REQUEST = _error("A body or query the route cannot read, or text with a NUL byte")
+BAD_REQUEST = error("A body or query the route cannot read, or text with a NUL byte")
 PERSON_ID = {"name": "person_id", "in": "path", "required": True, "schema": {"type": "string"}}
 DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -135,7 +122,7 @@ def _core_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json(
+                        "201": json_answer(
                             "A new token",
                             {
                                 "type": "object",
@@ -146,9 +133,9 @@ def _core_document() -> dict[str, Any]:
                                 },
                             },
                         ),
-                        "400": _error("Malformed body"),
-                        "401": _error("Wrong credentials (same answer whichever part)"),
-                        "429": _error(
+                        "400": error("Malformed body"),
+                        "401": error("Wrong credentials (same answer whichever part)"),
+                        "429": error(
                             "Too many failed sign-ins for this account or from this address "
                             "(10 per account, 50 per address, in 15 minutes)"
                         ),
@@ -163,7 +150,7 @@ def _core_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Who I am",
                     "responses": {
-                        "200": _json(
+                        "200": json_answer(
                             "The signed-in account",
                             {
                                 "type": "object",
@@ -210,11 +197,11 @@ def _core_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "204": {"description": "Changed"},
-                        "400": _error("Missing field"),
+                        "400": error("Missing field"),
                         "401": UNAUTHORIZED,
-                        "403": _error("The current password is wrong"),
-                        "422": _error("The new password is too short or the current one"),
-                        "429": _error("Too many wrong passwords lately"),
+                        "403": error("The current password is wrong"),
+                        "422": error("The new password is too short or the current one"),
+                        "429": error("Too many wrong passwords lately"),
                     },
                 }
             },
@@ -238,7 +225,7 @@ def _core_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json(
+                        "201": json_answer(
                             "Created",
                             {
                                 "type": "object",
@@ -254,11 +241,11 @@ def _core_document() -> dict[str, Any]:
                                 },
                             },
                         ),
-                        "400": _error("Malformed body"),
+                        "400": error("Malformed body"),
                         "401": UNAUTHORIZED,
-                        "403": _error("Only professionals create persons"),
-                        "409": _error("Username taken"),
-                        "422": _error("A field is not valid"),
+                        "403": error("Only professionals create persons"),
+                        "409": error("Username taken"),
+                        "422": error("A field is not valid"),
                     },
                 }
             },
@@ -267,7 +254,7 @@ def _core_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The person's documents, newest first",
                     "responses": {
-                        "200": _json("Documents", {"type": "array", "items": DOCUMENT}),
+                        "200": json_answer("Documents", {"type": "array", "items": DOCUMENT}),
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
                     },
@@ -302,13 +289,13 @@ def _core_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json("Stored", DOCUMENT),
+                        "201": json_answer("Stored", DOCUMENT),
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
-                        "413": _error("Too large, or over the person's quota"),
-                        "415": _error("Not an accepted kind of file, or bytes and parse disagree"),
-                        "422": _error("Empty, damaged, encrypted or too complex file"),
-                        "503": _error("Storage unavailable: nothing was stored, try again"),
+                        "413": error("Too large, or over the person's quota"),
+                        "415": error("Not an accepted kind of file, or bytes and parse disagree"),
+                        "422": error("Empty, damaged, encrypted or too complex file"),
+                        "503": error("Storage unavailable: nothing was stored, try again"),
                     },
                 },
             },
@@ -317,7 +304,7 @@ def _core_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A document's description",
                     "responses": {
-                        "200": _json("The document", DOCUMENT),
+                        "200": json_answer("The document", DOCUMENT),
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
                     },
@@ -340,11 +327,11 @@ def _core_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": _json("The document as it is now", DOCUMENT),
-                        "400": _error("Malformed body"),
+                        "200": json_answer("The document as it is now", DOCUMENT),
+                        "400": error("Malformed body"),
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
-                        "422": _error("Empty or too long title, unknown category"),
+                        "422": error("Empty or too long title, unknown category"),
                     },
                 },
                 "delete": {
@@ -367,8 +354,8 @@ def _core_document() -> dict[str, Any]:
                         },
                         "401": UNAUTHORIZED,
                         "404": NOT_FOUND,
-                        "502": _error("The stored object failed authentication"),
-                        "503": _error("Audit log or storage unavailable: no bytes"),
+                        "502": error("The stored object failed authentication"),
+                        "503": error("Audit log or storage unavailable: no bytes"),
                     },
                 },
             },

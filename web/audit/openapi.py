@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from web.api_doc import NOT_FOUND, UNAUTHORIZED, error, json_answer
+
 S = {"type": "string"}
 B64 = {"type": "string", "contentEncoding": "base64"}
 NULLABLE = {"type": ["string", "null"]}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _text(description: str) -> dict[str, Any]:
@@ -26,9 +19,7 @@ def _query(name: str, required: bool = True) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "schema": {"type": "integer"}}
 
 
-NOT_FOUND = _error("No such resource, or not yours: the same answer for both")
-UNAUTHORIZED = _error("Missing, expired or revoked token")
-BAD = _error("A parameter is missing or not a whole number")
+BAD = error("A parameter is missing or not a whole number")
 ENTRY = {
     "type": "object",
     "required": ["seq", "at", "action", "actor", "on_behalf_of", "document_id", "outcome"],
@@ -73,7 +64,7 @@ def audit_paths() -> dict[str, Any]:
                 "summary": "RFC 9162 inclusion proof of one record (auditor or its person)",
                 "parameters": [_query("index"), _query("tree_size")],
                 "responses": {
-                    "200": _json(
+                    "200": json_answer(
                         "The record's canonical bytes, leaf hash and inclusion path",
                         {
                             "type": "object",
@@ -97,7 +88,7 @@ def audit_paths() -> dict[str, Any]:
                 "security": PUBLIC,
                 "parameters": [_query("first"), _query("second")],
                 "responses": {
-                    "200": _json(
+                    "200": json_answer(
                         "The consistency proof",
                         {
                             "type": "object",
@@ -106,7 +97,7 @@ def audit_paths() -> dict[str, Any]:
                         },
                     ),
                     "400": BAD,
-                    "404": _error("A size is beyond the tree"),
+                    "404": error("A size is beyond the tree"),
                 },
             }
         },
@@ -119,7 +110,7 @@ def audit_paths() -> dict[str, Any]:
                     *PAGE,
                 ],
                 "responses": {
-                    "200": _json("Entries, newest first", {"type": "array", "items": ENTRY}),
+                    "200": json_answer("Entries, newest first", {"type": "array", "items": ENTRY}),
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                 },
@@ -130,9 +121,9 @@ def audit_paths() -> dict[str, Any]:
                 "summary": "A professional's own recorded actions, newest first (ids only)",
                 "parameters": PAGE,
                 "responses": {
-                    "200": _json("Entries, newest first", {"type": "array", "items": ENTRY}),
+                    "200": json_answer("Entries, newest first", {"type": "array", "items": ENTRY}),
                     "401": UNAUTHORIZED,
-                    "403": _error("Not a professional"),
+                    "403": error("Not a professional"),
                 },
             }
         },
@@ -155,7 +146,7 @@ def audit_paths() -> dict[str, Any]:
                         "content": {"application/json": {}, "text/csv": {}},
                     },
                     "401": UNAUTHORIZED,
-                    "403": _error("Not an auditor"),
+                    "403": error("Not an auditor"),
                 },
             }
         },

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-DOCUMENT = {"$ref": "#/components/schemas/Document"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+from web.api_doc import DOCUMENT, NOT_FOUND, UNAUTHORIZED, error, json_answer
 
 
 def _param(name: str) -> dict[str, Any]:
@@ -27,9 +18,7 @@ def _body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
 
 S = {"type": "string"}
 DT = {"type": ["string", "null"], "format": "date-time"}
-NOT_FOUND = _error("No such resource, or not yours: the same answer for both")
-UNAUTHORIZED = _error("Missing, expired or revoked token")
-INVALID = _error("A field is not valid")
+INVALID = error("A field is not valid")
 MEMBER = {
     "type": "object",
     "required": ["id", "professional_id", "mission", "status", "referent"],
@@ -90,13 +79,13 @@ def sharing_paths() -> dict[str, Any]:
             "parameters": [_param("person_id")],
             "get": _op(
                 "The person's accompaniment list (person, or helper with `share`)",
-                {"200": _json("Members", {"type": "array", "items": MEMBER}), **std},
+                {"200": json_answer("Members", {"type": "array", "items": MEMBER}), **std},
             ),
             "post": _op(
                 "The person adds a professional by share code",
                 {
-                    "201": _json("Added", MEMBER),
-                    "409": _error("Already on the list"),
+                    "201": json_answer("Added", MEMBER),
+                    "409": error("Already on the list"),
                     "422": INVALID,
                     **std,
                 },
@@ -114,14 +103,19 @@ def sharing_paths() -> dict[str, Any]:
         "/persons/{person_id}/members/{member_id}/accept": {
             "parameters": [_param("person_id"), _param("member_id")],
             "post": _op(
-                "The person accepts a request to join", {"200": _json("Member", MEMBER), **std}
+                "The person accepts a request to join",
+                {"200": json_answer("Member", MEMBER), **std},
             ),
         },
         "/persons/{person_id}/referent": {
             "parameters": [_param("person_id")],
             "put": _op(
                 "The person picks a referent among active members, or none (null)",
-                {"200": _json("Chosen", {"type": "object"}), "400": _error("Malformed"), **std},
+                {
+                    "200": json_answer("Chosen", {"type": "object"}),
+                    "400": error("Malformed"),
+                    **std,
+                },
                 _body(["member_id"], {"member_id": {"type": ["string", "null"]}}),
             ),
         },
@@ -129,9 +123,9 @@ def sharing_paths() -> dict[str, Any]:
             "post": _op(
                 "A professional asks to join a person's list (same answer whoever it names)",
                 {
-                    "202": _json("Sent", {"type": "object"}),
+                    "202": json_answer("Sent", {"type": "object"}),
                     "401": UNAUTHORIZED,
-                    "403": _error("Not a professional"),
+                    "403": error("Not a professional"),
                 },
                 _body(["username"], {"username": S, "mission": S}),
             )
@@ -140,11 +134,11 @@ def sharing_paths() -> dict[str, Any]:
             "parameters": [_param("document_id")],
             "get": _op(
                 "Unrevoked grants showing this document (its own and its category's)",
-                {"200": _json("Grants", {"type": "array", "items": GRANT}), **std},
+                {"200": json_answer("Grants", {"type": "array", "items": GRANT}), **std},
             ),
             "post": _op(
                 "Let one member see this document (person, or helper with `share`)",
-                {"201": _json("Created", GRANT), "422": INVALID, **std},
+                {"201": json_answer("Created", GRANT), "422": INVALID, **std},
                 _body(["member_id"], {"member_id": S, "expires_at": DT}),
             ),
         },
@@ -152,11 +146,11 @@ def sharing_paths() -> dict[str, Any]:
             "parameters": [_param("person_id")],
             "get": _op(
                 "Every unrevoked grant of the person",
-                {"200": _json("Grants", {"type": "array", "items": GRANT}), **std},
+                {"200": json_answer("Grants", {"type": "array", "items": GRANT}), **std},
             ),
             "post": _op(
                 "Share a whole category (later papers too) with one member",
-                {"201": _json("Created", GRANT), "422": INVALID, **std},
+                {"201": json_answer("Created", GRANT), "422": INVALID, **std},
                 _body(["member_id", "category"], {"member_id": S, "category": S, "expires_at": DT}),
             ),
         },
@@ -168,7 +162,7 @@ def sharing_paths() -> dict[str, Any]:
             "get": _op(
                 "The persons whose list I am on, with the documents shared with me",
                 {
-                    "200": _json(
+                    "200": json_answer(
                         "Persons",
                         {
                             "type": "array",
@@ -187,7 +181,7 @@ def sharing_paths() -> dict[str, Any]:
                         },
                     ),
                     "401": UNAUTHORIZED,
-                    "403": _error("Org admins have no persons"),
+                    "403": error("Org admins have no persons"),
                 },
             )
         },
@@ -196,9 +190,9 @@ def sharing_paths() -> dict[str, Any]:
             "post": _op(
                 "A member deposits a paper: the person's, who is told; the depositor keeps a grant",
                 {
-                    "201": _json("Stored", DOCUMENT),
-                    "413": _error("Too large"),
-                    "415": _error("Not accepted"),
+                    "201": json_answer("Stored", DOCUMENT),
+                    "413": error("Too large"),
+                    "415": error("Not accepted"),
                     "422": INVALID,
                     **std,
                 },
@@ -224,13 +218,13 @@ def sharing_paths() -> dict[str, Any]:
             "parameters": [_param("person_id")],
             "get": _op(
                 "The person's unrevoked mandates",
-                {"200": _json("Mandates", {"type": "array", "items": MANDATE}), **std},
+                {"200": json_answer("Mandates", {"type": "array", "items": MANDATE}), **std},
             ),
             "post": _op(
                 "The person gives a member a mandate, confirmed with their own password",
                 {
-                    "201": _json("Created", MANDATE),
-                    "403": _error("Password not confirmed"),
+                    "201": json_answer("Created", MANDATE),
+                    "403": error("Password not confirmed"),
                     "422": INVALID,
                     **std,
                 },
@@ -253,10 +247,10 @@ def sharing_paths() -> dict[str, Any]:
                 "confirms by typing their own username and password (wrong: 403, recorded; "
                 "too many: 429)",
                 {
-                    "201": _json("Created", MANDATE),
-                    "403": _error("Password not confirmed"),
+                    "201": json_answer("Created", MANDATE),
+                    "403": error("Password not confirmed"),
                     "422": INVALID,
-                    "429": _error("Too many wrong passwords"),
+                    "429": error("Too many wrong passwords"),
                     **std,
                 },
                 _body(
@@ -282,7 +276,7 @@ def sharing_paths() -> dict[str, Any]:
                 "The person's chosen referent, or a helper whose live mandate has the scope "
                 "`recovery`, issues a one-time code (15 minutes); recorded with the issuer",
                 {
-                    "201": _json(
+                    "201": json_answer(
                         "The code (shown once)",
                         {"type": "object", "properties": {"code": S, "expires_at": DT}},
                     ),
@@ -296,11 +290,11 @@ def sharing_paths() -> dict[str, Any]:
                 "The person prints a new card of single-use recovery codes (refused for 7 "
                 "days after a reset by someone else's code: the card in hand stays valid)",
                 {
-                    "201": _json(
+                    "201": json_answer(
                         "The codes (shown once)",
                         {"type": "object", "properties": {"codes": {"type": "array", "items": S}}},
                     ),
-                    "403": _error("A reset by code less than 7 days ago: the card stays"),
+                    "403": error("A reset by code less than 7 days ago: the card stays"),
                     **std,
                 },
             ),
@@ -311,8 +305,8 @@ def sharing_paths() -> dict[str, Any]:
                     "Set a new password with a recovery code; every session and token ends",
                     {
                         "204": {"description": "Password set"},
-                        "422": _error("Wrong, used or expired code (one answer)"),
-                        "429": _error(
+                        "422": error("Wrong, used or expired code (one answer)"),
+                        "429": error(
                             "Too many wrong codes lately for this username from this "
                             "address, or from this address (the same for every username)"
                         ),
@@ -330,7 +324,7 @@ def sharing_paths() -> dict[str, Any]:
             "get": _op(
                 "Unread notices: who reset my password (and from where, when), deposits; "
                 "a reset by someone else's code stays listed 7 days (`locked_until`)",
-                {"200": _json("Notices", {"type": "object"}), **std},
+                {"200": json_answer("Notices", {"type": "object"}), **std},
             ),
         },
         "/persons/{person_id}/notices/{notice_id}/not-me": {
