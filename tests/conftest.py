@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -119,11 +120,37 @@ def settings(
     return result
 
 
+class Clock:
+    """An injectable clock: tests move time instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    """A fresh application on the stack under test, CSRF checks on (a form test reads
-    its token)."""
-    application = create_app(settings, config={"TESTING": True})
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """A fresh application on the stack under test: the one app of every test.
+
+    CSRF is checked (a form test reads its token) unless the test is marked `no_csrf`
+    (it posts pages as a script would); a test that asks for `clock` gets the app on
+    that clock, which it moves instead of waiting.
+    """
+    config: dict[str, object] = {"TESTING": True}
+    if request.node.get_closest_marker("no_csrf") is not None:
+        config["WTF_CSRF_ENABLED"] = False
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else utc_now
+    application = create_app(settings, config=config, clock=clock)
     application.extensions["locker"].store.ensure_ready()
     yield application
     application.extensions["locker"].engine.dispose()

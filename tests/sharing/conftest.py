@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -16,44 +14,13 @@ from locker.accounts import PASSWORD_HASHER
 from locker.actors import Actor
 from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
-from locker.settings import Settings
 from sharing.models import AccompanimentMember, Grant, Mandate
 from sharing.organizations import set_digital_inclusion
-from tests.conftest import PASSWORD, sample
-from web.app import create_app
+from tests.conftest import PASSWORD, Clock, sample
 
 PNG = sample("scan.png")
 # Hashing once keeps world building fast; every account still has a real Argon2id hash.
 _HASH = PASSWORD_HASHER.hash(PASSWORD)
-
-
-class Clock:
-    """An injectable clock: tests move time instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sharing_app(settings: Settings, clock: Clock) -> Iterator[Flask]:
-    """The app on the stack under test, with the movable clock and CSRF off (API-like)."""
-    application = create_app(
-        settings, config={"TESTING": True, "WTF_CSRF_ENABLED": False}, clock=clock
-    )
-    application.extensions["locker"].store.ensure_ready()
-    yield application
-    application.extensions["locker"].engine.dispose()
 
 
 def new_professional(

@@ -51,13 +51,14 @@ def _deposit(app: Flask, clock: Clock, actor: Actor, person_id: str) -> str:
         return view.id
 
 
-def test_a_failing_grant_leaves_no_row_and_no_object(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
+@pytest.mark.no_csrf
+def test_a_failing_grant_leaves_no_row_and_no_object(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
     pro = world.users["intervenor_grant"]
     actor = Actor(kind="professional", id=pro.id, organization_id=world.org.id, role="professional")
     # It works, in one go: the paper, its grant and the notice are there together.
-    did = _deposit(sharing_app, clock, actor, world.alice.id)
-    found = sharing_app.extensions["locker"]
+    did = _deposit(app, clock, actor, world.alice.id)
+    found = app.extensions["locker"]
     with found.session_factory() as s:
         assert s.get(Document, did) is not None
         grant = s.scalars(select(Grant).where(Grant.document_id == did)).one()
@@ -65,11 +66,11 @@ def test_a_failing_grant_leaves_no_row_and_no_object(sharing_app: Flask, clock: 
         assert s.scalars(select(SharingNotice).where(SharingNotice.document_id == did)).one()
         s.execute(text("DROP TABLE grants"))
         s.commit()
-    before = _state(sharing_app)
+    before = _state(app)
     with pytest.raises(DBAPIError):
-        _deposit(sharing_app, clock, actor, world.alice.id)
+        _deposit(app, clock, actor, world.alice.id)
     # The same rows, the same records and the same objects as before: nothing half-done.
-    assert _state(sharing_app) == before
+    assert _state(app) == before
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ Issue 11, points 3 and 10, on both stacks.
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -28,11 +29,10 @@ def _category_grant(client: FlaskClient, owner: str, world: World, member: str, 
     assert shared.status_code == 201, shared.get_json()
 
 
-def test_an_organise_helper_cannot_move_a_paper_where_others_read(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_an_organise_helper_cannot_move_a_paper_where_others_read(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     owner, helper = _token(client, world, "owner"), _token(client, world, "helper_organise")
     reader = _token(client, world, "intervenor_grant")
     plain = f"/api/v1/documents/{world.doc_plain}"
@@ -43,7 +43,7 @@ def test_an_organise_helper_cannot_move_a_paper_where_others_read(
     assert moved.status_code == 404
     assert client.get(plain, headers=bearer(reader)).status_code == 404
     assert client.get(plain, headers=bearer(owner)).get_json()["category"] == "taxes"
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         refused = session.scalars(
             select(AuditRecord).where(
                 AuditRecord.action == "document:categorise",
@@ -63,9 +63,10 @@ def test_an_organise_helper_cannot_move_a_paper_where_others_read(
     assert client.get(plain, headers=bearer(reader)).status_code == 200
 
 
-def test_a_move_never_hands_the_helper_a_read_right(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_a_move_never_hands_the_helper_a_read_right(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     owner, helper = _token(client, world, "owner"), _token(client, world, "helper_organise")
     # The person lets the helper see their housing papers, not their taxes.
     _category_grant(client, owner, world, "helper_organise", "housing")
@@ -76,11 +77,10 @@ def test_a_move_never_hands_the_helper_a_read_right(sharing_app: Flask, clock: C
     assert client.get(f"{plain}/content", headers=bearer(helper)).status_code == 404
 
 
-def test_a_share_helper_shares_for_the_person_never_with_themself(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_a_share_helper_shares_for_the_person_never_with_themself(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     helper = _token(client, world, "helper_share")
     own = world.members["helper_share"].id
     plain = f"/api/v1/documents/{world.doc_plain}"
@@ -102,11 +102,12 @@ def test_a_share_helper_shares_for_the_person_never_with_themself(
     assert client.get(plain, headers=bearer(reader)).status_code == 200
 
 
+@pytest.mark.no_csrf
 def test_a_trashed_paper_vanishes_for_every_professional_until_restored(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     owner = _token(client, world, "owner")
     readers = {
         name: _token(client, world, name)

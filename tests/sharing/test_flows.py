@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -24,11 +25,10 @@ def _tokens(client: FlaskClient, world: World, *names: str) -> dict[str, str]:
     return out
 
 
-def test_add_by_code_grant_then_revoke_takes_effect_on_open_token(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_add_by_code_grant_then_revoke_takes_effect_on_open_token(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "other_org_pro")
     pid = world.alice.id
     code = client.get("/api/v1/me", headers=bearer(t["other_org_pro"])).get_json()["share_code"]
@@ -87,9 +87,10 @@ def test_add_by_code_grant_then_revoke_takes_effect_on_open_token(
     assert client.get(f"{doc}/content", headers=bearer(t["other_org_pro"])).status_code == 404
 
 
-def test_category_grant_covers_later_papers_and_expires(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_category_grant_covers_later_papers_and_expires(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "intervenor_revoked")
     pid, mid = world.alice.id, world.members["intervenor_revoked"].id
     expires = (clock() + __import__("datetime").timedelta(hours=1)).isoformat()
@@ -117,9 +118,10 @@ def test_category_grant_covers_later_papers_and_expires(sharing_app: Flask, cloc
     assert client.get(path, headers=bearer(t["intervenor_revoked"])).status_code == 404
 
 
-def test_removing_a_member_ends_grants_and_mandates(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_removing_a_member_ends_grants_and_mandates(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "intervenor_grant", "helper_view")
     doc = f"/api/v1/documents/{world.doc}"
     assert client.get(doc, headers=bearer(t["intervenor_grant"])).status_code == 200
@@ -144,9 +146,10 @@ def test_removing_a_member_ends_grants_and_mandates(sharing_app: Flask, clock: C
     )
 
 
-def test_guessed_ids_answer_like_missing_ones(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_guessed_ids_answer_like_missing_ones(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "other_person", "owner")
     bob = bearer(t["other_person"])
     missing = str(uuid.uuid4())
@@ -180,11 +183,10 @@ def test_guessed_ids_answer_like_missing_ones(sharing_app: Flask, clock: Clock) 
     )
 
 
-def test_deposit_belongs_to_the_person_who_is_told_and_can_revoke(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_deposit_belongs_to_the_person_who_is_told_and_can_revoke(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "intervenor_revoked")
     pid = world.alice.id
     made = client.post(
@@ -217,11 +219,12 @@ def test_deposit_belongs_to_the_person_who_is_told_and_can_revoke(
     assert client.delete(f"/api/v1/documents/{did}", headers=dep).status_code == 404
 
 
+@pytest.mark.no_csrf
 def test_mandate_needs_the_persons_password_and_records_both_identities(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "intervenor_revoked")
     pid, mid = world.alice.id, world.members["intervenor_revoked"].id
     url = f"/api/v1/persons/{pid}/mandates"
@@ -230,7 +233,7 @@ def test_mandate_needs_the_persons_password_and_records_both_identities(
     not_helper = client.post(url, headers=bearer(t["owner"]), json={**body, "password": PASSWORD})
     assert not_helper.status_code == 422
     assert not_helper.get_json()["error"] == "not_digital_inclusion"
-    found = sharing_app.extensions["locker"]
+    found = app.extensions["locker"]
     with found.session_factory() as session:
         set_digital_inclusion(session, clock, organization_id=world.org.id, on=True)
         session.commit()
@@ -301,11 +304,12 @@ def test_mandate_needs_the_persons_password_and_records_both_identities(
     )
 
 
+@pytest.mark.no_csrf
 def test_recovery_code_resets_password_ends_sessions_and_tells_who(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     t = _tokens(client, world, "owner", "referent_grant", "intervenor_grant")
     pid = world.alice.id
     url = f"/api/v1/persons/{pid}/recovery-codes"
@@ -330,11 +334,12 @@ def test_recovery_code_resets_password_ends_sessions_and_tells_who(
     assert expired.status_code == 422
 
 
+@pytest.mark.no_csrf
 def test_recovery_card_codes_are_single_use_and_attempts_are_limited(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     owner = token_for(client, "alice")
     card = client.post(f"/api/v1/persons/{world.alice.id}/recovery-card", headers=bearer(owner))
     codes = card.get_json()["codes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -17,16 +18,17 @@ from tests.sharing.conftest import (
 )
 
 
-def test_expiry_is_recorded_once_per_grant(sharing_app: Flask, clock: Clock) -> None:
+@pytest.mark.no_csrf
+def test_expiry_is_recorded_once_per_grant(app: Flask, clock: Clock) -> None:
     from locker import accounts
 
-    found = sharing_app.extensions["locker"]
+    found = app.extensions["locker"]
     with found.session_factory() as session:
         org = accounts.create_organization(session, clock, "CHRS")
         pro = new_professional(session, clock, org, "martin")
-        person = new_person(session, sharing_app, clock, "zoe")
+        person = new_person(session, app, clock, "zoe")
         session.commit()
-        doc = upload(sharing_app, session, clock, person)
+        doc = upload(app, session, clock, person)
         member = add_member(session, clock, person, pro)
         soon = add_grant(session, clock, member, doc, expires_at=clock() + _days(1))
         later = add_grant(session, clock, member, doc, expires_at=clock() + _days(30))

@@ -32,9 +32,10 @@ def _desk(client, token: str, pid: str, **body: object):  # type: ignore[no-unty
     )
 
 
-def test_desk_mandate_needs_the_persons_own_credentials(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_desk_mandate_needs_the_persons_own_credentials(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     helper = token_for(client, "helper_upload@example.org")
     pid, helper_id = world.alice.id, world.users["helper_upload"].id
     doc = f"/api/v1/documents/{world.doc_plain}"
@@ -57,7 +58,7 @@ def test_desk_mandate_needs_the_persons_own_credentials(sharing_app: Flask, cloc
     gone = client.delete(f"/api/v1/mandates/{made.get_json()['id']}", headers=bearer(owner))
     assert gone.status_code == 204
     assert client.get(doc, headers=bearer(helper)).status_code == 404
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         refused = session.scalars(
             select(AuditRecord).where(AuditRecord.action == "mandate:confirm")
         ).all()
@@ -75,11 +76,12 @@ def test_desk_mandate_needs_the_persons_own_credentials(sharing_app: Flask, cloc
         ]
 
 
+@pytest.mark.no_csrf
 def test_desk_mandate_is_throttled_and_only_for_helpers_on_the_list(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     pid = world.alice.id
     # Not on her list, not of a digital-inclusion organisation, an admin, a person: 404.
     for name in ("other_org_pro", "helper_no_inclusion", "referent_grant", "org_admin"):
@@ -106,15 +108,14 @@ def test_desk_mandate_is_throttled_and_only_for_helpers_on_the_list(
     clock.advance(minutes=16)
     helper = token_for(client, "helper_share@example.org")
     assert _desk(client, helper, pid).status_code == 201
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         assert session.scalars(select(Mandate).where(Mandate.person_id == pid)).all()
 
 
-def test_no_mandate_for_a_professional_outside_digital_inclusion(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_no_mandate_for_a_professional_outside_digital_inclusion(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     pid = world.alice.id
     owner = token_for(client, "alice")
     body = {
@@ -134,7 +135,7 @@ def test_no_mandate_for_a_professional_outside_digital_inclusion(
     assert client.get(doc, headers=bearer(helper)).status_code == 404
     code = client.post(f"/api/v1/persons/{pid}/recovery-codes", headers=bearer(helper))
     assert code.status_code == 404
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         set_digital_inclusion(session, clock, organization_id=world.org.id, on=True)
         session.commit()
     assert client.get(doc, headers=bearer(helper)).status_code == 200

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from locker import accounts
@@ -419,8 +420,9 @@ def _served(app: Flask) -> set[tuple[str, str]]:
     }
 
 
-def test_every_route_has_a_row(sharing_app: Flask) -> None:
-    served = _served(sharing_app)
+@pytest.mark.no_csrf
+def test_every_route_has_a_row(app: Flask) -> None:
+    served = _served(app)
     described = set(API) | set(PAGES)
     assert served - described == set(), "routes without a row in the matrix"
     assert described - served == set(), "rows for routes that are not served"
@@ -495,11 +497,13 @@ def _run(app: Flask, clock: Clock, rows: dict[tuple[str, str], Row], api: bool) 
     return wrong
 
 
-def test_api_matrix(sharing_app: Flask, clock: Clock) -> None:
-    wrong = _run(sharing_app, clock, API, api=True)
+@pytest.mark.no_csrf
+def test_api_matrix(app: Flask, clock: Clock) -> None:
+    wrong = _run(app, clock, API, api=True)
     assert not wrong, "\n".join(wrong)
 
 
-def test_page_matrix(sharing_app: Flask, clock: Clock) -> None:
-    wrong = _run(sharing_app, clock, PAGES, api=False)
+@pytest.mark.no_csrf
+def test_page_matrix(app: Flask, clock: Clock) -> None:
+    wrong = _run(app, clock, PAGES, api=False)
     assert not wrong, "\n".join(wrong)

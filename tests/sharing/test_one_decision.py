@@ -12,12 +12,13 @@ from tests.conftest import bearer, token_for
 from tests.sharing.conftest import Clock, build_world
 
 
+@pytest.mark.no_csrf
 @pytest.mark.parametrize("part", ["content", "thumbnail"])
 def test_a_professional_read_asks_the_policy_once(
-    sharing_app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch, part: str
+    app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch, part: str
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     user = world.users["intervenor_grant"]
     token = token_for(client, getattr(user, "email", None) or user.username)
     asked: list[str] = []

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pytest
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -47,8 +48,9 @@ class ModelMandate:
     expires: datetime
 
 
-def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
-    found = sharing_app.extensions["locker"]
+@pytest.mark.no_csrf
+def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
+    found = app.extensions["locker"]
 
     class Sharing(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -59,13 +61,13 @@ def test_reads_always_match_the_model(sharing_app: Flask, clock: Clock) -> None:
             self.orgs = [accounts.create_organization(s, clock, f"Org{i}") for i in range(2)]
             self.inclusion = [True, False]
             set_digital_inclusion(s, clock, organization_id=self.orgs[0].id, on=True)
-            self.person = new_person(s, sharing_app, clock, f"p{secrets.token_hex(6)}")
+            self.person = new_person(s, app, clock, f"p{secrets.token_hex(6)}")
             self.pros = [
                 new_professional(s, clock, self.orgs[i % 2], f"pro{i}-{secrets.token_hex(4)}")
                 for i in range(PROS)
             ]
             s.commit()
-            self.docs = [upload(sharing_app, s, clock, self.person, "t", c) for c, _ in DOCS]
+            self.docs = [upload(app, s, clock, self.person, "t", c) for c, _ in DOCS]
             self.categories = [c for c, _ in DOCS]  # helpers under "organise" move papers
             self.owner = Actor(kind="person", id=self.person.id)
             self.member_ids: dict[int, str] = {}  # pro index -> live member id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -39,7 +40,7 @@ def _give_recovery_mandate(app: Flask, clock: Clock, world: World, helper: str) 
 
 
 def _sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> int:
-    """Sign in through the page (CSRF is off in `sharing_app`; `app` tests read it)."""
+    """Sign in through the page (CSRF is off in `app`; `app` tests read it)."""
     data = {"identifier": username, "password": password}
     return client.post("/sign-in", data=data).status_code
 
@@ -50,11 +51,10 @@ def _card(client: FlaskClient, world: World, token: str) -> list[str]:
     return list(made.get_json()["codes"])
 
 
-def test_only_the_referent_or_a_recovery_mandate_issues_codes(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_only_the_referent_or_a_recovery_mandate_issues_codes(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     # A member who is not the referent, and helpers whose mandates name anything else
     # (even all four other scopes): refused, as if the person did not exist.
     for name in ("intervenor_grant", "helper_upload", "helper_organise", "helper_share"):
@@ -75,14 +75,14 @@ def test_only_the_referent_or_a_recovery_mandate_issues_codes(
     )
     assert given.status_code == 201 and given.get_json()["scopes"] == ["recovery"]
     assert _issue(client, world, "helper_view")[0] == 201
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     assert _sign_in(browser, "alice") == 302
     helpers = browser.get("/helpers").data.decode()
     assert 'name="scopes" value="recovery"' in helpers
     assert "me donner un code de secours" in helpers
     enum = client.get("/api/v1/openapi.json").get_json()
     assert "recovery" in str(enum["paths"]["/persons/{person_id}/mandates"])
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         refused = session.scalars(
             select(AuditRecord).where(
                 AuditRecord.action == "recovery:issue", AuditRecord.outcome == "denied"
@@ -91,11 +91,10 @@ def test_only_the_referent_or_a_recovery_mandate_issues_codes(
         assert {r.actor_id for r in refused} >= {world.users["helper_upload"].id}
 
 
-def test_the_takeover_by_an_upload_helper_fails_at_every_step(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_the_takeover_by_an_upload_helper_fails_at_every_step(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     alice = token_for(client, "alice")
     own_card = _card(client, world, alice)
     # 1. A helper with an "upload" mandate for one day cannot issue a code at all.
@@ -103,7 +102,7 @@ def test_the_takeover_by_an_upload_helper_fails_at_every_step(
     assert status == 404
     # 2. Even a helper the person trusted with "recovery" who then abuses it: the reset
     # works (that is what the right is for), but it cannot lock the person out.
-    _give_recovery_mandate(sharing_app, clock, world, "helper_upload")
+    _give_recovery_mandate(app, clock, world, "helper_upload")
     status, code = _issue(client, world, "helper_upload")
     assert status == 201 and code
     assert _redeem(client, "alice", code, "le-mot-de-passe-du-voleur") == 204
@@ -113,7 +112,7 @@ def test_the_takeover_by_an_upload_helper_fails_at_every_step(
     assert again.status_code == 403
     assert again.get_json()["error"] == "recovery_card_locked"
     # Dismissing the notice (pages) does nothing: it is still listed.
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     assert _sign_in(browser, "alice", "le-mot-de-passe-du-voleur") == 302
     notices = client.get(f"/api/v1/persons/{world.alice.id}/notices", headers=bearer(thief))
     reset = notices.get_json()["password_resets"][0]
@@ -139,11 +138,10 @@ def test_the_takeover_by_an_upload_helper_fails_at_every_step(
     assert len(_card(client, world, mine)) == 8
 
 
-def test_the_person_card_still_works_after_a_reset_by_issued_code(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_the_person_card_still_works_after_a_reset_by_issued_code(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     own_card = _card(client, world, token_for(client, "alice"))
     _, code = _issue(client, world, "referent_grant")
     assert code and _redeem(client, "alice", code, "nouveau-secret-1") == 204
@@ -151,7 +149,7 @@ def test_the_person_card_still_works_after_a_reset_by_issued_code(
     signed_in = token_for(client, "alice", "nouveau-secret-1")
     url = f"/api/v1/persons/{world.alice.id}/recovery-card"
     assert client.post(url, headers=bearer(signed_in)).status_code == 403
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     assert _sign_in(browser, "alice", "nouveau-secret-1") == 302
     assert browser.post("/recovery-card").status_code == 403
     assert b'id="card-locked"' in browser.get("/recovery-card").data
@@ -159,22 +157,23 @@ def test_the_person_card_still_works_after_a_reset_by_issued_code(
         assert _redeem(client, "alice", card_code, f"nouveau-secret-{n + 2}") == 204
 
 
-def test_not_me_ends_every_session_and_bars_the_issuer(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
-    _give_recovery_mandate(sharing_app, clock, world, "helper_view")
+@pytest.mark.no_csrf
+def test_not_me_ends_every_session_and_bars_the_issuer(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
+    _give_recovery_mandate(app, clock, world, "helper_view")
     own_card = _card(client, world, token_for(client, "alice"))
     _, code = _issue(client, world, "helper_view")
     assert code and _redeem(client, "alice", code, "le-mot-de-passe-du-voleur") == 204
     thief_token = token_for(client, "alice", "le-mot-de-passe-du-voleur")
     _, spare_code = _issue(client, world, "helper_view")  # kept for later
     assert spare_code
-    thief_browser = sharing_app.test_client()
+    thief_browser = app.test_client()
     _sign_in(thief_browser, "alice", "le-mot-de-passe-du-voleur")
     assert _redeem(client, "alice", own_card[0], "ma-phrase-secrete-a-moi") == 204
     # The real person signs in (a browser and the app) and says it was not her.
     app_token = token_for(client, "alice", "ma-phrase-secrete-a-moi")
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     _sign_in(browser, "alice", "ma-phrase-secrete-a-moi")
     resets = client.get(f"/api/v1/persons/{world.alice.id}/notices", headers=bearer(app_token))
     notice_id = next(r["id"] for r in resets.get_json()["password_resets"] if r["by"])
@@ -190,7 +189,7 @@ def test_not_me_ends_every_session_and_bars_the_issuer(sharing_app: Flask, clock
     # they kept no longer works.
     assert _issue(client, world, "helper_view")[0] == 404
     assert _redeem(client, "alice", spare_code, "encore-le-voleur") == 422
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         denied = session.scalars(
             select(AuditRecord).where(
                 AuditRecord.action == "recovery:issue",
@@ -211,14 +210,15 @@ def test_not_me_ends_every_session_and_bars_the_issuer(sharing_app: Flask, clock
     assert _issue(client, world, "referent_grant")[0] == 404
 
 
-def test_issue_and_redeem_records_name_the_issuer(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
-    _give_recovery_mandate(sharing_app, clock, world, "helper_share")
+@pytest.mark.no_csrf
+def test_issue_and_redeem_records_name_the_issuer(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
+    _give_recovery_mandate(app, clock, world, "helper_share")
     helper = world.users["helper_share"].id
     _, code = _issue(client, world, "helper_share")
     assert code and _redeem(client, "alice", code, "nouveau-secret-1") == 204
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         issued = session.scalars(
             select(AuditRecord).where(
                 AuditRecord.action == "recovery:issue", AuditRecord.outcome == "allowed"
@@ -250,11 +250,10 @@ def _create_by_api(client: FlaskClient, username: str) -> tuple[str, list[str]]:
     return made.get_json()["id"], made.get_json()["recovery_codes"]
 
 
-def test_password_set_by_a_professional_must_be_changed_api(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_password_set_by_a_professional_must_be_changed_api(app: Flask, clock: Clock) -> None:
+    build_world(app, clock)
+    client = app.test_client()
     pid, creation_card = _create_by_api(client, "fatou")
     token = token_for(client, "fatou")
     me = client.get("/api/v1/me", headers=bearer(token))
@@ -367,14 +366,13 @@ def test_password_set_by_a_professional_must_be_changed_pages(app: Flask) -> Non
     assert out.status_code == 302 and omar.get("/account/password").status_code == 302
 
 
-def test_own_password_change_ends_other_sessions_not_this_one(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_own_password_change_ends_other_sessions_not_this_one(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     current = token_for(client, "alice")
     other = token_for(client, "alice")
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     _sign_in(browser, "alice")
     change = "/api/v1/me/password"
     # The current password is required; a wrong one changes nothing and ends nothing.
@@ -390,7 +388,7 @@ def test_own_password_change_ends_other_sessions_not_this_one(
     assert browser.get("/papers").status_code == 302
     # The same from a page: the browser it is done from stays signed in.
     token = token_for(client, "alice", NEW)
-    browser = sharing_app.test_client()
+    browser = app.test_client()
     _sign_in(browser, "alice", NEW)
     changed = browser.post(
         "/account/password", data={"current_password": NEW, "new_password": "troisieme-mdp"}
@@ -398,7 +396,7 @@ def test_own_password_change_ends_other_sessions_not_this_one(
     assert changed.status_code == 302
     assert browser.get("/papers").status_code == 200
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         alice = session.get(Person, world.alice.id)
         assert alice is not None and not alice.must_change_password
         records = session.scalars(
@@ -407,9 +405,10 @@ def test_own_password_change_ends_other_sessions_not_this_one(
         assert [r.actor_id for r in records] == [world.alice.id, world.alice.id]
 
 
-def test_recovery_tells_nobody_which_usernames_exist(sharing_app: Flask, clock: Clock) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_recovery_tells_nobody_which_usernames_exist(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     own_card = _card(client, world, token_for(client, "alice"))
     attacker = "198.51.100.9"
     for username in ("alice", "personne-inconnue"):
@@ -419,7 +418,7 @@ def test_recovery_tells_nobody_which_usernames_exist(sharing_app: Flask, clock: 
         ]
         assert answers == [422] * 5 + [429] * 3, username
     # The same through the page.
-    pages = sharing_app.test_client()
+    pages = app.test_client()
     for username in ("bob", "quelqu-un-d-autre"):
         answers = [
             pages.post(
@@ -432,7 +431,7 @@ def test_recovery_tells_nobody_which_usernames_exist(sharing_app: Flask, clock: 
         assert answers == [422] * 5 + [429] * 2, username
     # The real person, from her own address, still recovers at once.
     assert _redeem(client, "alice", own_card[0], "ma-phrase-secrete-a-moi", "192.0.2.1") == 204
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         stored = session.scalars(
             select(RecoveryCode).where(
                 RecoveryCode.person_id == world.alice.id, RecoveryCode.used_at.is_not(None)
@@ -441,11 +440,12 @@ def test_recovery_tells_nobody_which_usernames_exist(sharing_app: Flask, clock: 
         assert len(stored) == 1
 
 
+@pytest.mark.no_csrf
 def test_the_creator_cannot_keep_the_account_with_the_creation_card(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    world = build_world(app, clock)
+    client = app.test_client()
     pid, creation_card = _create_by_api(client, "fatou")
     # The creator redeems a code of the card they saw, before the person ever signs in.
     assert _redeem(client, "fatou", creation_card[0], "le-mdp-du-createur") == 204
@@ -467,7 +467,7 @@ def test_the_creator_cannot_keep_the_account_with_the_creation_card(
     for code in creation_card[2:4]:
         assert _redeem(client, "fatou", code, "le-mdp-du-createur") == 422
     assert token_for(client, "fatou", NEW)
-    with sharing_app.extensions["locker"].session_factory() as session:
+    with app.extensions["locker"].session_factory() as session:
         redeemed = session.scalars(
             select(AuditRecord).where(
                 AuditRecord.action == "recovery:redeem", AuditRecord.outcome == "allowed"
@@ -477,11 +477,12 @@ def test_the_creator_cannot_keep_the_account_with_the_creation_card(
         assert [r.reason for r in redeemed] == [f"initial:{creator_id}"] * 2
 
 
+@pytest.mark.no_csrf
 def test_the_creation_card_expires_after_the_seven_days_once_the_person_chose(
-    sharing_app: Flask, clock: Clock
+    app: Flask, clock: Clock
 ) -> None:
-    build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+    build_world(app, clock)
+    client = app.test_client()
     pid, creation_card = _create_by_api(client, "fatou")
     # She forgot the first password: a code of her creation card (the creator saw it).
     assert _redeem(client, "fatou", creation_card[0], "ma-phrase-a-moi-seule") == 204

@@ -6,6 +6,7 @@ when the log cannot be written they answer 503, showing nothing.
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
@@ -41,17 +42,16 @@ READS = {
 }
 
 
-def test_every_title_read_by_a_professional_is_on_the_persons_log(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_every_title_read_by_a_professional_is_on_the_persons_log(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     for name, paths in READS.items():
         token = _token(client, world, name)
         for path in paths:
             url = path.format(doc=world.doc, person=world.alice.id)
             assert client.get(url, headers=bearer(token)).status_code == 200, (name, url)
-        reads = _reads(sharing_app, world.users[name].id)
+        reads = _reads(app, world.users[name].id)
         assert (
             "document:describe",
             world.doc,
@@ -62,16 +62,15 @@ def test_every_title_read_by_a_professional_is_on_the_persons_log(
     # The person reading their own titles is not an access to record.
     owner = _token(client, world, "owner")
     assert client.get(f"/api/v1/documents/{world.doc}", headers=bearer(owner)).status_code == 200
-    assert _reads(sharing_app, world.alice.id) == []
+    assert _reads(app, world.alice.id) == []
 
 
-def test_no_title_is_shown_when_the_read_cannot_be_recorded(
-    sharing_app: Flask, clock: Clock
-) -> None:
-    world = build_world(sharing_app, clock)
-    client = sharing_app.test_client()
+@pytest.mark.no_csrf
+def test_no_title_is_shown_when_the_read_cannot_be_recorded(app: Flask, clock: Clock) -> None:
+    world = build_world(app, clock)
+    client = app.test_client()
     tokens = {name: _token(client, world, name) for name in READS}
-    with sharing_app.extensions["locker"].engine.begin() as conn:
+    with app.extensions["locker"].engine.begin() as conn:
         conn.execute(text("DROP TABLE audit_records"))
     for name, paths in READS.items():
         for path in paths:
