@@ -88,27 +88,24 @@ class _ForkServer:
         self._socket, self._owner = ours, os.getpid()
         return ours
 
-    def _stop(self) -> None:
+    def _stop(self, grace_seconds: float = 0) -> None:
+        # A closed socket ends the server (and its children waiting for a job with it);
+        # one that does not end within the grace is killed.
         if self._socket is not None:
             self._socket.close()
         if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+            try:
+                self._process.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
         self._socket = self._process = None
 
     def close(self) -> None:
-        """Stop this process's fork server: its socket closed, it ends (and its children
-        waiting for a job with it)."""
+        """Stop this process's fork server, letting it end by itself first."""
         with self._lock:
-            if self._owner == os.getpid() and self._process is not None:
-                assert self._socket is not None
-                self._socket.close()
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-                self._socket = self._process = None
+            if self._owner == os.getpid():
+                self._stop(grace_seconds=5)
 
 
 def _environment() -> dict[str, str]:
