@@ -8,7 +8,8 @@ from the witness folder. Memory stays O(log n) whatever the log's length.
 
 A clean log is proven by `_scan_clean`, which does every one of those checks block by
 block at close to the cost of reading the rows; at its first disagreement the
-record-by-record pass (`_recompute`) runs instead, to name what is wrong.
+record-by-record pass (`_recompute`) runs instead, to name what is wrong, and the report
+says so (`record_by_record`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from locker.errors import CheckpointInvalid
 from locker.merkle import EMPTY_ROOT, node_hash
 
 MAX_PROBLEMS = 20
+
+# The clean-log pass works on blocks of 2**BLOCK_LEVEL aligned leaves: every complete
+# subtree inside a block is computed level by level in list comprehensions and compared
+# with the stored level as a whole list, so the per-record work is one hash and a few
+# C-level comparisons. Higher levels (one node per block and up) use the right edge.
+BLOCK_LEVEL = 14
 _BATCH = 10_000
 _COLUMNS = (
     "action",
@@ -52,6 +59,8 @@ class VerifyReport:
     witness_checked: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_record: int | None = None
+    # The block-wise pass met a disagreement: the record-by-record pass ran to name it.
+    record_by_record: bool = False
 
     @property
     def ok(self) -> bool:
@@ -197,11 +206,14 @@ def verify_log(
     witness_dir: Path | None,
     more_witness_dirs: tuple[Path, ...] = (),
     more_witness_notes: Sequence[tuple[str, str]] = (),
+    *,
+    block_level: int = BLOCK_LEVEL,
 ) -> VerifyReport:
     """Check everything; the report names the first record that does not match.
 
     Every checkpoint on every witness (`witness_dir` and any older folder still kept)
-    must agree with the records.
+    must agree with the records. The clean-log pass reads blocks of 2**`block_level`
+    records (tests make them small, so that a few records cross blocks).
     """
     report = VerifyReport()
     wanted: dict[int, list[tuple[str, bytes]]] = {}
@@ -236,12 +248,13 @@ def verify_log(
             report.problem(f"forked history: two different signed roots for tree size {size}")
 
     try:
-        fast = _scan_clean(conn, set(wanted))
+        fast = _scan_clean(conn, set(wanted), block_level)
     except _BAD_VALUE:
         fast = None  # a value of the wrong type somewhere: the careful pass names it
     if fast is not None:
         report.tree_size, roots = fast
     else:  # something is wrong: the record-by-record pass names it
+        report.record_by_record = True
         roots = _recompute(conn, report, set(wanted))
     for size, claims in sorted(wanted.items()):
         for where, root in claims:
@@ -339,11 +352,6 @@ def _recompute(conn: Connection, report: VerifyReport, sizes: set[int]) -> dict[
     return roots
 
 
-# The clean-log pass works on blocks of 2**_BLOCK_LEVEL aligned leaves: every complete
-# subtree inside a block is computed level by level in list comprehensions and compared
-# with the stored level as a whole list, so the per-record work is one hash and a few
-# C-level comparisons. Higher levels (one node per block and up) use the right edge.
-_BLOCK_LEVEL = 14
 _FAST_RECORDS_SQL = (
     "SELECT r.seq, r.canonical, r.leaf_hash, {check} FROM audit_records r ORDER BY r.seq"
 )
@@ -389,7 +397,9 @@ def _stored_levels_match(stored: list[Any], start: int, levels: list[list[bytes]
     return True
 
 
-def _scan_clean(conn: Connection, sizes: set[int]) -> tuple[int, dict[int, bytes]] | None:
+def _scan_clean(
+    conn: Connection, sizes: set[int], block_level: int
+) -> tuple[int, dict[int, bytes]] | None:
     """Check a log that is presumably intact, at little more than the cost of reading it.
 
     Returns the tree size and the recomputed roots at `sizes`, or None at the first
@@ -403,12 +413,12 @@ def _scan_clean(conn: Connection, sizes: set[int]) -> tuple[int, dict[int, bytes
     records = _cursor(conn, _FAST_RECORDS_SQL.format(check=check), "audit_scan", binary=True)
     stored = [
         _cursor(conn, _LEVEL_SQL.format(level=level), f"audit_scan_{level}", binary=True)
-        for level in range(_BLOCK_LEVEL + 1)
+        for level in range(block_level + 1)
     ]
     upper = _StoredLevels(conn, "audit_scan_upper")
     sha256 = hashlib.sha256
-    block = 1 << _BLOCK_LEVEL
-    edge: list[tuple[int, bytes]] = []  # complete subtrees of level >= _BLOCK_LEVEL
+    block = 1 << block_level
+    edge: list[tuple[int, bytes]] = []  # complete subtrees of level >= block_level
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     start = 0
     wanted = sorted(sizes)
@@ -425,7 +435,7 @@ def _scan_clean(conn: Connection, sizes: set[int]) -> tuple[int, dict[int, bytes
             if not _columns_agree(conn, start, start + count - 1, unchecked):
                 return None
         levels = [current]
-        for _ in range(_BLOCK_LEVEL):
+        for _ in range(block_level):
             pairs = iter(current)
             current = [sha256(b"\x01" + a + b).digest() for a, b in zip(pairs, pairs, strict=False)]
             levels.append(current)
@@ -437,7 +447,7 @@ def _scan_clean(conn: Connection, sizes: set[int]) -> tuple[int, dict[int, bytes
                 offset = size - start
                 inside = [
                     levels[bit][(offset >> bit) - 1]
-                    for bit in range(_BLOCK_LEVEL, -1, -1)
+                    for bit in range(block_level, -1, -1)
                     if offset >> bit & 1
                 ]
                 roots[size] = _fold(edge_parts + inside)
@@ -446,11 +456,11 @@ def _scan_clean(conn: Connection, sizes: set[int]) -> tuple[int, dict[int, bytes
             offset = count
             edge += [
                 (bit, levels[bit][(offset >> bit) - 1])
-                for bit in range(_BLOCK_LEVEL - 1, -1, -1)
+                for bit in range(block_level - 1, -1, -1)
                 if offset >> bit & 1
             ]
             break
-        level, node = _BLOCK_LEVEL, levels[_BLOCK_LEVEL][0]
+        level, node = block_level, levels[block_level][0]
         while edge and edge[-1][0] == level:
             node = sha256(b"\x01" + edge.pop()[1] + node).digest()
             level += 1

@@ -10,7 +10,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from crypto.keyring import LocalKeyring, create_keyfile
-from locker import accounts
+from crypto.keyring import create_keyfile
 from locker.actors import utc_now
 from locker.db import make_engine
 from locker.models import Organization, Person, Professional
 from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
+from tests.factories import PASSWORD, Clock, new_organization, new_person, new_professional
 from tests.postgres_server import answers, throwaway_cluster
 from tests.s3_server import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
 from web.app import create_app
@@ -35,7 +34,6 @@ STRICT = os.environ.get("LOCKER_TEST_STRICT") == "1" or os.environ.get("CI") == 
 PG_ADMIN_URL = os.environ.get(
     "LOCKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PASSWORD = "correct horse battery"
 
 
 def require_service(reason: str) -> None:
@@ -120,19 +118,6 @@ def settings(
     return result
 
 
-class Clock:
-    """An injectable clock: tests move time instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -185,43 +170,22 @@ class Actors:
 @pytest.fixture
 def world(app: Flask) -> Actors:
     found = app.extensions["locker"]
-    keyring: LocalKeyring = found.keyring
     with found.session_factory() as session:
-        org = accounts.create_organization(session, utc_now, "CHRS Les Lilas")
-        other = accounts.create_organization(session, utc_now, "Mission locale")
-        pro = accounts.create_professional(
-            session,
-            utc_now,
-            organization_id=org.id,
-            email="martin@lilas.example",
-            display_name="Mme Martin",
-            password=PASSWORD,
-        )
-        other_pro = accounts.create_professional(
-            session,
-            utc_now,
-            organization_id=other.id,
-            email="durand@ml.example",
-            display_name="M. Durand",
-            password=PASSWORD,
-        )
-        admin = accounts.create_professional(
-            session,
-            utc_now,
-            organization_id=org.id,
-            email="admin@lilas.example",
-            display_name="Admin",
-            password=PASSWORD,
-            role="org_admin",
-        )
-        alice = accounts.create_person(
-            session, keyring, utc_now, username="alice", display_name="Alice", password=PASSWORD
-        )
-        bob = accounts.create_person(
-            session, keyring, utc_now, username="bob", display_name="Bob", password=PASSWORD
+        org = new_organization(session, utc_now, "CHRS Les Lilas")
+        other = new_organization(session, utc_now, "Mission locale")
+        actors = Actors(
+            org,
+            other,
+            new_professional(session, utc_now, org, "Mme Martin", email="martin@lilas.example"),
+            new_professional(session, utc_now, other, "M. Durand", email="durand@ml.example"),
+            new_professional(
+                session, utc_now, org, "Admin", "org_admin", email="admin@lilas.example"
+            ),
+            new_person(session, found.keyring, utc_now, "alice"),
+            new_person(session, found.keyring, utc_now, "bob"),
         )
         session.commit()
-        return Actors(org, other, pro, other_pro, admin, alice, bob)
+        return actors
 
 
 def token_for(client: FlaskClient, identifier: str, password: str = PASSWORD) -> str:
@@ -248,7 +212,16 @@ def sample(name: str) -> bytes:
     raise FileNotFoundError(name)
 
 
-__all__ = ["Actors", "bearer", "replace", "require_service", "sample", "token_for"]
+__all__ = [
+    "PASSWORD",
+    "Actors",
+    "Clock",
+    "bearer",
+    "replace",
+    "require_service",
+    "sample",
+    "token_for",
+]
 
 
 @pytest.hookimpl(hookwrapper=True)

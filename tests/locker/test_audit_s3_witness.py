@@ -20,7 +20,7 @@ from flask import Flask
 
 from locker.checkpoints import CHECKPOINT_EVERY_RECORDS
 from locker.settings import Settings
-from tests.locker.test_audit_verify import _cli_env, _rebuild_tree, fill, row, tamper
+from tests.locker.test_audit_verify import cli_env, fill, rebuild_tree, row, tamper
 from tests.s3_server import S3Server
 from web.app import create_app
 from web.cli import main
@@ -43,7 +43,7 @@ def locked_app(
     )
     app = create_app(witnessed, config={"TESTING": True})
     app.extensions["locker"].store.ensure_ready()
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     monkeypatch.setenv("LOCKER_AUDIT_WITNESS_URL", witnessed.audit_witness_url or "")
     monkeypatch.setenv("LOCKER_S3_ENDPOINT_URL", s3_server.endpoint_url)
     monkeypatch.setenv("LOCKER_S3_REGION", s3_server.region)
@@ -79,7 +79,7 @@ def test_a_locked_witness_outlives_the_database_and_its_folders(
         app,
         (f"DELETE FROM audit_records WHERE seq >= {keep}", {}),
         ("DELETE FROM audit_checkpoints", {}),
-        *_rebuild_tree(rows),
+        *rebuild_tree(rows),
     )
     shutil.rmtree(app.extensions["locker"].settings.audit_witness_dir)
     caught = runner.invoke(main, ["audit", "verify"])

@@ -23,7 +23,7 @@ from locker.checkpoints import (
     witness_notes,
 )
 from tests.conftest import Actors, bearer, sample, token_for
-from tests.locker.test_audit_verify import _rebuild_tree, row, tamper, verify
+from tests.locker.test_audit_verify import rebuild_tree, row, tamper, verify
 
 
 def _reads(client: FlaskClient, world: Actors, count: int) -> None:
@@ -92,7 +92,7 @@ def test_a_truncation_after_the_last_database_checkpoint_is_caught_by_the_witnes
         app,
         (f"DELETE FROM audit_records WHERE seq >= {keep}", {}),
         ("DELETE FROM audit_checkpoints", {}),
-        *_rebuild_tree(rows),
+        *rebuild_tree(rows),
     )
     report = verify(app)
     assert not report.ok

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from locker.actors import Actor
 from locker.audit import AuditEvent, record_event
-from locker.audit_verify import VerifyReport, verify_log
+from locker.audit_verify import BLOCK_LEVEL, VerifyReport, verify_log
 from locker.checkpoints import publish_checkpoint, publish_current_checkpoint
 from locker.errors import ForkDetected
 from locker.merkle import TreeBuilder
@@ -53,7 +53,7 @@ def checkpoint(app: Flask) -> str:
     return made.note
 
 
-def verify(app: Flask, witness: bool = True) -> VerifyReport:
+def verify(app: Flask, witness: bool = True, block_level: int = BLOCK_LEVEL) -> VerifyReport:
     found = app.extensions["locker"]
     settings: Settings = found.settings
     with found.engine.connect() as conn:
@@ -62,6 +62,7 @@ def verify(app: Flask, witness: bool = True) -> VerifyReport:
             found.keyring.audit_signing_key().public_key(),
             settings.audit_origin,
             settings.audit_witness_dir if witness else None,
+            block_level=block_level,
         )
 
 
@@ -205,7 +206,7 @@ def test_two_swapped_records_are_named(app: Flask) -> None:
     assert "reordered" in report.problems[0]
 
 
-def _rebuild_tree(conn_rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+def rebuild_tree(conn_rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """What an operator who rewrites records must also do to the tree."""
     statements: list[tuple[str, dict[str, Any]]] = [("DELETE FROM audit_tree_nodes", {})]
     builder = TreeBuilder()
@@ -237,7 +238,7 @@ def test_a_full_rewrite_resigned_with_the_key_is_caught_by_the_witness(app: Flas
         ("DELETE FROM audit_records", {}),
         ("DELETE FROM audit_checkpoints", {}),
         *reinsert(rows),
-        *_rebuild_tree(rows),
+        *rebuild_tree(rows),
     )
     # Records and tree agree again; the operator even signs a new checkpoint...
     with pytest.raises(ForkDetected):
@@ -261,7 +262,7 @@ def test_records_removed_from_the_end_are_caught_by_the_witness(app: Flask) -> N
         app,
         ("DELETE FROM audit_records WHERE seq >= 8", {}),
         ("DELETE FROM audit_checkpoints", {}),
-        *_rebuild_tree(rows),
+        *rebuild_tree(rows),
     )
     report = verify(app)
     assert report.first_bad_record == 8
@@ -296,7 +297,8 @@ def test_the_checkpoint_is_a_c2sp_signed_note(app: Flask) -> None:
     public.verify(blob[4:], (body + "\n").encode())
 
 
-def _cli_env(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def cli_env(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the `locker` command at the app's database, data and keys."""
     settings: Settings = app.extensions["locker"].settings
     monkeypatch.setenv("LOCKER_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("LOCKER_DATABASE_URL", settings.database_url)
@@ -307,7 +309,7 @@ def _cli_env(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_cli_checkpoints_and_verifies_and_names_the_record(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     fill(app, 6)
     runner = CliRunner()
     made = runner.invoke(main, ["audit", "checkpoint"])

@@ -2,43 +2,25 @@
 
 Blocks are shrunk to 4 leaves so that a few dozen records cross block boundaries, use
 the right edge above the blocks, and end in a partial block. A clean log must pass on
-the fast pass alone; any tampering must fall through to the pass that names it.
+the fast pass alone; any tampering must fall through to the pass that names it, which
+the report says (`record_by_record`).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from locker import audit_verify
 from locker.actors import Actor
 from locker.audit import AuditEvent, record_event
 from tests import audit_verifier as rfc
 from tests.locker.test_audit_verify import checkpoint, fill, row, tamper, verify
 
-
-@pytest.fixture
-def small_blocks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Blocks of 4 leaves; records which pass ran ("scan" always, "records" on fallback)."""
-    calls: list[str] = []
-    scan, recompute = audit_verify._scan_clean, audit_verify._recompute
-
-    def spy(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapped(*args: Any) -> Any:
-            calls.append(name)
-            return real(*args)
-
-        return wrapped
-
-    monkeypatch.setattr(audit_verify, "_BLOCK_LEVEL", 2)
-    monkeypatch.setattr(audit_verify, "_scan_clean", spy("scan", scan))
-    monkeypatch.setattr(audit_verify, "_recompute", spy("records", recompute))
-    return calls
+SMALL_BLOCKS = 2  # blocks of 2**2 leaves
 
 
 def leaves(app: Flask) -> list[bytes]:
@@ -49,7 +31,7 @@ def leaves(app: Flask) -> list[bytes]:
 
 @pytest.mark.parametrize("total", [4, 13, 16, 23])
 def test_a_clean_log_passes_on_the_fast_pass_with_checkpoints_everywhere(
-    app: Flask, small_blocks: list[str], total: int
+    app: Flask, total: int
 ) -> None:
     sizes = sorted({1, 3, 4, 5, 8, 9, 12, 13, 16, 17, 22, total} & set(range(1, total + 1)))
     done = 0
@@ -57,16 +39,14 @@ def test_a_clean_log_passes_on_the_fast_pass_with_checkpoints_everywhere(
         fill(app, size - done, start=done)
         checkpoint(app)
         done = size
-    report = verify(app)
+    report = verify(app, block_level=SMALL_BLOCKS)
     assert report.ok, report.problems
     assert report.tree_size == total
     assert report.checkpoints_checked == len(sizes)
-    assert small_blocks == ["scan"]  # no fallback: the fast pass proved it all
+    assert not report.record_by_record  # no fallback: the fast pass proved it all
 
 
-def test_records_with_escapes_are_judged_in_python_and_pass(
-    app: Flask, small_blocks: list[str]
-) -> None:
+def test_records_with_escapes_are_judged_in_python_and_pass(app: Flask) -> None:
     found = app.extensions["locker"]
     fill(app, 6)
     for reason in ('quote " inside', "back\\slash", "accent é"):
@@ -78,12 +58,12 @@ def test_records_with_escapes_are_judged_in_python_and_pass(
         )
         record_event(found.session_factory, found.clock, event)
     checkpoint(app)
-    report = verify(app)
+    report = verify(app, block_level=SMALL_BLOCKS)
     assert report.ok, report.problems
-    assert small_blocks == ["scan"]
+    assert not report.record_by_record
 
 
-def test_an_altered_escaped_record_is_still_named(app: Flask, small_blocks: list[str]) -> None:
+def test_an_altered_escaped_record_is_still_named(app: Flask) -> None:
     found = app.extensions["locker"]
     fill(app, 5)
     event = AuditEvent(
@@ -96,10 +76,10 @@ def test_an_altered_escaped_record_is_still_named(app: Flask, small_blocks: list
     record_event(found.session_factory, found.clock, event)
     fill(app, 4, start=6)
     tamper(app, ("UPDATE audit_records SET person_id = 'p-2' WHERE seq = 5", {}))
-    report = verify(app)
+    report = verify(app, block_level=SMALL_BLOCKS)
     assert report.first_bad_record == 5
     assert "person_id" in report.problems[0]
-    assert small_blocks == ["scan", "records"]
+    assert report.record_by_record
 
 
 @pytest.mark.parametrize(
@@ -107,7 +87,7 @@ def test_an_altered_escaped_record_is_still_named(app: Flask, small_blocks: list
     [(0, 9), (1, 3), (2, 1), (3, 0), (4, 0)],  # inside blocks, the block root, above it
 )
 def test_a_stored_subtree_altered_at_any_level_is_caught(
-    app: Flask, small_blocks: list[str], level: int, position: int
+    app: Flask, level: int, position: int
 ) -> None:
     fill(app, 19)
     tamper(
@@ -117,16 +97,16 @@ def test_a_stored_subtree_altered_at_any_level_is_caught(
             {"h": b"y" * 32, "l": level, "p": position},
         ),
     )
-    report = verify(app)
+    report = verify(app, block_level=SMALL_BLOCKS)
     assert not report.ok
-    assert small_blocks == ["scan", "records"]
+    assert report.record_by_record
     if level == 0:
         assert report.first_bad_record == position
     else:
         assert f"tree node ({level}, {position})" in report.problems[0]
 
 
-def test_a_swap_across_blocks_is_named(app: Flask, small_blocks: list[str]) -> None:
+def test_a_swap_across_blocks_is_named(app: Flask) -> None:
     fill(app, 14)
     one, eleven = row(app, 1), row(app, 11)
     statements: list[tuple[str, dict[str, Any]]] = [
@@ -140,16 +120,14 @@ def test_a_swap_across_blocks_is_named(app: Flask, small_blocks: list[str]) -> N
         )
         statements.append((sql, moved))
     tamper(app, *statements)
-    report = verify(app)
+    report = verify(app, block_level=SMALL_BLOCKS)
     assert report.first_bad_record == 1
     assert "reordered" in report.problems[0]
 
 
-def test_the_fast_pass_roots_match_the_independent_verifier(
-    app: Flask, small_blocks: list[str]
-) -> None:
+def test_the_fast_pass_roots_match_the_independent_verifier(app: Flask) -> None:
     fill(app, 21)
     note = checkpoint(app)
     assert base64.b64decode(note.splitlines()[2]) == rfc.mth(leaves(app))
-    assert verify(app).ok
-    assert small_blocks == ["scan"]
+    report = verify(app, block_level=SMALL_BLOCKS)
+    assert report.ok and not report.record_by_record

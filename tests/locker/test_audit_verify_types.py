@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from locker.audit import RECORD_COLUMNS
-from tests.locker.test_audit_verify import _cli_env, checkpoint, fill, row, tamper
+from tests.locker.test_audit_verify import checkpoint, cli_env, fill, row, tamper
 from web.cli import main
 
 COLUMNS = RECORD_COLUMNS  # every column of an audit row
@@ -45,7 +45,7 @@ def _loosen(app: Flask) -> None:
 def test_any_value_in_any_column_is_named_never_a_traceback(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _cli_env(app, monkeypatch)
+    cli_env(app, monkeypatch)
     fill(app, 8)
     checkpoint(app)
     _loosen(app)

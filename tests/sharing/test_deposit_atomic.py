@@ -18,8 +18,7 @@ from locker.settings import Settings
 from sharing.models import Grant, SharingNotice
 from sharing.professionals import deposit_document
 from tests.conftest import bearer, sample, token_for
-from tests.factories import context
-from tests.sharing.conftest import PNG, Clock, build_world
+from tests.factories import PNG, Clock, build_world, context
 from web.app import create_app
 
 

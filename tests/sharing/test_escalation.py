@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from locker.models import AuditRecord
 from tests.conftest import bearer, token_for
-from tests.sharing.conftest import Clock, World, build_world
+from tests.factories import Clock, World, build_world
 
 
 def _token(client: FlaskClient, world: World, name: str) -> str:

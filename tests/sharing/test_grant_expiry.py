@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from locker.models import AuditRecord
 from sharing.grants import record_grant_expiries
-from tests.sharing.conftest import (
+from tests.factories import (
     Clock,
     add_grant,
     add_member,
+    new_organization,
     new_person,
     new_professional,
     upload,
@@ -20,15 +21,13 @@ from tests.sharing.conftest import (
 
 @pytest.mark.no_csrf
 def test_expiry_is_recorded_once_per_grant(app: Flask, clock: Clock) -> None:
-    from locker import accounts
-
     found = app.extensions["locker"]
     with found.session_factory() as session:
-        org = accounts.create_organization(session, clock, "CHRS")
+        org = new_organization(session, clock, "CHRS")
         pro = new_professional(session, clock, org, "martin")
-        person = new_person(session, app, clock, "zoe")
+        person = new_person(session, found.keyring, clock, "zoe")
         session.commit()
-        doc = upload(app, session, clock, person)
+        doc = upload(found, session, clock, person)
         member = add_member(session, clock, person, pro)
         soon = add_grant(session, clock, member, doc, expires_at=clock() + _days(1))
         later = add_grant(session, clock, member, doc, expires_at=clock() + _days(30))

@@ -9,7 +9,7 @@ from flask import Flask
 
 from sharing import policy
 from tests.conftest import bearer, token_for
-from tests.sharing.conftest import Clock, build_world
+from tests.factories import Clock, build_world
 
 
 @pytest.mark.no_csrf

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
-from locker import accounts
 from locker.actors import Actor
 from locker.documents import find_document
 from locker.errors import NotFound
@@ -23,8 +22,15 @@ from sharing.decisions import Action
 from sharing.models import Grant
 from sharing.organizations import set_digital_inclusion
 from sharing.policy import decide
-from tests.factories import context
-from tests.sharing.conftest import Clock, add_mandate, new_person, new_professional, upload
+from tests.factories import (
+    Clock,
+    add_mandate,
+    context,
+    new_organization,
+    new_person,
+    new_professional,
+    upload,
+)
 
 PROS = 3
 DOCS = (("identity", 0), ("health", 1))  # (category, index)
@@ -58,16 +64,18 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
             self.session = found.session_factory()
             s = self.session
             # pro i works for org i % 2; only a digital-inclusion org's mandates count.
-            self.orgs = [accounts.create_organization(s, clock, f"Org{i}") for i in range(2)]
             self.inclusion = [True, False]
-            set_digital_inclusion(s, clock, organization_id=self.orgs[0].id, on=True)
-            self.person = new_person(s, app, clock, f"p{secrets.token_hex(6)}")
+            self.orgs = [
+                new_organization(s, clock, f"Org{i}", digital_inclusion=on)
+                for i, on in enumerate(self.inclusion)
+            ]
+            self.person = new_person(s, found.keyring, clock, f"p{secrets.token_hex(6)}")
             self.pros = [
                 new_professional(s, clock, self.orgs[i % 2], f"pro{i}-{secrets.token_hex(4)}")
                 for i in range(PROS)
             ]
             s.commit()
-            self.docs = [upload(app, s, clock, self.person, "t", c) for c, _ in DOCS]
+            self.docs = [upload(found, s, clock, self.person, "t", c) for c, _ in DOCS]
             self.categories = [c for c, _ in DOCS]  # helpers under "organise" move papers
             self.owner = Actor(kind="person", id=self.person.id)
             self.member_ids: dict[int, str] = {}  # pro index -> live member id

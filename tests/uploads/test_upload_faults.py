@@ -9,11 +9,10 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 
-from locker import accounts
 from locker.actors import utc_now
 from locker.settings import Settings
 from locker.storage import ObjectStore, Replayable
-from tests.conftest import PASSWORD
+from tests.factories import new_person
 from tests.s3_server import S3Server
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
 from web.app import create_app, open_object_store
@@ -74,9 +73,7 @@ def _app_with(settings: Settings, store: object) -> tuple[Flask, str]:
     app.extensions["locker"].store.ensure_ready()
     found = app.extensions["locker"]
     with found.session_factory() as session:
-        alice = accounts.create_person(
-            session, found.keyring, utc_now, username="alice", display_name="A", password=PASSWORD
-        )
+        alice = new_person(session, found.keyring, utc_now, "alice")
         session.commit()
         return app, alice.id
 

@@ -23,13 +23,13 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from crypto.keyring import create_keyfile
-from locker import accounts
 from locker.actors import utc_now
 from locker.db import make_engine
 from locker.models import Document, Person
 from locker.schema import upgrade_schema
 from locker.settings import load_settings
-from tests.conftest import PASSWORD, SAMPLES, STRICT, require_service
+from tests.conftest import SAMPLES, STRICT, require_service
+from tests.factories import PASSWORD, new_organization, new_person, new_professional
 from web.app import create_app
 
 try:
@@ -81,14 +81,7 @@ class LiveServer:
         found = self.app.extensions["locker"]
         username = f"p{secrets.token_hex(4)}"
         with found.session_factory() as session:
-            accounts.create_person(
-                session,
-                found.keyring,
-                utc_now,
-                username=username,
-                display_name="Awa",
-                password=PASSWORD,
-            )
+            new_person(session, found.keyring, utc_now, username, "Awa")
             session.commit()
         return username
 
@@ -121,15 +114,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     found = app.extensions["locker"]
     found.store.ensure_ready()
     with found.session_factory() as session:
-        org = accounts.create_organization(session, utc_now, "CHRS Les Lilas")
-        pro = accounts.create_professional(
-            session,
-            utc_now,
-            organization_id=org.id,
-            email="martin@lilas.example",
-            display_name="Mme Martin",
-            password=PASSWORD,
-        )
+        org = new_organization(session, utc_now, "CHRS Les Lilas")
+        pro = new_professional(session, utc_now, org, "Mme Martin", email="martin@lilas.example")
         session.commit()
         email = pro.email
     server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: a free port
