@@ -1,9 +1,6 @@
-"""The one way the API reads a JSON body (an object whose text is valid Unicode, or
-nothing), and the same check on form fields and query strings."""
+"""Text no database can store, refused before any view reads a query, a form or a JSON body."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from flask import request
 from werkzeug.exceptions import BadRequest
@@ -28,25 +25,13 @@ def _valid(value: object) -> bool:
     return True
 
 
-def json_object() -> dict[str, Any] | None:
-    """The request's JSON object, None when the body is no object; InvalidText on bad text."""
-    body = request.get_json(silent=True)
-    if not _valid(body):
-        raise InvalidText()
-    return body if isinstance(body, dict) else None
-
-
 def check_form_text() -> None:
-    """InvalidText when a query parameter or form field (name or value) holds such text:
-    PostgreSQL would refuse it deep in a service, as a server error."""
+    """InvalidText when a query parameter, form field or JSON body (names or values) holds
+    such text: PostgreSQL would refuse it deep in a service, as a server error."""
     fields = [*request.args.items(multi=True)]
     if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         fields += request.form.items(multi=True)
     if not _valid([text for pair in fields for text in pair]):
         raise InvalidText()
-
-
-def text_field(body: dict[str, Any], name: str) -> str | None:
-    """The field `name` of a JSON object when it is a string, else None."""
-    value = body.get(name)
-    return value if isinstance(value, str) else None
+    if request.is_json and not _valid(request.get_json(silent=True)):
+        raise InvalidText()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from locker.models import AuditRecord
 from sharing.organizations import set_digital_inclusion
 from tests.conftest import PASSWORD, bearer, token_for
-from tests.sharing.conftest import PNG, Clock, World, build_world
+from tests.factories import PNG, Clock, World, build_world
 
 
 def _tokens(client: FlaskClient, world: World, *names: str) -> dict[str, str]:
@@ -242,7 +242,7 @@ def test_mandate_needs_the_persons_password_and_records_both_identities(
     bad = client.post(
         url, headers=bearer(t["owner"]), json={**body, "scopes": ["delete"], "password": PASSWORD}
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 400 and bad.get_json()["error"] == "invalid_input"
     made = client.post(url, headers=bearer(t["owner"]), json={**body, "password": PASSWORD})
     assert made.status_code == 201 and made.get_json()["scopes"] == ["upload"]
     helper = bearer(t["intervenor_revoked"])

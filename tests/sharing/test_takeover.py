@@ -10,11 +10,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from locker import accounts
 from locker.models import AuditRecord, Person
 from sharing.models import RecoveryCode
 from tests.conftest import PASSWORD, bearer, token_for
-from tests.sharing.conftest import Clock, World, add_mandate, build_world
+from tests.factories import (
+    Clock,
+    World,
+    add_mandate,
+    build_world,
+    new_organization,
+    new_professional,
+)
 from tests.web.test_pages import csrf, sign_in
 
 NEW = "mon-mot-de-passe-a-moi"
@@ -80,8 +86,9 @@ def test_only_the_referent_or_a_recovery_mandate_issues_codes(app: Flask, clock:
     helpers = browser.get("/helpers").data.decode()
     assert 'name="scopes" value="recovery"' in helpers
     assert "me donner un code de secours" in helpers
-    enum = client.get("/api/v1/openapi.json").get_json()
-    assert "recovery" in str(enum["paths"]["/persons/{person_id}/mandates"])
+    document = client.get("/api/v1/openapi.json").get_json()
+    asked = document["components"]["schemas"]["NewMandate"]["properties"]["scopes"]
+    assert "recovery" in asked["items"]["enum"]
     with app.extensions["locker"].session_factory() as session:
         refused = session.scalars(
             select(AuditRecord).where(
@@ -290,15 +297,8 @@ def test_password_set_by_a_professional_must_be_changed_pages(app: Flask) -> Non
     pro = app.test_client()
     found = app.extensions["locker"]
     with found.session_factory() as session:
-        org = accounts.create_organization(session, found.clock, "CCAS")
-        accounts.create_professional(
-            session,
-            found.clock,
-            organization_id=org.id,
-            email="creatrice@ccas.example",
-            display_name="Mme Créatrice",
-            password=PASSWORD,
-        )
+        org = new_organization(session, found.clock, "CCAS")
+        new_professional(session, found.clock, org, "Mme Créatrice", email="creatrice@ccas.example")
         session.commit()
     sign_in(pro, "creatrice@ccas.example")
     form = {"username": "nadia", "display_name": "Nadia", "password": PASSWORD}

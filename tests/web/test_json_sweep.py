@@ -43,7 +43,8 @@ def _body_fields(document: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
                 .get("application/json", {})
                 .get("schema", {})
             )
-            fields[(method.upper(), rule)] = sorted(schema.get("properties", {}))
+            named = document["components"]["schemas"].get(schema.get("$ref", "").split("/")[-1])
+            fields[(method.upper(), rule)] = sorted((named or schema).get("properties", {}))
     return fields
 
 

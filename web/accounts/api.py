@@ -11,25 +11,34 @@ from locker.errors import WrongCurrentPassword
 from locker.models import Person, Professional
 from sharing.accounts import change_own_password, create_person_with_card
 from sharing.members import share_code_for
+from web.accounts.schemas import Me, NewPassword, NewPerson, PersonCreated, SignIn, Token
 from web.auth import api_auth, bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
-from web.json_body import json_object, text_field
+from web.openapi import INVALID, PUBLIC, Answers, Error, spec
 from web.throttle import sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
 
 @api.post("/auth/token")
-def create_token() -> Any:
-    body = json_object()
-    password = text_field(body, "password") if body else None
-    username = text_field(body, "username") if body else None
-    email = text_field(body, "email") if body else None
-    identifier = email if email is not None else username
-    if body is None or password is None or identifier is None:
-        return error_response("bad_request", 400)
-    if username is not None and "@" in username:
+@spec.validate(
+    security=PUBLIC,
+    resp=Answers(
+        HTTP_201=(Token, "A new token"),
+        HTTP_400=(Error, "Malformed body"),
+        HTTP_401=(Error, "Wrong credentials (same answer whichever part)"),
+        HTTP_429=(
+            Error,
+            "Too many failed sign-ins for this account or from this address "
+            "(10 per account, 50 per address, in 15 minutes)",
+        ),
+    ),
+)
+def create_token(json: SignIn) -> Any:
+    """Sign in and get a bearer token"""
+    identifier = json.email if json.email is not None else json.username or ""
+    if json.username is not None and "@" in json.username:
         identifier = ""  # a username never holds "@": never let it reach the e-mail lookup
     if not sign_in_allowed(identifier):
         return error_response("too_many_attempts", 429)
@@ -38,7 +47,7 @@ def create_token() -> Any:
         db(),
         found.clock,
         identifier=identifier,
-        password=password,
+        password=json.password,
         channel="api",
         hours=found.settings.token_hours,
     )
@@ -47,14 +56,14 @@ def create_token() -> Any:
         sign_in_failed(identifier)
         return error_response("bad_credentials", 401)
     token, signed_in = result
-    return jsonify(
-        {"token": token, "expires_at": signed_in.auth_session.expires_at.isoformat()}
-    ), 201
+    return Token(token=token, expires_at=signed_in.auth_session.expires_at), 201
 
 
 @api.delete("/auth/token")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Revoked")))
 def delete_token() -> Any:
+    """Revoke the token used for this request"""
     token = bearer_token()
     assert token is not None
     accounts.sign_out(db(), services().clock, token, current_actor())
@@ -64,7 +73,9 @@ def delete_token() -> Any:
 
 @api.get("/me")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Me, "The signed-in account")))
 def me() -> Any:
+    """Who I am"""
     user = g.api_signed_in.user
     if isinstance(user, Person):
         return jsonify(
@@ -95,12 +106,19 @@ def me() -> Any:
 
 @api.post("/me/password")
 @api_auth
-def change_password() -> Any:
-    body = json_object()
-    current = text_field(body, "current_password") if body else None
-    new = text_field(body, "new_password") if body else None
-    if current is None or new is None:
-        return error_response("bad_request", 400)
+@spec.validate(
+    resp=Answers(
+        HTTP_204=(None, "Changed"),
+        HTTP_400=(Error, "Missing field"),
+        HTTP_403=(Error, "The current password is wrong"),
+        HTTP_422=(Error, "The new password is too short or the current one"),
+        HTTP_429=(Error, "Too many wrong passwords lately"),
+    )
+)
+def change_password(json: NewPassword) -> Any:
+    """Change my own password; every other session and token ends (not this one). A
+    person's recovery card shown at account creation stops working: print a new one with
+    POST /persons/{id}/recovery-card"""
     signed_in = g.api_signed_in
     identifier = _identifier(signed_in.user)
     # A stolen token must not become a way to guess the password: the sign-in counters.
@@ -114,8 +132,8 @@ def change_password() -> Any:
             db(),
             found.clock,
             signed_in,
-            current_password=current,
-            new_password=new,
+            current_password=json.current_password,
+            new_password=json.new_password,
             fresh_card=False,
         )
     except WrongCurrentPassword:
@@ -132,10 +150,17 @@ def _identifier(user: Person | Professional) -> str:
 
 @api.post("/persons")
 @api_auth
-def create_person() -> Any:
-    body = json_object()
-    if body is None:
-        return error_response("bad_request", 400)
+@spec.validate(
+    resp=Answers(
+        HTTP_201=(PersonCreated, "Created"),
+        HTTP_400=(Error, "Malformed body"),
+        HTTP_403=(Error, "Only professionals create persons"),
+        HTTP_409=(Error, "Username taken"),
+        HTTP_422=INVALID,
+    )
+)
+def create_person(json: NewPerson) -> Any:
+    """A professional creates a person's account"""
     found = services()
     # Only the named fields are read: `owner`, `role`, `id`... in the body are ignored.
     person, codes = create_person_with_card(
@@ -143,10 +168,9 @@ def create_person() -> Any:
         found.keyring,
         found.clock,
         actor=current_actor(),
-        username=text_field(body, "username") or "",
-        display_name=text_field(body, "display_name") or "",
-        password=text_field(body, "password") or "",
+        username=json.username,
+        display_name=json.display_name,
+        password=json.password,
     )
     db().commit()
-    # The recovery card's codes, shown this once (only their hashes are kept).
-    return jsonify({"id": person.id, "username": person.username, "recovery_codes": codes}), 201
+    return PersonCreated(id=person.id, username=person.username, recovery_codes=codes), 201

@@ -13,32 +13,34 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, stream_with_context
 
 from locker.access_log import EXPORT_COLUMNS, LogEntry
 from locker.checkpoints import publish_current_checkpoint, verifier_key
 from locker.proofs import consistency_proof
 from sharing import audit_log
+from web.audit.schemas import (
+    AccessLogQuery,
+    Consistency,
+    ConsistencyQuery,
+    Entries,
+    ExportQuery,
+    Inclusion,
+    InclusionQuery,
+    Page,
+)
 from web.auth import api_auth
 from web.context import db, request_context, services
-from web.errors import error_response
+from web.openapi import NOT_FOUND, PUBLIC, Answers, Error, spec
 
 api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
 TEXT_PLAIN = "text/plain; charset=utf-8"
+BAD_NUMBER = (Error, "A parameter is missing or not a whole number")
 
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
-
-
-def _int_arg(name: str, default: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or len(raw) > 12:
-        raise ValueError(name)
-    return int(raw)
 
 
 def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
@@ -63,7 +65,12 @@ def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
 
 
 @api.get("/audit/checkpoint")
+@spec.validate(
+    security=PUBLIC,
+    resp=Answers(HTTP_200=(None, "text/plain: origin, tree size, base64 root, blank, signature")),
+)
 def checkpoint() -> Response:
+    """The latest signed checkpoint (C2SP tlog-checkpoint signed note)"""
     found = services()
     settings = found.settings
     made = publish_current_checkpoint(
@@ -79,7 +86,9 @@ def checkpoint() -> Response:
 
 
 @api.get("/audit/public-key")
+@spec.validate(security=PUBLIC, resp=Answers(HTTP_200=(None, "text/plain: the verifier key")))
 def public_key() -> Response:
+    """The C2SP verifier key: <name>+<hex key hash>+<base64(0x01 ‖ key)>"""
     found = services()
     key = found.keyring.audit_signing_key().public_key()
     return Response(verifier_key(found.settings.audit_origin, key) + "\n", content_type=TEXT_PLAIN)
@@ -87,64 +96,67 @@ def public_key() -> Response:
 
 @api.get("/audit/proofs/inclusion")
 @api_auth
-def inclusion() -> Any:
-    try:
-        index = _int_arg("index")
-        size = _int_arg("tree_size")
-    except ValueError:
-        return error_response("bad_request", 400)
-    if index is None or size is None:
-        return error_response("bad_request", 400)
-    proof = audit_log.prove_inclusion_for(request_context(), index=index, tree_size=size)
-    return jsonify(
-        {
-            "leaf": _b64(proof.leaf),
-            "leaf_hash": _b64(proof.leaf_hash),
-            "hashes": [_b64(h) for h in proof.hashes],
-        }
+@spec.validate(
+    resp=Answers(
+        HTTP_200=(Inclusion, "The record's canonical bytes, leaf hash and inclusion path"),
+        HTTP_400=BAD_NUMBER,
+        HTTP_404=NOT_FOUND,
+    )
+)
+def inclusion(query: InclusionQuery) -> Any:
+    """RFC 9162 inclusion proof of one record (auditor or its person)"""
+    proof = audit_log.prove_inclusion_for(
+        request_context(), index=query.index, tree_size=query.tree_size
+    )
+    return Inclusion(
+        leaf=_b64(proof.leaf),
+        leaf_hash=_b64(proof.leaf_hash),
+        hashes=[_b64(h) for h in proof.hashes],
     )
 
 
 @api.get("/audit/proofs/consistency")
-def consistency() -> Any:
-    try:
-        first = _int_arg("first")
-        second = _int_arg("second")
-    except ValueError:
-        return error_response("bad_request", 400)
-    if first is None or second is None:
-        return error_response("bad_request", 400)
-    hashes = consistency_proof(db(), first, second)
-    return jsonify({"hashes": [_b64(h) for h in hashes]})
+@spec.validate(
+    security=PUBLIC,
+    resp=Answers(
+        HTTP_200=(Consistency, "The consistency proof"),
+        HTTP_400=BAD_NUMBER,
+        HTTP_404=(Error, "A size is beyond the tree"),
+    ),
+)
+def consistency(query: ConsistencyQuery) -> Any:
+    """RFC 9162 consistency proof between two tree sizes"""
+    hashes = consistency_proof(db(), query.first, query.second)
+    return Consistency(hashes=[_b64(h) for h in hashes])
 
 
 @api.get("/persons/<person_id>/access-log")
 @api_auth
-def access_log(person_id: str) -> Any:
-    try:
-        before = _int_arg("before")
-        limit = _int_arg("limit", 100)
-    except ValueError:
-        return error_response("bad_request", 400)
+@spec.validate(resp=Answers(HTTP_200=(Entries, "Entries, newest first"), HTTP_404=NOT_FOUND))
+def access_log(person_id: str, query: AccessLogQuery) -> Any:
+    """Who did what to the person's papers, newest first (the person only)"""
     log = audit_log.read_access_log_for(
         request_context(),
         person_id=person_id,
-        document_id=request.args.get("document_id") or None,
-        before=before,
-        limit=limit or 100,
+        document_id=query.document_id or None,
+        before=query.before,
+        limit=query.limit or 100,
     )
     return jsonify([entry_json(e, names=True) for e in log.entries])
 
 
 @api.get("/audit/my-actions")
 @api_auth
-def my_actions() -> Any:
-    try:
-        before = _int_arg("before")
-        limit = _int_arg("limit", 100)
-    except ValueError:
-        return error_response("bad_request", 400)
-    entries = audit_log.list_own_actions(request_context(), before=before, limit=limit or 100)
+@spec.validate(
+    resp=Answers(
+        HTTP_200=(Entries, "Entries, newest first"), HTTP_403=(Error, "Not a professional")
+    )
+)
+def my_actions(query: Page) -> Any:
+    """A professional's own recorded actions, newest first (ids only)"""
+    entries = audit_log.list_own_actions(
+        request_context(), before=query.before, limit=query.limit or 100
+    )
     return jsonify([entry_json(e, names=False) for e in entries])
 
 
@@ -177,17 +189,16 @@ def _json_lines(rows: Iterator[Any]) -> Iterator[str]:
 
 @api.get("/audit/export")
 @api_auth
-def export() -> Any:
-    kind = request.args.get("format", "json")
-    if kind not in {"json", "csv"}:
-        return error_response("bad_request", 400)
-    try:
-        start = _int_arg("start", 0) or 0
-        end = _int_arg("end")
-    except ValueError:
-        return error_response("bad_request", 400)
-    rows = audit_log.export_log_by(request_context(), start=start, end=end)
-    if kind == "csv":
+@spec.validate(
+    resp=Answers(
+        HTTP_200=(None, "Records in leaf order, as application/json or text/csv"),
+        HTTP_403=(Error, "Not an auditor"),
+    )
+)
+def export(query: ExportQuery) -> Any:
+    """The whole log for an auditor, as JSON or CSV (ids only, no content)"""
+    rows = audit_log.export_log_by(request_context(), start=query.start, end=query.end)
+    if query.format == "csv":
         body, mimetype, name = _csv_lines(rows), "text/csv", "audit-log.csv"
     else:
         body, mimetype, name = _json_lines(rows), "application/json", "audit-log.json"

@@ -4,30 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
 from web.auth import api_auth
 from web.context import db, request_context
+from web.documents.schemas import Document, Documents, Edit, Upload
 from web.documents.uploads import upload_request, uploaded_files
 from web.errors import error_response
-from web.json_body import json_object, text_field
-from web.responses import document_json, document_response
+from web.openapi import NOT_FOUND, Answers, Error, spec
+from web.responses import document_response
 
 api = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 
 
 @api.get("/persons/<person_id>/documents")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Documents, "Documents"), HTTP_404=NOT_FOUND))
 def list_documents(person_id: str) -> Any:
-    views = docs.list_documents_for(request_context(), person_id=person_id)
-    return jsonify([document_json(v) for v in views])
+    """The person's documents, newest first"""
+    return docs.list_documents_for(request_context(), person_id=person_id)
 
 
+# The file streams into private storage as it arrives (uploads.py): no schema reads it here.
 @api.post("/persons/<person_id>/documents")
 @api_auth
+@spec.validate(
+    form=Upload,
+    skip_validation=True,
+    resp=Answers(
+        HTTP_201=(Document, "Stored"),
+        HTTP_404=NOT_FOUND,
+        HTTP_413=(Error, "Too large, or over the person's quota"),
+        HTTP_415=(Error, "Not an accepted kind of file, or bytes and parse disagree"),
+        HTTP_422=(Error, "Empty, damaged, encrypted or too complex file"),
+        HTTP_503=(Error, "Storage unavailable: nothing was stored, try again"),
+    ),
+)
 def upload_document(person_id: str) -> Any:
+    """Upload a document (type decided from the bytes)"""
     files = uploaded_files(request.files)
     if not files:
         return error_response("no_file", 422)
@@ -36,64 +52,82 @@ def upload_document(person_id: str) -> Any:
         files, form.get("title", ""), form.get("category", "other"), form.get("valid_until")
     )
     view = docs.upload_document_for(request_context(), person_id=person_id, upload=upload)
-    return jsonify(document_json(view)), 201
+    return Document.model_validate(view), 201
 
 
 @api.get("/documents/<document_id>")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Document, "The document"), HTTP_404=NOT_FOUND))
 def get_document(document_id: str) -> Any:
-    view = docs.describe_document_for(request_context(), document_id=document_id)
-    return jsonify(document_json(view))
+    """A document's description"""
+    return docs.describe_document_for(request_context(), document_id=document_id)
 
 
 @api.get("/documents/<document_id>/content")
 @api_auth
+@spec.validate(
+    resp=Answers(
+        HTTP_200=(None, "Authenticated plaintext, as an attachment"),
+        HTTP_404=NOT_FOUND,
+        HTTP_502=(Error, "The stored object failed authentication"),
+        HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
+    )
+)
 def get_document_content(document_id: str) -> Response:
+    """The document's bytes (recorded in the access log first)"""
     opened = docs.open_document_for(request_context(), document_id=document_id)
     return document_response(opened)
 
 
 @api.delete("/documents/<document_id>")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "In the trash"), HTTP_404=NOT_FOUND))
 def delete_document(document_id: str) -> Any:
-    # Deleting moves to the trash: restorable for 30 days, then purged.
+    """Move a document to the trash (restorable for 30 days)"""
     trash_document_for(request_context(), document_id=document_id)
     return "", 204
 
 
 @api.patch("/documents/<document_id>")
 @api_auth
-def edit_document(document_id: str) -> Any:
-    body = json_object()
-    if body is None:
-        return error_response("bad_request", 400)
-    # Only `title` and `category` are read; `owner`, `person_id`... in the body are ignored.
+@spec.validate(
+    resp=Answers(
+        HTTP_200=(Document, "The document as it is now"),
+        HTTP_400=(Error, "Malformed body"),
+        HTTP_404=NOT_FOUND,
+        HTTP_422=(Error, "Empty or too long title, unknown category"),
+    )
+)
+def edit_document(document_id: str, json: Edit) -> Any:
+    """Rename and/or re-file a document (owner, or a helper with the organise scope)"""
     view = docs.edit_document_for(
-        request_context(),
-        document_id=document_id,
-        title=text_field(body, "title"),
-        category=text_field(body, "category"),
+        request_context(), document_id=document_id, title=json.title, category=json.category
     )
     db().commit()
-    return jsonify(document_json(view))
+    return view
 
 
 @api.get("/documents/<document_id>/thumbnail")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(None, "The thumbnail, a JPEG"), HTTP_404=NOT_FOUND))
 def get_thumbnail(document_id: str) -> Response:
+    """A small JPEG of the document (first page), decrypted on the fly"""
     opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
     return document_response(opened, inline=True)
 
 
 @api.get("/persons/<person_id>/trash")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Documents, "Documents, with deleted_at"), HTTP_404=NOT_FOUND))
 def list_trash(person_id: str) -> Any:
-    views = list_trash_for(request_context(), person_id=person_id)
-    return jsonify([document_json(v) for v in views])
+    """The person's trashed documents (purged 30 days after deletion)"""
+    return list_trash_for(request_context(), person_id=person_id)
 
 
 @api.post("/documents/<document_id>/restore")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Restored"), HTTP_404=NOT_FOUND))
 def restore_document(document_id: str) -> Any:
+    """Take a document out of the trash (within 30 days of deleting it)"""
     restore_document_for(request_context(), document_id=document_id)
     return "", 204

@@ -5,121 +5,96 @@ Only the named fields of a body are read: `owner`, `role`, `person_id`... are ig
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from werkzeug.datastructures import FileStorage
 
-from locker.errors import InvalidInput
 from sharing import grants, mandates, members, notices, professionals, recovery
-from sharing.grants import GrantView
-from sharing.mandates import MandateView
-from sharing.members import MemberView
 from web.auth import api_auth
 from web.context import db, request_context, services
+from web.documents.schemas import Document
 from web.documents.uploads import upload_request
 from web.errors import error_response
-from web.json_body import json_object, text_field
-from web.responses import document_json
+from web.openapi import INVALID, NOT_FOUND, PUBLIC, Answers, Error, spec
+from web.sharing.schemas import (
+    Deposit,
+    DeskMandate,
+    Grant,
+    Grants,
+    JoinRequest,
+    Mandate,
+    Mandates,
+    Member,
+    Members,
+    MyPersons,
+    NewCategoryGrant,
+    NewGrant,
+    NewMandate,
+    NewMember,
+    Notices,
+    RecoveryCard,
+    RecoveryCode,
+    Redeem,
+    Referent,
+    Sent,
+)
 from web.throttle import redeem_with_throttle
 
 api = Blueprint("sharing_api", __name__, url_prefix="/api/v1")
+NOT_CONFIRMED = (Error, "Password not confirmed")
 
 
-def _body() -> dict[str, Any]:
-    return json_object() or {}
-
-
-def _expiry(body: dict[str, Any]) -> datetime | None:
-    value = body.get("expires_at")
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise InvalidInput("expires_at", field="expires_at")
-    return parsed
-
-
-def member_json(view: MemberView) -> dict[str, Any]:
-    """The public shape of a list entry."""
-    return {
-        "id": view.id,
-        "professional_id": view.professional_id,
-        "display_name": view.display_name,
-        "organization": view.organization,
-        "mission": view.mission,
-        "status": view.status,
-        "referent": view.referent,
-    }
-
-
-def grant_json(view: GrantView) -> dict[str, Any]:
-    """The public shape of a grant."""
-    return {
-        "id": view.id,
-        "member_id": view.member_id,
-        "document_id": view.document_id,
-        "category": view.category,
-        "origin": view.origin,
-        "created_at": view.created_at.isoformat(),
-        "expires_at": view.expires_at.isoformat() if view.expires_at else None,
-        "live": view.live,
-    }
-
-
-def mandate_json(view: MandateView) -> dict[str, Any]:
-    """The public shape of a mandate."""
-    return {
-        "id": view.id,
-        "member_id": view.member_id,
-        "scopes": view.scopes,
-        "created_at": view.created_at.isoformat(),
-        "expires_at": view.expires_at.isoformat(),
-        "live": view.live,
-    }
-
-
-def _member_out(person_id: str, member_id: str) -> dict[str, Any]:
-    found = [m for m in members.member_views(db(), person_id) if m.id == member_id]
-    return member_json(found[0])
+def _member(person_id: str, member_id: str) -> Any:
+    return next(m for m in members.member_views(db(), person_id) if m.id == member_id)
 
 
 @api.get("/persons/<person_id>/members")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Members, "Members"), HTTP_404=NOT_FOUND))
 def list_members(person_id: str) -> Any:
-    views = members.list_members(request_context(), person_id=person_id)
-    return jsonify([member_json(v) for v in views])
+    """The person's accompaniment list (person, or helper with `share`)"""
+    return members.list_members(request_context(), person_id=person_id)
 
 
 @api.post("/persons/<person_id>/members")
 @api_auth
-def add_member(person_id: str) -> Any:
-    body = _body()
+@spec.validate(
+    resp=Answers(
+        HTTP_201=(Member, "Added"),
+        HTTP_404=NOT_FOUND,
+        HTTP_409=(Error, "Already on the list"),
+        HTTP_422=INVALID,
+    )
+)
+def add_member(person_id: str, json: NewMember) -> Any:
+    """The person adds a professional by share code"""
     member = members.add_member(
         request_context(),
         person_id=person_id,
-        professional_code=text_field(body, "professional_code") or "",
-        mission=text_field(body, "mission") or "",
+        professional_code=json.professional_code,
+        mission=json.mission,
     )
     db().commit()
-    return jsonify(_member_out(member.person_id, member.id)), 201
+    return _member(member.person_id, member.id), 201
 
 
 @api.post("/persons/<person_id>/members/<member_id>/accept")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Member, "Member"), HTTP_404=NOT_FOUND))
 def accept_member(person_id: str, member_id: str) -> Any:
+    """The person accepts a request to join"""
     member = members.accept_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
-    return jsonify(_member_out(member.person_id, member.id))
+    return _member(member.person_id, member.id)
 
 
 @api.delete("/persons/<person_id>/members/<member_id>")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Removed"), HTTP_404=NOT_FOUND))
 def remove_member(person_id: str, member_id: str) -> Any:
+    """The person removes a member (or refuses a request), or the professional leaves; every
+    grant and mandate of theirs ends"""
     members.remove_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
     return "", 204
@@ -127,77 +102,78 @@ def remove_member(person_id: str, member_id: str) -> Any:
 
 @api.put("/persons/<person_id>/referent")
 @api_auth
-def set_referent(person_id: str) -> Any:
-    body = json_object()
-    if not isinstance(body, dict) or "member_id" not in body:
-        return error_response("bad_request", 400)
-    member_id = body["member_id"]
-    if member_id is not None and not isinstance(member_id, str):
-        return error_response("bad_request", 400)
-    members.set_referent(request_context(), person_id=person_id, member_id=member_id)
+@spec.validate(
+    resp=Answers(HTTP_200=(Referent, "Chosen"), HTTP_400=(Error, "Malformed"), HTTP_404=NOT_FOUND)
+)
+def set_referent(person_id: str, json: Referent) -> Any:
+    """The person picks a referent among active members, or none (null)"""
+    members.set_referent(request_context(), person_id=person_id, member_id=json.member_id)
     db().commit()
-    return jsonify({"member_id": member_id})
+    return json
 
 
 @api.post("/join-requests")
 @api_auth
-def request_to_join() -> Any:
-    body = _body()
-    members.request_to_join(
-        request_context(),
-        username=text_field(body, "username") or "",
-        mission=text_field(body, "mission") or "",
-    )
+@spec.validate(resp=Answers(HTTP_202=(Sent, "Sent"), HTTP_403=(Error, "Not a professional")))
+def request_to_join(json: JoinRequest) -> Any:
+    """A professional asks to join a person's list (same answer whoever it names)"""
+    members.request_to_join(request_context(), username=json.username, mission=json.mission)
     db().commit()
-    return jsonify({"status": "sent"}), 202
+    return Sent(status="sent"), 202
 
 
 @api.get("/documents/<document_id>/grants")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND))
 def list_document_grants(document_id: str) -> Any:
-    views = grants.list_document_grants(request_context(), document_id=document_id)
-    return jsonify([grant_json(v) for v in views])
+    """Unrevoked grants showing this document (its own and its category's)"""
+    return grants.list_document_grants(request_context(), document_id=document_id)
 
 
 @api.post("/documents/<document_id>/grants")
 @api_auth
-def create_grant(document_id: str) -> Any:
-    body, found = _body(), services()
+@spec.validate(resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID))
+def create_grant(document_id: str, json: NewGrant) -> Any:
+    """Let one member see this document (person, or helper with `share`)"""
     grant = grants.create_grant(
         request_context(),
         document_id=document_id,
-        member_id=body.get("member_id"),
-        expires_at=_expiry(body),
+        member_id=json.member_id,
+        expires_at=json.expires_at,
     )
     db().commit()
-    return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
+    return grants.grant_view(grant, services().clock()), 201
 
 
 @api.get("/persons/<person_id>/grants")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND))
 def list_person_grants(person_id: str) -> Any:
-    views = grants.list_person_grants(request_context(), person_id=person_id)
-    return jsonify([grant_json(v) for v in views])
+    """Every unrevoked grant of the person"""
+    return grants.list_person_grants(request_context(), person_id=person_id)
 
 
 @api.post("/persons/<person_id>/grants")
 @api_auth
-def create_category_grant(person_id: str) -> Any:
-    body, found = _body(), services()
+@spec.validate(resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID))
+def create_category_grant(person_id: str, json: NewCategoryGrant) -> Any:
+    """Share a whole category (later papers too) with one member"""
     grant = grants.create_category_grant(
         request_context(),
         person_id=person_id,
-        member_id=body.get("member_id"),
-        category=body.get("category"),
-        expires_at=_expiry(body),
+        member_id=json.member_id,
+        category=json.category,
+        expires_at=json.expires_at,
     )
     db().commit()
-    return jsonify(grant_json(grants.grant_view(grant, found.clock()))), 201
+    return grants.grant_view(grant, services().clock()), 201
 
 
 @api.delete("/grants/<grant_id>")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND))
 def revoke_grant(grant_id: str) -> Any:
+    """Revoke a grant, at once"""
     grants.revoke_grant(request_context(), grant_id=grant_id)
     db().commit()
     return "", 204
@@ -205,27 +181,30 @@ def revoke_grant(grant_id: str) -> Any:
 
 @api.get("/professionals/me/persons")
 @api_auth
+@spec.validate(
+    resp=Answers(HTTP_200=(MyPersons, "Persons"), HTTP_403=(Error, "Org admins have no persons"))
+)
 def my_persons() -> Any:
-    rows = professionals.my_persons(request_context())
-    return jsonify(
-        [
-            {
-                "person_id": row.person_id,
-                "display_name": row.display_name,
-                "member_id": row.member_id,
-                "mission": row.mission,
-                "status": row.status,
-                "referent": row.referent,
-                "documents": [document_json(v) for v in row.documents],
-            }
-            for row in rows
-        ]
-    )
+    """The persons whose list I am on, with the documents shared with me"""
+    return professionals.my_persons(request_context())
 
 
+# The file streams into private storage as it arrives (uploads.py): no schema reads it here.
 @api.post("/persons/<person_id>/deposits")
 @api_auth
+@spec.validate(
+    form=Deposit,
+    skip_validation=True,
+    resp=Answers(
+        HTTP_201=(Document, "Stored"),
+        HTTP_404=NOT_FOUND,
+        HTTP_413=(Error, "Too large"),
+        HTTP_415=(Error, "Not accepted"),
+        HTTP_422=INVALID,
+    ),
+)
 def deposit_document(person_id: str) -> Any:
+    """A member deposits a paper: the person's, who is told; the depositor keeps a grant"""
     upload = request.files.get("file")
     if not isinstance(upload, FileStorage):
         return error_response("no_file", 422)
@@ -237,51 +216,73 @@ def deposit_document(person_id: str) -> Any:
         ),
     )
     db().commit()
-    return jsonify(document_json(view)), 201
+    return Document.model_validate(view), 201
 
 
 @api.get("/persons/<person_id>/mandates")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Mandates, "Mandates"), HTTP_404=NOT_FOUND))
 def list_mandates(person_id: str) -> Any:
-    views = mandates.list_mandates(request_context(), person_id=person_id)
-    return jsonify([mandate_json(v) for v in views])
+    """The person's unrevoked mandates"""
+    return mandates.list_mandates(request_context(), person_id=person_id)
 
 
 @api.post("/persons/<person_id>/mandates")
 @api_auth
-def create_mandate(person_id: str) -> Any:
-    body, found = _body(), services()
+@spec.validate(
+    resp=Answers(
+        HTTP_201=(Mandate, "Created"),
+        HTTP_403=NOT_CONFIRMED,
+        HTTP_404=NOT_FOUND,
+        HTTP_422=INVALID,
+    )
+)
+def create_mandate(person_id: str, json: NewMandate) -> Any:
+    """The person gives a member a mandate, confirmed with their own password"""
     mandate = mandates.create_mandate(
         request_context(),
         person_id=person_id,
-        member_id=body.get("member_id"),
-        scopes=body.get("scopes"),
-        duration=body.get("duration"),
-        password=text_field(body, "password") or "",
+        member_id=json.member_id,
+        scopes=json.scopes,
+        duration=json.duration,
+        password=json.password,
     )
     db().commit()
-    return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
+    return mandates.mandate_view(mandate, services().clock()), 201
 
 
 @api.post("/persons/<person_id>/desk-mandates")
 @api_auth
-def create_mandate_at_desk(person_id: str) -> Any:
-    body, found = _body(), services()
+@spec.validate(
+    resp=Answers(
+        HTTP_201=(Mandate, "Created"),
+        HTTP_403=NOT_CONFIRMED,
+        HTTP_404=NOT_FOUND,
+        HTTP_422=INVALID,
+        HTTP_429=(Error, "Too many wrong passwords"),
+    )
+)
+def create_mandate_at_desk(person_id: str, json: DeskMandate) -> Any:
+    """At the helper's desk: a helper of a digital-inclusion organisation on the person's
+    list prepares a mandate for themselves; the person, beside them, confirms by typing their
+    own username and password (wrong: 403, recorded; too many: 429)"""
     mandate = mandates.create_mandate_at_desk(
         request_context(),
         person_id=person_id,
-        scopes=body.get("scopes"),
-        duration=body.get("duration"),
-        username=text_field(body, "username") or "",
-        password=text_field(body, "password") or "",
+        scopes=json.scopes,
+        duration=json.duration,
+        username=json.username,
+        password=json.password,
     )
     db().commit()
-    return jsonify(mandate_json(mandates.mandate_view(mandate, found.clock()))), 201
+    return mandates.mandate_view(mandate, services().clock()), 201
 
 
 @api.delete("/mandates/<mandate_id>")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND))
 def revoke_mandate(mandate_id: str) -> Any:
+    """The person revokes a mandate"""
     mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
     db().commit()
     return "", 204
@@ -289,59 +290,67 @@ def revoke_mandate(mandate_id: str) -> Any:
 
 @api.post("/persons/<person_id>/recovery-codes")
 @api_auth
+@spec.validate(resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)"), HTTP_404=NOT_FOUND))
 def issue_recovery_code(person_id: str) -> Any:
+    """The person's chosen referent, or a helper whose live mandate has the scope `recovery`,
+    issues a one-time code (15 minutes); recorded with the issuer"""
     code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
     db().commit()
-    return jsonify({"code": code, "expires_at": expires_at.isoformat()}), 201
+    return RecoveryCode(code=code, expires_at=expires_at), 201
 
 
 @api.post("/persons/<person_id>/recovery-card")
 @api_auth
+@spec.validate(
+    resp=Answers(
+        HTTP_201=(RecoveryCard, "The codes (shown once)"),
+        HTTP_403=(Error, "A reset by code less than 7 days ago: the card stays"),
+        HTTP_404=NOT_FOUND,
+    )
+)
 def print_recovery_card(person_id: str) -> Any:
+    """The person prints a new card of single-use recovery codes (refused for 7 days after a
+    reset by someone else's code: the card in hand stays valid)"""
     codes = recovery.print_recovery_card(request_context(), person_id=person_id)
     db().commit()
-    return jsonify({"codes": codes}), 201
+    return RecoveryCard(codes=codes), 201
 
 
 @api.post("/recovery")
-def redeem_recovery_code() -> Any:
-    body = _body()
-    redeem_with_throttle(
-        text_field(body, "username") or "",
-        text_field(body, "code") or "",
-        text_field(body, "new_password") or "",
-    )
+@spec.validate(
+    security=PUBLIC,
+    resp=Answers(
+        HTTP_204=(None, "Password set"),
+        HTTP_422=(Error, "Wrong, used or expired code (one answer)"),
+        HTTP_429=(
+            Error,
+            "Too many wrong codes lately for this username from this address, or from this "
+            "address (the same for every username)",
+        ),
+    ),
+)
+def redeem_recovery_code(json: Redeem) -> Any:
+    """Set a new password with a recovery code; every session and token ends"""
+    redeem_with_throttle(json.username, json.code, json.new_password)
     return "", 204
 
 
 @api.get("/persons/<person_id>/notices")
 @api_auth
+@spec.validate(resp=Answers(HTTP_200=(Notices, "Notices"), HTTP_404=NOT_FOUND))
 def list_notices(person_id: str) -> Any:
+    """Unread notices: who reset my password (and from where, when), deposits; a reset by
+    someone else's code stays listed 7 days (`locked_until`)"""
     resets, deposits = notices.person_notices(request_context(), person_id=person_id)
-    return jsonify(
-        {
-            "password_resets": [
-                {
-                    "id": r.id,
-                    "at": r.at.isoformat(),
-                    "locked_until": r.locked_until.isoformat() if r.locked_until else None,
-                    "disputed": r.disputed,
-                    "by": r.by,
-                    "organization": r.organization,
-                    "kind": r.kind,
-                }
-                for r in resets
-            ],
-            "deposits": [
-                {"member_id": d.member_id, "document_id": d.document_id} for d in deposits
-            ],
-        }
-    )
+    return Notices.model_validate({"password_resets": resets, "deposits": deposits})
 
 
 @api.post("/persons/<person_id>/notices/<notice_id>/not-me")
 @api_auth
+@spec.validate(resp=Answers(HTTP_204=(None, "Done; sign in again"), HTTP_404=NOT_FOUND))
 def dispute_reset(person_id: str, notice_id: str) -> Any:
+    """ "Ce n'était pas moi": every session and token of the account ends (this one too) and
+    the code's issuer may never issue one for this person again"""
     # The person must name their own account and a reset of it (else 404, recorded).
     notices.person_notices(request_context(), person_id=person_id)
     recovery.dispute_reset(request_context(), notice_id=notice_id)

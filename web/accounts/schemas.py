@@ -1,0 +1,64 @@
+"""What the accounts routes read and answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from web.openapi import Timestamp
+
+
+class SignIn(BaseModel):
+    """A username (a person) or an e-mail address (a professional), and the password."""
+
+    username: str | None = None
+    email: str | None = None
+    password: str
+
+    @model_validator(mode="after")
+    def _named(self) -> SignIn:
+        if self.username is None and self.email is None:
+            raise ValueError("username or email")
+        return self
+
+
+class Token(BaseModel):
+    token: str
+    expires_at: Timestamp
+
+
+class Me(BaseModel):
+    """The signed-in account (username for a person; e-mail, organisation and role for a
+    professional)."""
+
+    id: str
+    kind: Literal["person", "professional"]
+    display_name: str
+    username: str | None = None
+    email: str | None = None
+    organization_id: str | None = None
+    role: str | None = None
+    share_code: str | None = None
+    # Someone else chose the password: until the person changes it, every other route
+    # answers 403 {"error": "password_change_required"}.
+    must_change_password: bool
+
+
+class NewPassword(BaseModel):
+    current_password: str
+    # The service refuses a shorter one with 422, in the person's language.
+    new_password: str = Field(json_schema_extra={"minLength": 8})
+
+
+class NewPerson(BaseModel):
+    username: str
+    display_name: str
+    password: str = Field(json_schema_extra={"minLength": 8})
+
+
+class PersonCreated(BaseModel):
+    id: str
+    username: str
+    # The person's recovery card, shown this once (only the codes' hashes are kept).
+    recovery_codes: list[str]

@@ -1,0 +1,52 @@
+"""What the documents routes read and answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, RootModel, WithJsonSchema
+
+from locker.documents import CATEGORIES
+from web.openapi import Day, Shape, Timestamp
+
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+BINARY = {"type": "string", "format": "binary"}
+
+
+class Document(Shape):
+    """A document's description (never its bytes)."""
+
+    id: str
+    person_id: str
+    title: str
+    filename: str
+    category: Category
+    content_type: str
+    size: int
+    created_at: Timestamp
+    page_count: int
+    valid_until: Day | None
+    has_thumbnail: bool
+    deleted_at: Timestamp | None
+
+
+class Documents(RootModel[list[Document]]):
+    pass
+
+
+class Upload(BaseModel):
+    """One file, or several photos (repeat the part) that become one PDF; the type is
+    decided from the bytes, never from the name or the declared type."""
+
+    file: Annotated[Any, WithJsonSchema({"oneOf": [BINARY, {"type": "array", "items": BINARY}]})]
+    title: str = ""
+    category: str = "other"
+    valid_until: Day | None = None
+
+
+class Edit(BaseModel):
+    """Only these fields are read: `owner`, `person_id`... in a body are ignored."""
+
+    # The service refuses an empty or longer title, or an unknown category, with 422.
+    title: str | None = Field(None, json_schema_extra={"maxLength": 200})
+    category: str | None = None
