@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import spectree
 from flask import Blueprint, Flask, Response, abort, jsonify
@@ -21,7 +22,10 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from web.auth import api_auth
 from web.errors import error_response
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 PREFIX = "/api/v1"
 Answers = spectree.Response  # a route's answers, by status: (schema or None, description)
@@ -108,12 +112,26 @@ spec = SpecTree(
 )
 PUBLIC: dict[str, list[str]] = {}  # a route anyone may call, without a token
 
+
+def operation(
+    route: Callable[[str], Callable[[F], F]], rule: str, *, token: bool = True, **declared: Any
+) -> Callable[[F], F]:
+    """One API route: its rule, its schemas and answers (spectree's `validate`), and unless
+    `token=False` the bearer token it needs: the document's `security` and the check that
+    enforces it come from the same flag, so they cannot disagree."""
+
+    def decorate(view: F) -> F:
+        checked = spec.validate(security=None if token else PUBLIC, **declared)(view)
+        return route(rule)(api_auth(checked) if token else checked)
+
+    return decorate
+
+
 # (spectree leaves out endpoints named "openapi...": its own)
 api = Blueprint("api_document", __name__, url_prefix=PREFIX)
 
 
-@api.get("/openapi.json")
-@spec.validate(security=PUBLIC, resp=Answers(HTTP_200=(None, "OpenAPI document")))
+@operation(api.get, "/openapi.json", token=False, resp=Answers(HTTP_200=(None, "OpenAPI document")))
 def document() -> Any:
     """This document"""
     return jsonify(openapi_document())

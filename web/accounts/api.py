@@ -12,18 +12,19 @@ from locker.models import Person, Professional
 from sharing.accounts import change_own_password, create_person_with_card
 from sharing.members import share_code_for
 from web.accounts.schemas import Me, NewPassword, NewPerson, PersonCreated, SignIn, Token
-from web.auth import api_auth, bearer_token, current_actor
+from web.auth import bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
-from web.openapi import INVALID, PUBLIC, Answers, Error, spec
+from web.openapi import INVALID, Answers, Error, operation
 from web.throttle import sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
 
-@api.post("/auth/token")
-@spec.validate(
-    security=PUBLIC,
+@operation(
+    api.post,
+    "/auth/token",
+    token=False,
     resp=Answers(
         HTTP_201=(Token, "A new token"),
         HTTP_400=(Error, "Malformed body"),
@@ -59,9 +60,7 @@ def create_token(json: SignIn) -> Any:
     return Token(token=token, expires_at=signed_in.auth_session.expires_at), 201
 
 
-@api.delete("/auth/token")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Revoked")))
+@operation(api.delete, "/auth/token", resp=Answers(HTTP_204=(None, "Revoked")))
 def delete_token() -> Any:
     """Revoke the token used for this request"""
     token = bearer_token()
@@ -71,9 +70,7 @@ def delete_token() -> Any:
     return "", 204
 
 
-@api.get("/me")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Me, "The signed-in account")))
+@operation(api.get, "/me", resp=Answers(HTTP_200=(Me, "The signed-in account")))
 def me() -> Any:
     """Who I am"""
     user = g.api_signed_in.user
@@ -104,16 +101,16 @@ def me() -> Any:
     )
 
 
-@api.post("/me/password")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/me/password",
     resp=Answers(
         HTTP_204=(None, "Changed"),
         HTTP_400=(Error, "Missing field"),
         HTTP_403=(Error, "The current password is wrong"),
         HTTP_422=(Error, "The new password is too short or the current one"),
         HTTP_429=(Error, "Too many wrong passwords lately"),
-    )
+    ),
 )
 def change_password(json: NewPassword) -> Any:
     """Change my own password; every other session and token ends (not this one). A
@@ -148,16 +145,16 @@ def _identifier(user: Person | Professional) -> str:
     return user.username if isinstance(user, Person) else user.email
 
 
-@api.post("/persons")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons",
     resp=Answers(
         HTTP_201=(PersonCreated, "Created"),
         HTTP_400=(Error, "Malformed body"),
         HTTP_403=(Error, "Only professionals create persons"),
         HTTP_409=(Error, "Username taken"),
         HTTP_422=INVALID,
-    )
+    ),
 )
 def create_person(json: NewPerson) -> Any:
     """A professional creates a person's account"""

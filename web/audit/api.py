@@ -29,9 +29,8 @@ from web.audit.schemas import (
     InclusionQuery,
     Page,
 )
-from web.auth import api_auth
 from web.context import db, request_context, services
-from web.openapi import NOT_FOUND, PUBLIC, Answers, Error, spec
+from web.openapi import NOT_FOUND, Answers, Error, operation
 
 api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
@@ -64,9 +63,10 @@ def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
     return shaped
 
 
-@api.get("/audit/checkpoint")
-@spec.validate(
-    security=PUBLIC,
+@operation(
+    api.get,
+    "/audit/checkpoint",
+    token=False,
     resp=Answers(HTTP_200=(None, "text/plain: origin, tree size, base64 root, blank, signature")),
 )
 def checkpoint() -> Response:
@@ -85,8 +85,12 @@ def checkpoint() -> Response:
     return Response(made.note, content_type=TEXT_PLAIN)
 
 
-@api.get("/audit/public-key")
-@spec.validate(security=PUBLIC, resp=Answers(HTTP_200=(None, "text/plain: the verifier key")))
+@operation(
+    api.get,
+    "/audit/public-key",
+    token=False,
+    resp=Answers(HTTP_200=(None, "text/plain: the verifier key")),
+)
 def public_key() -> Response:
     """The C2SP verifier key: <name>+<hex key hash>+<base64(0x01 ‖ key)>"""
     found = services()
@@ -94,14 +98,14 @@ def public_key() -> Response:
     return Response(verifier_key(found.settings.audit_origin, key) + "\n", content_type=TEXT_PLAIN)
 
 
-@api.get("/audit/proofs/inclusion")
-@api_auth
-@spec.validate(
+@operation(
+    api.get,
+    "/audit/proofs/inclusion",
     resp=Answers(
         HTTP_200=(Inclusion, "The record's canonical bytes, leaf hash and inclusion path"),
         HTTP_400=BAD_NUMBER,
         HTTP_404=NOT_FOUND,
-    )
+    ),
 )
 def inclusion(query: InclusionQuery) -> Any:
     """RFC 9162 inclusion proof of one record (auditor or its person)"""
@@ -115,9 +119,10 @@ def inclusion(query: InclusionQuery) -> Any:
     )
 
 
-@api.get("/audit/proofs/consistency")
-@spec.validate(
-    security=PUBLIC,
+@operation(
+    api.get,
+    "/audit/proofs/consistency",
+    token=False,
     resp=Answers(
         HTTP_200=(Consistency, "The consistency proof"),
         HTTP_400=BAD_NUMBER,
@@ -130,9 +135,11 @@ def consistency(query: ConsistencyQuery) -> Any:
     return Consistency(hashes=[_b64(h) for h in hashes])
 
 
-@api.get("/persons/<person_id>/access-log")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Entries, "Entries, newest first"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/access-log",
+    resp=Answers(HTTP_200=(Entries, "Entries, newest first"), HTTP_404=NOT_FOUND),
+)
 def access_log(person_id: str, query: AccessLogQuery) -> Any:
     """Who did what to the person's papers, newest first (the person only)"""
     log = audit_log.read_access_log_for(
@@ -145,12 +152,12 @@ def access_log(person_id: str, query: AccessLogQuery) -> Any:
     return jsonify([entry_json(e, names=True) for e in log.entries])
 
 
-@api.get("/audit/my-actions")
-@api_auth
-@spec.validate(
+@operation(
+    api.get,
+    "/audit/my-actions",
     resp=Answers(
         HTTP_200=(Entries, "Entries, newest first"), HTTP_403=(Error, "Not a professional")
-    )
+    ),
 )
 def my_actions(query: Page) -> Any:
     """A professional's own recorded actions, newest first (ids only)"""
@@ -187,13 +194,13 @@ def _json_lines(rows: Iterator[Any]) -> Iterator[str]:
     yield "\n]\n"
 
 
-@api.get("/audit/export")
-@api_auth
-@spec.validate(
+@operation(
+    api.get,
+    "/audit/export",
     resp=Answers(
         HTTP_200=(None, "Records in leaf order, as application/json or text/csv"),
         HTTP_403=(Error, "Not an auditor"),
-    )
+    ),
 )
 def export(query: ExportQuery) -> Any:
     """The whole log for an auditor, as JSON or CSV (ids only, no content)"""

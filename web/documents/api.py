@@ -8,29 +8,30 @@ from flask import Blueprint, Response, request
 
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
-from web.auth import api_auth
 from web.context import db, request_context
 from web.documents.schemas import Document, Documents, Edit, Upload
 from web.documents.uploads import upload_request, uploaded_files
 from web.errors import error_response
-from web.openapi import NOT_FOUND, Answers, Error, spec
+from web.openapi import NOT_FOUND, Answers, Error, operation
 from web.responses import document_response
 
 api = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 
 
-@api.get("/persons/<person_id>/documents")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Documents, "Documents"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/documents",
+    resp=Answers(HTTP_200=(Documents, "Documents"), HTTP_404=NOT_FOUND),
+)
 def list_documents(person_id: str) -> Any:
     """The person's documents, newest first"""
     return docs.list_documents_for(request_context(), person_id=person_id)
 
 
 # The file streams into private storage as it arrives (uploads.py): no schema reads it here.
-@api.post("/persons/<person_id>/documents")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/documents",
     form=Upload,
     skip_validation=True,
     resp=Answers(
@@ -55,23 +56,25 @@ def upload_document(person_id: str) -> Any:
     return Document.model_validate(view), 201
 
 
-@api.get("/documents/<document_id>")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Document, "The document"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/documents/<document_id>",
+    resp=Answers(HTTP_200=(Document, "The document"), HTTP_404=NOT_FOUND),
+)
 def get_document(document_id: str) -> Any:
     """A document's description"""
     return docs.describe_document_for(request_context(), document_id=document_id)
 
 
-@api.get("/documents/<document_id>/content")
-@api_auth
-@spec.validate(
+@operation(
+    api.get,
+    "/documents/<document_id>/content",
     resp=Answers(
         HTTP_200=(None, "Authenticated plaintext, as an attachment"),
         HTTP_404=NOT_FOUND,
         HTTP_502=(Error, "The stored object failed authentication"),
         HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
-    )
+    ),
 )
 def get_document_content(document_id: str) -> Response:
     """The document's bytes (recorded in the access log first)"""
@@ -79,24 +82,26 @@ def get_document_content(document_id: str) -> Response:
     return document_response(opened)
 
 
-@api.delete("/documents/<document_id>")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "In the trash"), HTTP_404=NOT_FOUND))
+@operation(
+    api.delete,
+    "/documents/<document_id>",
+    resp=Answers(HTTP_204=(None, "In the trash"), HTTP_404=NOT_FOUND),
+)
 def delete_document(document_id: str) -> Any:
     """Move a document to the trash (restorable for 30 days)"""
     trash_document_for(request_context(), document_id=document_id)
     return "", 204
 
 
-@api.patch("/documents/<document_id>")
-@api_auth
-@spec.validate(
+@operation(
+    api.patch,
+    "/documents/<document_id>",
     resp=Answers(
         HTTP_200=(Document, "The document as it is now"),
         HTTP_400=(Error, "Malformed body"),
         HTTP_404=NOT_FOUND,
         HTTP_422=(Error, "Empty or too long title, unknown category"),
-    )
+    ),
 )
 def edit_document(document_id: str, json: Edit) -> Any:
     """Rename and/or re-file a document (owner, or a helper with the organise scope)"""
@@ -107,26 +112,32 @@ def edit_document(document_id: str, json: Edit) -> Any:
     return view
 
 
-@api.get("/documents/<document_id>/thumbnail")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(None, "The thumbnail, a JPEG"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/documents/<document_id>/thumbnail",
+    resp=Answers(HTTP_200=(None, "The thumbnail, a JPEG"), HTTP_404=NOT_FOUND),
+)
 def get_thumbnail(document_id: str) -> Response:
     """A small JPEG of the document (first page), decrypted on the fly"""
     opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
     return document_response(opened, inline=True)
 
 
-@api.get("/persons/<person_id>/trash")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Documents, "Documents, with deleted_at"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/trash",
+    resp=Answers(HTTP_200=(Documents, "Documents, with deleted_at"), HTTP_404=NOT_FOUND),
+)
 def list_trash(person_id: str) -> Any:
     """The person's trashed documents (purged 30 days after deletion)"""
     return list_trash_for(request_context(), person_id=person_id)
 
 
-@api.post("/documents/<document_id>/restore")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Restored"), HTTP_404=NOT_FOUND))
+@operation(
+    api.post,
+    "/documents/<document_id>/restore",
+    resp=Answers(HTTP_204=(None, "Restored"), HTTP_404=NOT_FOUND),
+)
 def restore_document(document_id: str) -> Any:
     """Take a document out of the trash (within 30 days of deleting it)"""
     restore_document_for(request_context(), document_id=document_id)

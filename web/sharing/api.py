@@ -11,12 +11,11 @@ from flask import Blueprint, request
 from werkzeug.datastructures import FileStorage
 
 from sharing import grants, mandates, members, notices, professionals, recovery
-from web.auth import api_auth
 from web.context import db, request_context, services
 from web.documents.schemas import Document
 from web.documents.uploads import upload_request
 from web.errors import error_response
-from web.openapi import INVALID, NOT_FOUND, PUBLIC, Answers, Error, spec
+from web.openapi import INVALID, NOT_FOUND, Answers, Error, operation
 from web.sharing.schemas import (
     Deposit,
     DeskMandate,
@@ -49,23 +48,25 @@ def _member(person_id: str, member_id: str) -> Any:
     return next(m for m in members.member_views(db(), person_id) if m.id == member_id)
 
 
-@api.get("/persons/<person_id>/members")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Members, "Members"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/members",
+    resp=Answers(HTTP_200=(Members, "Members"), HTTP_404=NOT_FOUND),
+)
 def list_members(person_id: str) -> Any:
     """The person's accompaniment list (person, or helper with `share`)"""
     return members.list_members(request_context(), person_id=person_id)
 
 
-@api.post("/persons/<person_id>/members")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/members",
     resp=Answers(
         HTTP_201=(Member, "Added"),
         HTTP_404=NOT_FOUND,
         HTTP_409=(Error, "Already on the list"),
         HTTP_422=INVALID,
-    )
+    ),
 )
 def add_member(person_id: str, json: NewMember) -> Any:
     """The person adds a professional by share code"""
@@ -79,9 +80,11 @@ def add_member(person_id: str, json: NewMember) -> Any:
     return _member(member.person_id, member.id), 201
 
 
-@api.post("/persons/<person_id>/members/<member_id>/accept")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Member, "Member"), HTTP_404=NOT_FOUND))
+@operation(
+    api.post,
+    "/persons/<person_id>/members/<member_id>/accept",
+    resp=Answers(HTTP_200=(Member, "Member"), HTTP_404=NOT_FOUND),
+)
 def accept_member(person_id: str, member_id: str) -> Any:
     """The person accepts a request to join"""
     member = members.accept_member(request_context(), person_id=person_id, member_id=member_id)
@@ -89,9 +92,11 @@ def accept_member(person_id: str, member_id: str) -> Any:
     return _member(member.person_id, member.id)
 
 
-@api.delete("/persons/<person_id>/members/<member_id>")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Removed"), HTTP_404=NOT_FOUND))
+@operation(
+    api.delete,
+    "/persons/<person_id>/members/<member_id>",
+    resp=Answers(HTTP_204=(None, "Removed"), HTTP_404=NOT_FOUND),
+)
 def remove_member(person_id: str, member_id: str) -> Any:
     """The person removes a member (or refuses a request), or the professional leaves; every
     grant and mandate of theirs ends"""
@@ -100,10 +105,10 @@ def remove_member(person_id: str, member_id: str) -> Any:
     return "", 204
 
 
-@api.put("/persons/<person_id>/referent")
-@api_auth
-@spec.validate(
-    resp=Answers(HTTP_200=(Referent, "Chosen"), HTTP_400=(Error, "Malformed"), HTTP_404=NOT_FOUND)
+@operation(
+    api.put,
+    "/persons/<person_id>/referent",
+    resp=Answers(HTTP_200=(Referent, "Chosen"), HTTP_400=(Error, "Malformed"), HTTP_404=NOT_FOUND),
 )
 def set_referent(person_id: str, json: Referent) -> Any:
     """The person picks a referent among active members, or none (null)"""
@@ -112,9 +117,11 @@ def set_referent(person_id: str, json: Referent) -> Any:
     return json
 
 
-@api.post("/join-requests")
-@api_auth
-@spec.validate(resp=Answers(HTTP_202=(Sent, "Sent"), HTTP_403=(Error, "Not a professional")))
+@operation(
+    api.post,
+    "/join-requests",
+    resp=Answers(HTTP_202=(Sent, "Sent"), HTTP_403=(Error, "Not a professional")),
+)
 def request_to_join(json: JoinRequest) -> Any:
     """A professional asks to join a person's list (same answer whoever it names)"""
     members.request_to_join(request_context(), username=json.username, mission=json.mission)
@@ -122,17 +129,21 @@ def request_to_join(json: JoinRequest) -> Any:
     return Sent(status="sent"), 202
 
 
-@api.get("/documents/<document_id>/grants")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/documents/<document_id>/grants",
+    resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND),
+)
 def list_document_grants(document_id: str) -> Any:
     """Unrevoked grants showing this document (its own and its category's)"""
     return grants.list_document_grants(request_context(), document_id=document_id)
 
 
-@api.post("/documents/<document_id>/grants")
-@api_auth
-@spec.validate(resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID))
+@operation(
+    api.post,
+    "/documents/<document_id>/grants",
+    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID),
+)
 def create_grant(document_id: str, json: NewGrant) -> Any:
     """Let one member see this document (person, or helper with `share`)"""
     grant = grants.create_grant(
@@ -145,17 +156,21 @@ def create_grant(document_id: str, json: NewGrant) -> Any:
     return grants.grant_view(grant, services().clock()), 201
 
 
-@api.get("/persons/<person_id>/grants")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/grants",
+    resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND),
+)
 def list_person_grants(person_id: str) -> Any:
     """Every unrevoked grant of the person"""
     return grants.list_person_grants(request_context(), person_id=person_id)
 
 
-@api.post("/persons/<person_id>/grants")
-@api_auth
-@spec.validate(resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID))
+@operation(
+    api.post,
+    "/persons/<person_id>/grants",
+    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID),
+)
 def create_category_grant(person_id: str, json: NewCategoryGrant) -> Any:
     """Share a whole category (later papers too) with one member"""
     grant = grants.create_category_grant(
@@ -169,9 +184,9 @@ def create_category_grant(person_id: str, json: NewCategoryGrant) -> Any:
     return grants.grant_view(grant, services().clock()), 201
 
 
-@api.delete("/grants/<grant_id>")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND))
+@operation(
+    api.delete, "/grants/<grant_id>", resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND)
+)
 def revoke_grant(grant_id: str) -> Any:
     """Revoke a grant, at once"""
     grants.revoke_grant(request_context(), grant_id=grant_id)
@@ -179,10 +194,10 @@ def revoke_grant(grant_id: str) -> Any:
     return "", 204
 
 
-@api.get("/professionals/me/persons")
-@api_auth
-@spec.validate(
-    resp=Answers(HTTP_200=(MyPersons, "Persons"), HTTP_403=(Error, "Org admins have no persons"))
+@operation(
+    api.get,
+    "/professionals/me/persons",
+    resp=Answers(HTTP_200=(MyPersons, "Persons"), HTTP_403=(Error, "Org admins have no persons")),
 )
 def my_persons() -> Any:
     """The persons whose list I am on, with the documents shared with me"""
@@ -190,9 +205,9 @@ def my_persons() -> Any:
 
 
 # The file streams into private storage as it arrives (uploads.py): no schema reads it here.
-@api.post("/persons/<person_id>/deposits")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/deposits",
     form=Deposit,
     skip_validation=True,
     resp=Answers(
@@ -219,23 +234,25 @@ def deposit_document(person_id: str) -> Any:
     return Document.model_validate(view), 201
 
 
-@api.get("/persons/<person_id>/mandates")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Mandates, "Mandates"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/mandates",
+    resp=Answers(HTTP_200=(Mandates, "Mandates"), HTTP_404=NOT_FOUND),
+)
 def list_mandates(person_id: str) -> Any:
     """The person's unrevoked mandates"""
     return mandates.list_mandates(request_context(), person_id=person_id)
 
 
-@api.post("/persons/<person_id>/mandates")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/mandates",
     resp=Answers(
         HTTP_201=(Mandate, "Created"),
         HTTP_403=NOT_CONFIRMED,
         HTTP_404=NOT_FOUND,
         HTTP_422=INVALID,
-    )
+    ),
 )
 def create_mandate(person_id: str, json: NewMandate) -> Any:
     """The person gives a member a mandate, confirmed with their own password"""
@@ -251,16 +268,16 @@ def create_mandate(person_id: str, json: NewMandate) -> Any:
     return mandates.mandate_view(mandate, services().clock()), 201
 
 
-@api.post("/persons/<person_id>/desk-mandates")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/desk-mandates",
     resp=Answers(
         HTTP_201=(Mandate, "Created"),
         HTTP_403=NOT_CONFIRMED,
         HTTP_404=NOT_FOUND,
         HTTP_422=INVALID,
         HTTP_429=(Error, "Too many wrong passwords"),
-    )
+    ),
 )
 def create_mandate_at_desk(person_id: str, json: DeskMandate) -> Any:
     """At the helper's desk: a helper of a digital-inclusion organisation on the person's
@@ -278,9 +295,11 @@ def create_mandate_at_desk(person_id: str, json: DeskMandate) -> Any:
     return mandates.mandate_view(mandate, services().clock()), 201
 
 
-@api.delete("/mandates/<mandate_id>")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND))
+@operation(
+    api.delete,
+    "/mandates/<mandate_id>",
+    resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND),
+)
 def revoke_mandate(mandate_id: str) -> Any:
     """The person revokes a mandate"""
     mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
@@ -288,9 +307,11 @@ def revoke_mandate(mandate_id: str) -> Any:
     return "", 204
 
 
-@api.post("/persons/<person_id>/recovery-codes")
-@api_auth
-@spec.validate(resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)"), HTTP_404=NOT_FOUND))
+@operation(
+    api.post,
+    "/persons/<person_id>/recovery-codes",
+    resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)"), HTTP_404=NOT_FOUND),
+)
 def issue_recovery_code(person_id: str) -> Any:
     """The person's chosen referent, or a helper whose live mandate has the scope `recovery`,
     issues a one-time code (15 minutes); recorded with the issuer"""
@@ -299,14 +320,14 @@ def issue_recovery_code(person_id: str) -> Any:
     return RecoveryCode(code=code, expires_at=expires_at), 201
 
 
-@api.post("/persons/<person_id>/recovery-card")
-@api_auth
-@spec.validate(
+@operation(
+    api.post,
+    "/persons/<person_id>/recovery-card",
     resp=Answers(
         HTTP_201=(RecoveryCard, "The codes (shown once)"),
         HTTP_403=(Error, "A reset by code less than 7 days ago: the card stays"),
         HTTP_404=NOT_FOUND,
-    )
+    ),
 )
 def print_recovery_card(person_id: str) -> Any:
     """The person prints a new card of single-use recovery codes (refused for 7 days after a
@@ -316,9 +337,10 @@ def print_recovery_card(person_id: str) -> Any:
     return RecoveryCard(codes=codes), 201
 
 
-@api.post("/recovery")
-@spec.validate(
-    security=PUBLIC,
+@operation(
+    api.post,
+    "/recovery",
+    token=False,
     resp=Answers(
         HTTP_204=(None, "Password set"),
         HTTP_422=(Error, "Wrong, used or expired code (one answer)"),
@@ -335,9 +357,11 @@ def redeem_recovery_code(json: Redeem) -> Any:
     return "", 204
 
 
-@api.get("/persons/<person_id>/notices")
-@api_auth
-@spec.validate(resp=Answers(HTTP_200=(Notices, "Notices"), HTTP_404=NOT_FOUND))
+@operation(
+    api.get,
+    "/persons/<person_id>/notices",
+    resp=Answers(HTTP_200=(Notices, "Notices"), HTTP_404=NOT_FOUND),
+)
 def list_notices(person_id: str) -> Any:
     """Unread notices: who reset my password (and from where, when), deposits; a reset by
     someone else's code stays listed 7 days (`locked_until`)"""
@@ -345,9 +369,11 @@ def list_notices(person_id: str) -> Any:
     return Notices.model_validate({"password_resets": resets, "deposits": deposits})
 
 
-@api.post("/persons/<person_id>/notices/<notice_id>/not-me")
-@api_auth
-@spec.validate(resp=Answers(HTTP_204=(None, "Done; sign in again"), HTTP_404=NOT_FOUND))
+@operation(
+    api.post,
+    "/persons/<person_id>/notices/<notice_id>/not-me",
+    resp=Answers(HTTP_204=(None, "Done; sign in again"), HTTP_404=NOT_FOUND),
+)
 def dispute_reset(person_id: str, notice_id: str) -> Any:
     """ "Ce n'était pas moi": every session and token of the account ends (this one too) and
     the code's issuer may never issue one for this person again"""
