@@ -71,32 +71,11 @@ def create_grant(
 ) -> Grant:
     """The person (or a share-mandated helper) lets one member see one document; recorded."""
     document = find_document(ctx.session, document_id)
-    decision = require(ctx, Action.GRANT_CREATE, document)
+    require(ctx, Action.GRANT_CREATE, document)
     assert document is not None
     person = ctx.session.get(Person, document.person_id)
     assert person is not None
-    member = _active_member(ctx.session, person, member_id)
-    narrower = decide_grant(ctx.session, ctx.actor, document, member, now=ctx.clock())
-    decision = require(
-        ctx,
-        Action.GRANT_CREATE,
-        document,
-        narrower,
-    )
-    _check_expiry(expires_at, ctx.clock())
-    grant = Grant(
-        person_id=person.id,
-        member_id=member.id,
-        document_id=document.id,
-        category=None,
-        origin=_origin(decision.reason),
-        created_at=ctx.clock(),
-        expires_at=expires_at,
-    )
-    ctx.session.add(grant)
-    ctx.session.flush()
-    record(ctx.session, ctx.clock, ctx.actor, Action.GRANT_CREATE, decision, person.id, document.id)
-    return grant
+    return _new_grant(ctx, person, document, member_id, expires_at, document_id=document.id)
 
 
 def create_category_grant(
@@ -109,31 +88,41 @@ def create_category_grant(
 ) -> Grant:
     """Share a whole category (later papers included) with one member; recorded."""
     person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.GRANT_CREATE, person)
+    require(ctx, Action.GRANT_CREATE, person)
     assert person is not None
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
+    return _new_grant(ctx, person, person, member_id, expires_at, category=str(category))
+
+
+def _new_grant(
+    ctx: RequestContext,
+    person: Person,
+    target: Document | Person,
+    member_id: object,
+    expires_at: datetime | None,
+    *,
+    document_id: str | None = None,
+    category: str | None = None,
+) -> Grant:
+    """What both kinds of grant share: an active member of the person's list, the policy's
+    narrower answer on what this grantor may give, an end in the future; recorded."""
     member = _active_member(ctx.session, person, member_id)
-    narrower = decide_grant(ctx.session, ctx.actor, person, member, now=ctx.clock())
-    decision = require(
-        ctx,
-        Action.GRANT_CREATE,
-        person,
-        narrower,
-    )
+    narrower = decide_grant(ctx.session, ctx.actor, target, member, now=ctx.clock())
+    decision = require(ctx, Action.GRANT_CREATE, target, narrower)
     _check_expiry(expires_at, ctx.clock())
     grant = Grant(
         person_id=person.id,
         member_id=member.id,
-        document_id=None,
-        category=str(category),
+        document_id=document_id,
+        category=category,
         origin=_origin(decision.reason),
         created_at=ctx.clock(),
         expires_at=expires_at,
     )
     ctx.session.add(grant)
     ctx.session.flush()
-    record(ctx.session, ctx.clock, ctx.actor, Action.GRANT_CREATE, decision, person.id)
+    record(ctx.session, ctx.clock, ctx.actor, Action.GRANT_CREATE, decision, person.id, document_id)
     return grant
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from locker import documents as core
 from locker import trash
 from locker.context import RequestContext
@@ -13,28 +15,28 @@ from sharing.policy import acting_as
 
 def trash_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Move a document to the trash if the actor may; 404 otherwise (recorded either way)."""
-    document = core.find_document(ctx.session, document_id)
-    if document is not None and document.deleted_at is not None:
-        document = None  # already in the trash: same answer as missing
-    decision = require(ctx, Action.DOCUMENT_TRASH, document)
-    assert document is not None
-    trash.trash_document(
-        ctx.session,
-        ctx.clock,
-        actor=acting_as(decision, ctx.actor, document.person_id),
-        document=document,
-        reason=decision.reason,
-    )
+    _move(ctx, document_id, Action.DOCUMENT_TRASH, trash.trash_document, in_trash=False)
 
 
 def restore_document_for(ctx: RequestContext, *, document_id: str) -> None:
     """Take a document out of the trash if the actor may; 404 otherwise."""
+    _move(ctx, document_id, Action.DOCUMENT_RESTORE, trash.restore_document, in_trash=True)
+
+
+def _move(
+    ctx: RequestContext,
+    document_id: str,
+    action: Action,
+    move: Callable[..., None],
+    *,
+    in_trash: bool,
+) -> None:
     document = core.find_document(ctx.session, document_id)
-    if document is not None and document.deleted_at is None:
-        document = None
-    decision = require(ctx, Action.DOCUMENT_RESTORE, document)
+    if document is not None and (document.deleted_at is not None) != in_trash:
+        document = None  # on the other side of the trash: the same answer as missing
+    decision = require(ctx, action, document)
     assert document is not None
-    trash.restore_document(
+    move(
         ctx.session,
         ctx.clock,
         actor=acting_as(decision, ctx.actor, document.person_id),
