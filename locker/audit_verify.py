@@ -25,6 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select, text
 
+from locker.access_log import EXPORT_COLUMNS
 from locker.audit_models import AuditCheckpoint
 from locker.checkpoints import open_checkpoint, witness_notes
 from locker.errors import CheckpointInvalid
@@ -38,16 +39,8 @@ MAX_PROBLEMS = 20
 # C-level comparisons. Higher levels (one node per block and up) use the right edge.
 BLOCK_LEVEL = 14
 _BATCH = 10_000
-_COLUMNS = (
-    "action",
-    "outcome",
-    "reason",
-    "actor_kind",
-    "actor_id",
-    "on_behalf_of",
-    "person_id",
-    "document_id",
-)
+# A record's stored fields after its sequence number and time, as the export names them.
+_COLUMNS = EXPORT_COLUMNS[2:]
 
 
 @dataclass
