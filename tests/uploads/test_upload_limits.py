@@ -11,13 +11,13 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from locker import accounts
 from locker.actors import utc_now
 from locker.sanitize import SanitizeLimits, sanitize_files
 from locker.sanitize.errors import TooComplex, TooManyPixels
 from locker.scratch import scratch_dir
 from locker.settings import Settings
-from tests.conftest import PASSWORD, Actors, bearer
+from tests.conftest import Actors, bearer
+from tests.factories import new_person
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
 from web.app import create_app
 
@@ -127,9 +127,7 @@ def test_size_limit_and_quota(settings: Settings) -> None:
     app.extensions["locker"].store.ensure_ready()
     found = app.extensions["locker"]
     with found.session_factory() as session:
-        alice = accounts.create_person(
-            session, found.keyring, utc_now, username="alice", display_name="A", password=PASSWORD
-        )
+        alice = new_person(session, found.keyring, utc_now, "alice")
         session.commit()
         alice_id = alice.id
     client = app.test_client()

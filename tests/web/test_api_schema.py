@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from locker import accounts
-from tests.conftest import PASSWORD
+from tests.factories import new_person
 from web.openapi import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[2] / "web" / "openapi.json"
@@ -49,14 +49,7 @@ def sign_in(app: Flask) -> Any:
     generated wrong passwords would soon close)."""
     found = app.extensions["locker"]
     with found.session_factory() as session:
-        person = accounts.create_person(
-            session,
-            found.keyring,
-            found.clock,
-            username="schema",
-            display_name="S",
-            password=PASSWORD,
-        )
+        person = new_person(session, found.keyring, found.clock, "schema")
         session.commit()
 
     def token() -> str:

@@ -15,13 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from locker import accounts
 from locker.access_log import EXPORT_COLUMNS
 from locker.actors import Actor, utc_now
 from locker.audit import AuditEvent, record_event
 from locker.checkpoints import publish_current_checkpoint
 from tests import audit_verifier as rfc
-from tests.conftest import PASSWORD, Actors, bearer, sample, token_for
+from tests.conftest import Actors, bearer, sample, token_for
+from tests.factories import new_professional
 
 TITLE = "Titre de séjour de Alice"
 FILENAME = "permis-secret.png"
@@ -44,14 +44,8 @@ def upload(client: FlaskClient, token: str, person_id: str) -> str:
 
 def make_auditor(app: Flask, world: Actors) -> str:
     with app.extensions["locker"].session_factory() as session:
-        accounts.create_professional(
-            session,
-            utc_now,
-            organization_id=world.org.id,
-            email="audit@lilas.example",
-            display_name="Auditrice",
-            password=PASSWORD,
-            role="auditor",
+        new_professional(
+            session, utc_now, world.org, "Auditrice", role="auditor", email="audit@lilas.example"
         )
         session.commit()
     return "audit@lilas.example"
