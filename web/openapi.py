@@ -121,7 +121,9 @@ def operation(
     enforces it come from the same flag, so they cannot disagree."""
 
     def decorate(view: F) -> F:
-        checked = spec.validate(security=None if token else PUBLIC, **declared)(view)
+        checked = spec.validate(
+            security=None if token else PUBLIC, operation_id=view.__name__, **declared
+        )(view)
         return route(rule)(api_auth(checked) if token else checked)
 
     return decorate
@@ -132,7 +134,7 @@ api = Blueprint("api_document", __name__, url_prefix=PREFIX)
 
 
 @operation(api.get, "/openapi.json", token=False, resp=Answers(HTTP_200=(None, "OpenAPI document")))
-def document() -> Any:
+def api_document() -> Any:
     """This document"""
     return jsonify(openapi_document())
 
@@ -151,15 +153,17 @@ def openapi_document() -> dict[str, Any]:
         made: dict[str, Any] = copy.deepcopy(spec.spec)
     made["servers"] = [{"url": PREFIX}]
     made["paths"] = {path.removeprefix(PREFIX): item for path, item in made["paths"].items()}
-    for item in made["paths"].values():
-        for operation in item.values():
-            responses = operation["responses"]
-            responses.setdefault("400", _answer(BAD_REQUEST))
-            if responses["400"]["description"] == "Bad Request":  # spectree's own words
-                responses["400"]["description"] = BAD_REQUEST[1]
-            if operation.get("security", made["security"]):
-                # A route that needs a token answers 401 to a request without a valid one.
-                responses.setdefault("401", _answer(UNAUTHORIZED))
+    operations = [op for item in made["paths"].values() for op in item.values()]
+    names = [op["operationId"] for op in operations]
+    assert len(names) == len(set(names)), "two API views share a name (the operationId)"
+    for operation in operations:
+        responses = operation["responses"]
+        responses.setdefault("400", _answer(BAD_REQUEST))
+        if responses["400"]["description"] == "Bad Request":  # spectree's own words
+            responses["400"]["description"] = BAD_REQUEST[1]
+        if operation.get("security", made["security"]):
+            # A route that needs a token answers 401 to a request without a valid one.
+            responses.setdefault("401", _answer(UNAUTHORIZED))
     return made
 
 
