@@ -103,26 +103,31 @@ spec = SpecTree(
     before=_refuse,
     naming_strategy=lambda model: model.__name__,
     nested_naming_strategy=lambda _parent, child: child,
-    security_schemes=[
-        SecurityScheme(
-            name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
-        )
-    ],
+    security_schemes=[SecurityScheme(name="bearer", data=BEARER)],
     security={"bearer": []},
 )
 PUBLIC: dict[str, list[str]] = {}  # a route anyone may call, without a token
 
 
 def operation(
-    route: Callable[[str], Callable[[F], F]], rule: str, *, token: bool = True, **declared: Any
+    route: Callable[[str], Callable[[F], F]],
+    rule: str,
+    *,
+    resp: Answers,
+    token: bool = True,
+    **declared: Any,
 ) -> Callable[[F], F]:
     """One API route: its rule, its schemas and answers (spectree's `validate`), and unless
-    `token=False` the bearer token it needs: the document's `security` and the check that
-    enforces it come from the same flag, so they cannot disagree."""
+    `token=False` the bearer token it needs: the document's `security`, its 401 answer and
+    the check that enforces them come from the same flag, so they cannot disagree."""
+    # Every route refuses a body or query it cannot read with 400 (unless it says more).
+    resp.add_model(400, Error, replace=False, description=BAD_REQUEST[1])
+    if token:
+        resp.add_model(401, Error, replace=False, description=UNAUTHORIZED[1])
 
     def decorate(view: F) -> F:
         checked = spec.validate(
-            security=None if token else PUBLIC, operation_id=view.__name__, **declared
+            security=None if token else PUBLIC, operation_id=view.__name__, resp=resp, **declared
         )(view)
         return route(rule)(api_auth(checked) if token else checked)
 
@@ -153,23 +158,9 @@ def openapi_document() -> dict[str, Any]:
         made: dict[str, Any] = copy.deepcopy(spec.spec)
     made["servers"] = [{"url": PREFIX}]
     made["paths"] = {path.removeprefix(PREFIX): item for path, item in made["paths"].items()}
-    operations = [op for item in made["paths"].values() for op in item.values()]
-    names = [op["operationId"] for op in operations]
+    names = [op["operationId"] for item in made["paths"].values() for op in item.values()]
     assert len(names) == len(set(names)), "two API views share a name (the operationId)"
-    for operation in operations:
-        responses = operation["responses"]
-        responses.setdefault("400", _answer(BAD_REQUEST))
-        if responses["400"]["description"] == "Bad Request":  # spectree's own words
-            responses["400"]["description"] = BAD_REQUEST[1]
-        if operation.get("security", made["security"]):
-            # A route that needs a token answers 401 to a request without a valid one.
-            responses.setdefault("401", _answer(UNAUTHORIZED))
     return made
-
-
-def _answer(described: tuple[type[BaseModel], str]) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{described[0].__name__}"}
-    return {"description": described[1], "content": {"application/json": {"schema": schema}}}
 
 
 if __name__ == "__main__":
