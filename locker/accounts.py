@@ -145,8 +145,14 @@ def create_person(
         created_by_professional_id=created_by,
         must_change_password=must_change_password,
         created_at=clock(),
-        wrapped_person_key=b"",
     )
+    return store_new_person(session, keyring, person)
+
+
+def store_new_person(session: Session, keyring: Keyring, person: Person) -> Person:
+    """Store a new person's row with a fresh person key, wrapped by the current master key
+    and bound to the row's id."""
+    person.wrapped_person_key = b""
     session.add(person)
     session.flush()  # assigns the id the wrapped key is bound to
     person.wrapped_person_key = keyring.wrap(generate_key(), person_key_aad(person.id))

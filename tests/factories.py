@@ -11,7 +11,6 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from crypto.keyring import Keyring
-from crypto.keys import generate_key
 from locker import accounts, actors
 from locker.actors import Actor
 from locker.context import RequestContext
@@ -93,19 +92,15 @@ def new_person(
     username: str,
     display_name: str | None = None,
 ) -> Person:
-    """A person signing in as `username` with PASSWORD; her own key wrapped as accounts does."""
+    """A person signing in as `username` with PASSWORD, stored (her key included) the way
+    accounts.create_person stores one, without hashing the password again."""
     person = Person(
         username=username,
         display_name=display_name or username.title(),
         password_hash=PASSWORD_HASH,
         created_at=clock(),
-        wrapped_person_key=b"",
     )
-    session.add(person)
-    session.flush()  # the id is the wrapped key's associated data
-    person.wrapped_person_key = keyring.wrap(generate_key(), accounts.person_key_aad(person.id))
-    session.flush()
-    return person
+    return accounts.store_new_person(session, keyring, person)
 
 
 def add_member(
