@@ -231,6 +231,7 @@ def deposit_document(person_id: str) -> Any:
         ),
     )
     db().commit()
+    # Shaped here: this route skips spectree's checks, which would otherwise shape it.
     return Document.model_validate(view), 201
 
 
