@@ -1,8 +1,8 @@
 """Upload pipeline benchmarks (ratios measured in one run; see bench/README.md "## uploads").
 
 Photo path: the 12 MP phone photo sample through the whole pipeline (spool, sandboxed
-sanitiser, thumbnail, encryption, local store, SQLite row and audit record), against bare
-Pillow open + exif_transpose + save JPEG q85 of the same file. Goal: ratio <= 1.0.
+sanitiser, thumbnail and preview, encryption, local store, SQLite row and audit record),
+against bare Pillow open + exif_transpose + save JPEG q85 of the same file. Goal: ratio <= 1.0.
 
 PDF path: a 20 MB PDF POSTed over real HTTP to the JSON API of a server whose store is S3,
 against a raw boto3 put_object of the same bytes to the same endpoint. Goal: ratio <= 1.5.

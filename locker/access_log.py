@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, not_, select
 from sqlalchemy.orm import Session
 
 from locker.models import AuditRecord, Organization, Person, Professional
@@ -100,10 +100,20 @@ def person_access_log(
     document_id: str | None = None,
     before: int | None = None,
     limit: int = 100,
+    by: str = "anyone",
 ) -> list[LogEntry]:
-    """The records about this person (optionally one paper), newest first, names resolved."""
+    """The records about this person (optionally one paper), newest first, names resolved.
+
+    `by` keeps what "others" did (professionals, helpers, the service, anyone) or what the
+    person did "self", so that their own visits never push others' accesses out of sight.
+    """
     before, limit = _page(before, limit)
     query = select(AuditRecord).where(AuditRecord.person_id == person.id)
+    themself = and_(AuditRecord.actor_kind == "person", AuditRecord.actor_id == person.id)
+    if by == "others":
+        query = query.where(not_(themself) | AuditRecord.actor_id.is_(None))
+    elif by == "self":
+        query = query.where(themself)
     if document_id is not None:
         query = query.where(AuditRecord.document_id == document_id)
     if before is not None:

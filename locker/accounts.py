@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -208,15 +209,36 @@ def start_session(session: Session, clock: Clock, user: User, channel: str, hour
     return token
 
 
-def resolve_session(session: Session, clock: Clock, token: str, channel: str) -> SignedIn | None:
-    """The live sign-in behind a token, or None if unknown, expired, revoked or disabled."""
+def resolve_session(
+    session: Session,
+    clock: Clock,
+    token: str,
+    channel: str,
+    idle: Mapping[str, timedelta] | None = None,
+) -> SignedIn | None:
+    """The live sign-in behind a token, or None if unknown, expired, revoked or disabled.
+
+    With `idle` (per user kind), a sign-in unused for longer is ended for good, and one in
+    use has its last activity moved forward (at most once a minute: one write, not one a
+    request); the caller commits.
+    """
     if not token or len(token) > 128:
         return None
     row = session.get(AuthSession, _hash_token(token))
     if row is None or row.channel != channel or row.revoked_at is not None:
         return None
-    if row.expires_at <= clock():
+    now = clock()
+    if row.expires_at <= now:
         return None
+    if idle is not None and row.user_kind in idle:
+        seen = row.last_seen_at or row.created_at
+        if now - seen >= idle[row.user_kind]:
+            row.revoked_at = now
+            session.flush()
+            return None
+        if now - seen >= timedelta(minutes=1):
+            row.last_seen_at = now
+            session.flush()
     user: User | None
     if row.user_kind == "person":
         user = session.get(Person, row.user_id)
@@ -309,20 +331,32 @@ def sign_in(
     return token, signed_in
 
 
-def sign_out(session: Session, clock: Clock, token: str, actor: Actor) -> None:
-    """End one session and record it; the caller commits."""
-    if end_session(session, clock, token):
-        append_event(
-            session,
-            clock,
-            AuditEvent(
-                action="session:sign_out",
-                outcome="allowed",
-                reason="user",
-                actor=actor,
-                person_id=actor.id if actor.kind == "person" else None,
-            ),
-        )
+def sign_out(
+    session: Session, clock: Clock, token: str, actor: Actor, *, everywhere: User | None = None
+) -> None:
+    """End one session (or, `everywhere`, every session and token of that user: a phone left
+    signed in somewhere) and record it; the caller commits."""
+    if everywhere is not None:
+        end_all_sessions(session, clock, everywhere)
+    elif not end_session(session, clock, token):
+        return
+    append_event(
+        session,
+        clock,
+        AuditEvent(
+            action="session:sign_out_everywhere" if everywhere else "session:sign_out",
+            outcome="allowed",
+            reason="user",
+            actor=actor,
+            person_id=actor.id if actor.kind == "person" else None,
+        ),
+    )
+
+
+def remember_language(session: Session, user: User, language: str) -> None:
+    """Keep the interface language a user chose, for their next sign-in on any device."""
+    user.language = language
+    session.flush()
 
 
 def set_password(session: Session, clock: Clock, user: User, password: str) -> None:

@@ -3,6 +3,9 @@
 `open_document` is the only function that turns a stored object into plaintext for
 someone. It asks the access policy (handed in by `sharing/`, which sits above this
 package), commits the audit record, and only then fetches, authenticates and decrypts.
+
+Each document is stored as three objects under its one data key, each with its own
+associated data: the clean file, its thumbnail (the list) and its preview (its page).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -42,7 +45,8 @@ from locker.errors import (
     TooLarge,
 )
 from locker.models import Document, Person, new_id
-from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing
+from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing, draw_preview
+from locker.sanitize.errors import DamagedFile, RefusedFile, TooComplex
 from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
 from locker.scratch import scratch_dir
 from locker.storage import ObjectStore
@@ -143,6 +147,10 @@ def _object_aad(document_id: str, version: int) -> bytes:
 
 def _thumbnail_aad(document_id: str, version: int) -> bytes:
     return f"locker/thumbnail/v1:{document_id}:{version}".encode()
+
+
+def _preview_aad(document_id: str, version: int) -> bytes:
+    return f"locker/preview/v1:{document_id}:{version}".encode()
 
 
 def _field_aad(field: str, document_id: str) -> bytes:
@@ -306,9 +314,10 @@ def upload_document(
     `before_commit(session, document_id)` adds the caller's rows (a deposit's grant and
     notice) to the same transaction: if it fails, nothing is kept, objects included.
 
-    Several sources (photos) become one PDF. The object and its thumbnail are both stored,
-    then the row and audit record are committed; on any failure, whatever was stored is
-    deleted, so there is never a row without both objects nor an object without a row.
+    Several sources (photos) become one PDF. The object, its thumbnail and its preview are
+    stored, then the row and audit record are committed; on any failure, whatever was
+    stored is deleted, so there is never a row without its objects nor an object without
+    a row.
     """
     category, quota_bytes = upload.category, upload.quota_bytes
     if category not in CATEGORIES:
@@ -347,6 +356,7 @@ def upload_document(
                 person=person,
                 clean=clean,
                 thumbnail=sanitizing.thumbnail,
+                preview=sanitizing.preview,
                 filename=filename,
                 title=title,
                 category=category,
@@ -366,6 +376,7 @@ def _store_document(
     person: Person,
     clean: SanitizedFile,
     thumbnail: Callable[[], Path],
+    preview: Callable[[], Path],
     filename: str,
     title: str,
     category: str,
@@ -373,8 +384,9 @@ def _store_document(
     before_commit: Callable[[Session, str], None] | None = None,
     stored: Callable[[], None] | None = None,
 ) -> DocumentView:
-    """Store the clean file and its thumbnail, then commit the row and its audit record;
-    `stored()` is called once both objects are stored (their files are no longer read)."""
+    """Store the clean file, its thumbnail and its preview, then commit the row and its
+    audit record; `stored()` is called once all three objects are stored (their files are
+    no longer read)."""
     document_id = new_id()
     version = 1
     data_key = generate_key()
@@ -385,20 +397,22 @@ def _store_document(
     try:
         # Each object's size is known and its file can be read again: the store sends it
         # in one request (S3: one PUT, not a multipart upload; bench/README.md, "store").
-        # The thumbnail goes alongside, once the sanitiser has drawn it (while the
-        # document is already on its way), its round trip hidden behind the document's.
-        object_key, thumbnail_key = store.new_key(), store.new_key()
-        attempted += [object_key, thumbnail_key]
-        with ThreadPoolExecutor(1, thread_name_prefix="thumbnail-put") as alongside:
-            thumbnail_put = alongside.submit(
-                lambda: _put_file(
-                    store,
-                    thumbnail_key,
-                    thumbnail(),
-                    data_key,
-                    _thumbnail_aad(document_id, version),
-                )
-            )
+        # The thumbnail and the preview go alongside, once the sanitiser has drawn them
+        # (while the document is already on its way), their round trips hidden behind
+        # the document's.
+        object_key, thumbnail_key, preview_key = (store.new_key() for _ in range(3))
+        attempted += [object_key, thumbnail_key, preview_key]
+        thumbnail_aad = _thumbnail_aad(document_id, version)
+        preview_aad = _preview_aad(document_id, version)
+
+        def put_when_drawn(key: str, drawn: Callable[[], Path], aad: bytes) -> None:
+            _put_file(store, key, drawn(), data_key, aad)
+
+        with ThreadPoolExecutor(2, thread_name_prefix="pictures-put") as alongside:
+            pictures_put = [
+                alongside.submit(put_when_drawn, thumbnail_key, thumbnail, thumbnail_aad),
+                alongside.submit(put_when_drawn, preview_key, preview, preview_aad),
+            ]
             try:
                 _put_file(
                     store,
@@ -409,11 +423,13 @@ def _store_document(
                     size=clean.size,
                 )
             finally:
-                # Whatever happened to the document, the thumbnail's put is over before
-                # anything is discarded below. Its own error surfaces only if the
+                # Whatever happened to the document, the pictures' puts are over before
+                # anything is discarded below. Their own errors surface only if the
                 # document's did not.
-                thumbnail_put.exception()
-            thumbnail_put.result()
+                for put in pictures_put:
+                    put.exception()
+            for put in pictures_put:
+                put.result()
         if stored is not None:
             stored()
         document = Document(
@@ -422,6 +438,7 @@ def _store_document(
             version=version,
             object_key=object_key,
             thumbnail_key=thumbnail_key,
+            preview_key=preview_key,
             wrapped_data_key=wrap_key(
                 _person_key(keyring, person), data_key, _data_key_aad(document_id, version)
             ),
@@ -531,6 +548,10 @@ def find_document(session: Session, document_id: str) -> Document | None:
     return session.get(Document, document_id)
 
 
+# What of a document the door opens: its file, or the two pictures drawn from it.
+PARTS = frozenset({"content", "thumbnail", "preview"})
+
+
 def open_document(
     ctx: RequestContext,
     *,
@@ -538,17 +559,19 @@ def open_document(
     decision: Verdict,
     action: str = "document:read",
     part: str = "content",
+    limits: SanitizeLimits | None = None,
 ) -> OpenedDocument:
     """The one door to plaintext: the policy's `decision` on this document, then a
     committed audit record, then decryption.
 
-    `part` is "content" or "thumbnail" (the small image the list shows). Denied, unknown
-    and trashed ids are recorded and answer NotFound alike. The whole object is
-    authenticated before the first byte is handed out, so a tampered object yields an
-    error and never a partial response.
+    `part` is "content", "thumbnail" (the small image the list shows) or "preview" (the
+    JPEG its page shows; drawn once, within `limits`, for a document stored before
+    previews). Denied, unknown and trashed ids are recorded and answer NotFound alike.
+    The whole object is authenticated before the first byte is handed out, so a tampered
+    object yields an error and never a partial response.
     """
     document = find_document(ctx.session, document_id)
-    if document is None or part not in {"content", "thumbnail"}:
+    if document is None or part not in PARTS:
         record_event(
             ctx.session_factory,
             ctx.clock,
@@ -581,16 +604,32 @@ def open_document(
         raise DocumentDamaged("key unwrap failed") from exc
     if part == "thumbnail":
         assert document.thumbnail_key is not None
-        return _open_thumbnail(ctx.store, document, person, data_key, document.thumbnail_key)
+        aad = _thumbnail_aad(document.id, document.version)
+        return _open_picture(ctx.store, document, person, data_key, document.thumbnail_key, aad)
+    if part == "preview":
+        aad = _preview_aad(document.id, document.version)
+        if document.preview_key is not None:
+            return _open_picture(ctx.store, document, person, data_key, document.preview_key, aad)
+        preview = _draw_missing_preview(ctx, document, data_key, limits or SanitizeLimits())
+        return _picture(document, person, data_key, preview)
     aad = _object_aad(document.id, document.version)
-    # The ciphertext is spooled (it is safe on disk) so it is fetched once, authenticated
-    # whole, then decrypted as a stream: constant memory, and no unverified byte leaves.
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _decrypting or on error)
+    spool = _verified_spool(ctx.store, document, data_key)
+    return OpenedDocument(
+        view=_view(document, person, data_key),
+        chunks=_decrypting(spool, data_key, aad),
+    )
+
+
+def _verified_spool(store: ObjectStore, document: Document, data_key: bytes) -> IO[bytes]:
+    """The document's ciphertext, spooled to disk (it is safe there) so that it is fetched
+    once, authenticated whole, then decrypted as a stream: constant memory, and no
+    unverified byte leaves. The caller closes it."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (the caller's to close)
     try:
-        for chunk in ctx.store.get(document.object_key):
+        for chunk in store.get(document.object_key):
             spool.write(chunk)
         spool.seek(0)
-        verify_object(data_key, _read_chunks(spool), aad)
+        verify_object(data_key, _read_chunks(spool), _object_aad(document.id, document.version))
         spool.seek(0)
     except CryptoError as exc:
         spool.close()
@@ -599,26 +638,78 @@ def open_document(
     except BaseException:
         spool.close()
         raise
-    return OpenedDocument(
-        view=_view(document, person, data_key),
-        chunks=_decrypting(spool, data_key, aad),
-    )
+    return spool
 
 
-def _open_thumbnail(
-    store: ObjectStore, document: Document, person: Person, data_key: bytes, key: str
+def _open_picture(
+    store: ObjectStore, document: Document, person: Person, data_key: bytes, key: str, aad: bytes
 ) -> OpenedDocument:
-    # A thumbnail is a few kilobytes: authenticated and decrypted whole, in memory.
+    # A thumbnail or a preview is a few hundred kilobytes at most: authenticated and
+    # decrypted whole, in memory.
     blob = b"".join(store.get(key))
     try:
-        plain = b"".join(
-            decrypt_object(data_key, [blob], _thumbnail_aad(document.id, document.version))
-        )
+        plain = b"".join(decrypt_object(data_key, [blob], aad))
     except CryptoError as exc:
-        log.error("thumbnail failed authentication", extra={"document_id": document.id})
+        log.error("picture failed authentication", extra={"document_id": document.id})
         raise DocumentDamaged("authentication failed") from exc
-    view = replace(_view(document, person, data_key), content_type="image/jpeg", size=len(plain))
-    return OpenedDocument(view=view, chunks=iter([plain]))
+    return _picture(document, person, data_key, plain)
+
+
+def _picture(document: Document, person: Person, data_key: bytes, jpeg: bytes) -> OpenedDocument:
+    view = replace(_view(document, person, data_key), content_type="image/jpeg", size=len(jpeg))
+    return OpenedDocument(view=view, chunks=iter([jpeg]))
+
+
+def _draw_missing_preview(
+    ctx: RequestContext, document: Document, data_key: bytes, limits: SanitizeLimits
+) -> bytes:
+    """The preview of a document stored before previews, drawn from its clean content in
+    the sandbox (never in this process), then stored and named by its row, so it is
+    drawn once; the caller has recorded the read.
+
+    Like the audit record, the row's new key commits in a transaction of its own: the
+    object is named by a committed row, or removed. When another request named one
+    first, or the row is gone, this one's object is removed and its preview still shown.
+    """
+    aad = _object_aad(document.id, document.version)
+    # The plaintext waits in the process's scratch folder, as an upload's does, for the
+    # moment the sandboxed child reads it; the folder goes when the preview is drawn.
+    scratch = tempfile.TemporaryDirectory(prefix="locker-preview-", dir=scratch_dir())
+    with scratch as workdir, _verified_spool(ctx.store, document, data_key) as spool:
+        clean = Path(workdir) / "stored"
+        with clean.open("wb") as plain:
+            for chunk in decrypt_object(data_key, _read_chunks(spool), aad):
+                plain.write(chunk)
+        try:
+            preview = draw_preview(clean, Path(workdir), limits)
+        except (DamagedFile, TooComplex):
+            raise
+        except RefusedFile as refusal:  # the file was accepted once: it is not the caller's
+            log.error("no preview drawn", extra={"document_id": document.id})
+            raise DamagedFile("no preview drawn") from refusal
+    key = ctx.store.new_key()
+    sealed = EncryptedObject(
+        data_key, lambda: [preview], len(preview), _preview_aad(document.id, document.version)
+    )
+    try:
+        ctx.store.put(key, sealed)
+        with ctx.session_factory() as session:
+            named = (
+                session.connection()
+                .execute(
+                    update(Document)
+                    .where(Document.id == document.id, Document.preview_key.is_(None))
+                    .values(preview_key=key)
+                )
+                .rowcount
+            )
+            session.commit()
+    except BaseException:
+        discard_object(ctx.store, key)  # the put may have landed
+        raise
+    if not named:
+        discard_object(ctx.store, key)
+    return preview
 
 
 def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
@@ -636,6 +727,12 @@ def _decrypting(spool: IO[bytes], data_key: bytes, aad: bytes) -> Iterator[bytes
         spool.close()
 
 
+def document_keys(document: Document) -> list[str]:
+    """Every object a document's row names: its file, and its thumbnail and preview."""
+    named = (document.object_key, document.thumbnail_key, document.preview_key)
+    return [key for key in named if key is not None]
+
+
 def delete_document(
     session: Session,
     store: ObjectStore,
@@ -650,7 +747,7 @@ def delete_document(
     If the object delete fails, the object is an orphan for `storage reconcile`, never a
     row pointing at nothing.
     """
-    keys = [k for k in (document.object_key, document.thumbnail_key) if k is not None]
+    keys = document_keys(document)
     append_event(
         session,
         clock,

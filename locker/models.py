@@ -85,6 +85,8 @@ class Professional(Base):
     role: Mapped[str] = mapped_column(String(20), default="professional")
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    # The interface language chosen (a BCP 47 code); the browser's own choice when None.
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Person(Base):
@@ -105,6 +107,7 @@ class Person(Base):
     must_change_password: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class AuthSession(Base):
@@ -120,6 +123,8 @@ class AuthSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # The last request seen (to the minute): a browser session idle too long ends.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_auth_sessions_user", "user_kind", "user_id"),)
 
@@ -148,6 +153,9 @@ class Document(Base):
     page_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     valid_until: Mapped[date | None] = mapped_column(Date, default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(index=True, default=None)
+    # The encrypted preview, a JPEG at most 1600 px long (None for rows older than it: it
+    # is drawn when first shown, then kept).
+    preview_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
 
 class AuditRecord(Base):

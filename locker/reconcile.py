@@ -15,7 +15,7 @@ from locker.storage import ObjectStore
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    """Keys no row names, and documents (ids) whose object or thumbnail is absent."""
+    """Keys no row names, and documents (ids) whose object, thumbnail or preview is absent."""
 
     orphans: list[str]
     missing: list[str]
@@ -24,12 +24,10 @@ class ReconcileReport:
 
 def _referenced(session: Session) -> dict[str, str]:
     keys: dict[str, str] = {}
-    for document_id, object_key, thumbnail_key in session.execute(
-        select(Document.id, Document.object_key, Document.thumbnail_key)
+    for document_id, *named in session.execute(
+        select(Document.id, Document.object_key, Document.thumbnail_key, Document.preview_key)
     ):
-        keys[object_key] = document_id
-        if thumbnail_key is not None:
-            keys[thumbnail_key] = document_id
+        keys.update((key, document_id) for key in named if key is not None)
     return keys
 
 

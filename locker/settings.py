@@ -31,6 +31,9 @@ class Settings:
     max_upload_bytes: int
     session_hours: int
     token_hours: int
+    # A browser session left alone this long ends (shared phones; professionals' desks).
+    person_idle_minutes: int
+    professional_idle_minutes: int
     cookie_secure: bool
     # Uploads: each person's quota, and what parsing one upload may cost its worker.
     quota_bytes: int = 1024 * MIB
@@ -173,6 +176,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         max_upload_bytes=_int(env, "LOCKER_MAX_UPLOAD_BYTES", 30 * MIB, 1, 2048 * MIB),
         session_hours=_int(env, "LOCKER_SESSION_HOURS", 12, 1, 24 * 30),
         token_hours=_int(env, "LOCKER_TOKEN_HOURS", 24, 1, 24 * 90),
+        person_idle_minutes=_int(env, "LOCKER_PERSON_IDLE_MINUTES", 20, 1, 24 * 60),
+        professional_idle_minutes=_int(env, "LOCKER_PROFESSIONAL_IDLE_MINUTES", 30, 1, 24 * 60),
         cookie_secure=_bool(env, "LOCKER_COOKIE_SECURE", not embedded),
         quota_bytes=_int(env, "LOCKER_QUOTA_BYTES", 1024 * MIB, 1, 2**50),
         sanitize_memory_mb=_int(env, "LOCKER_SANITIZE_MEMORY_MB", 768, 64, 16384),

@@ -1,7 +1,7 @@
 """The trash: a deleted document stays restorable for 30 days, then is purged for good.
 
 Purging deletes the row (and with it the wrapped data key: without it the ciphertext is
-noise, backups of the bucket included), then the object and its thumbnail.
+noise, backups of the bucket included), then the object, its thumbnail and its preview.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from crypto.keyring import Keyring
 from locker.actors import Actor, Clock
-from locker.documents import DocumentView, describe_document, discard_object
+from locker.documents import DocumentView, describe_document, discard_object, document_keys
 from locker.editing import record_document_act
 from locker.errors import NotFound
 from locker.models import Document, Person
@@ -87,7 +87,7 @@ def purge_trash(session: Session, store: ObjectStore, clock: Clock) -> PurgeRepo
     )
     purged = left = 0
     for document in due:
-        keys = [k for k in (document.object_key, document.thumbnail_key) if k is not None]
+        keys = document_keys(document)
         session.delete(document)
         _commit_with_event(session, clock, Actor.system(), "document:purge", document, "retention")
         purged += 1

@@ -28,6 +28,8 @@ if [ "$MODE" = test ]; then
   apt_install "the tests' browser" chromium chromium-driver
   apt_install "the tests' PostgreSQL and Redis" postgresql redis-server
   apt_install "the tests' tools" curl
+  # npm fetches axe-core, the accessibility checker the browser tests inject into each page.
+  command -v npm >/dev/null || apt_install "the tests' accessibility checker (axe-core)" npm
 fi
 
 PY=${PYTHON:-python3}
@@ -55,4 +57,17 @@ if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     .venv/bin/python -m pip install -q -e .
   fi
   touch "$STAMP"
+fi
+if [ "$MODE" = test ]; then
+  # axe-core at the version pinned in tests/tools/axe/package-lock.json, into its
+  # node_modules (git-ignored); again whenever the lock file changes.
+  AXE=tests/tools/axe
+  if [ ! -e "$AXE/node_modules/.package-lock.json" ] \
+    || [ "$AXE/package-lock.json" -nt "$AXE/node_modules/.package-lock.json" ]; then
+    if command -v npm >/dev/null; then
+      npm ci --prefix "$AXE" --ignore-scripts --no-audit --no-fund --loglevel=error
+    else
+      echo "npm is missing: the accessibility tests need axe-core (npm ci --prefix $AXE)" >&2
+    fi
+  fi
 fi

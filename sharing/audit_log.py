@@ -40,6 +40,7 @@ def read_access_log_for(
     before: int | None = None,
     limit: int = 100,
     with_documents: bool = False,
+    by: str = "anyone",
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
     person = find_person(ctx.session, person_id)
@@ -50,7 +51,7 @@ def read_access_log_for(
     )
     assert person is not None
     entries = access_log.person_access_log(
-        ctx.session, person, document_id=document_id, before=before, limit=limit
+        ctx.session, person, document_id=document_id, before=before, limit=limit, by=by
     )
     documents: dict[str, DocumentView] = {}
     if with_documents:

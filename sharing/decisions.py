@@ -17,6 +17,7 @@ class Action(StrEnum):
     DOCUMENT_DELETE = "document:delete"
     DOCUMENT_DEPOSIT = "document:deposit"
     DOCUMENT_DESCRIBE = "document:describe"
+    DOCUMENT_PREVIEW = "document:preview"
     DOCUMENT_READ = "document:read"
     DOCUMENT_RENAME = "document:rename"
     DOCUMENT_RESTORE = "document:restore"

@@ -7,9 +7,11 @@ from locker.context import RequestContext
 from locker.documents import DocumentView, OpenedDocument, UploadRequest
 from locker.editing import categorise_document, rename_document
 from locker.models import Document
+from locker.sanitize import SanitizeLimits
 from sharing.decisions import Action, Decision, deny
 from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as, decide, decide_move
+from sharing.rights import readers_by_document
 
 
 def list_documents_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
@@ -23,6 +25,17 @@ def list_documents_for(ctx: RequestContext, *, person_id: str) -> list[DocumentV
     # committed before any title is decrypted.
     record_read(ctx, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
     return core.list_documents(ctx.session, ctx.keyring, person)
+
+
+def readers_of_papers(
+    ctx: RequestContext, *, person_id: str, papers: list[DocumentView]
+) -> dict[str, int]:
+    """How many professionals may open each of these papers of the person, now."""
+    person, _ = require_person(ctx, Action.PERSON_LIST_DOCUMENTS, person_id)
+    found = readers_by_document(
+        ctx.session, person.id, [(paper.id, paper.category) for paper in papers], ctx.clock()
+    )
+    return {document_id: len(members) for document_id, members in found.items()}
 
 
 def upload_document_for(
@@ -70,19 +83,38 @@ def _described(
     return core.describe_document(ctx.session, ctx.keyring, document)
 
 
+# What reading each part of a document is recorded as: the person's log tells a paper
+# looked at on screen ("preview") from one taken away ("content").
+PART_ACTIONS = {
+    "content": Action.DOCUMENT_READ,
+    "thumbnail": Action.DOCUMENT_THUMBNAIL,
+    "preview": Action.DOCUMENT_PREVIEW,
+}
+
+
 def open_document_for(
-    ctx: RequestContext, *, document_id: str, part: str = "content"
+    ctx: RequestContext,
+    *,
+    document_id: str,
+    part: str = "content",
+    limits: SanitizeLimits | None = None,
 ) -> OpenedDocument:
-    """The plaintext of a document (or its thumbnail), through the core's one door."""
+    """The plaintext of a document (or its thumbnail, or its preview, drawn within
+    `limits` if it has none yet), through the core's one door."""
     actor = ctx.actor
-    action = Action.DOCUMENT_THUMBNAIL if part == "thumbnail" else Action.DOCUMENT_READ
+    action = PART_ACTIONS.get(part, Action.DOCUMENT_READ)
     document = core.find_document(ctx.session, document_id)
     decision = deny("not_found")  # the door records an unknown id itself
     if document is not None:  # under a mandate, the log records both identities
         decision = decide(ctx.session, actor, action, document, now=ctx.clock())
         actor = acting_as(decision, actor, document.person_id)
     return core.open_document(
-        ctx.acting(actor), document_id=document_id, decision=decision, action=action, part=part
+        ctx.acting(actor),
+        document_id=document_id,
+        decision=decision,
+        action=action,
+        part=part,
+        limits=limits,
     )
 
 

@@ -36,9 +36,15 @@ from sharing.rights import (
     recovery_barred,
 )
 
-# Title, thumbnail and content: the three things a grant shows.
+# Title, thumbnail, preview and content: what a grant shows (the preview is the content
+# seen on screen, so whoever may read a paper may preview it, and no one else).
 VIEW_ACTIONS = frozenset(
-    {Action.DOCUMENT_READ, Action.DOCUMENT_DESCRIBE, Action.DOCUMENT_THUMBNAIL}
+    {
+        Action.DOCUMENT_READ,
+        Action.DOCUMENT_DESCRIBE,
+        Action.DOCUMENT_THUMBNAIL,
+        Action.DOCUMENT_PREVIEW,
+    }
 )
 DOCUMENT_ACTIONS = frozenset(
     VIEW_ACTIONS
@@ -79,6 +85,7 @@ MANDATE_SCOPE = {
     Action.DOCUMENT_READ: "view",
     Action.DOCUMENT_DESCRIBE: "view",
     Action.DOCUMENT_THUMBNAIL: "view",
+    Action.DOCUMENT_PREVIEW: "view",
     Action.PERSON_LIST_DOCUMENTS: "view",
     Action.PERSON_UPLOAD: "upload",
     Action.DOCUMENT_RENAME: "organise",

@@ -6,6 +6,7 @@ revocation or expiry is seen by the very next request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -111,3 +112,46 @@ def readers_of(session: Session, document: Document, category: str, now: datetim
         )
     )
     return set(rows)
+
+
+def readers_by_document(
+    session: Session, person_id: str, papers: Sequence[tuple[str, str]], now: datetime
+) -> dict[str, set[str]]:
+    """For each (document id, category) of the person: the live members who may read it now,
+    by a live grant on it or on its category, or by a live mandate to view (a helper of a
+    digital-inclusion organisation). Two queries for the whole list, not two a paper."""
+    live_member = (AccompanimentMember.status == "active") & AccompanimentMember.ended_at.is_(None)
+    grants = session.execute(
+        select(Grant.member_id, Grant.document_id, Grant.category)
+        .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
+        .where(
+            Grant.person_id == person_id,
+            Grant.revoked_at.is_(None),
+            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
+            live_member,
+        )
+    ).all()
+    mandates = session.execute(
+        select(Mandate.member_id, Mandate.scopes, AccompanimentMember.professional_id)
+        .join(AccompanimentMember, AccompanimentMember.id == Mandate.member_id)
+        .where(
+            Mandate.person_id == person_id,
+            Mandate.revoked_at.is_(None),
+            Mandate.expires_at > now,
+            live_member,
+        )
+    ).all()
+    viewers = {
+        member_id
+        for member_id, scopes, professional_id in mandates
+        if "view" in scopes.split() and does_digital_inclusion(session, professional_id)
+    }
+    readers: dict[str, set[str]] = {}
+    for document_id, category in papers:
+        readers[document_id] = set(viewers) | {
+            member_id
+            for member_id, granted_document, granted_category in grants
+            if granted_document == document_id
+            or (granted_document is None and granted_category == category)
+        }
+    return readers

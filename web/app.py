@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from flask import Flask, Request, Response, current_app
+from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,11 +23,9 @@ from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
-from web import auth, context, errors
+from web import auth, context, errors, i18n
 from web.json_body import check_form_text
-from web.messages import language
 from web.throttle import SignInThrottle
-from web.ui import category_label, human_size, text
 
 MIB = 1024 * 1024
 HSTS = "max-age=63072000; includeSubDomains"
@@ -72,12 +71,13 @@ def _checkpoint_if_due(response: Response) -> Response:
 
 
 def _interface_words() -> dict[str, Any]:
-    lang = language()
     return {
-        "lang": lang,
-        "t": lambda key: text(key, lang),
-        "category_label": lambda category: category_label(category, lang),
-        "human_size": human_size,
+        "language": i18n.current_language(),
+        "languages": i18n.LANGUAGES,
+        "category_label": i18n.category_label,
+        "pictograms": i18n.PICTOGRAMS,
+        "scope_names": i18n.SCOPE_NAMES,
+        "human_size": i18n.human_size,
     }
 
 
@@ -156,6 +156,18 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=settings.session_hours * 3600,
         WTF_CSRF_SSL_STRICT=settings.cookie_secure,
         JSON_SORT_KEYS=False,
+        # Pages, styles and JSON go compressed (phones on slow links). Papers are images
+        # and PDFs, already compressed; streamed answers (exports) stay as they are made.
+        # BREACH needs the victim's cookie on a cross-site request: SameSite=Lax withholds it.
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/json",
+            "image/svg+xml",
+        ],
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_STREAMS=False,
     )
     if config:
         app.config.update(config)
@@ -182,6 +194,7 @@ def create_app(
     app.before_request(check_form_text)
     csrf = CSRFProtect(app)
     auth.init_app(app)
+    i18n.init_app(app)
     errors.init_app(app)
 
     from web import openapi
@@ -193,6 +206,7 @@ def create_app(
         csrf.exempt(domain.api)  # bearer tokens only: a browser's cookie never signs the API
         app.register_blueprint(domain.api)
         app.register_blueprint(domain.pages)
+    Compress(app)
     app.after_request(_security_headers)
     app.after_request(_checkpoint_if_due)
     app.context_processor(_interface_words)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -43,7 +44,12 @@ class WebUser(UserMixin):  # type: ignore[misc]
 
 def _load_user(token: str) -> WebUser | None:
     found = services()
-    signed_in = resolve_session(db(), found.clock, token, "web")
+    idle = {
+        "person": timedelta(minutes=found.settings.person_idle_minutes),
+        "professional": timedelta(minutes=found.settings.professional_idle_minutes),
+    }
+    signed_in = resolve_session(db(), found.clock, token, "web", idle)
+    db().commit()  # the last activity, or the end of an idle sign-in
     return WebUser(token, signed_in) if signed_in is not None else None
 
 
@@ -123,6 +129,10 @@ def must_change_password(signed_in: SignedIn) -> bool:
     return isinstance(user, Person) and bool(user.must_change_password)
 
 
+def _resolve_sign_in() -> None:
+    web_user()
+
+
 def init_app(app: Flask) -> None:
     """Configure flask-login: no remember-me cookie, server-side revocation instead."""
     manager = LoginManager()
@@ -134,9 +144,14 @@ def init_app(app: Flask) -> None:
     def _unauthorized() -> Any:
         from flask import redirect, url_for
 
-        return redirect(url_for("accounts.sign_in"))
+        # Back to the page asked for once signed in (a scanned QR code's link, for one).
+        wanted = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("accounts.sign_in", next=wanted))
 
     manager.init_app(app)
+    # The sign-in is resolved before any view runs, so the loader's commit (its last
+    # activity) never carries a view's half-done changes with it.
+    app.before_request(_resolve_sign_in)
 
 
 def person_id_or_404() -> str:

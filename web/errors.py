@@ -48,8 +48,8 @@ from sharing.errors import (
     TooManyAttempts,
     UnknownShareCode,
 )
+from web.i18n import message
 from web.json_body import InvalidText
-from web.messages import message
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def error_response(code: str, status: int, **params: object) -> Response:
         response = jsonify({"error": code, "message": text})
     else:
         response = Response(
-            render_template("error.html", message=text, status=status), mimetype="text/html"
+            render_template("error.html", message=text, problems=[text]), mimetype="text/html"
         )
     response.status_code = status
     return response

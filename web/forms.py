@@ -2,15 +2,92 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from web.i18n import message
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with what the person sent, in words, and the id of its field (the
+    error summary links to it; None when it concerns the whole form)."""
+
+    field: str | None
+    message: str
+
+
+def form_problems(form: FlaskForm) -> list[Problem]:
+    """What the form's own checks found: an expired form, else each field's first problem."""
+    if form.errors.get("csrf_token"):
+        return [Problem(None, message("csrf"))]
+    found = [
+        Problem(name, str(errors[0]))
+        for name, errors in form.errors.items()
+        if errors and name != "csrf_token"
+    ]
+    return found or [Problem(None, message("bad_request"))]
+
+
+def asks_first(
+    question: str,
+    consequence: str,
+    yes: str,
+    back: str,
+    *back_args: str,
+    unless: Callable[[], bool] | None = None,
+) -> Callable[[F], F]:
+    """A page action that takes something away asks first: until the person confirms, the
+    view answers a page with the question, which posts the same form again (its fields
+    kept) with `confirmed=1`; "no" leads to `back` (an endpoint, given these view args)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def asking(**kwargs: Any) -> Any:
+            if request.form.get("confirmed") == "1" or (unless is not None and unless()):
+                return view(**kwargs)
+            kept = [
+                (name, value)
+                for name, value in request.form.items(multi=True)
+                if name not in {"csrf_token", "confirmed"}
+            ]
+            return render_template(
+                "confirm.html",
+                question=question,
+                consequence=consequence,
+                yes=yes,
+                back=url_for(back, **{arg: kwargs[arg] for arg in back_args}),
+                kept=kept,
+            )
+
+        return cast(F, asking)
+
+    return decorate
+
+
+def required(words: str) -> DataRequired:
+    """A field that must be filled, and what to say when it is not."""
+    return DataRequired(message=_l(words))
+
 
 class SignInForm(FlaskForm):  # type: ignore[misc]
-    identifier = StringField("identifier", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("password", validators=[DataRequired(), Length(max=1024)])
+    identifier = StringField(
+        "identifier", validators=[required("Entrez votre identifiant."), Length(max=320)]
+    )
+    password = PasswordField(
+        "password", validators=[required("Entrez votre mot de passe."), Length(max=1024)]
+    )
 
 
 class UploadForm(FlaskForm):  # type: ignore[misc]
@@ -43,6 +120,10 @@ class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
     """The current password, then the new one (the service checks length and difference)."""
 
     current_password = PasswordField(
-        "current_password", validators=[DataRequired(), Length(max=1024)]
+        "current_password",
+        validators=[required("Entrez votre mot de passe actuel."), Length(max=1024)],
     )
-    new_password = PasswordField("new_password", validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField(
+        "new_password",
+        validators=[required("Choisissez un nouveau mot de passe."), Length(max=1024)],
+    )

@@ -1,4 +1,4 @@
-"""The upload sanitiser: hostile bytes in, clean re-encoded files and thumbnails out.
+"""The upload sanitiser: hostile bytes in, clean re-encoded files, previews and thumbnails out.
 
 Sniffing, parsing and rewriting happen in a sandboxed child (`sandbox`, `worker`); this
 module is the parent's side: it hands the files over and turns answers into results or
@@ -7,11 +7,13 @@ typed refusals (`errors`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from locker.errors import LockerError
 from locker.sanitize.confine import sandbox_ids
 from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
 from locker.sanitize.sandbox import SandboxRun
@@ -34,11 +36,12 @@ class SanitizeLimits:
 
 @dataclass(frozen=True)
 class SanitizedFile:
-    """The clean file on local disk, where its thumbnail is written (once
-    `Sanitizing.thumbnail()` has returned), and what the worker measured."""
+    """The clean file on local disk, where its thumbnail and preview are written (once
+    `Sanitizing.thumbnail()` or `preview()` has returned), and what the worker measured."""
 
     path: Path
     thumbnail_path: Path
+    preview_path: Path
     content_type: str
     pages: int
     size: int
@@ -46,23 +49,35 @@ class SanitizedFile:
     address_space_limit: int
 
 
+def _refuse_unless_ok(answer: dict[str, Any]) -> None:
+    if not answer.get("ok"):
+        error = CODES.get(str(answer.get("code")), DamagedFile)
+        raise error(
+            "refused by the sanitiser",
+            peak_rss_bytes=answer.get("peak_rss_bytes"),
+            address_space_limit=answer.get("address_space_limit"),
+        )
+
+
 class Sanitizing:
     """A sanitiser child at work on one upload (use as a context manager).
 
     Started at once, so the caller can do other work meanwhile; `finish()` waits for the
-    clean file, `thumbnail()` for its thumbnail, which the child makes after the clean
-    file (a PDF's first page is drawn from it), so that the clean file can be stored
-    meanwhile. Either raises the worker's typed refusal.
+    clean file, `thumbnail()` and `preview()` for its thumbnail and preview, which the
+    child writes together after the clean file (a PDF's first page is drawn from it), so
+    that the clean file can be stored meanwhile. Each raises the worker's typed refusal.
     """
 
     def __init__(self, inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> None:
         if not 1 <= len(inputs) <= limits.max_files:
             raise TooManyFiles("files", maximum=limits.max_files)
         self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
+        self._preview = workdir / "preview"
         job = Job(
             inputs=tuple(str(p) for p in inputs),
             output=str(self._output),
             thumbnail=str(self._thumbnail),
+            preview=str(self._preview),
             max_pixels=limits.max_pixels,
             memory_bytes=limits.memory_bytes,
             cpu_seconds=limits.cpu_seconds,
@@ -71,7 +86,11 @@ class Sanitizing:
         )
         self._run = SandboxRun(job, limits.wall_seconds)
         self.pid = self._run.pid  # the child's
-        self._thumbnail_ready = False
+        # The thumbnail's and the preview's put threads both wait for the one answer
+        # that says both are written; the first to come reads it, the other its verdict.
+        self._pictures_lock = threading.Lock()
+        self._pictures_ready = False
+        self._pictures_refused: LockerError | None = None
 
     def __enter__(self) -> Sanitizing:
         return self
@@ -90,28 +109,36 @@ class Sanitizing:
 
     def thumbnail(self) -> Path:
         """Wait for the thumbnail (after `finish()`): its path, or the refusal reported."""
-        if not self._thumbnail_ready:
-            answer = self._run.answer()
-            self._refuse_unless_ok(answer)
-            if not (answer.get("thumbnail") and self._thumbnail.is_file()):
-                raise DamagedFile("worker wrote no thumbnail")
-            if self._thumbnail.stat().st_size == 0:
-                raise DamagedFile("worker wrote an empty thumbnail")
-            self._thumbnail_ready = True
+        self._pictures()
         return self._thumbnail
 
-    @staticmethod
-    def _refuse_unless_ok(answer: dict[str, Any]) -> None:
-        if not answer.get("ok"):
-            error = CODES.get(str(answer.get("code")), DamagedFile)
-            raise error(
-                "refused by the sanitiser",
-                peak_rss_bytes=answer.get("peak_rss_bytes"),
-                address_space_limit=answer.get("address_space_limit"),
-            )
+    def preview(self) -> Path:
+        """Wait for the preview (after `finish()`): its path, or the refusal reported."""
+        self._pictures()
+        return self._preview
+
+    def _pictures(self) -> None:
+        with self._pictures_lock:
+            if self._pictures_refused is not None:
+                raise self._pictures_refused
+            if not self._pictures_ready:
+                try:
+                    self._check_pictures(self._run.answer())
+                except LockerError as refusal:
+                    self._pictures_refused = refusal
+                    raise
+                self._pictures_ready = True
+
+    def _check_pictures(self, answer: dict[str, Any]) -> None:
+        _refuse_unless_ok(answer)
+        for name, path in (("thumbnail", self._thumbnail), ("preview", self._preview)):
+            if not (answer.get(name) and path.is_file()):
+                raise DamagedFile(f"worker wrote no {name}")
+            if path.stat().st_size == 0:
+                raise DamagedFile(f"worker wrote an empty {name}")
 
     def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
-        self._refuse_unless_ok(answer)
+        _refuse_unless_ok(answer)
         # A child that died mid-write never answers; this guards against a short file.
         if answer.get("size") != size or size == 0 or answer.get("thumbnail"):
             raise DamagedFile("worker sent a partial result")
@@ -120,6 +147,7 @@ class Sanitizing:
         return SanitizedFile(
             path=self._output,
             thumbnail_path=self._thumbnail,
+            preview_path=self._preview,
             content_type=str(answer["content_type"]),
             pages=int(answer["pages"]),
             size=size,
@@ -130,11 +158,38 @@ class Sanitizing:
 
 def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> SanitizedFile:
     """Clean `inputs` (one file, or several photos that become one PDF) in the sandbox,
-    thumbnail included.
+    thumbnail and preview included.
 
     Raises the typed refusal the worker reported; never returns a half-written result.
     """
     with Sanitizing(inputs, workdir, limits) as sanitizing:
         clean = sanitizing.finish()
-        sanitizing.thumbnail()
+        sanitizing.preview()
         return clean
+
+
+def draw_preview(clean: Path, workdir: Path, limits: SanitizeLimits) -> bytes:
+    """The preview of a file cleaned at an earlier upload (`clean`, in `workdir`), drawn in
+    the sandbox as an upload's is: even a clean file is parsed by the confined child only.
+
+    Raises the typed refusal the worker reported.
+    """
+    preview = workdir / "preview"
+    job = Job(
+        inputs=(str(clean),),
+        output=str(workdir / "clean"),  # never written by a preview-only job
+        thumbnail=str(workdir / "thumbnail"),  # nor this
+        preview=str(preview),
+        max_pixels=limits.max_pixels,
+        memory_bytes=limits.memory_bytes,
+        cpu_seconds=limits.cpu_seconds,
+        max_files=limits.max_files,
+        run_as=limits.run_as,
+        preview_only=True,
+    )
+    with SandboxRun(job, limits.wall_seconds) as run:
+        answer = run.answer()
+    _refuse_unless_ok(answer)
+    if not (answer.get("preview") and preview.is_file() and preview.stat().st_size > 0):
+        raise DamagedFile("worker wrote no preview")
+    return preview.read_bytes()

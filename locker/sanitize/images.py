@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 from locker.sanitize.errors import DamagedFile, TooManyPixels, TypeMismatch
+
+if TYPE_CHECKING:
+    from locker.sanitize.turbo import Planes
 
 register_heif_opener()
 
@@ -44,6 +51,9 @@ OVERSIZE_SLACK = 1.35
 JPEG_QUALITY = 85
 THUMBNAIL_SIDE = 256
 THUMBNAIL_QUALITY = 70
+# The paper shown inline on its page: legible on a phone, light enough for a slow 3G link.
+PREVIEW_SIDE = 1600
+PREVIEW_QUALITY = 80
 
 _ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -57,27 +67,43 @@ _ORIENTATION = {
 
 
 @dataclass(frozen=True)
+class Previews:
+    """The two pictures a paper is shown by, drawn from the same pixels: its preview (a
+    JPEG whose long side is at most PREVIEW_SIDE) and its thumbnail for the list."""
+
+    preview: bytes
+    thumbnail: bytes
+
+
+@dataclass(frozen=True)
 class CleanImage:
     """Upright pixels with no metadata at all, ready to encode; or, for a photo that took
-    the JPEG planes path, the clean JPEG itself and only a small copy of its pixels (for
-    the thumbnail)."""
+    the JPEG planes path, the clean JPEG itself (and no pixels). `previews` is drawn
+    meanwhile from the same decoded pixels, when `clean_image` was given an executor."""
 
-    pixels: Image.Image
+    pixels: Image.Image | None
     keep_png: bool
     size: tuple[int, int]
     jpeg: bytes | None = None
+    previews: Future[Previews] | None = None
 
     @property
     def grey(self) -> bool:
-        return self.pixels.mode == "L"
+        return self.pixels is not None and self.pixels.mode == "L"
 
     def as_jpeg(self) -> bytes:
         """The clean JPEG (a PDF page is always one)."""
-        return self.jpeg if self.jpeg is not None else encode_jpeg(self.pixels)
+        if self.jpeg is not None:
+            return self.jpeg
+        assert self.pixels is not None  # only the planes path has no pixels, and a JPEG
+        return encode_jpeg(self.pixels)
 
     def encoded(self) -> bytes:
         """The clean file: PNG for a PNG upload (scans keep crisp text), else JPEG."""
-        return encode_png(self.pixels) if self.keep_png else self.as_jpeg()
+        if self.keep_png:
+            assert self.pixels is not None
+            return encode_png(self.pixels)
+        return self.as_jpeg()
 
 
 def target_scale(width: int, height: int) -> float:
@@ -87,55 +113,103 @@ def target_scale(width: int, height: int) -> float:
     return scale if scale * OVERSIZE_SLACK < 1.0 else 1.0
 
 
-def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
-    """Decode `data` as exactly the sniffed format, refusing bombs before any pixel is decoded."""
-    expected = PILLOW_FORMATS[content_type]
-    Image.MAX_IMAGE_PIXELS = max_pixels
+@contextmanager
+def _bombs_refused() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(io.BytesIO(data), formats=[expected])
-        except Image.DecompressionBombError as exc:
-            raise TooManyPixels("pixel limit") from exc
-        except UnidentifiedImageError as exc:
-            raise TypeMismatch("parse disagrees with sniffed type") from exc
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:
-            raise DamagedFile("header") from exc
-        if image.format != expected:
-            raise TypeMismatch("parse disagrees with sniffed type")
-        width, height = image.size
-        if width < 1 or height < 1:
-            raise DamagedFile("no pixels")
-        if width * height > max_pixels:
-            raise TooManyPixels("pixel limit")
-        orientation = _orientation(image)
-        scale = target_scale(width, height)
-        if expected == "JPEG" and image.mode == "RGB" and TURBO is not None:
-            # Most uploads: a colour photo, re-encoded from its planes (None: not this one).
-            fast = TURBO.clean_jpeg(
-                data,
-                size=(width, height),
-                orientation=orientation,
-                scale=scale,
-                slack=OVERSIZE_SLACK,
-                quality=JPEG_QUALITY,
-                preview_side=THUMBNAIL_SIDE,
-            )
+        yield
+
+
+def clean_image(
+    data: bytes, content_type: str, max_pixels: int, previews: Executor | None = None
+) -> CleanImage:
+    """Decode `data` as exactly the sniffed format, refusing bombs before any pixel is decoded.
+
+    With `previews`, the preview and thumbnail are drawn on that executor from the pixels
+    decoded here, while the clean file is encoded: the photo is decoded once.
+    """
+    with _bombs_refused():
+        image, orientation, scale = _opened(data, content_type, max_pixels)
+        planes = _planes(data, image, orientation, scale)
+        if planes is not None:
+            assert TURBO is not None
+            drawn = previews.submit(planes_previews, planes, orientation) if previews else None
+            fast = TURBO.encode_upright(planes, orientation, JPEG_QUALITY)
             if fast is not None:
-                preview = _upright(fast.preview, orientation)
-                return CleanImage(pixels=preview, keep_png=False, size=fast.size, jpeg=fast.jpeg)
-        if expected == "JPEG":
-            # Decoding straight to YCbCr skips two colour conversions, and DCT scaling
-            # decodes an oversized photo at a fraction of the cost.
-            wanted = (max(1, int(width * scale)), max(1, int(height * scale)))
-            mode = "YCbCr" if image.mode == "RGB" else image.mode
-            image.draft(mode, wanted)
-        try:
-            image.load()
-        except Image.DecompressionBombError as exc:
-            raise TooManyPixels("pixel limit") from exc
-        except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError) as exc:
-            raise DamagedFile("pixels") from exc
+                return CleanImage(
+                    pixels=None, keep_png=False, size=fast.size, jpeg=fast.jpeg, previews=drawn
+                )
+            if drawn is not None:
+                drawn.cancel()  # Pillow's path decides, and draws them again from its pixels
+        pixels = _pixels(image, orientation, scale)
+    return CleanImage(
+        pixels=pixels,
+        keep_png=image.format == "PNG",
+        size=pixels.size,
+        previews=previews.submit(pixels_previews, pixels) if previews else None,
+    )
+
+
+def image_previews(data: bytes, content_type: str, max_pixels: int) -> Previews:
+    """The preview and thumbnail of an image, decoded as an upload is, not encoded again
+    (an image cleaned at upload, before previews were made there)."""
+    with _bombs_refused():
+        image, orientation, scale = _opened(data, content_type, max_pixels)
+        planes = _planes(data, image, orientation, scale)
+        if planes is not None:
+            return planes_previews(planes, orientation)
+        pixels = _pixels(image, orientation, scale)
+    return pixels_previews(pixels)
+
+
+def _opened(data: bytes, content_type: str, max_pixels: int) -> tuple[Image.Image, int, float]:
+    """The image opened (header only) as exactly its sniffed format, within the pixel
+    limit; its EXIF orientation and the scale it is to be decoded at."""
+    expected = PILLOW_FORMATS[content_type]
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        image = Image.open(io.BytesIO(data), formats=[expected])
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels("pixel limit") from exc
+    except UnidentifiedImageError as exc:
+        raise TypeMismatch("parse disagrees with sniffed type") from exc
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise DamagedFile("header") from exc
+    if image.format != expected:
+        raise TypeMismatch("parse disagrees with sniffed type")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise DamagedFile("no pixels")
+    if width * height > max_pixels:
+        raise TooManyPixels("pixel limit")
+    return image, _orientation(image), target_scale(width, height)
+
+
+def _planes(data: bytes, image: Image.Image, orientation: int, scale: float) -> Planes | None:
+    """A colour JPEG's planes (most uploads), or None: not one the planes path takes."""
+    if image.format != "JPEG" or image.mode != "RGB" or TURBO is None:
+        return None
+    planes: Planes | None = TURBO.decode_planes(
+        data, size=image.size, orientation=orientation, scale=scale, slack=OVERSIZE_SLACK
+    )
+    return planes
+
+
+def _pixels(image: Image.Image, orientation: int, scale: float) -> Image.Image:
+    """Pillow's path: the pixels decoded, in a plain mode, at `scale`, upright, bare."""
+    width, height = image.size
+    if image.format == "JPEG":
+        # Decoding straight to YCbCr skips two colour conversions, and DCT scaling
+        # decodes an oversized photo at a fraction of the cost.
+        wanted = (max(1, int(width * scale)), max(1, int(height * scale)))
+        mode = "YCbCr" if image.mode == "RGB" else image.mode
+        image.draft(mode, wanted)
+    try:
+        image.load()
+    except Image.DecompressionBombError as exc:
+        raise TooManyPixels("pixel limit") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError) as exc:
+        raise DamagedFile("pixels") from exc
     pixels = _plain_mode(image)
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -144,7 +218,26 @@ def clean_image(data: bytes, content_type: str, max_pixels: int) -> CleanImage:
     pixels = _upright(pixels, orientation)
     # Whatever rode along in `info` (EXIF, XMP, ICC, comments, text chunks) stays behind.
     pixels.info = {}
-    return CleanImage(pixels=pixels, keep_png=expected == "PNG", size=pixels.size)
+    return pixels
+
+
+def planes_previews(planes: Planes, orientation: int) -> Previews:
+    """Preview and thumbnail from a photo's decoded planes (the planes path's pixels)."""
+    assert TURBO is not None
+    small = TURBO.shrunk(planes, PREVIEW_SIDE)
+    preview = TURBO.encode_upright(small, orientation, PREVIEW_QUALITY)
+    thumbnail = _upright(TURBO.merged(small, THUMBNAIL_SIDE), orientation)
+    if preview is None:  # the encoder refused our own planes: Pillow encodes them
+        return pixels_previews(_upright(TURBO.merged(small, PREVIEW_SIDE), orientation))
+    return Previews(preview=preview.jpeg, thumbnail=encode_thumbnail(thumbnail))
+
+
+def pixels_previews(pixels: Image.Image) -> Previews:
+    """Preview and thumbnail from upright pixels (Pillow's path, a PDF's first page)."""
+    preview = _shrunk(pixels, PREVIEW_SIDE, reducing_gap=1.0)
+    buffer = io.BytesIO()
+    preview.save(buffer, "JPEG", quality=PREVIEW_QUALITY)
+    return Previews(preview=buffer.getvalue(), thumbnail=encode_thumbnail(preview))
 
 
 def _upright(pixels: Image.Image, orientation: int) -> Image.Image:
@@ -192,11 +285,22 @@ def encode_png(pixels: Image.Image) -> bytes:
 
 def encode_thumbnail(pixels: Image.Image) -> bytes:
     """A small JPEG for the list view, so originals are never decoded to show a list."""
-    width, height = pixels.size
-    ratio = min(1.0, THUMBNAIL_SIDE / max(width, height))
-    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    small = pixels.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    small.info = {}
     buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY)
+    _shrunk(pixels, THUMBNAIL_SIDE, reducing_gap=2.0).save(
+        buffer, "JPEG", quality=THUMBNAIL_QUALITY
+    )
     return buffer.getvalue()
+
+
+def _shrunk(pixels: Image.Image, side: int, reducing_gap: float) -> Image.Image:
+    """The pixels at most `side` pixels long, with nothing in `info` (a copy only when
+    they must be shrunk or cleared)."""
+    width, height = pixels.size
+    ratio = side / max(width, height)
+    if ratio >= 1.0 and not pixels.info:
+        return pixels
+    ratio = min(1.0, ratio)
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    small = pixels.resize(size, Image.Resampling.BILINEAR, reducing_gap=reducing_gap)
+    small.info = {}
+    return small

@@ -1,5 +1,5 @@
 """PDFs: strip everything active or identifying (pikepdf), build one from photos, and draw
-a first-page thumbnail (PDFium). Runs inside the sandboxed worker only.
+the first page's preview and thumbnail (PDFium). Runs inside the sandboxed worker only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pikepdf import Array, Dictionary, Name
 from PIL import Image
 
 from locker.sanitize.errors import DamagedFile, EncryptedPdf, TypeMismatch
-from locker.sanitize.images import encode_thumbnail
+from locker.sanitize.images import PREVIEW_SIDE, Previews, pixels_previews
 
 # Keys that carry scripts, automatic actions, attachments, forms' XFA or metadata.
 REMOVED_KEYS = (
@@ -212,15 +212,15 @@ def pdf_from_jpegs(pages: Sequence[tuple[bytes, int, int, str]]) -> bytes:
     return out.getvalue()
 
 
-def pdf_thumbnail(clean: Path) -> bytes:
-    """A small JPEG of the first page, drawn from the already sanitised PDF."""
+def pdf_previews(clean: Path) -> Previews:
+    """The first page's preview and thumbnail, drawn once from the already sanitised PDF."""
     # Read through an open file: pdfium, given a name, makes it absolute, and the child
     # that gave up root may reach its folder only as its working directory.
     with open(clean, "rb") as handle:
-        return _first_page(handle)
+        return pixels_previews(_first_page(handle))
 
 
-def _first_page(handle: BinaryIO) -> bytes:
+def _first_page(handle: BinaryIO) -> Image.Image:
     try:
         document = pypdfium2.PdfDocument(handle)
     except pypdfium2.PdfiumError as exc:
@@ -228,7 +228,8 @@ def _first_page(handle: BinaryIO) -> bytes:
     try:
         page = document[0]
         width, height = page.get_size()
-        scale = 256 / max(width, height, 1.0)
+        # A page has no pixels of its own: its long side is drawn at the preview's.
+        scale = PREVIEW_SIDE / max(width, height, 1.0)
         bitmap = page.render(scale=scale)
         image: Image.Image = bitmap.to_pil()
         page.close()
@@ -236,4 +237,4 @@ def _first_page(handle: BinaryIO) -> bytes:
         raise DamagedFile("first page") from exc
     finally:
         document.close()
-    return encode_thumbnail(image.convert("RGB"))
+    return image if image.mode == "RGB" else image.convert("RGB")

@@ -5,7 +5,8 @@ conversion and a chroma upsampling each way, and turning an RGB photo upright mo
 bytes a pixel. Here the photo is decoded straight to its planes (at a reduced DCT scale
 when it is oversized), the planes are turned upright (a byte and a half a pixel), and the
 encoder takes them as they are. The result is a fresh JPEG written from decoded samples:
-no marker, comment or trailing byte of the upload survives, as on Pillow's path.
+no marker, comment or trailing byte of the upload survives, as on Pillow's path. The
+preview is made the same way from the same planes, shrunk: the photo is decoded once.
 
 This path only ever saves time; it never decides a verdict. Anything unusual (grey, CMYK
 or RGB colour spaces, an exotic subsampling, a size that disagrees with Pillow's reading of the
@@ -69,12 +70,19 @@ _ROW_PAD = 4
 
 @dataclass(frozen=True)
 class CleanJpeg:
-    """The clean JPEG, its upright size, and a small copy for the thumbnail (as decoded:
-    the caller turns it upright, as it turns Pillow's pixels)."""
+    """The clean JPEG and its upright size."""
 
     jpeg: bytes
     size: tuple[int, int]
-    preview: Image.Image
+
+
+@dataclass(frozen=True)
+class Planes:
+    """A photo's Y, Cb and Cr planes as decoded (not yet upright), the luma plane cut to
+    the picture, and how the chroma planes are subsampled."""
+
+    planes: list[_Plane]
+    subsample: int
 
 
 def dct_scale(scale: float, slack: float) -> Fraction | None:
@@ -86,17 +94,10 @@ def dct_scale(scale: float, slack: float) -> Fraction | None:
     return None
 
 
-def clean_jpeg(
-    data: bytes,
-    *,
-    size: tuple[int, int],
-    orientation: int,
-    scale: float,
-    slack: float,
-    quality: int,
-    preview_side: int,
-) -> CleanJpeg | None:
-    """Re-encode the JPEG `data` upright and bare, or None for Pillow's path to decide.
+def decode_planes(
+    data: bytes, *, size: tuple[int, int], orientation: int, scale: float, slack: float
+) -> Planes | None:
+    """The planes of the JPEG `data`, or None for Pillow's path to decide.
 
     `size` is the width and height Pillow read from the header (already within the pixel
     limit): a decoder that reads another size is not trusted with the file.
@@ -125,10 +126,15 @@ def clean_jpeg(
     # before turning, or the padding would land on the top or left edge.
     luma_rows, luma_columns = _scaled(height, factor), _scaled(width, factor)
     planes[0] = planes[0][:luma_rows, :luma_columns]
-    upright = [_UPRIGHT[orientation](plane) for plane in planes]
+    return Planes(planes=planes, subsample=subsample)
+
+
+def encode_upright(decoded: Planes, orientation: int, quality: int) -> CleanJpeg | None:
+    """A fresh JPEG of the planes turned upright, or None (Pillow's path then decides)."""
+    upright = [_UPRIGHT[orientation](plane) for plane in decoded.planes]
     new_height, new_width = upright[0].shape
     swapped = orientation >= 5  # the moves that exchange rows and columns
-    encoded_subsample = _SWAPPED[subsample] if swapped else subsample
+    encoded_subsample = _SWAPPED[decoded.subsample] if swapped else decoded.subsample
     packed = _packed(upright, _SAMPLING[encoded_subsample])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -142,11 +148,36 @@ def clean_jpeg(
             )
         except (OSError, UserWarning):
             return None
-    return CleanJpeg(
-        jpeg=bytes(jpeg),
-        size=(new_width, new_height),
-        preview=_preview(planes, preview_side),
-    )
+    return CleanJpeg(jpeg=bytes(jpeg), size=(new_width, new_height))
+
+
+def shrunk(decoded: Planes, side: int) -> Planes:
+    """A copy at most `side` pixels long, subsampled as the original: each plane is
+    reduced by a whole factor (averaging, cheap), then resampled to its size."""
+    rows, columns = decoded.planes[0].shape
+    ratio = min(1.0, side / max(rows, columns))
+    width, height = max(1, round(columns * ratio)), max(1, round(rows * ratio))
+    across, down = _SAMPLING[decoded.subsample]
+    targets = [(width, height)] + [(-(-width // across), -(-height // down))] * 2
+    planes = [
+        np.asarray(
+            Image.fromarray(plane).resize(target, Image.Resampling.BILINEAR, reducing_gap=1.0)
+        )
+        for plane, target in zip(decoded.planes, targets, strict=True)
+    ]
+    return Planes(planes=planes, subsample=decoded.subsample)
+
+
+def merged(decoded: Planes, side: int) -> Image.Image:
+    """A YCbCr picture about `side` pixels long (as decoded: the caller turns it upright)."""
+    rows, columns = decoded.planes[0].shape
+    ratio = min(1.0, side / max(rows, columns))
+    target = (max(1, round(columns * ratio)), max(1, round(rows * ratio)))
+    bands = [
+        Image.fromarray(plane).resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        for plane in decoded.planes
+    ]
+    return Image.merge("YCbCr", bands)  # always three planes: grey photos never get here
 
 
 def _scaled(side: int, factor: Fraction) -> int:
@@ -191,16 +222,3 @@ def copy_tiled(target: _Plane, plane: _Plane) -> None:
             target[top : top + _TILE, left : left + _TILE] = plane[
                 top : top + _TILE, left : left + _TILE
             ]
-
-
-def _preview(planes: list[_Plane], side: int) -> Image.Image:
-    """A copy about `side` pixels long, drawn from the planes before they are turned
-    (contiguous, so nothing is copied to read them)."""
-    rows, columns = planes[0].shape
-    ratio = min(1.0, side / max(rows, columns))
-    target = (max(1, round(columns * ratio)), max(1, round(rows * ratio)))
-    bands = [
-        Image.fromarray(plane).resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        for plane in planes
-    ]
-    return Image.merge("YCbCr", bands)  # always three planes: grey photos never get here

@@ -35,19 +35,23 @@ class Job:
     """One upload's files and where the worker writes its results.
 
     The clean file is written to `output`, which the parent reads once the worker has
-    said it is complete (the PDF thumbnail is drawn from it afterwards, never from the
-    untrusted input).
+    said it is complete (a PDF's preview and thumbnail are drawn from it afterwards,
+    never from the untrusted input). With `preview_only`, the one input is a file cleaned
+    at an earlier upload and only its preview is written (a document stored before
+    previews were made at upload).
     """
 
     inputs: tuple[str, ...]
     output: str
     thumbnail: str
+    preview: str
     max_pixels: int
     memory_bytes: int
     cpu_seconds: int
     max_files: int
     # Who the child becomes (uid, gid) when the service runs as root; None: it stays.
     run_as: tuple[int, int] | None = None
+    preview_only: bool = False
 
     def to_json(self) -> bytes:
         return json.dumps(dataclasses.asdict(self)).encode()
@@ -109,9 +113,14 @@ def sniff(head: bytes) -> str:
     return str(magic.from_buffer(head, mime=True))
 
 
+def _write_previews(job: Job, previews: images.Previews) -> None:
+    Path(job.thumbnail).write_bytes(previews.thumbnail)
+    Path(job.preview).write_bytes(previews.preview)
+
+
 def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], None]) -> None:
     """Write the clean file to `out`, call `clean_done` with its description as soon as it
-    is complete, then write its thumbnail (or raise a refusal, before or after)."""
+    is complete, then write its thumbnail and preview (or raise a refusal, before or after)."""
     if not 1 <= len(job.inputs) <= job.max_files:
         raise TooManyFiles("files", maximum=job.max_files)
     types = []
@@ -125,34 +134,56 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
         pages = pdfs.sanitize_pdf(Path(job.inputs[0]), out)
         # The parent stores the PDF while its first page is drawn.
         clean_done({"content_type": "application/pdf", "pages": pages})
-        Path(job.thumbnail).write_bytes(pdfs.pdf_thumbnail(Path(job.output)))
+        _write_previews(job, pdfs.pdf_previews(Path(job.output)))
         return
     if "application/pdf" in types:
         raise PhotosOnly("a pdf among photos")
-    # The thumbnail is made on the second core while the main image is encoded.
-    with ThreadPoolExecutor(1, thread_name_prefix="thumbnail") as pool:
+    # The preview and thumbnail are drawn on the second core, from the pixels already
+    # decoded, while the main image is encoded.
+    with ThreadPoolExecutor(1, thread_name_prefix="previews") as pool:
         if len(job.inputs) == 1:
-            image = images.clean_image(Path(job.inputs[0]).read_bytes(), types[0], job.max_pixels)
-            thumbnail = pool.submit(images.encode_thumbnail, image.pixels)
+            image = images.clean_image(
+                Path(job.inputs[0]).read_bytes(), types[0], job.max_pixels, previews=pool
+            )
             out.write(image.encoded())
             clean_done(
                 {"content_type": "image/png" if image.keep_png else "image/jpeg", "pages": 1}
             )
-            Path(job.thumbnail).write_bytes(thumbnail.result())
+            assert image.previews is not None
+            _write_previews(job, image.previews.result())
             return
         pages_out = []
-        first_page: Future[bytes] | None = None
+        first_page: Future[images.Previews] | None = None
         for path, content_type in zip(job.inputs, types, strict=True):
-            image = images.clean_image(Path(path).read_bytes(), content_type, job.max_pixels)
+            image = images.clean_image(
+                Path(path).read_bytes(),
+                content_type,
+                job.max_pixels,
+                previews=pool if first_page is None else None,
+            )
             if first_page is None:
-                first_page = pool.submit(images.encode_thumbnail, image.pixels)
+                first_page = image.previews
             width, height = image.size
             pages_out.append((image.as_jpeg(), width, height, "L" if image.grey else "RGB"))
             del image
         assert first_page is not None  # there is at least one input
-        Path(job.thumbnail).write_bytes(first_page.result())
+        _write_previews(job, first_page.result())
     out.write(pdfs.pdf_from_jpegs(pages_out))
     clean_done({"content_type": "application/pdf", "pages": len(pages_out)})
+
+
+def draw_preview(job: Job) -> None:
+    """Write the preview of a file cleaned at an earlier upload (a preview-only job)."""
+    source = Path(job.inputs[0])
+    with open(source, "rb") as handle:
+        content_type = sniff(handle.read(SNIFF_BYTES))
+    if content_type == "application/pdf":
+        previews = pdfs.pdf_previews(source)
+    elif content_type in images.PILLOW_FORMATS:
+        previews = images.image_previews(source.read_bytes(), content_type, job.max_pixels)
+    else:
+        raise UnsupportedType(content_type, sniffed=content_type)
+    Path(job.preview).write_bytes(previews.preview)
 
 
 def run(job: Job, conn: Answers) -> None:
@@ -160,8 +191,9 @@ def run(job: Job, conn: Answers) -> None:
     "code" on refusal.
 
     The first answer comes once the clean file is written to `job.output` (with its size),
-    the second once its thumbnail is (`"thumbnail": True`); a refusal ends the answers,
-    whichever it replaces.
+    the second once its thumbnail and preview are (`"thumbnail": True, "preview": True`);
+    a refusal ends the answers, whichever it replaces. A preview-only job has one answer,
+    `"preview": True` once the preview is written.
     """
     ceiling = resource.getrlimit(resource.RLIMIT_AS)[0]  # set by `serve`, before the job
 
@@ -172,14 +204,18 @@ def run(job: Job, conn: Answers) -> None:
 
     answer: dict[str, Any]
     try:
-        with open(job.output, "wb", buffering=WRITE_BUFFER) as out:
+        if job.preview_only:
+            draw_preview(job)
+            answer = {"ok": True, "preview": True}
+        else:
+            with open(job.output, "wb", buffering=WRITE_BUFFER) as out:
 
-            def clean_done(described: dict[str, Any]) -> None:
-                out.flush()  # whole on disk before the parent is told its size
-                send({"ok": True, "size": out.tell(), **described})
+                def clean_done(described: dict[str, Any]) -> None:
+                    out.flush()  # whole on disk before the parent is told its size
+                    send({"ok": True, "size": out.tell(), **described})
 
-            sanitize(job, out, clean_done)
-        answer = {"ok": True, "thumbnail": True}
+                sanitize(job, out, clean_done)
+            answer = {"ok": True, "thumbnail": True, "preview": True}
     except LockerError as exc:
         answer = {"ok": False, "code": exc.code}
     except MemoryError:
@@ -222,5 +258,6 @@ def serve(jobs: int, answers: Answers, runner: Runner = run) -> None:
             inputs=names,
             output=Path(job.output).name,
             thumbnail=Path(job.thumbnail).name,
+            preview=Path(job.preview).name,
         )
     runner(job, answers)

@@ -152,7 +152,7 @@ def test_store_and_database_hold_no_plaintext(app: Flask, world: Actors) -> None
         put(app, world.alice.id, sample(name), name=name, title="Titre secret " + name)
     store = services(app).store
     keys = list(store.list_keys())
-    assert len(keys) == 8  # each document and its thumbnail
+    assert len(keys) == 12  # each document, its thumbnail and its preview
     for key in keys:
         assert re.fullmatch(r"[0-9a-f]{32}", key)
         blob = b"".join(store.get(key))

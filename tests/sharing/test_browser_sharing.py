@@ -92,6 +92,7 @@ def test_share_one_paper_then_revoke_with_javascript_off(
     # The person switches it off: the professional's open session gets 404 at once.
     person.goto(f"/papers/{shared}/sharing")
     person.click("#switches button.danger")
+    person.click("#confirm")
     expect(person.locator("#switches button.danger")).to_have_count(0)
     for path in (f"/papers/{shared}", f"/papers/{shared}/content"):
         assert pro.goto(path).status == 404, path
@@ -122,7 +123,7 @@ def test_reset_notice_and_not_me_with_javascript_off(
 
     # The referent issues a code; whoever holds it resets the password and signs in.
     pro.goto("/pro/persons")
-    mine = pro.locator("section.person", has_text="⭐")  # the one she chose me as referent
+    mine = pro.locator("section.person.referent")  # the one she chose me as referent
     mine.locator("form[action$='/recovery-code'] button[type=submit]").click()
     recovery_code = pro.locator("#recovery-code code").inner_text().strip()
     thief = new_context(javascript=False).new_page()

@@ -150,6 +150,11 @@ class Cell:
             return result
 
 
+def CONFIRMED(_: Cell) -> dict[str, Any]:
+    """The second tap of an action that asks first (the first only shows the question)."""
+    return {"confirmed": "1"}
+
+
 def _file(_: Cell) -> dict[str, Any]:
     return {"file": (io.BytesIO(PNG), "scan.png"), "title": "x", "category": "identity"}
 
@@ -178,6 +183,10 @@ API: dict[tuple[str, str], Row] = {
         rule(VIEWERS, 200), {"document_id": "doc"}
     ),
     ("GET", "/api/v1/documents/<document_id>/thumbnail"): Row(
+        rule(VIEWERS, 200), {"document_id": "doc"}
+    ),
+    # Whoever may read the content may look at it on screen, and no one else.
+    ("GET", "/api/v1/documents/<document_id>/preview"): Row(
         rule(VIEWERS, 200), {"document_id": "doc"}
     ),
     ("PATCH", "/api/v1/documents/<document_id>"): Row(
@@ -293,6 +302,8 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/sign-in"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/sign-in"): Row(rule(AUTH, 401, anon=401), form=lambda c: {}),
     ("POST", "/sign-out"): Row(rule(AUTH, 302, **P), form=lambda c: {}, fresh_token=True),
+    ("GET", "/settings"): Row(rule(AUTH, 200, **P)),
+    ("GET", "/accessibility"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/papers"): Row(rule(PERSONS, 200, **P)),
     ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),
     ("POST", "/papers/new"): Row(rule(PERSONS, 302, **P), form=_file),
@@ -301,6 +312,7 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/papers/<document_id>/thumbnail"): Row(
         rule(VIEWERS, 200, **P), {"document_id": "doc"}
     ),
+    ("GET", "/papers/<document_id>/preview"): Row(rule(VIEWERS, 200, **P), {"document_id": "doc"}),
     ("POST", "/papers/<document_id>/edit"): Row(
         rule({"owner", "helper_organise"}, 302, **P),
         {"document_id": "fresh_doc"},
@@ -309,7 +321,7 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/papers/<document_id>/delete"): Row(
         rule({"owner", "helper_organise"}, 302, **P),
         {"document_id": "fresh_doc"},
-        form=lambda c: {},
+        form=lambda c: {"confirmed": "1"},
     ),
     ("GET", "/trash"): Row(rule(PERSONS, 200, **P)),
     ("POST", "/trash/<document_id>/restore"): Row(
@@ -332,7 +344,7 @@ PAGES: dict[tuple[str, str], Row] = {
         rule({"owner"}, 302, **P), {"member_id": "fresh_request"}, form=lambda c: {}
     ),
     ("POST", "/accompaniment/<member_id>/remove"): Row(
-        rule({"owner"}, 302, **P), {"member_id": "fresh_member"}, form=lambda c: {}
+        rule({"owner"}, 302, **P), {"member_id": "fresh_member"}, form=CONFIRMED
     ),
     ("POST", "/accompaniment/referent"): Row(
         rule({"owner"}, 302, **P),
@@ -361,7 +373,7 @@ PAGES: dict[tuple[str, str], Row] = {
         },
     ),
     ("POST", "/helpers/<mandate_id>/revoke"): Row(
-        rule({"owner"}, 302, **P), {"mandate_id": "fresh_mandate"}, form=lambda c: {}
+        rule({"owner"}, 302, **P), {"mandate_id": "fresh_mandate"}, form=CONFIRMED
     ),
     ("GET", "/recovery-card"): Row(rule(PERSONS, 200, **P)),
     ("POST", "/recovery-card"): Row(rule(PERSONS, 200, **P), form=lambda c: {}),
@@ -383,7 +395,7 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/pro/persons/<person_id>/members/<member_id>/leave"): Row(
         rule({"owner"}, 302, **P),
         {"person_id": "pid", "member_id": "fresh_member"},
-        form=lambda c: {},
+        form=CONFIRMED,
     ),
     ("GET", "/pro/join"): Row(rule(PROS | ADMIN, 200, **P)),
     ("POST", "/pro/join"): Row(
@@ -412,6 +424,8 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/notices/<notice_id>/not-me"): Row(
         rule({"owner"}, 302, **P), {"notice_id": "fresh_reset"}, form=lambda c: {}
     ),
+    # Very last: it ends every session of each actor in turn.
+    ("POST", "/sign-out-everywhere"): Row(rule(AUTH, 302, **P), form=CONFIRMED, fresh_token=True),
 }
 
 

@@ -13,7 +13,7 @@ from tests.factories import Clock, build_world
 
 
 @pytest.mark.no_csrf
-@pytest.mark.parametrize("part", ["content", "thumbnail"])
+@pytest.mark.parametrize("part", ["content", "thumbnail", "preview"])
 def test_a_professional_read_asks_the_policy_once(
     app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch, part: str
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 
+import segno
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -44,7 +46,7 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, wor
         "/accompaniment/referent",
         data={"member_id": member_id, "csrf_token": csrf(alice, "/accompaniment")},
     )
-    assert "⭐".encode() in alice.get("/accompaniment").data
+    assert b'<li class="paper-card referent">' in alice.get("/accompaniment").data
 
     token = csrf(alice, "/papers/new")
     import io
@@ -70,11 +72,20 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, wor
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 200
     persons = pro.get("/pro/persons")
-    assert b"CNI" in persons.data and "⭐".encode() in persons.data
+    assert b"CNI" in persons.data and b'class="paper-card person referent"' in persons.data
     # The switch off takes effect for the professional's open session at once.
     alice.post(
         f"/papers/{paper_id}/sharing/{member_id}",
         data={"on": "0", "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing")},
+    )
+    assert pro.get(f"/papers/{paper_id}").status_code == 200, "asked first, not yet stopped"
+    alice.post(
+        f"/papers/{paper_id}/sharing/{member_id}",
+        data={
+            "on": "0",
+            "confirmed": "1",
+            "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing"),
+        },
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 404
 
@@ -102,3 +113,41 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, wor
         "Mme Martin" in notice and "CHRS Les Lilas" in notice and 'id="sharing-notices"' in notice
     )
     assert PASSWORD not in notice
+
+
+def test_the_qr_code_opens_the_list_with_the_code_filled_even_signed_out(
+    app: Flask, world: Actors
+) -> None:
+    pro = app.test_client()
+    sign_in(pro, "martin@lilas.example")
+    code = _code(pro)
+    link = f"http://localhost/accompaniment?code={code}"
+    expected = io.BytesIO()
+    segno.make(link, error="m").save(expected, kind="svg", scale=6, border=2)
+    assert pro.get("/pro/share-code.svg").data == expected.getvalue()  # it encodes the link
+
+    phone = app.test_client()  # the person's camera opened the link, not signed in yet
+    asked = phone.get(f"/accompaniment?code={code}")
+    assert asked.status_code == 302
+    sign_in_page = asked.headers["Location"]
+    assert sign_in_page.startswith("/sign-in?next=")
+    token = csrf(phone, sign_in_page)
+    done = phone.post(
+        sign_in_page, data={"identifier": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    assert done.status_code == 302 and done.headers["Location"] == f"/accompaniment?code={code}"
+    page = phone.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'id="professional_code" name="professional_code"' in page
+    assert f'value="{code}"' in page
+
+
+def test_signing_in_never_sends_anyone_to_another_site(app: Flask, world: Actors) -> None:
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "evil"):
+        phone = app.test_client()
+        token = csrf(phone, "/sign-in")
+        done = phone.post(
+            "/sign-in",
+            query_string={"next": elsewhere},
+            data={"identifier": "alice", "password": PASSWORD, "csrf_token": token},
+        )
+        assert done.status_code == 302 and done.headers["Location"] == "/", elsewhere

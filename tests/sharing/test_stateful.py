@@ -277,7 +277,12 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
                 for doc in range(len(DOCS)):
                     document = find_document(self.session, self.docs[doc])
                     assert document is not None
-                    for action in ("document:read", "document:describe", "document:thumbnail"):
+                    for action in (
+                        "document:read",
+                        "document:describe",
+                        "document:thumbnail",
+                        "document:preview",
+                    ):
                         allowed = decide(
                             self.session, self._actor(pro), action, document, now=clock()
                         ).allowed

@@ -87,6 +87,7 @@ def _job(workdir: Path) -> Job:
         inputs=(str(workdir / "input-0"),),
         output=str(workdir / "clean"),
         thumbnail=str(workdir / "thumbnail"),
+        preview=str(workdir / "preview"),
         max_pixels=limits.max_pixels,
         memory_bytes=limits.memory_bytes,
         cpu_seconds=limits.cpu_seconds,
@@ -209,6 +210,7 @@ def test_a_real_upload_is_parsed_by_the_sandbox_user(tmp_path: Path) -> None:
     assert (clean.path.stat().st_uid, clean.path.stat().st_gid) == (uid, gid)
     assert stat.S_IMODE(clean.path.stat().st_mode) == 0o600
     assert clean.thumbnail_path.stat().st_uid == uid
+    assert clean.preview_path.stat().st_uid == uid
     assert given_here.stat().st_uid == uid  # handed over with its folder
     # A file given from elsewhere is copied in, never taken over.
     pdf = tmp_path / "elsewhere.pdf"

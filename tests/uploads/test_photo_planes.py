@@ -6,6 +6,7 @@ resampling)."""
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -65,7 +66,10 @@ def _mean_difference(first: Image.Image, second: Image.Image) -> float:
 def test_planes_path_matches_pillow_upright_and_bare(orientation: int, subsampling: str) -> None:
     # Odd sides: the chroma planes of 4:2:x round up, and the turn must keep them right.
     data = _photo(_scene(333, 251), orientation, SUBSAMPLINGS[subsampling])
-    clean = images.clean_image(data, "image/jpeg", MAX_PIXELS)
+    with ThreadPoolExecutor(1) as pool:
+        clean = images.clean_image(data, "image/jpeg", MAX_PIXELS, previews=pool)
+        assert clean.previews is not None
+        previews = clean.previews.result()
     assert clean.jpeg is not None, "a plain camera JPEG takes the planes path"
     reference = _reference(data)
     with Image.open(io.BytesIO(clean.jpeg)) as result:
@@ -76,9 +80,13 @@ def test_planes_path_matches_pillow_upright_and_bare(orientation: int, subsampli
         # Two JPEG generations apart, on sharp edges: close, not equal. A wrong turn or
         # flip puts the dark block elsewhere and the difference is tens of levels.
         assert _mean_difference(result, reference) < 3.0
-    # The thumbnail's source is upright too.
-    small = reference.resize(clean.pixels.size, Image.Resampling.BILINEAR)
-    assert _mean_difference(clean.pixels, small) < 6.0
+    # The preview (smaller than 1600 px: the photo's own size) and the thumbnail are
+    # upright and bare too.
+    for picture, side in ((previews.preview, 333), (previews.thumbnail, images.THUMBNAIL_SIDE)):
+        with Image.open(io.BytesIO(picture)) as result:
+            assert max(result.size) == side and not result.getexif() and b"GPS" not in picture
+            small = reference.resize(result.size, Image.Resampling.BILINEAR)
+            assert _mean_difference(result, small) < 6.0
 
 
 @pytest.mark.parametrize("orientation", [1, 6, 8])
@@ -135,11 +143,11 @@ def test_damaged_stream_is_left_to_pillow_which_refuses_it() -> None:
     data = _photo(_scene(333, 251), 6)
     truncated = data[: len(data) * 2 // 3]
     size = (333, 251)
-    common = {"orientation": 6, "scale": 1.0, "slack": 1.35, "quality": 85, "preview_side": 64}
-    assert turbo.clean_jpeg(data, size=size, **common) is not None  # type: ignore[arg-type]
-    assert turbo.clean_jpeg(truncated, size=size, **common) is None  # type: ignore[arg-type]
+    common = {"orientation": 6, "scale": 1.0, "slack": 1.35}
+    assert turbo.decode_planes(data, size=size, **common) is not None  # type: ignore[arg-type]
+    assert turbo.decode_planes(truncated, size=size, **common) is None  # type: ignore[arg-type]
     # A header that disagrees with Pillow's reading is not trusted either.
-    assert turbo.clean_jpeg(data, size=(334, 251), **common) is None  # type: ignore[arg-type]
+    assert turbo.decode_planes(data, size=(334, 251), **common) is None  # type: ignore[arg-type]
     with pytest.raises(DamagedFile):
         images.clean_image(truncated, "image/jpeg", MAX_PIXELS)
 

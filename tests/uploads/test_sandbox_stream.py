@@ -45,6 +45,8 @@ def test_the_result_is_exactly_the_clean_file(tmp_path: Path) -> None:
     assert written != source.read_bytes()
     assert thumbnail == result.thumbnail_path
     assert thumbnail.read_bytes().startswith(b"\xff\xd8")
+    assert sanitizing.preview() == result.preview_path
+    assert result.preview_path.read_bytes().startswith(b"\xff\xd8")
 
 
 def test_a_child_that_dies_after_the_clean_file_gives_no_thumbnail(tmp_path: Path) -> None:

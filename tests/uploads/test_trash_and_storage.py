@@ -51,7 +51,7 @@ def test_trash_restore_and_purge(app: Flask, world: Actors) -> None:
         == 404
     )
     # In the trash, nothing is served.
-    for suffix in ("", "/content", "/thumbnail"):
+    for suffix in ("", "/content", "/thumbnail", "/preview"):
         got = client.get(f"/api/v1/documents/{doc_id}{suffix}", headers=bearer(alice))
         assert got.status_code == 404
     restore = f"/api/v1/documents/{doc_id}/restore"

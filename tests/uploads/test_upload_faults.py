@@ -105,7 +105,7 @@ def test_store_down_during_upload(s3_settings: Settings, s3_server: S3Server) ->
     app.extensions["locker"].engine.dispose()
 
 
-@pytest.mark.parametrize("cut_on_put", [1, 2])
+@pytest.mark.parametrize("cut_on_put", [1, 2, 3])
 def test_store_cut_in_the_middle_of_an_upload(
     s3_settings: Settings, s3_server: S3Server, cut_on_put: int
 ) -> None:
@@ -118,9 +118,9 @@ def test_store_cut_in_the_middle_of_an_upload(
     photos = [((SAMPLES / n).read_bytes(), n) for n in ("id_photo_gps.jpg", "scan.png")]
     response = api_upload(client, token, alice_id, photos if cut_on_put == 2 else pdf)
     s3_server.start()
-    # The cut happened mid-body; the document and its thumbnail go side by side, so the
-    # put cut is the first or the second to start, and both were tried.
-    assert store.cut_while_sending and store.puts == 2
+    # The cut happened mid-body; the document, its thumbnail and its preview go side by
+    # side, so the put cut is the first, second or third to start, and all were tried.
+    assert store.cut_while_sending and store.puts == 3
     assert response.status_code in {502, 503}, response.get_json()
     assert response.get_json()["error"] in {"storage_unavailable", "storage_error"}
     assert "essayez" in response.get_json()["message"]

@@ -142,7 +142,7 @@ def test_size_limit_and_quota(settings: Settings) -> None:
     assert api_upload(client, token, alice_id, scan).status_code == 201
     full = api_upload(client, token, alice_id, scan)
     assert full.status_code == 413 and full.get_json()["error"] == "quota_exceeded"
-    assert counts(app) == (2, 4)
+    assert counts(app) == (2, 6)
     app.extensions["locker"].engine.dispose()
 
 
@@ -166,7 +166,7 @@ def test_received_files_are_taken_over_and_never_left_behind(app: Flask, world: 
     )
     assert crowd.status_code == 413 and crowd.get_json()["error"] == "too_large"
     assert set(received.glob("locker-*")) == before
-    assert counts(app) == (1, 2)
+    assert counts(app) == (1, 3)
     # What was stored is the whole photo, twice: two pages of one PDF.
     content = client.get(
         f"/api/v1/documents/{stored.get_json()['id']}/content", headers=bearer(token)

@@ -59,7 +59,7 @@ def upload(app: Flask, world: Actors):  # type: ignore[no-untyped-def]
         rows, objects = counts(app)
         assert response.status_code in {201, 413, 415, 422}, response.get_json()
         if response.status_code == 201:
-            assert (rows, objects) == (before_rows + 1, before_objects + 2)
+            assert (rows, objects) == (before_rows + 1, before_objects + 3)
             doc_id = response.get_json()["id"]
             served = client.get(f"/api/v1/documents/{doc_id}/content", headers=bearer(token))
             assert served.status_code == 200 and len(served.data) == response.get_json()["size"]

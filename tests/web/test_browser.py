@@ -184,8 +184,10 @@ def shots(tmp_path: Path) -> Path:
 
 
 def at(server: LiveServer, path: str) -> re.Pattern[str]:
-    """A URL pattern for exactly this path on the live server."""
-    return re.compile(re.escape(server.url + path) + r"$")
+    """A URL pattern for exactly this path on the live server (the sign-in page may carry
+    the page asked for, where it leads once signed in)."""
+    back = r"(\?next=[^&#]*)?" if path == "/sign-in" else ""
+    return re.compile(re.escape(server.url + path) + back + r"$")
 
 
 def origin_of(url: str) -> str:
@@ -236,7 +238,8 @@ def test_person_keeps_a_paper_with_javascript_off(
     listed = page.locator("a.paper")
     expect(listed).to_have_count(1)
     expect(listed.locator(".paper-title")).to_have_text(title)
-    expect(listed.locator(".meta")).to_contain_text("Identité")
+    expect(page.locator("h2.shelf")).to_contain_text("Identité")  # filed by its kind
+    expect(listed.locator(".sharing-status")).to_have_text("Seulement vous")  # + a lock icon
 
     listed.click()
     expect(page).to_have_url(re.compile(r"/papers/[0-9a-f-]{36}$"))
@@ -248,8 +251,14 @@ def test_person_keeps_a_paper_with_javascript_off(
     assert Path(download.path()).read_bytes() == SCAN.read_bytes()
     assert download.suggested_filename.endswith(".png")
 
-    # Deleting moves the paper to the trash, from where it can be put back.
+    # Deleting asks first; "no" changes nothing.
     page.click("#delete")
+    expect(page.locator("h1")).to_have_text("Mettre ce papier à la corbeille ?")
+    page.click("#cancel")
+    expect(page).to_have_url(at(live_server, paper_path))
+    # Yes moves the paper to the trash, from where it can be put back.
+    page.click("#delete")
+    page.click("#confirm")
     expect(page).to_have_url(at(live_server, "/papers"))
     expect(page.locator(".notice")).to_contain_text("corbeille")
     expect(page.locator("a.paper")).to_have_count(0)
@@ -267,6 +276,7 @@ def test_person_keeps_a_paper_with_javascript_off(
 
     page.goto(paper_path)
     page.click("#delete")
+    page.click("#confirm")
     expect(page).to_have_url(at(live_server, "/papers"))
     expect(page.locator("a.paper")).to_have_count(0)
     expect(page.locator(".empty")).to_be_visible()
@@ -279,6 +289,23 @@ def test_person_keeps_a_paper_with_javascript_off(
     expect(page.locator("#sign-out")).to_have_count(0)
 
 
+def test_an_empty_form_says_what_is_missing_beside_each_field(
+    live_server: LiveServer, new_context: NewContext
+) -> None:
+    page = new_context(javascript=False).new_page()
+    page.goto("/sign-in")
+    page.click(SUBMIT)
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.locator("a")).to_have_count(2)
+    expect(summary).not_to_contain_text("incorrect")
+    expect(page.locator("#identifier-error")).to_contain_text("Entrez votre identifiant")
+    expect(page.locator("#identifier")).to_have_attribute("aria-describedby", "identifier-error")
+    expect(page.locator("#password-error")).to_contain_text("Entrez votre mot de passe")
+    summary.locator("a").first.click()
+    expect(page.locator("#identifier")).to_be_focused()
+
+
 def test_wrong_password_is_said_plainly(live_server: LiveServer, new_context: NewContext) -> None:
     username = live_server.create_person()
     page = new_context(javascript=False).new_page()
@@ -289,8 +316,12 @@ def test_wrong_password_is_said_plainly(live_server: LiveServer, new_context: Ne
         with page.expect_response(lambda r: r.request.method == "POST") as posted:
             page.click(SUBMIT)
         assert posted.value.status == 401
-        expect(page.locator(".error")).to_contain_text("Identifiant ou mot de passe incorrect")
-        expect(page.locator(".error")).to_have_count(1)
+        expect(page.locator(".error-summary")).to_contain_text(
+            "Identifiant ou mot de passe incorrect"
+        )
+        expect(page.locator(".error-summary")).to_have_count(1)
+        expect(page.locator(".error-summary")).to_be_focused()
+        assert page.title().startswith("Erreur :")
         expect(page.locator("#identifier")).to_have_value(identifier)
         expect(page.locator("#password")).to_have_value("")  # never echoed back
         html = page.content()
@@ -322,11 +353,13 @@ def test_hostile_svg_is_refused_without_running(
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.click("#save")
     assert posted.value.status == 415
-    refusal = page.locator(".error")
+    refusal = page.locator(".error-summary")
     expect(refusal).to_contain_text("PDF")
     expect(refusal).to_contain_text("JPEG")
     html = page.content()
-    assert "<script" not in html
+    # The file's own script is never echoed: the only script is the page's own, from us.
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert all('src="/static/' in tag for tag in scripts), scripts
     assert "alert(1)" not in html
 
     page.goto("/papers")
@@ -431,7 +464,7 @@ def test_pages_fit_a_360_px_phone(
 
     page.set_input_files("#file", HOSTILE_SVG)
     page.click("#save")
-    expect(page.locator(".error")).to_be_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     screenshot(page, shots / "refused.png")
     assert_fits_the_phone(page, "refused upload")
 

@@ -8,7 +8,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, Actors, sample
+from tests.conftest import PASSWORD, Actors, bearer, sample, token_for
 
 
 def csrf(client: FlaskClient, path: str) -> str:
@@ -63,7 +63,13 @@ def test_sign_in_upload_open_delete_sign_out(app: Flask, world: Actors) -> None:
     assert content.status_code == 200 and content.data.startswith(b"\x89PNG")  # re-encoded
 
     token = csrf(client, f"/papers/{doc_id}")
-    assert client.post(f"/papers/{doc_id}/delete", data={"csrf_token": token}).status_code == 302
+    asked = client.post(f"/papers/{doc_id}/delete", data={"csrf_token": token})
+    assert asked.status_code == 200 and "Mettre ce papier à la corbeille ?" in asked.text
+    assert 'name="confirmed" value="1"' in asked.text
+    assert client.get(f"/papers/{doc_id}").status_code == 200, "one tap never acts"
+    token = csrf(client, f"/papers/{doc_id}")
+    confirmed = {"csrf_token": token, "confirmed": "1"}
+    assert client.post(f"/papers/{doc_id}/delete", data=confirmed).status_code == 302
     assert client.get(f"/papers/{doc_id}").status_code == 404
 
     cookie = session_cookie(client)
@@ -126,7 +132,9 @@ def test_refused_upload_page_explains(app: Flask, world: Actors) -> None:
     )
     assert response.status_code == 415
     assert b"PDF" in response.data
-    assert b"<script" not in response.data
+    # The file's own script is never echoed: the only script is the page's own, from us.
+    scripts = re.findall(rb"<script[^>]*>", response.data)
+    assert all(b'src="/static/' in tag for tag in scripts), scripts
 
 
 def test_cookie_flags(app: Flask, world: Actors) -> None:
@@ -162,3 +170,19 @@ def test_unknown_page_is_a_friendly_404(app: Flask) -> None:
     response = app.test_client().get("/nowhere")
     assert response.status_code == 404
     assert b"Traceback" not in response.data
+
+
+def test_sign_out_everywhere_ends_every_phone_and_token(app: Flask, world: Actors) -> None:
+    lost_phone, borrowed = app.test_client(), app.test_client()
+    sign_in(lost_phone, "alice")
+    sign_in(borrowed, "alice")
+    token = token_for(app.test_client(), "alice")
+    asked = borrowed.post("/sign-out-everywhere", data={"csrf_token": csrf(borrowed, "/settings")})
+    assert asked.status_code == 200 and lost_phone.get("/papers").status_code == 200
+    done = borrowed.post(
+        "/sign-out-everywhere", data={"csrf_token": csrf(borrowed, "/settings"), "confirmed": "1"}
+    )
+    assert done.status_code == 302
+    for phone in (lost_phone, borrowed):
+        assert phone.get("/papers").status_code == 302
+    assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401

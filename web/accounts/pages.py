@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from locker import accounts
@@ -25,9 +26,12 @@ from web.forms import (
     ChangePasswordForm,
     ConfirmForm,
     CreatePersonForm,
+    Problem,
     SignInForm,
+    asks_first,
+    form_problems,
 )
-from web.messages import message
+from web.i18n import message
 from web.throttle import sign_in_allowed, sign_in_failed
 
 pages = Blueprint("accounts", __name__)
@@ -62,11 +66,11 @@ def change_password() -> Any:
     user = web_user()
     assert user is not None
     form = ChangePasswordForm()
-    error, status = None, 200
+    problems, status = [], 200
     identifier = _identifier(user)
     if request.method == "POST" and not sign_in_allowed(identifier):
         # A stolen session must not become a way to guess the password.
-        error, status = message("too_many_attempts"), 429
+        problems, status = [Problem(None, message("too_many_attempts"))], 429
     elif form.validate_on_submit():
         found = services()
         try:
@@ -80,9 +84,12 @@ def change_password() -> Any:
             )
         except LockerError as refusal:
             db().rollback()
-            if isinstance(refusal, WrongCurrentPassword):
+            field = "current_password" if isinstance(refusal, WrongCurrentPassword) else None
+            if field is not None:
                 sign_in_failed(identifier)
-            error, status = message(refusal.code, **refusal.params), status_for(refusal)
+            field = field or ("new_password" if refusal.params.get("field") else None)
+            said = message(refusal.code, **refusal.params)
+            problems, status = [Problem(field, said)], status_for(refusal)
         else:
             db().commit()
             if not codes:
@@ -91,10 +98,12 @@ def change_password() -> Any:
             # The person's fresh card (the one shown at creation no longer works): once.
             return render_template("change_password.html", form=None, codes=codes)
     elif request.method == "POST":
-        error, status = message("csrf" if form.csrf_token.errors else "bad_request"), 400
+        problems, status = form_problems(form), 400
     forced = must_change_password(user.signed_in)
     return (
-        render_template("change_password.html", form=form, error=error, forced=forced, codes=[]),
+        render_template(
+            "change_password.html", form=form, problems=problems, forced=forced, codes=[]
+        ),
         status,
     )
 
@@ -112,13 +121,20 @@ def home() -> Any:
     return redirect(url_for("documents.papers" if user.is_person else "accounts.professional_home"))
 
 
+def _local(path: str | None) -> str | None:
+    """`path` if it is a page of this service (never another site: no open redirect)."""
+    if not path or len(path) > 512 or not path.startswith("/") or path.startswith(("//", "/\\")):
+        return None
+    return path if path.isprintable() else None
+
+
 @pages.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
     form = SignInForm()
-    error, status = None, 200
+    problems, status = [], 200
     identifier = form.identifier.data or ""
     if request.method == "POST" and not sign_in_allowed(identifier):
-        error, status = message("too_many_attempts"), 429
+        problems, status = [Problem(None, message("too_many_attempts"))], 429
     elif form.validate_on_submit():
         found = services()
         result = accounts.sign_in(
@@ -132,14 +148,14 @@ def sign_in() -> Any:
         db().commit()
         if result is not None:
             sign_in_browser(*result)
-            return redirect(url_for("accounts.home"))
+            return redirect(_local(request.args.get("next")) or url_for("accounts.home"))
         sign_in_failed(identifier)
-        error, status = message("bad_credentials"), 401
+        problems, status = [Problem(None, message("bad_credentials"))], 401
     elif request.method == "POST":
         # An incomplete form (or one without its CSRF token) checked no password: it is
         # refused, not counted as a guess.
-        error, status = message("bad_credentials"), 401
-    return render_template("sign_in.html", form=form, error=error), status
+        problems, status = form_problems(form), 401
+    return render_template("sign_in.html", form=form, problems=problems), status
 
 
 @pages.post("/sign-out")
@@ -151,6 +167,37 @@ def sign_out() -> Any:
         accounts.sign_out(db(), services().clock, user.token, user.actor)
         db().commit()
         sign_out_browser()
+    return redirect(url_for("accounts.sign_in"))
+
+
+@pages.get("/accessibility")
+def accessibility() -> Any:
+    return render_template("accessibility.html")
+
+
+@pages.get("/settings")
+@login_required  # type: ignore[untyped-decorator]
+def settings() -> Any:
+    return render_template("settings.html", confirm=ConfirmForm())
+
+
+@pages.post("/sign-out-everywhere")
+@login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Se déconnecter partout ?"),
+    _l("Tous vos téléphones, ordinateurs et applications seront déconnectés."),
+    _l("Oui, me déconnecter partout"),
+    "accounts.settings",
+)
+def sign_out_everywhere() -> Any:
+    user = web_user()
+    if not ConfirmForm().validate_on_submit() or user is None:
+        abort(400)
+    accounts.sign_out(
+        db(), services().clock, user.token, user.actor, everywhere=user.signed_in.user
+    )
+    db().commit()
+    sign_out_browser()
     return redirect(url_for("accounts.sign_in"))
 
 

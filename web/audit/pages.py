@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from flask import Blueprint, abort, render_template, request
+from flask_babel import format_decimal, format_time, get_locale, get_timezone, to_user_timezone
 from flask_login import login_required
 
 from locker.access_log import LogEntry
 from locker.documents import DocumentView
 from sharing import audit_log
-from web.audit.words import ACTIONS, DAYS, DELETED_PAPER, MONTHS, WHO
+from web.audit.words import (
+    A_PAPER,
+    ACTIONS,
+    AT_TIME,
+    DELETED_PAPER,
+    LOOKED,
+    ON_DAY,
+    REFUSED,
+    REFUSED_YOU,
+    WHO,
+)
 from web.auth import web_user
 from web.context import request_context
-from web.messages import language
 
 pages = Blueprint("audit", __name__)
-
-# The people this serves live in France: times read as on their own clocks.
-LOCAL_TIME = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -34,48 +41,46 @@ class LogLine:
     denied: bool
 
 
-def when(at: datetime, lang: str) -> str:
-    """'le mardi 3 mars à 14:05' / 'on Tuesday 3 March at 14:05', in French local time."""
-    local = at.astimezone(LOCAL_TIME)
-    day = DAYS[lang][local.weekday()]
-    month = MONTHS[lang][local.month - 1]
-    if lang == "fr":
-        return f"le {day} {local.day} {month} {local.year} à {local:%H:%M}"
-    return f"on {day} {local.day} {month} {local.year} at {local:%H:%M}"
+def when(at: datetime) -> tuple[str, str]:
+    """The day and the time of `at`, in the person's language and time zone."""
+    day = format_skeleton("yMMMMEEEEd", at, tzinfo=get_timezone(), locale=get_locale())
+    return day, format_time(at, "short")
 
 
-def _who(entry: LogEntry, person_id: str | None, lang: str) -> tuple[str, bool]:
-    if entry.actor_kind == "person" and entry.actor_id == person_id:
-        return WHO[lang]["you"], True
+def _who(entry: LogEntry, reader_id: str) -> str | None:
+    """Who did it, or None for the reader themselves."""
+    if entry.actor_id == reader_id:
+        return None
     if entry.actor_kind == "professional" and entry.actor_name:
         organization = f", {entry.actor_organization}" if entry.actor_organization else ""
-        return f"{entry.actor_name}{organization}", False
-    return WHO[lang].get(entry.actor_kind, WHO[lang]["someone"]), False
+        return f"{entry.actor_name}{organization}"
+    return str(WHO.get(entry.actor_kind, WHO["someone"]))
 
 
-def sentence(
-    entry: LogEntry, documents: dict[str, DocumentView], person_id: str | None, lang: str
-) -> LogLine:
-    """The entry in plain words: who, did (or could not do) what, to which paper, when."""
-    picto, words = ACTIONS.get(entry.action, ("•", {}))
-    done, infinitive = words.get(lang, (entry.action, entry.action))
-    who, is_you = _who(entry, person_id, lang)
+def sentence(entry: LogEntry, documents: dict[str, DocumentView] | None, reader_id: str) -> LogLine:
+    """The entry in plain words: who, did (or could not do) what, to which paper, when.
+
+    Without `documents` (a professional's own actions) a paper is not named.
+    """
     paper = ""
-    if entry.document_id is not None:
+    if entry.document_id is not None and documents is None:
+        paper = str(A_PAPER)
+    elif entry.document_id is not None and documents is not None:
         view = documents.get(entry.document_id)
-        paper = f" « {view.title} »" if view is not None else f" {DELETED_PAPER[lang]}"
-    if lang == "fr":
-        if entry.outcome == "denied":
-            verb = f"{'n’avez' if is_you else 'n’a'} pas pu {infinitive}"
-        else:
-            verb = f"{'avez' if is_you else 'a'} {done}"
+        paper = f"« {view.title} »" if view is not None else str(DELETED_PAPER)
+    who = _who(entry, reader_id)
+    known = ACTIONS.get(entry.action)
+    if known is None:
+        said = f"{who or WHO['you']} : {entry.action} {paper}"
     elif entry.outcome == "denied":
-        verb = f"could not {infinitive or entry.action}"
+        attempt = known[3].format(paper=paper)
+        said = (REFUSED_YOU if who is None else REFUSED).format(who=who, attempt=attempt)
     else:
-        verb = done
-    text = f"{who} {verb}{paper}, {when(entry.at, lang)}."
+        said = (known[2] if who is None else known[1]).format(who=who, paper=paper)
+    day, time = when(entry.at)
     denied = entry.outcome == "denied"
-    return LogLine(entry.seq, "⛔" if denied else picto, text, denied)
+    text = AT_TIME.format(sentence=said.strip(), date=day, time=time)
+    return LogLine(entry.seq, "⛔" if denied else (known[0] if known else "•"), text, denied)
 
 
 @pages.get("/access-log")
@@ -88,6 +93,7 @@ def access_log() -> Any:
     paper = request.args.get("document") or None
     raw_before = request.args.get("before", "")
     before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
+    # Others first, 50 at a time; the person's own last 200 records folded by day below.
     log = audit_log.read_access_log_for(
         request_context(),
         person_id=person_id,
@@ -95,17 +101,53 @@ def access_log() -> Any:
         before=before,
         limit=50,
         with_documents=True,
+        by="others",
     )
-    lang = language()
-    lines = [sentence(e, log.documents, person_id, lang) for e in log.entries]
-    older = log.entries[-1].seq if len(log.entries) == 50 else None
+    mine = audit_log.read_access_log_for(
+        request_context(), person_id=person_id, document_id=paper, limit=200, by="self"
+    )
     return render_template(
         "audit/access_log.html",
-        lines=lines,
+        lines=[sentence(e, log.documents, person_id) for e in log.entries],
+        own_lines=_folded(mine.entries, log.documents, person_id) if before is None else [],
         documents=list(log.documents.values()),
         selected=paper,
-        older=older,
+        older=log.entries[-1].seq if len(log.entries) == 50 else None,
     )
+
+
+# What the person does to look at their own papers: one line a day says how often.
+_LOOKING = {
+    "document:thumbnail",
+    "document:describe",
+    "document:preview",
+    "document:read",
+    "person:list_documents",
+    "person:read_access_log",
+}
+
+
+def _folded(
+    entries: list[LogEntry], documents: dict[str, DocumentView], person_id: str
+) -> list[LogLine]:
+    """The person's own records, newest first, their looks folded into one line per day."""
+    looks: dict[date, list[LogEntry]] = {}
+    lines: list[LogLine | date] = []
+    for entry in entries:
+        if entry.action in _LOOKING and entry.outcome == "allowed":
+            day = to_user_timezone(entry.at).date()
+            if day not in looks:
+                lines.append(day)
+            looks.setdefault(day, []).append(entry)
+        else:
+            lines.append(sentence(entry, documents, person_id))
+    return [line if isinstance(line, LogLine) else _looked(looks[line]) for line in lines]
+
+
+def _looked(entries: list[LogEntry]) -> LogLine:
+    said = LOOKED.format(count=format_decimal(len(entries)))
+    text = ON_DAY.format(sentence=said, date=when(entries[0].at)[0])
+    return LogLine(entries[0].seq, "👁️", text, denied=False)
 
 
 @pages.get("/pro/my-actions")
@@ -117,12 +159,6 @@ def my_actions() -> Any:
     raw_before = request.args.get("before", "")
     before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
     entries = audit_log.list_own_actions(request_context(), before=before, limit=50)
-    lang = language()
     older = entries[-1].seq if len(entries) == 50 else None
-    return render_template(
-        "audit/my_actions.html",
-        entries=entries,
-        picto=lambda action: ACTIONS.get(action, ("•", {}))[0],
-        when=lambda at: when(at, lang),
-        older=older,
-    )
+    lines = [(e, sentence(e, None, user.signed_in.user.id)) for e in entries]
+    return render_template("audit/my_actions.html", lines=lines, older=older)

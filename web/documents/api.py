@@ -1,4 +1,5 @@
-"""The documents part of the JSON API: a person's papers, their content, thumbnail and trash."""
+"""The documents part of the JSON API: a person's papers, their content, thumbnail,
+preview and trash."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
 from web.context import db, request_context
 from web.documents.schemas import Document, Documents, Edit, Upload
-from web.documents.uploads import upload_request, uploaded_files
+from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
 from web.errors import error_response
 from web.openapi import NOT_FOUND, Answers, Error, operation
 from web.responses import document_response
@@ -121,6 +122,25 @@ def edit_document(document_id: str, json: Edit) -> Any:
 def get_thumbnail(document_id: str) -> Response:
     """A small JPEG of the document (first page), decrypted on the fly"""
     opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
+    return document_response(opened, inline=True)
+
+
+@operation(
+    api.get,
+    "/documents/<document_id>/preview",
+    resp=Answers(
+        HTTP_200=(None, "The preview, a JPEG at most 1600 px on its long side, shown inline"),
+        HTTP_404=NOT_FOUND,
+        HTTP_422=(Error, "No preview could be drawn from this paper's file"),
+        HTTP_502=(Error, "The stored object failed authentication"),
+        HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
+    ),
+)
+def get_preview(document_id: str) -> Response:
+    """The photo, or the PDF's first page, as an image (recorded in the access log first)"""
+    opened = docs.open_document_for(
+        request_context(), document_id=document_id, part="preview", limits=sanitize_limits()
+    )
     return document_response(opened, inline=True)
 
 

@@ -1,13 +1,17 @@
-"""The documents pages: a person's papers, adding one, its content, thumbnail and trash."""
+"""The documents pages: a person's papers, adding one, its content, thumbnail, preview
+and trash."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
+from locker.documents import CATEGORIES
 from locker.errors import LockerError
 from locker.trash import RETENTION
 from sharing import documents as docs
@@ -16,16 +20,18 @@ from web.auth import (
     person_id_or_404,
 )
 from web.context import Services, db, request_context, services
-from web.documents.uploads import upload_request, uploaded_files
+from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
 from web.errors import status_for
 from web.forms import (
     ConfirmForm,
     EditPaperForm,
+    Problem,
     UploadForm,
+    asks_first,
+    form_problems,
 )
-from web.messages import language, message
+from web.i18n import category_choices, message
 from web.responses import document_response
-from web.ui import category_choices, text
 
 pages = Blueprint("documents", __name__)
 
@@ -33,39 +39,62 @@ pages = Blueprint("documents", __name__)
 @pages.get("/papers")
 @login_required  # type: ignore[untyped-decorator]
 def papers() -> Any:
-    views = docs.list_documents_for(request_context(), person_id=person_id_or_404())
-    return render_template("papers.html", documents=views, confirm=ConfirmForm())
+    person_id = person_id_or_404()
+    views = docs.list_documents_for(request_context(), person_id=person_id)
+    readers = docs.readers_of_papers(request_context(), person_id=person_id, papers=views)
+    # By kind of paper, in the order the add form offers them.
+    shelves = [(c, [v for v in views if v.category == c]) for c in CATEGORIES]
+    return render_template(
+        "papers.html",
+        documents=views,
+        shelves=[(category, papers) for category, papers in shelves if papers],
+        readers=readers,
+        confirm=ConfirmForm(),
+    )
 
 
 @pages.route("/papers/new", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
 def add_paper() -> Any:
     form = UploadForm()
-    error = None
+    problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
         files = uploaded_files(request.files)
         if not files:
-            error, status = message("no_file"), 422
+            problems, status = [Problem("camera", message("no_file"))], 422
         else:
             try:
                 _upload(services(), files, form)
             except LockerError as refusal:
                 # The refusal is shown on the form itself, so the title and category the
                 # person typed are still there for the next try.
-                error = message(refusal.code, **refusal.params)
+                field = refusal.params.get("field")
+                said = message(refusal.code, **refusal.params)
+                problems = [Problem(field if field in _TEXT_FIELDS else "camera", said)]
                 status = status_for(refusal)
             else:
                 flash(message("added"), "info")
                 return redirect(url_for("documents.papers"))
     elif request.method == "POST":
-        error, status = message("csrf" if form.csrf_token.errors else "bad_request"), 400
+        problems, status = form_problems(form), 400
+    limit_bytes = services().settings.max_upload_bytes
     return (
         render_template(
-            "paper_new.html", form=form, error=error, categories=category_choices(language())
+            "paper_new.html",
+            form=form,
+            problems=problems,
+            categories=category_choices(),
+            limit_mb=max(1, limit_bytes // MIB),
+            limit_bytes=limit_bytes,
         ),
         status,
     )
+
+
+# A refusal naming one of these is shown beside it; any other concerns the file itself.
+_TEXT_FIELDS = {"title", "category", "valid_until"}
+MIB = 1024 * 1024
 
 
 def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:
@@ -84,7 +113,7 @@ def paper(document_id: str) -> Any:
         document=view,
         confirm=ConfirmForm(),
         edit=EditPaperForm(formdata=None, title=view.title, category=view.category),
-        categories=category_choices(language()),
+        categories=category_choices(),
     )
 
 
@@ -97,13 +126,23 @@ def paper_content(document_id: str) -> Response:
 
 @pages.post("/papers/<document_id>/delete")
 @login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Mettre ce papier à la corbeille ?"),
+    _l("Vous pourrez le remettre pendant 30 jours. Ensuite, il sera effacé."),
+    _l("Oui, mettre à la corbeille"),
+    "documents.paper",
+    "document_id",
+)
 def delete_paper(document_id: str) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     # Deleting moves to the trash: restorable for 30 days, then purged.
     trash_document_for(request_context(), document_id=document_id)
-    flash(text("trashed", language()), "info")
+    flash(
+        gettext("Le papier est dans la corbeille. Vous pouvez le remettre pendant 30 jours."),
+        "info",
+    )
     return redirect(url_for("documents.papers"))
 
 
@@ -120,7 +159,7 @@ def edit_paper(document_id: str) -> Any:
         category=form.category.data or None,
     )
     db().commit()
-    flash(text("paper_updated", language()), "info")
+    flash(gettext("Le papier est mis à jour."), "info")
     return redirect(url_for("documents.paper", document_id=document_id))
 
 
@@ -128,6 +167,15 @@ def edit_paper(document_id: str) -> Any:
 @login_required  # type: ignore[untyped-decorator]
 def paper_thumbnail(document_id: str) -> Response:
     opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
+    return document_response(opened, inline=True)
+
+
+@pages.get("/papers/<document_id>/preview")
+@login_required  # type: ignore[untyped-decorator]
+def paper_preview(document_id: str) -> Response:
+    opened = docs.open_document_for(
+        request_context(), document_id=document_id, part="preview", limits=sanitize_limits()
+    )
     return document_response(opened, inline=True)
 
 
@@ -147,5 +195,5 @@ def restore_paper(document_id: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     restore_document_for(request_context(), document_id=document_id)
-    flash(text("restored", language()), "info")
+    flash(gettext("Le papier est de retour dans vos papiers."), "info")
     return redirect(url_for("documents.papers"))

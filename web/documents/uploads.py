@@ -1,5 +1,6 @@
 """What the upload routes (API and pages) share: the options from the settings and the
-parsing of the form fields that are not the files themselves.
+parsing of the form fields that are not the files themselves; and the sandbox's limits,
+which the preview routes also give (a preview drawn for a paper stored before previews).
 """
 
 from __future__ import annotations
@@ -32,11 +33,17 @@ def upload_request(
         valid_until=parse_valid_until(valid_until),
         max_bytes=settings.max_upload_bytes,
         quota_bytes=settings.quota_bytes,
-        limits=SanitizeLimits(
-            memory_bytes=settings.sanitize_memory_mb * MIB,
-            cpu_seconds=settings.sanitize_cpu_seconds,
-            run_as=sandbox_ids(settings.sandbox_user),
-        ),
+        limits=sanitize_limits(),
+    )
+
+
+def sanitize_limits() -> SanitizeLimits:
+    """What the sandboxed child may spend on one file, and who it runs as (the settings)."""
+    settings = services().settings
+    return SanitizeLimits(
+        memory_bytes=settings.sanitize_memory_mb * MIB,
+        cpu_seconds=settings.sanitize_cpu_seconds,
+        run_as=sandbox_ids(settings.sandbox_user),
     )
 
 

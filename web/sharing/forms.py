@@ -9,6 +9,8 @@ from flask_wtf.file import FileField
 from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
+from web.forms import required
+
 
 class _Form(FlaskForm):  # type: ignore[misc]
     def text(self, name: str) -> str:
@@ -63,9 +65,11 @@ class NoticesSeenForm(_Form):
 
 
 class RecoverForm(_Form):
-    username = StringField("username")
-    code = StringField("code")
-    new_password = PasswordField("new_password")
+    username = StringField("username", validators=[required("Entrez votre identifiant.")])
+    code = StringField("code", validators=[required("Entrez le code de secours.")])
+    new_password = PasswordField(
+        "new_password", validators=[required("Choisissez un nouveau mot de passe.")]
+    )
 
 
 class DepositForm(_Form):

@@ -12,15 +12,20 @@ from typing import Any
 
 import segno
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
+from locker.errors import LockerError
 from locker.models import Professional
 from sharing import grants, mandates, members, notices, professionals, recovery
+from sharing.errors import BadRecoveryCode
 from web.auth import current_actor, person_id_or_404, sign_out_browser, web_user
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
-from web.messages import language, message
+from web.errors import status_for
+from web.forms import Problem, asks_first, form_problems
+from web.i18n import category_choices, message
 from web.sharing.forms import (
     AddMemberForm,
     DepositForm,
@@ -34,7 +39,6 @@ from web.sharing.forms import (
     SwitchSharingForm,
 )
 from web.throttle import redeem_with_throttle
-from web.ui import category_choices
 
 pages = Blueprint("sharing", __name__)
 
@@ -66,7 +70,7 @@ def _notices() -> dict[str, Any]:
 def accompaniment() -> Any:
     views = members.list_members(request_context(), person_id=person_id_or_404())
     return render_template(
-        "sharing/accompaniment.html", members=views, categories=category_choices(language())
+        "sharing/accompaniment.html", members=views, categories=category_choices()
     )
 
 
@@ -94,6 +98,12 @@ def accept_member(member_id: str) -> Any:
 
 @pages.post("/accompaniment/<member_id>/remove")
 @login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Retirer ce professionnel de votre liste ?"),
+    _l("Il ne verra plus aucun de vos papiers. Vous pourrez l'ajouter à nouveau."),
+    _l("Oui, retirer"),
+    "sharing.accompaniment",
+)
 def remove_member(member_id: str) -> Any:
     members.remove_member(request_context(), person_id=person_id_or_404(), member_id=member_id)
     db().commit()
@@ -136,12 +146,18 @@ def paper_sharing(document_id: str) -> Any:
 
 @pages.post("/papers/<document_id>/sharing/<member_id>")
 @login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Arrêter de partager ce papier avec cette personne ?"),
+    _l("Elle ne pourra plus l'ouvrir. Vous pourrez le partager à nouveau."),
+    _l("Oui, arrêter"),
+    "sharing.paper_sharing",
+    "document_id",
+    unless=lambda: SwitchSharingForm().text("on") == "1",  # sharing again asks nothing
+)
 def switch_sharing(document_id: str, member_id: str) -> Any:
+    on = SwitchSharingForm().text("on") == "1"
     grants.switch_document_grant(
-        request_context(),
-        document_id=document_id,
-        member_id=member_id,
-        on=SwitchSharingForm().text("on") == "1",
+        request_context(), document_id=document_id, member_id=member_id, on=on
     )
     db().commit()
     return redirect(url_for("sharing.paper_sharing", document_id=document_id))
@@ -170,6 +186,12 @@ def helpers() -> Any:
 
 @pages.post("/helpers/<mandate_id>/revoke")
 @login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Retirer ce mandat ?"),
+    _l("Cet aidant ne pourra plus rien faire pour vous."),
+    _l("Oui, retirer le mandat"),
+    "sharing.helpers",
+)
 def revoke_mandate(mandate_id: str) -> Any:
     mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
     db().commit()
@@ -222,12 +244,25 @@ def dispute_reset(notice_id: str) -> Any:
 
 @pages.route("/recover", methods=["GET", "POST"])
 def recover() -> Any:
-    if request.method == "POST":
-        form = RecoverForm()
-        redeem_with_throttle(form.text("username"), form.text("code"), form.text("new_password"))
-        flash(message("password_reset"), "info")
-        return redirect(url_for("accounts.sign_in"))
-    return render_template("sharing/recover.html")
+    form = RecoverForm()
+    problems: list[Problem] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            redeem_with_throttle(
+                form.text("username"), form.text("code"), form.text("new_password")
+            )
+        except LockerError as refusal:
+            field = "new_password" if refusal.params.get("field") else None
+            field = "code" if isinstance(refusal, BadRecoveryCode) else field
+            problems = [Problem(field, message(refusal.code, **refusal.params))]
+            status = status_for(refusal)
+        else:
+            flash(message("password_reset"), "info")
+            return redirect(url_for("accounts.sign_in"))
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    return render_template("sharing/recover.html", form=form, problems=problems), status
 
 
 @pages.get("/pro/persons")
@@ -235,9 +270,7 @@ def recover() -> Any:
 def my_persons() -> Any:
     _professional()
     rows = professionals.my_persons(request_context())
-    return render_template(
-        "sharing/pro_persons.html", rows=rows, categories=category_choices(language())
-    )
+    return render_template("sharing/pro_persons.html", rows=rows, categories=category_choices())
 
 
 @pages.post("/pro/persons/<person_id>/deposit")
@@ -287,6 +320,12 @@ def desk_mandate(person_id: str) -> Any:
 
 @pages.post("/pro/persons/<person_id>/members/<member_id>/leave")
 @login_required  # type: ignore[untyped-decorator]
+@asks_first(
+    _l("Quitter la liste de cette personne ?"),
+    _l("Vous ne verrez plus ses papiers. Seule la personne peut vous ajouter à nouveau."),
+    _l("Oui, quitter sa liste"),
+    "sharing.my_persons",
+)
 def leave(person_id: str, member_id: str) -> Any:
     members.remove_member(request_context(), person_id=person_id, member_id=member_id)
     db().commit()
@@ -325,6 +364,8 @@ def share_code_qr() -> Response:
     db().commit()
     if code is None:
         abort(404)
+    # A link, not the bare code: the phone's camera opens the person's list with it filled.
+    link = url_for("sharing.accompaniment", code=code, _external=True)
     buffer = io.BytesIO()
-    segno.make(code, error="m").save(buffer, kind="svg", scale=8, border=2)
+    segno.make(link, error="m").save(buffer, kind="svg", scale=6, border=2)
     return Response(buffer.getvalue(), mimetype="image/svg+xml")

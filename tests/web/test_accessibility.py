@@ -1,0 +1,369 @@
+"""Every page a person or a professional reaches, checked in headless Chromium by axe-core
+(WCAG 2.0/2.1/2.2 A and AA, plus axe's best practices, nothing excluded), in French and in
+Arabic (right to left), on a 360 x 640 phone; then again at 320 px with the root font size
+doubled, for sideways scrolling and thumb-sized targets.
+
+axe-core comes from npm, pinned in tests/tools/axe/package-lock.json and installed by
+`scripts/bootstrap.sh test` (or by the `axe_source` fixture when missing). It is injected
+through the DevTools protocol (Playwright's init script), which the page's strict CSP does
+not apply to, so each page is checked exactly as it runs, CSP included.
+
+A full-page PNG of each page goes to LOCKER_TEST_SCREENSHOTS, by default var/screenshots/
+(git-ignored): `360/fr/papers.png`, `360/ar/papers.png`, `320-200pc/ar/papers.png`...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+
+from locker.actors import Actor, utc_now
+from locker.models import Professional
+from sharing.trash import trash_document_for
+from tests.conftest import require_service
+from tests.factories import (
+    PASSWORD,
+    add_grant,
+    add_mandate,
+    add_member,
+    context,
+    new_organization,
+    new_person,
+    new_professional,
+    upload,
+)
+from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
+    MIN_TARGET_PX,
+    LiveServer,
+    browser,
+    live_server,
+    screenshot,
+    sign_in,
+)
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+AXE_PACKAGE = REPO / "tests" / "tools" / "axe"
+AXE_SCRIPT = AXE_PACKAGE / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+SCREENSHOTS = Path(os.environ.get("LOCKER_TEST_SCREENSHOTS") or REPO / "var" / "screenshots")
+LANGUAGES = ("fr", "ar")
+PHONE = {"width": 360, "height": 640}
+SMALL_PHONE = {"width": 320, "height": 640}
+UNKNOWN_PAPER = "00000000-0000-4000-8000-000000000000"
+# What scripts/bootstrap.sh runs too: exactly the lock file's packages, no install scripts.
+AXE_INSTALL = ["ci", "--prefix", str(AXE_PACKAGE), "--ignore-scripts", "--no-audit", "--no-fund"]
+
+# Runs in the page: the violations of the chosen rules, each with the elements at fault.
+RUN_AXE = """async (tags) => {
+  const found = await axe.run(document, {
+    runOnly: {type: 'tag', values: tags},
+    resultTypes: ['violations'],
+  });
+  return found.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(' '), why: n.failureSummary})),
+  }));
+}"""
+
+# Runs in the page: every visible tappable thing shorter than `min` px (a link inside a
+# running sentence excepted, as WCAG 2.5.8 does), how wide the page really is, and the
+# innermost elements sticking out of a `screen` px wide screen.
+MEASURE = """([min, screen]) => {
+  const visible = (e) => {
+    const box = e.getBoundingClientRect();
+    const style = getComputedStyle(e);
+    return box.width > 0 && box.height > 0 && style.visibility !== 'hidden';
+  };
+  const inSentence = (e) => {
+    if (e.tagName !== 'A' || getComputedStyle(e).display !== 'inline') return false;
+    const around = e.parentElement.textContent.replace(e.textContent, '');
+    return /[\\p{L}]{2,}/u.test(around);
+  };
+  const small = [];
+  for (const e of document.querySelectorAll(
+      'a, button, input:not([type=hidden]), summary, select, textarea')) {
+    if (!visible(e) || inSentence(e)) continue;
+    const box = e.getBoundingClientRect();
+    if (box.height < min) {
+      small.push(`${Math.round(box.height)} px: ${e.outerHTML.slice(0, 120)}`);
+    }
+  }
+  const root = document.documentElement;
+  const wide = [...document.body.querySelectorAll('*')].filter((e) => {
+    const box = e.getBoundingClientRect();
+    return box.width > 0 && (box.right > screen + 0.5 || box.left < -0.5);
+  }).map((e) => e.outerHTML.slice(0, 120));
+  return {small, wide: wide.slice(-3), scrollWidth: root.scrollWidth, innerWidth};
+}"""
+
+SKIP_LINK_IN_VIEW = """() => {
+  const box = document.querySelector('a.skip').getBoundingClientRect();
+  return box.top >= 0 && box.left >= 0 && box.right <= window.innerWidth && box.height > 0;
+}"""
+
+
+def _pinned_axe_version() -> str:
+    lock = json.loads((AXE_PACKAGE / "package-lock.json").read_text())
+    return str(lock["packages"]["node_modules/axe-core"]["version"])
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """axe-core's script, at the version pinned in the lock file (installed when missing)."""
+    npm = shutil.which("npm")
+    if not AXE_SCRIPT.exists() and npm is not None:
+        subprocess.run(
+            [npm, *AXE_INSTALL],
+            check=False,
+            capture_output=True,
+            timeout=300,
+        )
+    if not AXE_SCRIPT.exists():
+        require_service(
+            f"axe-core is not installed in {AXE_PACKAGE}: run scripts/bootstrap.sh test "
+            f"(npm ci --prefix tests/tools/axe) with npm on the PATH"
+        )
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Tour:
+    """A person's locker with something on every page, and the professional around her."""
+
+    username: str
+    person_id: str
+    shared: str  # an identity card she shares with the professional (her referent)
+    professional_email: str
+    helper_email: str  # a digital-inclusion helper she gave a mandate
+
+
+@pytest.fixture(scope="module")
+def tour(live_server: LiveServer) -> Tour:  # noqa: F811
+    """Awa: four papers (one in the trash), the professional as referent with one paper
+    shared, a digital-inclusion helper under mandate."""
+    found = live_server.app.extensions["locker"]
+    email = live_server.professional_email
+    with found.session_factory() as session:
+        pro = session.scalars(select(Professional).where(Professional.email == email)).one()
+        person = new_person(session, found.keyring, utc_now, f"a{secrets.token_hex(4)}", "Awa")
+        session.commit()
+        shared = upload(found, session, utc_now, person, "Carte d'identité", "identity")
+        upload(found, session, utc_now, person, "Attestation CAF", "income_benefits")
+        upload(found, session, utc_now, person, "Quittance de loyer de mars", "housing")
+        trashed = upload(found, session, utc_now, person, "Ancienne carte", "identity")
+        referent = add_member(session, utc_now, person, pro, referent=True)
+        add_grant(session, utc_now, referent, shared)
+        helpers = new_organization(session, utc_now, "Espace numérique", digital_inclusion=True)
+        helper = new_professional(
+            session, utc_now, helpers, "M. Benali", email="benali@numerique.example"
+        )
+        add_mandate(session, utc_now, add_member(session, utc_now, person, helper), "view upload")
+        session.commit()
+        owner = Actor(kind="person", id=person.id)
+        trash_document_for(context(found, session, owner), document_id=trashed)
+        session.commit()
+        return Tour(person.username, person.id, shared, email, helper.email)
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:  # noqa: F811
+    """Browser contexts on the live server at a given screen size, closed after the test."""
+    made: list[BrowserContext] = []
+
+    def make(viewport: dict[str, int]) -> BrowserContext:
+        opened = browser.new_context(
+            base_url=live_server.url,
+            viewport=viewport,
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+            locale="fr-FR",
+        )
+        opened.set_default_timeout(10_000)
+        made.append(opened)
+        return opened
+
+    yield make
+    for opened in made:
+        opened.close()
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One page of the walk: who looks at it, where, and how to get there past the URL."""
+
+    name: str
+    who: str  # "anonymous", "person", "professional" or "helper"
+    path: str
+    then: Callable[[Page], None] | None = None
+    status: int = 200
+
+
+def _submit_empty(page: Page) -> None:
+    page.click("main form button[type=submit]")
+    expect(page.locator(".error-summary")).to_be_visible()
+
+
+def _ask_to_delete(page: Page) -> None:
+    page.click("#delete")  # POST /papers/<id>/delete without `confirmed`: the question
+    expect(page.locator("#confirm")).to_be_visible()
+
+
+def _make_recovery_card(page: Page) -> None:
+    page.click("main form button[type=submit]")
+    expect(page.locator("#recovery-card code").first).to_be_visible()
+
+
+def _create_account(page: Page) -> None:
+    page.fill("#username", f"n{secrets.token_hex(4)}")
+    page.fill("#display_name", "Nadia")
+    page.fill("#password", PASSWORD)
+    page.click("main form button[type=submit]")
+    expect(page.locator("#created-username")).to_be_visible()
+
+
+def _issue_recovery_code(page: Page) -> None:
+    mine = page.locator("section.person.referent")
+    mine.locator("form[action$='/recovery-code'] button[type=submit]").click()
+    expect(page.locator("#recovery-code")).to_be_visible()
+
+
+def walk(tour: Tour) -> list[Stop]:
+    """Every page a person and a professional reach, in a useful state."""
+    paper = f"/papers/{tour.shared}"
+    return [
+        Stop("sign-in", "anonymous", "/sign-in"),
+        Stop("sign-in-errors", "anonymous", "/sign-in", _submit_empty, 400),
+        Stop("recover", "anonymous", "/recover"),
+        Stop("accessibility", "anonymous", "/accessibility"),
+        Stop("papers", "person", "/papers"),
+        Stop("paper-new", "person", "/papers/new"),
+        Stop("paper", "person", paper),
+        Stop("paper-sharing", "person", f"{paper}/sharing"),
+        Stop("confirm-delete", "person", paper, _ask_to_delete),
+        Stop("trash", "person", "/trash"),
+        Stop("accompaniment", "person", "/accompaniment"),
+        Stop("helpers", "person", "/helpers"),
+        Stop("access-log", "person", "/access-log"),
+        Stop("settings", "person", "/settings"),
+        Stop("change-password", "person", "/account/password"),
+        Stop("recovery-card", "person", "/recovery-card"),
+        Stop("recovery-card-made", "person", "/recovery-card", _make_recovery_card),
+        Stop("not-found", "person", f"/papers/{UNKNOWN_PAPER}", status=404),
+        Stop("pro", "professional", "/pro"),
+        Stop("pro-created", "professional", "/pro", _create_account),
+        Stop("pro-persons", "professional", "/pro/persons"),
+        Stop("pro-paper", "professional", paper),
+        Stop("pro-recovery-code", "professional", "/pro/persons", _issue_recovery_code),
+        Stop("pro-desk-mandate", "helper", f"/pro/persons/{tour.person_id}/mandate"),
+        Stop("pro-join", "professional", "/pro/join"),
+        Stop("pro-profile", "professional", "/pro/profile"),
+        Stop("pro-my-actions", "professional", "/pro/my-actions"),
+        Stop("pro-settings", "professional", "/settings"),
+    ]
+
+
+def in_language(path: str, lang: str) -> str:
+    return f"{path}{'&' if urlsplit(path).query else '?'}lang={lang}"
+
+
+VISITORS = ("anonymous", "person", "professional", "helper")
+
+
+def signed_in_pages(
+    make: Callable[..., BrowserContext], viewport: dict[str, int], tour: Tour
+) -> dict[str, Page]:
+    """A page per kind of visitor, each in its own browser, the accounts signed in."""
+    pages = {who: make(viewport).new_page() for who in VISITORS}
+    for who, identifier in zip(
+        VISITORS[1:], (tour.username, tour.professional_email, tour.helper_email), strict=True
+    ):
+        sign_in(pages[who], identifier)
+        expect(pages[who].locator("#sign-out")).to_be_visible()
+    # The professional opens the shared paper: the person's access log has a line.
+    pages["professional"].goto(f"/papers/{tour.shared}")
+    return pages
+
+
+def arrive(pages: dict[str, Page], stop: Stop, lang: str) -> Page:
+    """Open the stop's page in `lang` and check it answered as expected."""
+    page = pages[stop.who]
+    response = page.goto(in_language(stop.path, lang))
+    assert response is not None
+    if stop.then is None:
+        assert response.status == stop.status, f"{stop.name}: {response.status}"
+    else:
+        assert response.status == 200, f"{stop.name}: {response.status}"
+        stop.then(page)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
+    return page
+
+
+def test_every_page_passes_axe_in_french_and_arabic(
+    phone: Callable[..., BrowserContext], tour: Tour, axe_source: str
+) -> None:
+    """0 violations of WCAG 2.2 AA and axe's best practices, on every page, fr and ar; a
+    full-page screenshot of each at 360 px."""
+    pages = signed_in_pages(phone, PHONE, tour)
+    for page in pages.values():
+        page.context.add_init_script(script=axe_source)
+    violations: list[str] = []
+    for lang in LANGUAGES:
+        folder = SCREENSHOTS / "360" / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        for stop in walk(tour):
+            page = arrive(pages, stop, lang)
+            screenshot(page, folder / f"{stop.name}.png")
+            version = page.evaluate("axe.version")
+            assert version == _pinned_axe_version(), version
+            for found in page.evaluate(RUN_AXE, AXE_TAGS):
+                rule = f"{found['id']} [{found['impact']}] {found['help']}"
+                nodes = "; ".join(f"{n['target']} ({n['why']})" for n in found["nodes"])
+                violations.append(f"{lang} {stop.name}: {rule}: {nodes}")
+    assert violations == [], "\n".join(violations)
+
+
+def test_every_page_fits_320_px_with_text_twice_as_big(
+    phone: Callable[..., BrowserContext], tour: Tour
+) -> None:
+    """At 320 px with the root font size doubled (the phone's "large text"): no sideways
+    scrolling, and every link, button and field at least 44 px tall."""
+    pages = signed_in_pages(phone, SMALL_PHONE, tour)
+    problems: list[str] = []
+    for lang in LANGUAGES:
+        folder = SCREENSHOTS / "320-200pc" / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        for stop in walk(tour):
+            page = arrive(pages, stop, lang)
+            # CSSOM, not a <style> element: the page's CSP allows it, as a reader's setting.
+            page.evaluate("document.documentElement.style.fontSize = '200%'")
+            screenshot(page, folder / f"{stop.name}.png")
+            measured = page.evaluate(MEASURE, [MIN_TARGET_PX, SMALL_PHONE["width"]])
+            # A phone's browser zooms out to show an overly wide page whole, which widens
+            # innerWidth with it: the screen's own width is the bound.
+            screen = min(measured["innerWidth"], SMALL_PHONE["width"])
+            if measured["scrollWidth"] > screen:
+                problems.append(
+                    f"{lang} {stop.name}: {measured['scrollWidth']} px wide, scrolls sideways "
+                    f"on a {screen} px screen; sticking out: {measured['wide']}"
+                )
+            problems.extend(f"{lang} {stop.name}: {small}" for small in measured["small"])
+            # The skip link, out of sight, comes fully into view once the keyboard is on it.
+            page.focus("a.skip")
+            if not page.evaluate(SKIP_LINK_IN_VIEW):
+                problems.append(f"{lang} {stop.name}: the focused skip link is out of view")
+    assert problems == [], "\n".join(problems)

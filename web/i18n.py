@@ -1,0 +1,303 @@
+"""The person's language: gettext catalogues through Flask-Babel, French being the source.
+
+The locale is, in order: `?lang=` on any page (remembered in a cookie and, once signed in,
+on the account), the account's choice, the cookie, then the browser's Accept-Language;
+French when nothing matches. Python code marks its words with
+`_l` (resolved when shown, in the request's locale) and templates with `_()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel import Locale
+from flask import Flask, Response, g, request
+from flask_babel import Babel, format_decimal, get_locale, gettext
+from flask_babel import lazy_gettext as _l
+
+from locker.accounts import User, remember_language
+from locker.documents import CATEGORIES
+from web.context import db
+
+LANG_COOKIE = "lang"
+LANG_COOKIE_DAYS = 365
+# Shown in the people's own time: they live in France (a setting when that changes).
+TIME_ZONE = "Europe/Paris"
+
+
+@dataclass(frozen=True)
+class Language:
+    """A locale we offer: its BCP 47 code (as in `<html lang>`) and its own name for itself."""
+
+    code: str
+    name: str
+
+    @property
+    def babel(self) -> str:
+        return self.code.replace("-", "_")
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if Locale.parse(self.babel).text_direction == "rtl" else "ltr"
+
+
+# Offered only once every string of the person's pages is translated (tests/web/test_i18n.py).
+LANGUAGES = (
+    Language("fr", "Français"),
+    Language("en", "English"),
+    Language("ar", "العربية"),
+    Language("fa-AF", "دری"),
+    Language("ps", "پښتو"),
+    Language("ti", "ትግርኛ"),
+    Language("so", "Soomaali"),
+    Language("ro", "Română"),
+    Language("ru", "Русский"),
+    Language("uk", "Українська"),
+    Language("ka", "ქართული"),
+    Language("es", "Español"),
+    Language("sq", "Shqip"),
+    Language("bn", "বাংলা"),
+)
+_BY_CODE = {language.code: language for language in LANGUAGES}
+
+
+def current_language() -> Language:
+    """The language the request is answered in."""
+    locale = get_locale()
+    code = str(locale).replace("_", "-") if locale is not None else "fr"
+    return _BY_CODE.get(code, LANGUAGES[0])
+
+
+def _account() -> User | None:
+    from web.auth import web_user  # web.auth answers refusals in words from this module
+
+    user = web_user()
+    return user.signed_in.user if user is not None else None
+
+
+def _select_locale() -> str:
+    asked = request.args.get("lang", "")
+    if asked in _BY_CODE:
+        g.chosen_language = asked
+        return _BY_CODE[asked].babel
+    account = _account()
+    if account is not None and account.language in _BY_CODE:
+        return _BY_CODE[account.language].babel
+    remembered = request.cookies.get(LANG_COOKIE, "")
+    if remembered in _BY_CODE:
+        return _BY_CODE[remembered].babel
+    best = request.accept_languages.best_match(list(_BY_CODE))
+    return _BY_CODE[best or "fr"].babel
+
+
+def _remember_choice(response: Response) -> Response:
+    chosen = g.get("chosen_language")
+    account = _account()
+    if account is not None:
+        # A choice made before signing in follows the person into their account.
+        wanted = chosen or (None if account.language else request.cookies.get(LANG_COOKIE))
+        if wanted in _BY_CODE and wanted != account.language:
+            remember_language(db(), account, wanted)
+            db().commit()
+    if chosen is not None and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(
+            LANG_COOKIE,
+            chosen,
+            max_age=LANG_COOKIE_DAYS * 86400,
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel with our catalogues (web/translations), locale rule and time zone."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "fr")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", TIME_ZONE)
+    Babel(app, locale_selector=_select_locale)
+    app.after_request(_remember_choice)
+
+
+# What a refusal says, keyed by the core's error codes.
+MESSAGES = {
+    "not_found": _l("Ce document n'existe pas, ou vous n'y avez pas accès."),
+    "page_not_found": _l("Cette page n'existe pas. Vérifiez l'adresse ou revenez à l'accueil."),
+    "unsupported_type": _l(
+        "Ce fichier n'est pas accepté. Envoyez une photo (JPEG, PNG, WebP, HEIC) ou un PDF."
+    ),
+    "too_large": _l("Ce fichier est trop gros. La limite est de {limit_mb} Mo."),
+    "empty_file": _l("Ce fichier est vide. Reprenez la photo ou choisissez un autre fichier."),
+    "no_file": _l("Choisissez un fichier ou prenez une photo."),
+    "invalid_input": _l("Une information n'est pas valable : {field}."),
+    "already_exists": _l("Ce nom est déjà pris : {field}."),
+    "bad_credentials": _l("Identifiant ou mot de passe incorrect."),
+    "unauthorized": _l("Connectez-vous pour continuer."),
+    "forbidden": _l("Vous ne pouvez pas faire cela."),
+    "csrf": _l("Le formulaire a expiré. Rechargez la page et recommencez."),
+    "storage_unavailable": _l(
+        "Le service de stockage ne répond pas. Rien n'a été perdu : réessayez dans quelques minutes."
+    ),
+    "storage_error": _l("Le stockage a rencontré une erreur. Rien n'a été enregistré : réessayez."),
+    "object_missing": _l(
+        "Le fichier de ce document est introuvable. L'équipe du service est prévenue."
+    ),
+    "audit_unavailable": _l(
+        "Le journal des accès ne peut pas être écrit : par sécurité, rien n'est ouvert. Réessayez dans quelques minutes."
+    ),
+    "document_damaged": _l(
+        "Ce document est endommagé dans le stockage ; il n'est pas montré. L'équipe du service est prévenue."
+    ),
+    "database_unavailable": _l(
+        "Le service est momentanément indisponible. Réessayez dans quelques minutes."
+    ),
+    "method_not_allowed": _l("Cette action n'est pas possible ici."),
+    "invalid_text": _l(
+        "Le texte envoyé contient des caractères invalides. Corrigez-le et réessayez."
+    ),
+    "bad_request": _l("La demande n'est pas valable."),
+    "added": _l("Votre document est enregistré et protégé."),
+    "deleted": _l("Le document est supprimé."),
+    "server_error": _l("Une erreur est survenue. Rien n'a été perdu ; réessayez."),
+    "type_mismatch": _l(
+        "Ce fichier ne correspond pas à ce qu'il prétend être. Envoyez une photo (JPEG, PNG, WebP, HEIC) ou un PDF."
+    ),
+    "damaged_file": _l(
+        "Ce fichier est abîmé ou incomplet et ne peut pas être lu. Reprenez la photo ou choisissez un autre fichier."
+    ),
+    "encrypted_pdf": _l(
+        "Ce PDF est protégé par un mot de passe. Envoyez une version sans mot de passe, ou une photo du papier."
+    ),
+    "too_many_pixels": _l(
+        "Cette image est bien trop grande pour être une photo. Envoyez une photo prise avec le téléphone."
+    ),
+    "too_complex": _l(
+        "Ce fichier demande trop de travail pour être lu en sécurité. Envoyez une photo du papier à la place."
+    ),
+    "photos_only": _l("Plusieurs fichiers ensemble : seulement des photos. Envoyez le PDF à part."),
+    "too_many_files": _l("Trop de photos d'un coup ({maximum} au plus). Faites plusieurs envois."),
+    "quota_exceeded": _l(
+        "Votre coffre est plein ({limit_mb} Mo). Videz la corbeille ou supprimez un papier dont vous n'avez plus besoin."
+    ),
+    "unknown_share_code": _l(
+        "Ce code ne correspond à aucun professionnel. Vérifiez les lettres et chiffres."
+    ),
+    "already_member": _l("Cette personne est déjà dans votre liste d'accompagnement."),
+    "password_not_confirmed": _l("Le mot de passe n'est pas le bon : le mandat n'est pas donné."),
+    "not_digital_inclusion": _l(
+        "Un mandat ne peut être donné qu'à un professionnel d'une structure d'inclusion numérique (aidant)."
+    ),
+    "bad_recovery_code": _l(
+        "Ce code ne marche pas : il est faux, déjà utilisé ou trop ancien. Demandez un nouveau code à votre référent."
+    ),
+    "too_many_attempts": _l("Trop d'essais. Attendez 15 minutes avant de réessayer."),
+    "member_added": _l(
+        "Le professionnel est ajouté à votre liste. Il ne voit rien tant que vous ne partagez pas."
+    ),
+    "member_removed": _l("Retiré de votre liste. Il ne voit plus aucun de vos papiers."),
+    "shared": _l("C'est partagé."),
+    "mandate_given": _l("Le mandat est donné."),
+    "password_reset": _l("Votre mot de passe est changé. Connectez-vous avec le nouveau."),
+    "deposited": _l("Le papier est déposé dans le coffre de la personne, qui est prévenue."),
+    "join_sent": _l("Demande envoyée. La personne doit l'accepter."),
+    "recovery_card_locked": _l(
+        "Votre mot de passe a été changé avec un code il y a moins de 7 jours. Pour vous protéger, votre carte de secours reste valable et ne peut pas être refaite avant le {until}."
+    ),
+    "reset_notice_kept": _l(
+        "Ce message reste affiché 7 jours après le changement du mot de passe, pour votre sécurité."
+    ),
+    "reset_disputed": _l(
+        "C'est noté. Tout le monde est déconnecté de votre compte, et ce professionnel ne pourra plus vous donner de code. Reconnectez-vous, ou utilisez un code de votre carte de secours si le mot de passe ne marche plus."
+    ),
+    "password_change_required": _l("Choisissez d'abord votre propre mot de passe."),
+    "wrong_current_password": _l("Le mot de passe actuel n'est pas le bon."),
+    "password_changed": _l("Votre mot de passe est changé. Vos autres connexions sont fermées."),
+    "proof_unavailable": _l(
+        "Cette preuve n'existe pas : vérifiez le numéro et la taille du journal."
+    ),
+    "audit_fork": _l(
+        "Le journal des accès ne correspond plus à sa copie témoin. L'équipe du service est prévenue."
+    ),
+    "checkpoint_invalid": _l("Ce point de contrôle du journal n'est pas valable."),
+}
+
+FIELD_NAMES = {
+    "password": _l("mot de passe (8 caractères au moins)"),
+    "username": _l("identifiant (3 à 64 lettres minuscules, chiffres, . _ -)"),
+    "display_name": _l("nom"),
+    "email": _l("adresse e-mail"),
+    "title": _l("titre (200 caractères au plus)"),
+    "filename": _l("nom du fichier"),
+    "category": _l("catégorie"),
+    "valid_until": _l("date de validité (AAAA-MM-JJ)"),
+    "organization_id": _l("structure"),
+    "role": _l("rôle"),
+    "new_password": _l("nouveau mot de passe (8 caractères au moins, différent de l'actuel)"),
+    "current_password": _l("mot de passe actuel"),
+}
+
+CATEGORY_NAMES = {
+    "identity": _l("Identité"),
+    "residence_permit": _l("Titre de séjour"),
+    "income_benefits": _l("Revenus et aides (CAF, RSA…)"),
+    "health": _l("Santé"),
+    "housing": _l("Logement"),
+    "work": _l("Travail"),
+    "family": _l("Famille"),
+    "taxes": _l("Impôts"),
+    "other": _l("Autre"),
+}
+PICTOGRAMS = {
+    "identity": "🪪",
+    "residence_permit": "🛂",
+    "income_benefits": "💶",
+    "health": "🩺",
+    "housing": "🏠",
+    "work": "💼",
+    "family": "👪",
+    "taxes": "🧾",
+    "other": "📄",
+}
+SCOPE_NAMES = {
+    "view": _l("voir mes papiers"),
+    "upload": _l("ajouter des papiers"),
+    "organise": _l("ranger (renommer, classer, corbeille)"),
+    "share": _l("partager et arrêter les partages"),
+    "recovery": _l("me donner un code de secours si j'oublie mon mot de passe"),
+}
+
+
+def message(code: str, **params: object) -> str:
+    """The message for `code` in the request's language."""
+    text = MESSAGES.get(code, MESSAGES["server_error"])
+    field = params.get("field")
+    if isinstance(field, str) and field in FIELD_NAMES:
+        params = {**params, "field": str(FIELD_NAMES[field])}
+    limit = params.get("limit")
+    if isinstance(limit, int):
+        params = {**params, "limit_mb": max(1, limit // (1024 * 1024))}
+    try:
+        return str(text).format(**params)
+    except (KeyError, IndexError):
+        return str(text)
+
+
+def category_label(category: str) -> str:
+    """The category's name with its pictogram."""
+    return f"{PICTOGRAMS.get(category, '📄')} {CATEGORY_NAMES.get(category, category)}"
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """Select options for every category, in order."""
+    return [(c, category_label(c)) for c in CATEGORIES]
+
+
+def human_size(size: int) -> str:
+    """A byte count as a person reads it, in their language's units and digits."""
+    if size < 1024:
+        unit, amount = gettext("{size} o"), float(size)
+    elif size < 1024 * 1024:
+        unit, amount = gettext("{size} Ko"), round(size / 1024)
+    else:
+        unit, amount = gettext("{size} Mo"), round(size / (1024 * 1024), 1)
+    return str(unit).format(size=format_decimal(amount))
