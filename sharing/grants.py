@@ -205,7 +205,8 @@ def switch_document_grant(
 def sharing_of_document(
     ctx: RequestContext, *, document_id: str
 ) -> list[tuple[str, str, str, str | None]]:
-    """For each active member: (member id, name, "document"/"category"/"none", grant id)."""
+    """For each active member: (member id, "name (structure)", "document"/"category"/"none",
+    grant id)."""
     document = find_document(ctx.session, document_id)
     require(ctx, Action.GRANT_LIST, document)
     assert document is not None
@@ -218,7 +219,9 @@ def sharing_of_document(
         mine = [g for g in live if g.member_id == member.id]
         direct = next((g for g in mine if g.document_id is not None), None)
         state = "document" if direct else ("category" if mine else "none")
-        result.append((member.id, member.display_name, state, direct.id if direct else None))
+        # Name and structure: two professionals may share a name, never both.
+        name = f"{member.display_name} ({member.organization})"
+        result.append((member.id, name, state, direct.id if direct else None))
     return result
 
 
