@@ -19,7 +19,7 @@ from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
 from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
-from locker.settings import Settings, load_settings
+from locker.settings import MIB, Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
@@ -27,7 +27,6 @@ from web import auth, context, errors, i18n
 from web.json_body import check_form_text
 from web.throttle import SignInThrottle
 
-MIB = 1024 * 1024
 HSTS = "max-age=63072000; includeSubDomains"
 
 # Pages: everything from our own origin, no inline script, no framing, no third party.

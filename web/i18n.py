@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from locker.accounts import User, remember_language
 from locker.documents import CATEGORIES
+from locker.settings import MIB
 from web.context import db
 
 LANG_COOKIE = "lang"
@@ -267,6 +268,11 @@ SCOPE_NAMES = {
 }
 
 
+def megabytes(size: int) -> int:
+    """A byte limit in whole megabytes, as the refusals and the add form state it."""
+    return max(1, size // MIB)
+
+
 def message(code: str, **params: object) -> str:
     """The message for `code` in the request's language."""
     text = MESSAGES.get(code, MESSAGES["server_error"])
@@ -275,7 +281,7 @@ def message(code: str, **params: object) -> str:
         params = {**params, "field": str(FIELD_NAMES[field])}
     limit = params.get("limit")
     if isinstance(limit, int):
-        params = {**params, "limit_mb": max(1, limit // (1024 * 1024))}
+        params = {**params, "limit_mb": megabytes(limit)}
     try:
         return str(text).format(**params)
     except (KeyError, IndexError):

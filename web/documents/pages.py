@@ -30,7 +30,7 @@ from web.forms import (
     asks_first,
     form_problems,
 )
-from web.i18n import category_choices, message
+from web.i18n import category_choices, megabytes, message
 from web.responses import document_response
 
 pages = Blueprint("documents", __name__)
@@ -85,7 +85,7 @@ def add_paper() -> Any:
             form=form,
             problems=problems,
             categories=category_choices(),
-            limit_mb=max(1, limit_bytes // MIB),
+            limit_mb=megabytes(limit_bytes),
             limit_bytes=limit_bytes,
         ),
         status,
@@ -94,7 +94,6 @@ def add_paper() -> Any:
 
 # A refusal naming one of these is shown beside it; any other concerns the file itself.
 _TEXT_FIELDS = {"title", "category", "valid_until"}
-MIB = 1024 * 1024
 
 
 def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:

@@ -13,9 +13,8 @@ from locker.documents import UploadRequest
 from locker.errors import InvalidInput
 from locker.sanitize import SanitizeLimits
 from locker.sanitize.confine import sandbox_ids
+from locker.settings import MIB
 from web.context import services
-
-MIB = 1024 * 1024
 
 
 def upload_request(
