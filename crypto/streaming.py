@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto.errors import CryptoError, IntegrityError
+from crypto.keys import KEY_SIZE, TAG_SIZE
 
-KEY_SIZE = 32
-TAG_SIZE = 16
 NONCE_PREFIX_SIZE = 7
 HEADER_SIZE = 1 + KEY_SIZE + NONCE_PREFIX_SIZE
 
@@ -40,10 +39,8 @@ MIN_SEGMENT_SIZE = HEADER_SIZE + TAG_SIZE + 1
 # announces keeps a tampered object from making the reader buffer gigabytes.
 MAX_SEGMENT_SIZE = 16 * 1024 * 1024
 
-# 256 KiB, chosen with bench/crypto.py (figures in bench/README.md): the fastest candidate
-# whatever the input chunking. Smaller segments pay more per-segment Python overhead;
-# larger ones lose throughput to cache misses and to reassembling segments that straddle
-# reads, and cost more memory (each transfer holds about two segments).
+# 256 KiB: the fastest with bench/crypto.py whatever the input chunking, and a transfer
+# holds about two segments (why and figures: bench/README.md, "crypto").
 SEGMENT_SIZE = 256 * 1024
 
 FRAME_MAGIC = b"LKS1"

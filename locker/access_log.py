@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, not_, select
 from sqlalchemy.orm import Session
 
 from locker.models import AuditRecord, Organization, Person, Professional
+from locker.views import view_of
 
 MAX_PAGE = 500
 EXPORT_COLUMNS = (
@@ -57,20 +58,12 @@ def _page(before: int | None, limit: int) -> tuple[int | None, int]:
 def _entry(row: AuditRecord, names: dict[tuple[str, str], tuple[str, str | None]]) -> LogEntry:
     actor = names.get((row.actor_kind, row.actor_id or ""))
     behalf = names.get(("person", row.on_behalf_of or ""))
-    return LogEntry(
-        seq=row.seq,
-        at=row.at,
-        action=row.action,
-        outcome=row.outcome,
-        reason=row.reason,
-        actor_kind=row.actor_kind,
-        actor_id=row.actor_id,
+    return view_of(
+        LogEntry,
+        row,
         actor_name=actor[0] if actor else None,
         actor_organization=actor[1] if actor else None,
-        on_behalf_of=row.on_behalf_of,
         on_behalf_of_name=behalf[0] if behalf else None,
-        person_id=row.person_id,
-        document_id=row.document_id,
     )
 
 

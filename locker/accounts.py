@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from crypto.keyring import Keyring
 from crypto.keys import generate_key
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
+from locker.audit import AuditEvent, append_allowed, append_event
 from locker.errors import AlreadyExists, InvalidInput, WrongCurrentPassword
 from locker.models import AuthSession, Organization, Person, Professional
 
@@ -56,6 +56,11 @@ def actor_for(user: User) -> Actor:
     return Actor(
         kind="professional", id=user.id, organization_id=user.organization_id, role=user.role
     )
+
+
+def _own_id(actor: Actor) -> str | None:
+    """The person a user's own act is about: themself, or nobody for a professional."""
+    return actor.id if actor.kind == "person" else None
 
 
 def _check_password(password: str) -> None:
@@ -199,7 +204,7 @@ def start_session(session: Session, clock: Clock, user: User, channel: str, hour
         AuthSession(
             token_hash=_hash_token(token),
             channel=channel,
-            user_kind="person" if isinstance(user, Person) else "professional",
+            user_kind=actor_for(user).kind,
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
@@ -265,9 +270,8 @@ def end_all_sessions(
     session: Session, clock: Clock, user: User, *, keep: AuthSession | None = None
 ) -> None:
     """Revoke every sign-in of a user (after a password change or reset), but `keep`."""
-    kind = "person" if isinstance(user, Person) else "professional"
     query = update(AuthSession).where(
-        AuthSession.user_kind == kind,
+        AuthSession.user_kind == actor_for(user).kind,
         AuthSession.user_id == user.id,
         AuthSession.revoked_at.is_(None),
     )
@@ -301,31 +305,14 @@ def sign_in(
             target = session.scalar(
                 select(Person.id).where(Person.username == normalise_username(identifier))
             )
-        append_event(
-            session,
-            clock,
-            AuditEvent(
-                action="session:sign_in",
-                outcome="denied",
-                reason="bad_credentials",
-                actor=Actor.anonymous(),
-                person_id=target,
-            ),
+        refused = AuditEvent(
+            "session:sign_in", "denied", "bad_credentials", Actor.anonymous(), target
         )
+        append_event(session, clock, refused)
         return None
     token = start_session(session, clock, user, channel, hours)
     actor = actor_for(user)
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action="session:sign_in",
-            outcome="allowed",
-            reason=channel,
-            actor=actor,
-            person_id=user.id if isinstance(user, Person) else None,
-        ),
-    )
+    append_allowed(session, clock, "session:sign_in", channel, actor, person_id=_own_id(actor))
     signed_in = resolve_session(session, clock, token, channel)
     assert signed_in is not None
     return token, signed_in
@@ -340,17 +327,8 @@ def sign_out(
         end_all_sessions(session, clock, everywhere)
     elif not end_session(session, clock, token):
         return
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action="session:sign_out_everywhere" if everywhere else "session:sign_out",
-            outcome="allowed",
-            reason="user",
-            actor=actor,
-            person_id=actor.id if actor.kind == "person" else None,
-        ),
-    )
+    action = "session:sign_out_everywhere" if everywhere else "session:sign_out"
+    append_allowed(session, clock, action, "user", actor, person_id=_own_id(actor))
 
 
 def remember_language(session: Session, user: User, language: str) -> None:
@@ -394,15 +372,5 @@ def change_own_password(
         user.must_change_password = False
     end_all_sessions(session, clock, user, keep=signed_in.auth_session)
     actor = actor_for(user)
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action="account:password",
-            outcome="allowed",
-            reason="own",
-            actor=actor,
-            person_id=user.id if isinstance(user, Person) else None,
-        ),
-    )
+    append_allowed(session, clock, "account:password", "own", actor, person_id=_own_id(actor))
     session.flush()

@@ -63,12 +63,9 @@ def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_bytes(seq: int, at: datetime, event: AuditEvent) -> bytes:
-    """The exact bytes hashed into the tree for one record (stable, versioned)."""
-    record = {
-        "v": RECORD_FORMAT,
-        "seq": seq,
-        "at": _timestamp(at),
+def _event_columns(event: AuditEvent) -> dict[str, str | None]:
+    """The event's own fields, under their column names (the canonical record's too)."""
+    return {
         "action": event.action,
         "outcome": event.outcome,
         "reason": event.reason,
@@ -78,6 +75,11 @@ def canonical_bytes(seq: int, at: datetime, event: AuditEvent) -> bytes:
         "person_id": event.person_id,
         "document_id": event.document_id,
     }
+
+
+def canonical_bytes(seq: int, at: datetime, event: AuditEvent) -> bytes:
+    """The exact bytes hashed into the tree for one record (stable, versioned)."""
+    record = {"v": RECORD_FORMAT, "seq": seq, "at": _timestamp(at), **_event_columns(event)}
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
         "ascii"
     )
@@ -118,14 +120,7 @@ def _append(session: Session, clock: Clock, event: AuditEvent) -> AuditRecord:
     values = {
         "seq": seq,
         "at": at,
-        "actor_kind": event.actor.kind,
-        "actor_id": event.actor.id,
-        "on_behalf_of": event.actor.on_behalf_of,
-        "person_id": event.person_id,
-        "document_id": event.document_id,
-        "action": event.action,
-        "outcome": event.outcome,
-        "reason": event.reason,
+        **_event_columns(event),
         "canonical": canonical,
         "leaf_hash": leaf_hash(canonical),
     }
@@ -182,3 +177,18 @@ def record_event(
         except SQLAlchemyError as exc:
             raise AuditUnavailable("the audit log could not be written") from exc
     raise AuditUnavailable("the audit log is too busy to record this now")
+
+
+def append_allowed(
+    session: Session,
+    clock: Clock,
+    action: str,
+    reason: str,
+    actor: Actor,
+    *,
+    person_id: str | None = None,
+    document_id: str | None = None,
+) -> None:
+    """Append the "allowed" record of an act in the caller's transaction."""
+    event = AuditEvent(action, "allowed", reason, actor, person_id, document_id)
+    append_event(session, clock, event)

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,9 @@ from sqlalchemy import Connection, select, text
 
 from locker.access_log import EXPORT_COLUMNS
 from locker.audit_models import AuditCheckpoint
-from locker.checkpoints import open_checkpoint, witness_notes
+from locker.checkpoints import as_utc, open_checkpoint, witness_notes
 from locker.errors import CheckpointInvalid
-from locker.merkle import EMPTY_ROOT, node_hash
+from locker.merkle import EMPTY_ROOT, edge_levels, edge_root
 
 MAX_PROBLEMS = 20
 
@@ -104,24 +104,17 @@ class _StoredLevels:
     def next(self, level: int) -> Any:
         cursor = self.cursors.get(level)
         if cursor is None:
-            cursor = iter(
-                _rows(
-                    self.conn,
-                    "SELECT position, hash FROM audit_tree_nodes "  # noqa: S608 (an int)
-                    f"WHERE level = {int(level)} ORDER BY position",
-                    f"{self.prefix}_{int(level)}",
-                )
-            )
+            sql = _LEVEL_SQL.format(level=int(level))
+            cursor = iter(_rows(self.conn, sql, f"{self.prefix}_{int(level)}"))
             self.cursors[level] = cursor
         return next(cursor, None)
 
 
 def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite keeps timestamps as text
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
+    stamp = as_utc(value)
+    if stamp is None:
         raise TypeError("not a time")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return stamp
 
 
 # What a hostile value in a row can raise while it is judged: verify names the record
@@ -211,10 +204,8 @@ def verify_log(
     report = VerifyReport()
     wanted: dict[int, list[tuple[str, bytes]]] = {}
     checkpoints = select(
-        AuditCheckpoint.__table__.c.tree_size,
-        AuditCheckpoint.__table__.c.root_hash,
-        AuditCheckpoint.__table__.c.note,
-    ).order_by(AuditCheckpoint.__table__.c.tree_size)
+        AuditCheckpoint.tree_size, AuditCheckpoint.root_hash, AuditCheckpoint.note
+    ).order_by(AuditCheckpoint.tree_size)
     for tree_size, root_hash, note in conn.execute(checkpoints):
         where = f"checkpoint {tree_size!r} (database)"
         try:
@@ -263,13 +254,6 @@ def verify_log(
             elif roots.get(size) != root:
                 report.problem(f"{where}: the records up to {size} do not give its root")
     return report
-
-
-def _root_of_edge(edge: list[tuple[int, bytes]]) -> bytes:
-    current = edge[-1][1]
-    for _, left in reversed(edge[:-1]):
-        current = node_hash(left, current)
-    return current
 
 
 def _recompute(conn: Connection, report: VerifyReport, sizes: set[int]) -> dict[int, bytes]:
@@ -331,15 +315,11 @@ def _recompute(conn: Connection, report: VerifyReport, sizes: set[int]) -> dict[
         edge.append((level, current))
         expected += 1
         if expected in sizes:
-            roots[expected] = _root_of_edge(edge)
-    last = conn.execute(
-        text("SELECT max(position) FROM audit_tree_nodes WHERE level = 0")
-    ).scalar_one_or_none()
-    if last is not None and last >= expected:
+            roots[expected] = edge_root([digest for _, digest in edge])
+    leaves_end, state_agrees = _tail_agrees(conn, expected, edge)
+    if not leaves_end:
         report.record_problem(expected, "missing (deleted from the log)")
-    state = conn.execute(text("SELECT size, frontier FROM audit_log_state WHERE id = 1")).first()
-    frontier = b"".join(digest for _, digest in edge)
-    if state is None or (state[0], _as_bytes(state[1])) != (expected, frontier):
+    if not state_agrees:
         report.problem("the log's state row does not match the records (appends would fork)")
     report.tree_size = expected
     return roots
@@ -356,12 +336,16 @@ _BLOCK_ROWS_SQL = (
 )
 
 
-def _fold(parts: list[bytes]) -> bytes:
-    """MTH of consecutive complete subtrees given highest first."""
-    current = parts[-1]
-    for left in reversed(parts[:-1]):
-        current = hashlib.sha256(b"\x01" + left + current).digest()
-    return current
+def _tail_agrees(conn: Connection, size: int, edge: list[tuple[int, bytes]]) -> tuple[bool, bool]:
+    """Whether the tree has no leaf past `size` records, and whether the log's state row
+    holds that size and the right edge `edge`."""
+    last = conn.execute(
+        text("SELECT max(position) FROM audit_tree_nodes WHERE level = 0")
+    ).scalar_one_or_none()
+    state = conn.execute(text("SELECT size, frontier FROM audit_log_state WHERE id = 1")).first()
+    frontier = b"".join(digest for _, digest in edge)
+    state_agrees = state is not None and (state[0], _as_bytes(state[1])) == (size, frontier)
+    return last is None or last < size, state_agrees
 
 
 def _columns_agree(conn: Connection, first: int, last: int, unchecked: set[int]) -> bool:
@@ -438,20 +422,11 @@ def _scan_clean(
         for size in wanted:
             if start < size <= start + count:
                 offset = size - start
-                inside = [
-                    levels[bit][(offset >> bit) - 1]
-                    for bit in range(block_level, -1, -1)
-                    if offset >> bit & 1
-                ]
-                roots[size] = _fold(edge_parts + inside)
+                inside = [levels[bit][(offset >> bit) - 1] for bit in edge_levels(offset)]
+                roots[size] = edge_root(edge_parts + inside)
         start += count
         if count < block:  # the last, partial block: its complete subtrees end the edge
-            offset = count
-            edge += [
-                (bit, levels[bit][(offset >> bit) - 1])
-                for bit in range(block_level - 1, -1, -1)
-                if offset >> bit & 1
-            ]
+            edge += [(bit, levels[bit][(count >> bit) - 1]) for bit in edge_levels(count)]
             break
         level, node = block_level, levels[block_level][0]
         while edge and edge[-1][0] == level:
@@ -461,13 +436,6 @@ def _scan_clean(
             if found_node is None or tuple(found_node) != ((start >> level) - 1, node):
                 return None
         edge.append((level, node))
-    last = conn.execute(
-        text("SELECT max(position) FROM audit_tree_nodes WHERE level = 0")
-    ).scalar_one_or_none()
-    if last is not None and last >= start:  # a tree leaf with no record
-        return None
-    state = conn.execute(text("SELECT size, frontier FROM audit_log_state WHERE id = 1")).first()
-    frontier = b"".join(digest for _, digest in edge)
-    if state is None or (state[0], bytes(state[1])) != (start, frontier):
+    if _tail_agrees(conn, start, edge) != (True, True):
         return None
     return start, roots

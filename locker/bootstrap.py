@@ -80,6 +80,6 @@ def initialize(settings: Settings, wait_seconds: float = 0.0) -> InitReport:
     return InitReport(
         data_dir=str(settings.data_dir),
         key_created=key_created,
-        database=engine.url.render_as_string(hide_password=True),
+        database=shown,
         storage=settings.storage_url,
     )

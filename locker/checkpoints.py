@@ -75,14 +75,9 @@ def verifier_key(name: str, key: Ed25519PublicKey) -> str:
     return f"{name}+{key_hash(name, key).hex()}+{encoded}"
 
 
-def checkpoint_body(origin: str, tree_size: int, root_hash: bytes) -> str:
-    """The signed text of a checkpoint (origin, size, base64 root, each ending in \\n)."""
-    return f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode('ascii')}\n"
-
-
 def sign_checkpoint(origin: str, tree_size: int, root_hash: bytes, key: Ed25519PrivateKey) -> str:
     """The full signed note; the key's name is the origin."""
-    body = checkpoint_body(origin, tree_size, root_hash)
+    body = f"{origin}\n{tree_size}\n{base64.b64encode(root_hash).decode('ascii')}\n"
     signature = key.sign(body.encode())
     blob = base64.b64encode(key_hash(origin, key.public_key()) + signature).decode("ascii")
     return f"{body}\n{SIGNATURE_PREFIX}{origin} {blob}\n"
@@ -125,6 +120,15 @@ def open_checkpoint(note: str, origin: str, key: Ed25519PublicKey) -> SignedTree
     raise CheckpointInvalid("no signature by the log's key")
 
 
+def as_utc(value: object) -> datetime | None:
+    """A time read by a raw query, made aware (UTC); None when it is not a time."""
+    if isinstance(value, str):  # SQLite hands raw column text back to a text() query
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     """The checkpoint with the largest tree size, if any."""
     return session.scalar(
@@ -155,34 +159,13 @@ def make_checkpoint(
     return checkpoint
 
 
-def refresh_checkpoint(
-    session: Session, key: Ed25519PrivateKey, clock: Clock, origin: str, max_age_minutes: int
-) -> tuple[AuditCheckpoint, bool]:
-    """The latest checkpoint, signing a new one first if it is stale and the log grew.
-
-    Returns (checkpoint, made_now); the caller commits and publishes a new one.
-    """
-    latest = latest_checkpoint(session)
-    if latest is not None:
-        fresh = latest.created_at > clock() - timedelta(minutes=max_age_minutes)
-        if fresh or tree_head(session)[0] == latest.tree_size:
-            return latest, False
-    made = make_checkpoint(session, key, clock, origin)
-    return made, latest is None or made.tree_size != latest.tree_size
-
-
-def witness_path(witness_dir: Path, tree_size: int) -> Path:
-    """Where the witness copy of the checkpoint of this size lives."""
-    return witness_dir / f"checkpoint-{tree_size:012d}.txt"
-
-
 def publish_checkpoint(witness_dir: Path, tree_size: int, note: str) -> Path:
     """Copy a checkpoint to the witness folder; ForkDetected if a different one is there.
 
     Files are created exclusively and never overwritten: the witness only grows.
     """
     witness_dir.mkdir(parents=True, exist_ok=True)
-    path = witness_path(witness_dir, tree_size)
+    path = witness_dir / f"checkpoint-{tree_size:012d}.txt"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
@@ -224,10 +207,13 @@ def publish_current_checkpoint(
     an existing checkpoint is harmless, and catches a witness that disagrees.
     """
     with session_factory() as session, session.begin():
-        if max_age_minutes <= 0:
+        checkpoint = latest_checkpoint(session) if max_age_minutes > 0 else None
+        # A stale checkpoint is signed anew only if the log grew since.
+        if checkpoint is None or (
+            checkpoint.created_at <= clock() - timedelta(minutes=max_age_minutes)
+            and tree_head(session)[0] != checkpoint.tree_size
+        ):
             checkpoint = make_checkpoint(session, key, clock, origin)
-        else:
-            checkpoint, _ = refresh_checkpoint(session, key, clock, origin, max_age_minutes)
     publish_checkpoint(witness_dir, checkpoint.tree_size, checkpoint.note)
     if s3_witness is not None:
         s3_witness.publish(checkpoint.tree_size, checkpoint.note)
@@ -263,13 +249,8 @@ def checkpoint_if_due(
                 if latest is not None
                 else session.execute(text("SELECT at FROM audit_records WHERE seq = 0")).scalar()
             )
-        if isinstance(since, str):  # SQLite hands raw column text back to a text() query
-            since = datetime.fromisoformat(since)
-        if isinstance(since, datetime) and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        stale = not isinstance(since, datetime) or since <= clock() - timedelta(
-            minutes=CHECKPOINT_EVERY_MINUTES
-        )
+        since = as_utc(since)
+        stale = since is None or since <= clock() - timedelta(minutes=CHECKPOINT_EVERY_MINUTES)
         if size - signed < CHECKPOINT_EVERY_RECORDS and not stale:
             return None
         return publish_current_checkpoint(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.keyring import Keyring
 from locker.actors import Actor, Clock
+from locker.audit import AuditEvent, record_event
 from locker.storage import ObjectStore
 
 
@@ -33,3 +34,15 @@ class RequestContext:
     def acting(self, actor: Actor) -> RequestContext:
         """The same context for another actor (the actor under a mandate, say)."""
         return replace(self, actor=actor)
+
+    def record_denied(
+        self,
+        action: str,
+        reason: str,
+        *,
+        person_id: str | None = None,
+        document_id: str | None = None,
+    ) -> None:
+        """Commit the record of the actor's refused `action` at once (see `record_event`)."""
+        event = AuditEvent(action, "denied", reason, self.actor, person_id, document_id)
+        record_event(self.session_factory, self.clock, event)

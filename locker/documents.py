@@ -1,8 +1,9 @@
 """Documents: the upload pipeline and the one door through which plaintext leaves.
 
-`open_document` is the only function that turns a stored object into plaintext for
-someone. It asks the access policy (handed in by `sharing/`, which sits above this
-package), commits the audit record, and only then fetches, authenticates and decrypts.
+`open_document` (one paper) and `export_documents` (all of a person's, for their export)
+are the only functions that turn stored objects into plaintext for someone. Each takes
+the access policy's answer (from `sharing/`, which sits above this package), commits the
+audit record, and only then fetches, authenticates and decrypts, through `_opened_file`.
 
 Each document is stored as three objects under its one data key, each with its own
 associated data: the clean file, its thumbnail (the list) and its preview (its page).
@@ -14,17 +15,19 @@ import contextlib
 import io
 import logging
 import os
+import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crypto.errors import CryptoError
@@ -33,7 +36,7 @@ from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, 
 from crypto.streaming import EncryptedObject, decrypt_object, verify_object
 from locker.accounts import person_key_aad
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event, record_event
+from locker.audit import AuditEvent, append_allowed, record_event
 from locker.context import RequestContext
 from locker.errors import (
     DocumentDamaged,
@@ -50,6 +53,7 @@ from locker.sanitize.errors import DamagedFile, RefusedFile, TooComplex
 from locker.sanitize.errors import UnsupportedType as UnsupportedType  # web/ maps it
 from locker.scratch import scratch_dir
 from locker.storage import ObjectStore
+from locker.views import view_of
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,8 @@ ALLOWED_TYPES = {
 CHUNK = 1024 * 1024
 MAX_TITLE = 200
 MAX_FILENAME = 255
+# An upload key: a UUID, or any client's random name of the same kind.
+UPLOAD_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class Verdict(Protocol):
@@ -109,6 +115,9 @@ class UploadRequest:
     valid_until: date | None = None
     limits: SanitizeLimits | None = None
     quota_bytes: int | None = None
+    # The client's own name for this upload: sent again (a retry after an answer lost on
+    # a bad connection), it answers the paper already stored instead of a second copy.
+    upload_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,20 +146,9 @@ class OpenedDocument:
     chunks: Iterator[bytes]
 
 
-def _data_key_aad(document_id: str, version: int) -> bytes:
-    return f"locker/data-key/v1:{document_id}:{version}".encode()
-
-
-def _object_aad(document_id: str, version: int) -> bytes:
-    return f"locker/object/v1:{document_id}:{version}".encode()
-
-
-def _thumbnail_aad(document_id: str, version: int) -> bytes:
-    return f"locker/thumbnail/v1:{document_id}:{version}".encode()
-
-
-def _preview_aad(document_id: str, version: int) -> bytes:
-    return f"locker/preview/v1:{document_id}:{version}".encode()
+def _aad(kind: str, document_id: str, version: int) -> bytes:
+    """What binds a `kind` ("data-key", "object", "thumbnail", "preview") to its document."""
+    return f"locker/{kind}/v1:{document_id}:{version}".encode()
 
 
 def _field_aad(field: str, document_id: str) -> bytes:
@@ -165,7 +163,7 @@ def _data_key(keyring: Keyring, person: Person, document: Document) -> bytes:
     return unwrap_key(
         _person_key(keyring, person),
         document.wrapped_data_key,
-        _data_key_aad(document.id, document.version),
+        _aad("data-key", document.id, document.version),
     )
 
 
@@ -319,51 +317,83 @@ def upload_document(
     stored is deleted, so there is never a row without its objects nor an object without
     a row.
     """
-    category, quota_bytes = upload.category, upload.quota_bytes
-    if category not in CATEGORIES:
+    if upload.category not in CATEGORIES:
         raise InvalidInput("category", field="category")
-    filename = _clean_filename(upload.filename)
-    title = _clean_text(upload.title, MAX_TITLE, "title") or filename[:MAX_TITLE]
-    valid_until = check_valid_until(upload.valid_until)
-    scratch = tempfile.TemporaryDirectory(prefix="locker-upload-", dir=scratch_dir())
-    with scratch as workdir, _Release() as release:
-        inputs = []
-        for index, each in enumerate((upload.source, *upload.more_sources)):
-            path = Path(workdir) / f"input-{index}"
-            _spool(each, path, upload.max_bytes)
-            inputs.append(path)
-        # A person already at their quota is refused before any work is done.
-        if quota_bytes is not None and stored_bytes(session, person.id) >= quota_bytes:
-            raise QuotaExceeded("quota", limit=quota_bytes)
-        if len(inputs) > 1 and not filename.lower().endswith(".pdf"):
-            filename = f"{filename.rsplit('.', 1)[0]}.pdf"
-        with Sanitizing(inputs, Path(workdir), upload.limits or SanitizeLimits()) as sanitizing:
-            clean = sanitizing.finish()
-            # The child has read the inputs whole (a received file, taken over, with them).
-            release.later(inputs)
-            # Now that the clean size is known, and before anything is sent to the store.
-            if (
-                quota_bytes is not None
-                and stored_bytes(session, person.id) + clean.size > quota_bytes
-            ):
+    if upload.upload_key is not None:
+        if not UPLOAD_KEY.fullmatch(upload.upload_key):
+            raise InvalidInput("upload_key", field="upload_key")
+        earlier = _uploaded_before(session, keyring, actor, person, upload.upload_key)
+        if earlier is not None:
+            return earlier
+    try:
+        category, quota_bytes = upload.category, upload.quota_bytes
+        filename = _clean_filename(upload.filename)
+        title = _clean_text(upload.title, MAX_TITLE, "title") or filename[:MAX_TITLE]
+        valid_until = check_valid_until(upload.valid_until)
+        scratch = tempfile.TemporaryDirectory(prefix="locker-upload-", dir=scratch_dir())
+        with scratch as workdir, _Release() as release:
+            inputs = []
+            for index, each in enumerate((upload.source, *upload.more_sources)):
+                path = Path(workdir) / f"input-{index}"
+                _spool(each, path, upload.max_bytes)
+                inputs.append(path)
+            # A person already at their quota is refused before any work is done.
+            if quota_bytes is not None and stored_bytes(session, person.id) >= quota_bytes:
                 raise QuotaExceeded("quota", limit=quota_bytes)
-            return _store_document(
-                session,
-                store,
-                keyring,
-                clock,
-                actor=actor,
-                person=person,
-                clean=clean,
-                thumbnail=sanitizing.thumbnail,
-                preview=sanitizing.preview,
-                filename=filename,
-                title=title,
-                category=category,
-                valid_until=valid_until,
-                before_commit=before_commit,
-                stored=lambda: release.later([clean.path]),
-            )
+            if len(inputs) > 1 and not filename.lower().endswith(".pdf"):
+                filename = f"{filename.rsplit('.', 1)[0]}.pdf"
+            with Sanitizing(inputs, Path(workdir), upload.limits or SanitizeLimits()) as sanitizing:
+                clean = sanitizing.finish()
+                # The child has read the inputs whole (a received file, taken over, with them).
+                release.later(inputs)
+                # Now that the clean size is known, and before anything is sent to the store.
+                if (
+                    quota_bytes is not None
+                    and stored_bytes(session, person.id) + clean.size > quota_bytes
+                ):
+                    raise QuotaExceeded("quota", limit=quota_bytes)
+                return _store_document(
+                    session,
+                    store,
+                    keyring,
+                    clock,
+                    actor=actor,
+                    person=person,
+                    clean=clean,
+                    thumbnail=sanitizing.thumbnail,
+                    preview=sanitizing.preview,
+                    filename=filename,
+                    title=title,
+                    category=category,
+                    valid_until=valid_until,
+                    upload_key=upload.upload_key,
+                    before_commit=before_commit,
+                    stored=lambda: release.later([clean.path]),
+                )
+    except IntegrityError:
+        # The same upload, sent again while the first was being stored, came second: the
+        # unique key refused its row (its objects are already deleted); the first stands.
+        if upload.upload_key is None:
+            raise
+        earlier = _uploaded_before(session, keyring, actor, person, upload.upload_key)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _uploaded_before(
+    session: Session, keyring: Keyring, actor: Actor, person: Person, upload_key: str
+) -> DocumentView | None:
+    document = session.scalar(
+        select(Document).where(
+            Document.upload_key == upload_key,
+            Document.person_id == person.id,
+            Document.uploaded_by_id == (actor.id or ""),
+        )
+    )
+    if document is None:
+        return None
+    return _view(document, person, _data_key(keyring, person, document))
 
 
 def _store_document(
@@ -381,6 +411,7 @@ def _store_document(
     title: str,
     category: str,
     valid_until: date | None,
+    upload_key: str | None = None,
     before_commit: Callable[[Session, str], None] | None = None,
     stored: Callable[[], None] | None = None,
 ) -> DocumentView:
@@ -402,8 +433,8 @@ def _store_document(
         # the document's.
         object_key, thumbnail_key, preview_key = (store.new_key() for _ in range(3))
         attempted += [object_key, thumbnail_key, preview_key]
-        thumbnail_aad = _thumbnail_aad(document_id, version)
-        preview_aad = _preview_aad(document_id, version)
+        thumbnail_aad = _aad("thumbnail", document_id, version)
+        preview_aad = _aad("preview", document_id, version)
 
         def put_when_drawn(key: str, drawn: Callable[[], Path], aad: bytes) -> None:
             _put_file(store, key, drawn(), data_key, aad)
@@ -419,7 +450,7 @@ def _store_document(
                     object_key,
                     clean.path,
                     data_key,
-                    _object_aad(document_id, version),
+                    _aad("object", document_id, version),
                     size=clean.size,
                 )
             finally:
@@ -440,7 +471,7 @@ def _store_document(
             thumbnail_key=thumbnail_key,
             preview_key=preview_key,
             wrapped_data_key=wrap_key(
-                _person_key(keyring, person), data_key, _data_key_aad(document_id, version)
+                _person_key(keyring, person), data_key, _aad("data-key", document_id, version)
             ),
             title_ciphertext=encrypt_field(
                 data_key, title.encode(), _field_aad("title", document_id)
@@ -453,23 +484,21 @@ def _store_document(
             size=clean.size,
             page_count=clean.pages,
             valid_until=valid_until,
+            upload_key=upload_key,
             created_at=clock(),
             uploaded_by_kind=actor.kind,
             uploaded_by_id=actor.id or "",
         )
         session.add(document)
         session.flush()
-        append_event(
+        append_allowed(
             session,
             clock,
-            AuditEvent(
-                action="document:upload",
-                outcome="allowed",
-                reason="owner",
-                actor=actor,
-                person_id=person.id,
-                document_id=document_id,
-            ),
+            "document:upload",
+            "owner",
+            actor,
+            person_id=person.id,
+            document_id=document_id,
         )
         if before_commit is not None:
             before_commit(session, document_id)
@@ -503,23 +532,16 @@ def discard_object(store: ObjectStore, object_key: str) -> bool:
 
 
 def _view(document: Document, person: Person, data_key: bytes) -> DocumentView:
-    return DocumentView(
-        id=document.id,
+    def field(name: str, ciphertext: bytes) -> str:
+        return decrypt_field(data_key, ciphertext, _field_aad(name, document.id)).decode()
+
+    return view_of(
+        DocumentView,
+        document,
         person_id=person.id,
-        title=decrypt_field(
-            data_key, document.title_ciphertext, _field_aad("title", document.id)
-        ).decode(),
-        filename=decrypt_field(
-            data_key, document.filename_ciphertext, _field_aad("filename", document.id)
-        ).decode(),
-        category=document.category,
-        content_type=document.content_type,
-        size=document.size,
-        created_at=document.created_at,
-        page_count=document.page_count,
-        valid_until=document.valid_until,
+        title=field("title", document.title_ciphertext),
+        filename=field("filename", document.filename_ciphertext),
         has_thumbnail=document.thumbnail_key is not None,
-        deleted_at=document.deleted_at,
     )
 
 
@@ -572,11 +594,7 @@ def open_document(
     """
     document = find_document(ctx.session, document_id)
     if document is None or part not in PARTS:
-        record_event(
-            ctx.session_factory,
-            ctx.clock,
-            AuditEvent(action=action, outcome="denied", reason="not_found", actor=ctx.actor),
-        )
+        ctx.record_denied(action, "not_found")
         raise NotFound("document")
     if document.deleted_at is not None:
         decision = _Refusal(allowed=False, reason="trashed")
@@ -604,41 +622,95 @@ def open_document(
         raise DocumentDamaged("key unwrap failed") from exc
     if part == "thumbnail":
         assert document.thumbnail_key is not None
-        aad = _thumbnail_aad(document.id, document.version)
+        aad = _aad("thumbnail", document.id, document.version)
         return _open_picture(ctx.store, document, person, data_key, document.thumbnail_key, aad)
     if part == "preview":
-        aad = _preview_aad(document.id, document.version)
+        aad = _aad("preview", document.id, document.version)
         if document.preview_key is not None:
             return _open_picture(ctx.store, document, person, data_key, document.preview_key, aad)
         preview = _draw_missing_preview(ctx, document, data_key, limits or SanitizeLimits())
         return _picture(document, person, data_key, preview)
-    aad = _object_aad(document.id, document.version)
-    spool = _verified_spool(ctx.store, document, data_key)
     return OpenedDocument(
         view=_view(document, person, data_key),
-        chunks=_decrypting(spool, data_key, aad),
+        chunks=_opened_file(ctx.store, _Stored.of(document), data_key),
     )
 
 
-def _verified_spool(store: ObjectStore, document: Document, data_key: bytes) -> IO[bytes]:
-    """The document's ciphertext, spooled to disk (it is safe there) so that it is fetched
-    once, authenticated whole, then decrypted as a stream: constant memory, and no
-    unverified byte leaves. The caller closes it."""
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (the caller's to close)
+@dataclass(frozen=True)
+class _Stored:
+    """Where a document's file is and what binds it, read off its row while it is at hand
+    (an export streams after its request's session is gone)."""
+
+    document_id: str
+    object_key: str
+    aad: bytes
+
+    @classmethod
+    def of(cls, document: Document) -> _Stored:
+        aad = _aad("object", document.id, document.version)
+        return cls(document.id, document.object_key, aad)
+
+
+@dataclass(frozen=True)
+class ExportedDocument:
+    """A paper in a person's export: its description, and its plaintext when `chunks()`
+    is called (fetched, authenticated whole, then decrypted; DocumentDamaged otherwise)."""
+
+    view: DocumentView
+    chunks: Callable[[], Iterator[bytes]]
+
+
+def export_documents(
+    ctx: RequestContext, *, person: Person, decision: Verdict, action: str
+) -> list[ExportedDocument]:
+    """Every paper of the person, the trash included, oldest first, for their export: the
+    policy's `decision`, then one committed audit record for the whole export, then each
+    paper opened only when the archive reaches it, so memory stays flat."""
+    outcome = "allowed" if decision.allowed else "denied"
+    event = AuditEvent(action, outcome, decision.reason, ctx.actor, person.id)
+    record_event(ctx.session_factory, ctx.clock, event)
+    if not decision.allowed:
+        raise NotFound("person")
+    rows = ctx.session.scalars(
+        select(Document)
+        .where(Document.person_id == person.id)
+        .order_by(Document.created_at, Document.id)
+    )
+    exported = []
+    for row in rows:
+        data_key = _data_key(ctx.keyring, person, row)
+        exported.append(
+            ExportedDocument(
+                view=_view(row, person, data_key),
+                chunks=partial(_opened_file, ctx.store, _Stored.of(row), data_key),
+            )
+        )
+    return exported
+
+
+def _opened_file(
+    store: ObjectStore, stored: _Stored, data_key: bytes
+) -> Generator[bytes, None, None]:
+    """The one way a document's file becomes plaintext: its ciphertext spooled to disk (it
+    is safe there), authenticated whole, then decrypted as a stream: constant memory, and
+    no unverified byte leaves. Raises DocumentDamaged before any byte if it was altered."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _decrypting)
     try:
-        for chunk in store.get(document.object_key):
+        for chunk in store.get(stored.object_key):
             spool.write(chunk)
         spool.seek(0)
-        verify_object(data_key, _read_chunks(spool), _object_aad(document.id, document.version))
+        verify_object(data_key, _read_chunks(spool), stored.aad)
         spool.seek(0)
     except CryptoError as exc:
         spool.close()
-        log.error("document object failed authentication", extra={"document_id": document.id})
+        log.error(
+            "document object failed authentication", extra={"document_id": stored.document_id}
+        )
         raise DocumentDamaged("authentication failed") from exc
     except BaseException:
         spool.close()
         raise
-    return spool
+    return _decrypting(spool, data_key, stored.aad)
 
 
 def _open_picture(
@@ -671,14 +743,14 @@ def _draw_missing_preview(
     object is named by a committed row, or removed. When another request named one
     first, or the row is gone, this one's object is removed and its preview still shown.
     """
-    aad = _object_aad(document.id, document.version)
     # The plaintext waits in the process's scratch folder, as an upload's does, for the
     # moment the sandboxed child reads it; the folder goes when the preview is drawn.
     scratch = tempfile.TemporaryDirectory(prefix="locker-preview-", dir=scratch_dir())
-    with scratch as workdir, _verified_spool(ctx.store, document, data_key) as spool:
+    opened = _opened_file(ctx.store, _Stored.of(document), data_key)
+    with scratch as workdir, contextlib.closing(opened):
         clean = Path(workdir) / "stored"
         with clean.open("wb") as plain:
-            for chunk in decrypt_object(data_key, _read_chunks(spool), aad):
+            for chunk in opened:
                 plain.write(chunk)
         try:
             preview = draw_preview(clean, Path(workdir), limits)
@@ -689,7 +761,7 @@ def _draw_missing_preview(
             raise DamagedFile("no preview drawn") from refusal
     key = ctx.store.new_key()
     sealed = EncryptedObject(
-        data_key, lambda: [preview], len(preview), _preview_aad(document.id, document.version)
+        data_key, lambda: [preview], len(preview), _aad("preview", document.id, document.version)
     )
     try:
         ctx.store.put(key, sealed)
@@ -720,7 +792,7 @@ def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _decrypting(spool: IO[bytes], data_key: bytes, aad: bytes) -> Iterator[bytes]:
+def _decrypting(spool: IO[bytes], data_key: bytes, aad: bytes) -> Generator[bytes, None, None]:
     try:
         yield from decrypt_object(data_key, _read_chunks(spool), aad)
     finally:
@@ -748,17 +820,14 @@ def delete_document(
     row pointing at nothing.
     """
     keys = document_keys(document)
-    append_event(
+    append_allowed(
         session,
         clock,
-        AuditEvent(
-            action="document:delete",
-            outcome="allowed",
-            reason=reason,
-            actor=actor,
-            person_id=document.person_id,
-            document_id=document.id,
-        ),
+        "document:delete",
+        reason,
+        actor,
+        person_id=document.person_id,
+        document_id=document.id,
     )
     session.delete(document)
     try:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from crypto.keyring import Keyring
 from crypto.keys import encrypt_field
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
+from locker.audit import append_allowed
 from locker.documents import (
     CATEGORIES,
     MAX_TITLE,
@@ -23,17 +23,8 @@ def record_document_act(
     session: Session, clock: Clock, actor: Actor, action: str, document: Document, reason: str
 ) -> None:
     """Append the "allowed" record of an act on `document`, in the caller's transaction."""
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=action,
-            outcome="allowed",
-            reason=reason,
-            actor=actor,
-            person_id=document.person_id,
-            document_id=document.id,
-        ),
+    append_allowed(
+        session, clock, action, reason, actor, person_id=document.person_id, document_id=document.id
     )
 
 

@@ -32,6 +32,14 @@ def edge_levels(size: int) -> list[int]:
     return [bit for bit in range(size.bit_length() - 1, -1, -1) if size >> bit & 1]
 
 
+def edge_root(edge: list[bytes]) -> bytes:
+    """MTH of consecutive complete subtrees given highest first (a right edge, say)."""
+    current = edge[-1]
+    for left in reversed(edge[:-1]):
+        current = node_hash(left, current)
+    return current
+
+
 def extend_frontier(
     size: int, frontier: bytes, leaf: bytes
 ) -> tuple[list[tuple[int, int, bytes]], bytes]:
@@ -161,12 +169,7 @@ class TreeBuilder:
 
     def root(self) -> bytes:
         """MTH of all leaves pushed so far (SHA-256 of nothing for an empty tree)."""
-        if not self._edge:
-            return EMPTY_ROOT
-        current = self._edge[-1][1]
-        for _, left in reversed(self._edge[:-1]):
-            current = node_hash(left, current)
-        return current
+        return edge_root([digest for _, digest in self._edge]) if self._edge else EMPTY_ROOT
 
 
 def root_of(leaf_hashes: Iterable[bytes]) -> bytes:

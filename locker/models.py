@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.engine import Dialect
@@ -156,6 +157,11 @@ class Document(Base):
     # The encrypted preview, a JPEG at most 1600 px long (None for rows older than it: it
     # is drawn when first shown, then kept).
     preview_key: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # The uploading client's own name for the upload (a form's hidden field): the same upload
+    # sent again, after an answer lost on a bad connection, finds this row and stores nothing.
+    upload_key: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    __table_args__ = (UniqueConstraint("upload_key", "person_id", "uploaded_by_id"),)
 
 
 class AuditRecord(Base):

@@ -102,19 +102,14 @@ def _check_database_url(url: str) -> str:
 
 def _check_storage_url(url: str) -> str:
     parts = urlsplit(url)
-    if parts.scheme == "file":
-        if parts.netloc not in {"", "localhost"} or not parts.path.startswith("/"):
-            raise ConfigurationError(
-                "LOCKER_STORAGE_URL must be file:///absolute/path or s3://bucket[/prefix]"
-            )
-        return url
-    if parts.scheme == "s3":
-        if not parts.netloc:
-            raise ConfigurationError("LOCKER_STORAGE_URL s3:// needs a bucket name")
-        return url
-    raise ConfigurationError(
-        "LOCKER_STORAGE_URL must be file:///absolute/path or s3://bucket[/prefix]"
-    )
+    if parts.scheme == "s3" and not parts.netloc:
+        raise ConfigurationError("LOCKER_STORAGE_URL s3:// needs a bucket name")
+    local = parts.netloc in {"", "localhost"} and parts.path.startswith("/")
+    if parts.scheme != "s3" and not (parts.scheme == "file" and local):
+        raise ConfigurationError(
+            "LOCKER_STORAGE_URL must be file:///absolute/path or s3://bucket[/prefix]"
+        )
+    return url
 
 
 def _secret_key(env: Mapping[str, str], data_dir: Path, embedded: bool, create: bool) -> str:

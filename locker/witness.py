@@ -10,6 +10,7 @@ shows as the forked history it is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,17 +22,15 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
+@dataclass(eq=False)
 class S3Witness:
     """Checkpoints as locked objects `<prefix>checkpoint-<size>.txt` in one bucket."""
 
-    def __init__(
-        self, client: S3Client, bucket: str, prefix: str, retain_days: int, clock: Clock
-    ) -> None:
-        self.client = client
-        self.bucket = bucket
-        self.prefix = prefix
-        self.retain_days = retain_days
-        self.clock = clock
+    client: S3Client
+    bucket: str
+    prefix: str
+    retain_days: int
+    clock: Clock
 
     def key(self, tree_size: int) -> str:
         return f"{self.prefix}checkpoint-{tree_size:012d}.txt"

@@ -7,51 +7,12 @@ from sqlalchemy.orm import Session
 from crypto.keyring import Keyring
 from locker import accounts
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
+from locker.audit import append_allowed
 from locker.models import Person
 from sharing.decisions import Action
 from sharing.errors import AccessDenied
 from sharing.policy import decide
 from sharing.recovery import after_own_password, new_card
-
-
-def create_person_by(
-    session: Session,
-    keyring: Keyring,
-    clock: Clock,
-    *,
-    actor: Actor,
-    username: str,
-    display_name: str,
-    password: str,
-) -> Person:
-    """A professional creates a person's account; recorded; the caller commits."""
-    decision = decide(session, actor, Action.PERSON_CREATE, now=clock())
-    if not decision.allowed:
-        raise AccessDenied(decision.reason)
-    person = accounts.create_person(
-        session,
-        keyring,
-        clock,
-        username=username,
-        display_name=display_name,
-        password=password,
-        created_by=actor.id,
-        # The professional chose it: it opens only the change to the person's own.
-        must_change_password=True,
-    )
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=Action.PERSON_CREATE,
-            outcome="allowed",
-            reason=decision.reason,
-            actor=actor,
-            person_id=person.id,
-        ),
-    )
-    return person
 
 
 def create_person_with_card(
@@ -66,31 +27,32 @@ def create_person_with_card(
     card: bool = True,
 ) -> tuple[Person, list[str]]:
     """A professional creates a person's account and, in the same transaction and unless
-    declined, their recovery card: single-use codes, shown once, stored hashed; recorded."""
-    person = create_person_by(
+    declined, their recovery card: single-use codes, shown once, stored hashed; recorded;
+    the caller commits."""
+    decision = decide(session, actor, Action.PERSON_CREATE, now=clock())
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    person = accounts.create_person(
         session,
         keyring,
         clock,
-        actor=actor,
         username=username,
         display_name=display_name,
         password=password,
+        created_by=actor.id,
+        # The professional chose it: it opens only the change to the person's own.
+        must_change_password=True,
+    )
+    append_allowed(
+        session, clock, Action.PERSON_CREATE, decision.reason, actor, person_id=person.id
     )
     if not card:
         return person, []
     # Kind "initial": the professional saw these codes, so they stop working once the
     # person has set their own password (and count as issued by them until then).
     codes = new_card(session, clock, person, shown_to=actor)
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=Action.RECOVERY_CARD,
-            outcome="allowed",
-            reason="account_creation",
-            actor=actor,
-            person_id=person.id,
-        ),
+    append_allowed(
+        session, clock, Action.RECOVERY_CARD, "account_creation", actor, person_id=person.id
     )
     return person, codes
 
@@ -121,15 +83,8 @@ def change_own_password(
         return []
     codes = after_own_password(session, clock, user, fresh=fresh_card)
     if codes:
-        append_event(
-            session,
-            clock,
-            AuditEvent(
-                action=Action.RECOVERY_CARD,
-                outcome="allowed",
-                reason="own_password",
-                actor=accounts.actor_for(user),
-                person_id=user.id,
-            ),
+        actor = accounts.actor_for(user)
+        append_allowed(
+            session, clock, Action.RECOVERY_CARD, "own_password", actor, person_id=user.id
         )
     return codes

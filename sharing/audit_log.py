@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from locker import access_log
 from locker import documents as core
 from locker.access_log import LogEntry
-from locker.audit import AuditEvent, append_event, record_event
+from locker.audit import append_allowed
 from locker.context import RequestContext
 from locker.documents import DocumentView
 from locker.errors import ProofUnavailable
@@ -19,7 +19,7 @@ from locker.models import AuditRecord, Person
 from locker.proofs import InclusionProof, inclusion_proof
 from sharing.decisions import Action, Decision
 from sharing.errors import AccessDenied
-from sharing.guard import find_person, require
+from sharing.guard import find_person, require_person
 from sharing.policy import decide
 
 
@@ -43,13 +43,7 @@ def read_access_log_for(
     by: str = "anyone",
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
-    person = find_person(ctx.session, person_id)
-    require(
-        ctx,
-        Action.PERSON_READ_ACCESS_LOG,
-        person,
-    )
-    assert person is not None
+    person, _ = require_person(ctx, Action.PERSON_READ_ACCESS_LOG, person_id)
     entries = access_log.person_access_log(
         ctx.session, person, document_id=document_id, before=before, limit=limit, by=by
     )
@@ -61,17 +55,10 @@ def read_access_log_for(
     return AccessLog(person=person, entries=entries, documents=documents)
 
 
-def _require_global(
-    ctx: RequestContext,
-    action: Action,
-) -> Decision:
+def _require_global(ctx: RequestContext, action: Action) -> Decision:
     decision = decide(ctx.session, ctx.actor, action, None, now=ctx.clock())
     if not decision.allowed:
-        record_event(
-            ctx.session_factory,
-            ctx.clock,
-            AuditEvent(action=action, outcome="denied", reason=decision.reason, actor=ctx.actor),
-        )
+        ctx.record_denied(action, decision.reason)
         raise AccessDenied(decision.reason)
     return decision
 
@@ -101,16 +88,7 @@ def export_log_by(ctx: RequestContext, *, start: int = 0, end: int | None = None
     """
     decision = _require_global(ctx, Action.AUDIT_EXPORT)
     with ctx.session_factory() as recorder, recorder.begin():
-        append_event(
-            recorder,
-            ctx.clock,
-            AuditEvent(
-                action=Action.AUDIT_EXPORT,
-                outcome="allowed",
-                reason=decision.reason,
-                actor=ctx.actor,
-            ),
-        )
+        append_allowed(recorder, ctx.clock, Action.AUDIT_EXPORT, decision.reason, ctx.actor)
     return _export(ctx.session_factory, start, end)
 
 
@@ -128,16 +106,6 @@ def prove_inclusion_for(ctx: RequestContext, *, index: int, tree_size: int) -> I
     person = find_person(ctx.session, record.person_id or "")
     decision = decide(ctx.session, ctx.actor, Action.AUDIT_PROVE_INCLUSION, person, now=ctx.clock())
     if not decision.allowed:
-        record_event(
-            ctx.session_factory,
-            ctx.clock,
-            AuditEvent(
-                action=Action.AUDIT_PROVE_INCLUSION,
-                outcome="denied",
-                reason=decision.reason,
-                actor=ctx.actor,
-                person_id=record.person_id,
-            ),
-        )
+        ctx.record_denied(Action.AUDIT_PROVE_INCLUSION, decision.reason, person_id=record.person_id)
         raise ProofUnavailable("no such record")
     return inclusion_proof(ctx.session, index, tree_size)

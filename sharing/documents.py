@@ -6,7 +6,7 @@ from locker import documents as core
 from locker.context import RequestContext
 from locker.documents import DocumentView, OpenedDocument, UploadRequest
 from locker.editing import categorise_document, rename_document
-from locker.models import Document
+from locker.models import Document, Person
 from locker.sanitize import SanitizeLimits
 from sharing.decisions import Action, Decision, deny
 from sharing.guard import record_read, require, require_person
@@ -16,15 +16,26 @@ from sharing.rights import readers_by_document
 
 def list_documents_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The documents of a person the actor may list; 404 otherwise."""
-    person, decision = require_person(
-        ctx,
-        Action.PERSON_LIST_DOCUMENTS,
-        person_id,
-    )
+    return core.list_documents(ctx.session, ctx.keyring, listed_person(ctx, person_id))
+
+
+def listed_person(ctx: RequestContext, person_id: str) -> Person:
+    """The person whose papers the actor may list, the listing on their log; else a 404."""
+    person, decision = require_person(ctx, Action.PERSON_LIST_DOCUMENTS, person_id)
     # One record per list shown (not one per row): the person's log stays readable. It is
     # committed before any title is decrypted.
     record_read(ctx, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
-    return core.list_documents(ctx.session, ctx.keyring, person)
+    return person
+
+
+def find_document_for(
+    ctx: RequestContext, document_id: str, *, in_trash: bool = False
+) -> Document | None:
+    """The document on this side of the trash, or None: the other side answers as missing."""
+    document = core.find_document(ctx.session, document_id)
+    if document is not None and (document.deleted_at is not None) != in_trash:
+        return None
+    return document
 
 
 def readers_of_papers(
@@ -59,9 +70,8 @@ def upload_document_for(
 
 def describe_document_for(ctx: RequestContext, *, document_id: str) -> DocumentView:
     """A document's description (title included) if the actor may see it; 404 otherwise."""
-    document = core.find_document(ctx.session, document_id)
-    if document is not None and document.deleted_at is not None:
-        document = None  # in the trash: described only by the trash listing
+    # A document in the trash is described only by the trash listing.
+    document = find_document_for(ctx, document_id)
     decision = require(ctx, Action.DOCUMENT_DESCRIBE, document)
     assert document is not None
     return _described(ctx, decision, document)
@@ -73,13 +83,7 @@ def _described(
     document: Document,
 ) -> DocumentView:
     """The description, once a reader other than the person is on the log (committed)."""
-    record_read(
-        ctx,
-        Action.DOCUMENT_DESCRIBE,
-        decision,
-        document.person_id,
-        document.id,
-    )
+    record_read(ctx, Action.DOCUMENT_DESCRIBE, decision, document.person_id, document.id)
     return core.describe_document(ctx.session, ctx.keyring, document)
 
 
@@ -141,9 +145,7 @@ def edit_document_for(
     Each change asks the policy for its own action, so a refusal names exactly what was
     refused in the log; the caller commits.
     """
-    document = core.find_document(ctx.session, document_id)
-    if document is not None and document.deleted_at is not None:
-        document = None  # in the trash: restore it first
+    document = find_document_for(ctx, document_id)  # one in the trash: restore it first
     if title is not None:
         decision = require(ctx, Action.DOCUMENT_RENAME, document)
         assert document is not None
@@ -162,12 +164,7 @@ def edit_document_for(
             if document is not None and isinstance(category, str)
             else None
         )
-        decision = require(
-            ctx,
-            Action.DOCUMENT_CATEGORISE,
-            document,
-            moved,
-        )
+        decision = require(ctx, Action.DOCUMENT_CATEGORISE, document, moved)
         assert document is not None
         categorise_document(
             ctx.session,
@@ -178,11 +175,7 @@ def edit_document_for(
             reason=decision.reason,
         )
     if title is None and category is None:
-        decision = require(
-            ctx,
-            Action.DOCUMENT_DESCRIBE,
-            document,
-        )
+        decision = require(ctx, Action.DOCUMENT_DESCRIBE, document)
         assert document is not None
         return _described(ctx, decision, document)
     assert document is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,16 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
+from locker.audit import append_allowed
 from locker.context import RequestContext
 from locker.documents import CATEGORIES, find_document
 from locker.errors import InvalidInput
 from locker.models import Document, Person
+from locker.views import view_of
 from sharing.decisions import Action
-from sharing.guard import find_member, find_person, record, require
+from sharing.guard import find_member, record, require, require_person
 from sharing.members import member_views
 from sharing.models import AccompanimentMember, Grant
 from sharing.policy import decide_grant
+from sharing.rights import grant_covers, grant_is_live
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,7 @@ class GrantView:
 def grant_view(grant: Grant, now: datetime) -> GrantView:
     """The public shape of a grant; `live` is false once revoked or expired."""
     live = grant.revoked_at is None and (grant.expires_at is None or grant.expires_at > now)
-    return GrantView(
-        id=grant.id,
-        member_id=grant.member_id,
-        document_id=grant.document_id,
-        category=grant.category,
-        origin=grant.origin,
-        created_at=grant.created_at,
-        expires_at=grant.expires_at,
-        live=live,
-    )
+    return view_of(GrantView, grant, live=live)
 
 
 def _check_expiry(expires_at: datetime | None, now: datetime) -> None:
@@ -87,9 +81,7 @@ def create_category_grant(
     expires_at: datetime | None = None,
 ) -> Grant:
     """Share a whole category (later papers included) with one member; recorded."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.GRANT_CREATE, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.GRANT_CREATE, person_id)
     if category not in CATEGORIES:
         raise InvalidInput("category", field="category")
     return _new_grant(ctx, person, person, member_id, expires_at, category=str(category))
@@ -159,8 +151,7 @@ def _covering(session: Session, document: Document) -> list[Grant]:
         .where(
             Grant.person_id == document.person_id,
             Grant.revoked_at.is_(None),
-            (Grant.document_id == document.id)
-            | (Grant.document_id.is_(None) & (Grant.category == document.category)),
+            grant_covers(document.id, document.category),
         )
         .order_by(Grant.created_at)
     )
@@ -169,9 +160,7 @@ def _covering(session: Session, document: Document) -> list[Grant]:
 
 def list_person_grants(ctx: RequestContext, *, person_id: str) -> list[GrantView]:
     """Every unrevoked grant of the person (documents and categories)."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.GRANT_LIST, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.GRANT_LIST, person_id)
     rows = ctx.session.scalars(
         select(Grant)
         .where(Grant.person_id == person.id, Grant.revoked_at.is_(None))
@@ -181,25 +170,23 @@ def list_person_grants(ctx: RequestContext, *, person_id: str) -> list[GrantView
     return [grant_view(g, now) for g in rows]
 
 
-def switch_document_grant(
-    ctx: RequestContext, *, document_id: str, member_id: str, on: bool
-) -> None:
-    """The "who can see it" switch: on creates a grant, off revokes the member's grants on it."""
-    if on:
-        create_grant(ctx, document_id=document_id, member_id=member_id)
-        return
-    document = find_document(ctx.session, document_id)
-    require(ctx, Action.GRANT_LIST, document)
-    assert document is not None
-    rows = ctx.session.scalars(
-        select(Grant).where(
-            Grant.document_id == document.id,
-            Grant.member_id == member_id,
-            Grant.revoked_at.is_(None),
-        )
-    )
-    for grant in rows:
-        revoke_grant(ctx, grant_id=grant.id)
+def set_document_readers(ctx: RequestContext, *, document_id: str, ticked: Collection[str]) -> None:
+    """The "who can see it" form: a grant for each member ticked who has none of their own
+    on this paper; the grants on it of each member left unticked, revoked. A member who sees
+    it through a shared category keeps it (the form cannot untick them)."""
+    for member_id, _name, state, _grant in sharing_of_document(ctx, document_id=document_id):
+        if member_id in ticked and state != "document":
+            create_grant(ctx, document_id=document_id, member_id=member_id)
+        elif member_id not in ticked and state == "document":
+            mine = (Grant.document_id == document_id) & (Grant.member_id == member_id)
+            for grant in ctx.session.scalars(select(Grant).where(mine, grant_is_live(ctx.clock()))):
+                revoke_grant(ctx, grant_id=grant.id)
+
+
+def stops_sharing(ctx: RequestContext, *, document_id: str, ticked: Collection[str]) -> bool:
+    """Whether saving the form `ticked` would take this paper away from someone."""
+    rows = sharing_of_document(ctx, document_id=document_id)
+    return any(state == "document" and member not in ticked for member, _, state, _ in rows)
 
 
 def sharing_of_document(
@@ -243,17 +230,14 @@ def record_grant_expiries(session: Session, clock: Clock) -> int:
         .order_by(Grant.expires_at, Grant.id)
     ).all()
     for grant in due:
-        append_event(
+        append_allowed(
             session,
             clock,
-            AuditEvent(
-                action=Action.GRANT_EXPIRE,
-                outcome="allowed",
-                reason="end_date",
-                actor=Actor.system(),
-                person_id=grant.person_id,
-                document_id=grant.document_id,
-            ),
+            Action.GRANT_EXPIRE,
+            "end_date",
+            Actor.system(),
+            person_id=grant.person_id,
+            document_id=grant.document_id,
         )
         grant.expiry_recorded_at = now
     session.flush()

@@ -10,8 +10,8 @@ from locker.context import RequestContext
 from locker.errors import NotFound
 from locker.models import Document, Person
 from sharing.decisions import Action, Decision, deny
-from sharing.models import AccompanimentMember, Grant
-from sharing.policy import Target, acting_as, decide
+from sharing.models import AccompanimentMember
+from sharing.policy import Target, acting_as, decide, person_id_of
 
 
 def require(
@@ -30,21 +30,10 @@ def require(
         decision = decide(ctx.session, ctx.actor, action, target, now=ctx.clock())
     if decision.allowed:
         return decision
-    person_id = None
-    if isinstance(target, Person):
-        person_id = target.id
-    elif isinstance(target, Document | AccompanimentMember | Grant):
-        person_id = target.person_id
     document_id = target.id if isinstance(target, Document) else None
-    event = AuditEvent(
-        action=action,
-        outcome="denied",
-        reason=decision.reason,
-        actor=ctx.actor,
-        person_id=person_id,
-        document_id=document_id,
+    ctx.record_denied(
+        action, decision.reason, person_id=person_id_of(target), document_id=document_id
     )
-    record_event(ctx.session_factory, ctx.clock, event)
     raise NotFound(action.split(":", 1)[0])
 
 
@@ -65,14 +54,8 @@ def _allowed(
     actor: Actor, action: Action, decision: Decision, person_id: str, document_id: str | None
 ) -> AuditEvent:
     """The "allowed" record of an act; under a mandate it names both identities."""
-    return AuditEvent(
-        action=action,
-        outcome="allowed",
-        reason=decision.reason,
-        actor=acting_as(decision, actor, person_id),
-        person_id=person_id,
-        document_id=document_id,
-    )
+    actor = acting_as(decision, actor, person_id)
+    return AuditEvent(action, "allowed", decision.reason, actor, person_id, document_id)
 
 
 def record_read(

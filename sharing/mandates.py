@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 
 from locker.accounts import authenticate
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event, record_event
+from locker.audit import append_allowed
 from locker.context import RequestContext
 from locker.errors import InvalidInput
 from locker.models import AuditRecord, Person, Professional
+from locker.views import view_of
 from sharing.decisions import Action
 from sharing.errors import NotAHelper, PasswordNotConfirmed, TooManyAttempts
-from sharing.guard import find_member, find_person, record, require
+from sharing.guard import find_member, find_person, record, require, require_person
 from sharing.models import AccompanimentMember, Mandate
 from sharing.policy import decide
 from sharing.rights import SCOPES, active_member
@@ -45,14 +46,8 @@ class MandateView:
 
 def mandate_view(mandate: Mandate, now: datetime) -> MandateView:
     """The public shape of a mandate; `live` is false once revoked or expired."""
-    return MandateView(
-        id=mandate.id,
-        member_id=mandate.member_id,
-        scopes=mandate.scopes.split(),
-        created_at=mandate.created_at,
-        expires_at=mandate.expires_at,
-        live=mandate.revoked_at is None and mandate.expires_at > now,
-    )
+    live = mandate.revoked_at is None and mandate.expires_at > now
+    return view_of(MandateView, mandate, scopes=mandate.scopes.split(), live=live)
 
 
 def _scopes(scopes: object) -> str:
@@ -91,14 +86,7 @@ def _confirm_password(
         raise TooManyAttempts("wait")
     confirmed = authenticate(ctx.session, username=username or "", password=password or "")
     if confirmed is None or confirmed.id != person.id:
-        event = AuditEvent(
-            action=Action.MANDATE_CONFIRM,
-            outcome="denied",
-            reason="bad_password",
-            actor=ctx.actor,
-            person_id=person.id,
-        )
-        record_event(ctx.session_factory, ctx.clock, event)
+        ctx.record_denied(Action.MANDATE_CONFIRM, "bad_password", person_id=person.id)
         raise PasswordNotConfirmed("password")
 
 
@@ -136,10 +124,7 @@ def _give(
         on_behalf_of=person.id,
     )
     for action, who in ((Action.MANDATE_CREATE, giver), (Action.MANDATE_RECEIVE, receiver)):
-        event = AuditEvent(
-            action=action, outcome="allowed", reason=how, actor=who, person_id=person.id
-        )
-        append_event(session, clock, event)
+        append_allowed(session, clock, action, how, who, person_id=person.id)
     return mandate
 
 
@@ -153,14 +138,7 @@ def _helper_member(
         raise InvalidInput("not a member of the list", field="member_id")
     decision = decide(ctx.session, ctx.actor, Action.MANDATE_CREATE, member, now=ctx.clock())
     if not decision.allowed:
-        event = AuditEvent(
-            action=Action.MANDATE_CREATE,
-            outcome="denied",
-            reason=decision.reason,
-            actor=ctx.actor,
-            person_id=person.id,
-        )
-        record_event(ctx.session_factory, ctx.clock, event)
+        ctx.record_denied(Action.MANDATE_CREATE, decision.reason, person_id=person.id)
         raise NotAHelper("member_id", field="member_id")
     return member
 
@@ -179,9 +157,7 @@ def create_mandate(
     Only a member whose organisation does digital inclusion can receive one; a wrong
     password is recorded and tries are limited; both identities are recorded.
     """
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.MANDATE_CREATE, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.MANDATE_CREATE, person_id)
     found = find_member(ctx.session, person, member_id)
     member = _helper_member(ctx, person, found)
     _scopes(scopes)
@@ -191,9 +167,7 @@ def create_mandate(
 
 def prepare_desk_mandate(ctx: RequestContext, *, person_id: str) -> str:
     """The name of the person a helper may prepare a mandate for at their desk, or 404."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.MANDATE_PREPARE, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.MANDATE_PREPARE, person_id)
     return person.display_name
 
 
@@ -208,9 +182,7 @@ def create_mandate_at_desk(
 ) -> Mandate:
     """On the helper's screen: the helper prepares it, the person beside them confirms by
     typing their own username and password; a wrong one is refused, recorded, limited."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.MANDATE_PREPARE, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.MANDATE_PREPARE, person_id)
     member = active_member(ctx.session, person.id, ctx.actor.id)
     assert member is not None  # the policy said yes: the actor is on the person's list
     _scopes(scopes)
@@ -232,9 +204,7 @@ def revoke_mandate(ctx: RequestContext, *, mandate_id: str) -> None:
 
 def list_mandates(ctx: RequestContext, *, person_id: str) -> list[MandateView]:
     """The person's unrevoked mandates (expired ones shown as not live)."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.MANDATE_LIST, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.MANDATE_LIST, person_id)
     rows = ctx.session.scalars(
         select(Mandate)
         .where(Mandate.person_id == person.id, Mandate.revoked_at.is_(None))

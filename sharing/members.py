@@ -13,9 +13,10 @@ from locker.actors import Clock
 from locker.context import RequestContext
 from locker.errors import InvalidInput
 from locker.models import Organization, Person, Professional
+from locker.views import view_of
 from sharing.decisions import Action
 from sharing.errors import AccessDenied, AlreadyMember, UnknownShareCode
-from sharing.guard import find_member, find_person, record, require
+from sharing.guard import find_member, find_person, record, require, require_person
 from sharing.models import AccompanimentMember, Grant, Mandate, ShareCode
 from sharing.policy import decide
 
@@ -78,9 +79,7 @@ def add_member(
     ctx: RequestContext, *, person_id: str, professional_code: str, mission: str
 ) -> AccompanimentMember:
     """The person adds a professional by share code; recorded; the caller commits."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.MEMBER_ADD, person)
-    assert person is not None
+    person, decision = require_person(ctx, Action.MEMBER_ADD, person_id)
     professional = ctx.session.scalar(
         select(Professional)
         .join(ShareCode, ShareCode.professional_id == Professional.id)
@@ -140,12 +139,11 @@ def request_to_join(ctx: RequestContext, *, username: str, mission: str) -> None
 
 def accept_member(ctx: RequestContext, *, person_id: str, member_id: str) -> AccompanimentMember:
     """The person accepts a professional's request to join; recorded."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.MEMBER_ACCEPT, person)
+    person, decision = require_person(ctx, Action.MEMBER_ACCEPT, person_id)
     member = find_member(ctx.session, person, member_id)
     if member is None:
         require(ctx, Action.MEMBER_ACCEPT, None)
-    assert member is not None and person is not None
+    assert member is not None
     member.status = "active"
     ctx.session.flush()
     record(ctx.session, ctx.clock, ctx.actor, Action.MEMBER_ACCEPT, decision, person.id)
@@ -157,16 +155,10 @@ def _end_member(session: Session, clock: Clock, member: AccompanimentMember) -> 
     now = clock()
     member.ended_at = now
     member.referent = False
-    session.execute(
-        update(Grant)
-        .where(Grant.member_id == member.id, Grant.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    session.execute(
-        update(Mandate)
-        .where(Mandate.member_id == member.id, Mandate.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    model: type[Grant | Mandate]
+    for model in (Grant, Mandate):
+        unrevoked = (model.member_id == member.id, model.revoked_at.is_(None))
+        session.execute(update(model).where(*unrevoked).values(revoked_at=now))
     session.flush()
 
 
@@ -193,9 +185,7 @@ def remove_member(ctx: RequestContext, *, person_id: str, member_id: str) -> Non
 
 def set_referent(ctx: RequestContext, *, person_id: str, member_id: str | None) -> None:
     """The person picks one active member as referent, or none; recorded."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.REFERENT_SET, person)
-    assert person is not None
+    person, decision = require_person(ctx, Action.REFERENT_SET, person_id)
     chosen = None
     if member_id is not None:
         chosen = find_member(ctx.session, person, member_id)
@@ -225,14 +215,8 @@ def member_views(session: Session, person_id: str) -> list[MemberView]:
         .order_by(AccompanimentMember.referent.desc(), AccompanimentMember.created_at)
     )
     return [
-        MemberView(
-            id=m.id,
-            professional_id=p.id,
-            display_name=p.display_name,
-            organization=o.name,
-            mission=m.mission,
-            status=m.status,
-            referent=m.referent,
+        view_of(
+            MemberView, m, professional_id=p.id, display_name=p.display_name, organization=o.name
         )
         for m, p, o in rows
     ]
@@ -240,7 +224,5 @@ def member_views(session: Session, person_id: str) -> list[MemberView]:
 
 def list_members(ctx: RequestContext, *, person_id: str) -> list[MemberView]:
     """The person's accompaniment list, if the actor may read it; 404 otherwise."""
-    person = find_person(ctx.session, person_id)
-    require(ctx, Action.MEMBER_LIST, person)
-    assert person is not None
+    person, _ = require_person(ctx, Action.MEMBER_LIST, person_id)
     return member_views(ctx.session, person.id)

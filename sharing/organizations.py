@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event
+from locker.audit import append_allowed
 from locker.errors import NotFound
 from locker.models import Organization
 from sharing.decisions import Action
@@ -30,14 +30,6 @@ def set_digital_inclusion(
     profile.digital_inclusion = on
     profile.updated_at = clock()
     session.flush()
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=Action.ORGANIZATION_INCLUSION,
-            outcome="allowed",
-            reason="on" if on else "off",
-            actor=Actor.system(),
-        ),
-    )
+    reason = "on" if on else "off"
+    append_allowed(session, clock, Action.ORGANIZATION_INCLUSION, reason, Actor.system())
     return profile

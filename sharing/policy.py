@@ -63,6 +63,7 @@ PERSON_ACTIONS = frozenset(
         Action.PERSON_LIST_DOCUMENTS,
         Action.PERSON_UPLOAD,
         Action.PERSON_DEPOSIT,
+        Action.PERSON_EXPORT,
         Action.MEMBER_LIST,
         Action.MEMBER_ADD,
         Action.MEMBER_REMOVE,
@@ -103,7 +104,8 @@ ALLOW_OWNER = allow("owner")
 Target = Document | Person | AccompanimentMember | Grant | None
 
 
-def _person_id_of(target: Target) -> str | None:
+def person_id_of(target: Target) -> str | None:
+    """The person whose locker the target belongs to (None without a target)."""
     if isinstance(target, Person):
         return target.id
     if isinstance(target, Document | AccompanimentMember | Grant):
@@ -114,7 +116,7 @@ def _person_id_of(target: Target) -> str | None:
 def _professional(
     session: Session, actor: Actor, action: Action, target: Target, now: datetime
 ) -> Decision:
-    person_id = _person_id_of(target)
+    person_id = person_id_of(target)
     if person_id is None:
         return deny("no_target")
     if action == Action.MEMBER_LEAVE and isinstance(target, AccompanimentMember):
@@ -186,7 +188,7 @@ def decide(
         return deny("no_target")
     if isinstance(target, Person) and action not in PERSON_ACTIONS:
         return deny("no_target")
-    person_id = _person_id_of(target)
+    person_id = person_id_of(target)
     if person_id is None:
         return deny("no_target")
     if actor.kind == "person":

@@ -12,11 +12,13 @@ from locker.actors import Actor, Clock
 from locker.context import RequestContext
 from locker.documents import DocumentView, UploadRequest
 from locker.models import Document, Person
+from locker.views import view_of
 from sharing.decisions import Action, Decision
 from sharing.errors import AccessDenied
-from sharing.guard import find_person, record, record_read, require
+from sharing.guard import find_person, record, record_read, require_person
 from sharing.models import AccompanimentMember, Grant, SharingNotice
 from sharing.policy import decide
+from sharing.rights import LIVE_MEMBER, active_member
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,7 @@ class DepositNotice:
     document_id: str | None
 
 
-def my_persons(
-    ctx: RequestContext,
-) -> list[MyPerson]:
+def my_persons(ctx: RequestContext) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
     decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS, now=ctx.clock())
     if not decision.allowed:
@@ -56,8 +56,7 @@ def my_persons(
             AccompanimentMember.professional_id == ctx.actor.id,
             # A request the person has not accepted shows nothing: listing it would tell
             # the professional that the username they typed exists (and whose it is).
-            AccompanimentMember.status == "active",
-            AccompanimentMember.ended_at.is_(None),
+            LIVE_MEMBER,
         )
         .order_by(Person.display_name)
     )
@@ -75,21 +74,15 @@ def my_persons(
                 shown_by = shown_by or seen
                 shown.append(document)
         if shown_by is not None:  # on this person's log before any title is decrypted
-            record_read(
-                ctx,
-                Action.PERSON_LIST_DOCUMENTS,
-                shown_by,
-                person.id,
-            )
+            record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id)
         views = [core.describe_document(ctx.session, ctx.keyring, document) for document in shown]
         result.append(
-            MyPerson(
+            view_of(
+                MyPerson,
+                member,
                 person_id=person.id,
                 display_name=person.display_name,
                 member_id=member.id,
-                mission=member.mission,
-                status=member.status,
-                referent=member.referent,
                 documents=views,
             )
         )
@@ -106,17 +99,8 @@ def deposit_document(
     the depositor keeps a grant on it that the person can revoke. One transaction: the
     paper, the grant, the notice and the records are all committed, or none (and no
     object is left in the store)."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.PERSON_DEPOSIT, person)
-    assert person is not None and ctx.actor.id is not None
-    member = ctx.session.scalar(
-        select(AccompanimentMember).where(
-            AccompanimentMember.person_id == person.id,
-            AccompanimentMember.professional_id == ctx.actor.id,
-            AccompanimentMember.status == "active",
-            AccompanimentMember.ended_at.is_(None),
-        )
-    )
+    person, decision = require_person(ctx, Action.PERSON_DEPOSIT, person_id)
+    member = active_member(ctx.session, person.id, ctx.actor.id)
     assert member is not None
     person_key, member_key = person.id, member.id
 
@@ -145,7 +129,7 @@ def deposit_document(
         tx.flush()
         record(tx, ctx.clock, ctx.actor, Action.DOCUMENT_DEPOSIT, decision, person_key, document_id)
 
-    view = core.upload_document(
+    return core.upload_document(
         ctx.session,
         ctx.store,
         ctx.keyring,
@@ -157,7 +141,6 @@ def deposit_document(
         upload=upload,
         before_commit=grant_and_notice,
     )
-    return view
 
 
 def deposit_notices(session: Session, person_id: str) -> list[DepositNotice]:

@@ -37,12 +37,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from locker.accounts import end_all_sessions, normalise_username, set_password
 from locker.actors import Actor, Clock
-from locker.audit import AuditEvent, append_event, record_event
+from locker.audit import AuditEvent, append_allowed, record_event
 from locker.context import RequestContext
 from locker.models import Organization, Person, Professional
 from sharing.decisions import Action
 from sharing.errors import BadRecoveryCode, CardLocked
-from sharing.guard import find_person, record, require
+from sharing.guard import find_person, record, require, require_person
 from sharing.models import RecoveryCode
 from sharing.policy import decide
 
@@ -82,9 +82,7 @@ def _hash(code: str) -> str:
 
 def issue_recovery_code(ctx: RequestContext, *, person_id: str) -> tuple[str, datetime]:
     """A one-time code valid 15 minutes, by the referent or a mandated helper; recorded."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.RECOVERY_ISSUE, person)
-    assert person is not None
+    person, decision = require_person(ctx, Action.RECOVERY_ISSUE, person_id)
     code = _new_code()
     now = ctx.clock()
     ctx.session.add(
@@ -105,9 +103,7 @@ def issue_recovery_code(ctx: RequestContext, *, person_id: str) -> tuple[str, da
 
 def print_recovery_card(ctx: RequestContext, *, person_id: str) -> list[str]:
     """New single-use card codes for the person (the old card's unused codes stop working)."""
-    person = find_person(ctx.session, person_id)
-    decision = require(ctx, Action.RECOVERY_CARD, person)
-    assert person is not None
+    person, decision = require_person(ctx, Action.RECOVERY_CARD, person_id)
     until = reset_lock_until(ctx.session, person.id, ctx.clock())
     if until is not None:
         # The person's own card is what lets them take the account back after a reset
@@ -173,37 +169,19 @@ def after_own_password(session: Session, clock: Clock, person: Person, *, fresh:
     During the 7 days after a reset by someone else's code the creation card stays (it
     may be what lets the person take the account back) and expires when they end.
     """
+    unused_initial = (
+        RecoveryCode.person_id == person.id,
+        RecoveryCode.kind == "initial",
+        RecoveryCode.used_at.is_(None),
+    )
     until = reset_lock_until(session, person.id, clock())
     if until is not None:
-        session.execute(
-            update(RecoveryCode)
-            .where(
-                RecoveryCode.person_id == person.id,
-                RecoveryCode.kind == "initial",
-                RecoveryCode.used_at.is_(None),
-            )
-            .values(expires_at=until)
-        )
+        session.execute(update(RecoveryCode).where(*unused_initial).values(expires_at=until))
         session.flush()
         return []
-    initial = session.scalar(
-        select(RecoveryCode.id)
-        .where(
-            RecoveryCode.person_id == person.id,
-            RecoveryCode.kind == "initial",
-            RecoveryCode.used_at.is_(None),
-        )
-        .limit(1)
-    )
-    if initial is None:
+    if session.scalar(select(RecoveryCode.id).where(*unused_initial).limit(1)) is None:
         return []
-    session.execute(
-        delete(RecoveryCode).where(
-            RecoveryCode.person_id == person.id,
-            RecoveryCode.kind == "initial",
-            RecoveryCode.used_at.is_(None),
-        )
-    )
+    session.execute(delete(RecoveryCode).where(*unused_initial))
     session.flush()
     return new_card(session, clock, person) if fresh else []
 
@@ -238,33 +216,17 @@ def redeem_recovery_code(
         )
     )
     if row is None or (row.expires_at is not None and row.expires_at <= now):
-        record_event(
-            session_factory,
-            clock,
-            AuditEvent(
-                action=Action.RECOVERY_REDEEM,
-                outcome="denied",
-                reason="bad_code",
-                actor=Actor.anonymous(),
-                person_id=person.id,
-            ),
+        refused = AuditEvent(
+            Action.RECOVERY_REDEEM, "denied", "bad_code", Actor.anonymous(), person.id
         )
+        record_event(session_factory, clock, refused)
         raise BadRecoveryCode("code")
     set_password(session, clock, person, new_password)
     row.used_at = now
     # The record names who issued the code that was used (who else could have used it).
     reason = row.kind if row.issued_by_id is None else f"{row.kind}:{row.issued_by_id}"
-    append_event(
-        session,
-        clock,
-        AuditEvent(
-            action=Action.RECOVERY_REDEEM,
-            outcome="allowed",
-            reason=reason,
-            actor=Actor(kind="person", id=person.id),
-            person_id=person.id,
-        ),
-    )
+    actor = Actor(kind="person", id=person.id)
+    append_allowed(session, clock, Action.RECOVERY_REDEEM, reason, actor, person_id=person.id)
     session.flush()
 
 
@@ -356,15 +318,7 @@ def dispute_reset(ctx: RequestContext, *, notice_id: str) -> None:
         )
     end_all_sessions(ctx.session, ctx.clock, person)
     reason = "card" if row.issued_by_id is None else f"issuer:{row.issued_by_id}"
-    append_event(
-        ctx.session,
-        ctx.clock,
-        AuditEvent(
-            action=Action.RECOVERY_DISPUTE,
-            outcome="allowed",
-            reason=reason,
-            actor=ctx.actor,
-            person_id=person.id,
-        ),
+    append_allowed(
+        ctx.session, ctx.clock, Action.RECOVERY_DISPUTE, reason, ctx.actor, person_id=person.id
     )
     ctx.session.flush()

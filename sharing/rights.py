@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from locker.models import Document, Professional
@@ -17,6 +17,21 @@ from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProf
 
 # "recovery": the helper may issue a one-time recovery code (the person named it for that).
 SCOPES = ("upload", "organise", "share", "view", "recovery")
+# A list entry that counts: accepted by the person, and not removed.
+LIVE_MEMBER = (AccompanimentMember.status == "active") & AccompanimentMember.ended_at.is_(None)
+
+
+def grant_is_live(now: datetime) -> ColumnElement[bool]:
+    """A grant neither revoked nor expired at `now`."""
+    return Grant.revoked_at.is_(None) & or_(Grant.expires_at.is_(None), Grant.expires_at > now)
+
+
+def grant_covers(document_id: str, category: str) -> ColumnElement[bool]:
+    """A grant on this document, or on the category it is filed under."""
+    return or_(
+        Grant.document_id == document_id,
+        Grant.document_id.is_(None) & (Grant.category == category),
+    )
 
 
 def active_member(
@@ -29,8 +44,7 @@ def active_member(
         select(AccompanimentMember).where(
             AccompanimentMember.person_id == person_id,
             AccompanimentMember.professional_id == professional_id,
-            AccompanimentMember.status == "active",
-            AccompanimentMember.ended_at.is_(None),
+            LIVE_MEMBER,
         )
     )
 
@@ -44,12 +58,8 @@ def live_grant(
         .where(
             Grant.member_id == member.id,
             Grant.person_id == document.person_id,
-            Grant.revoked_at.is_(None),
-            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
-            or_(
-                Grant.document_id == document.id,
-                (Grant.document_id.is_(None)) & (Grant.category == document.category),
-            ),
+            grant_is_live(now),
+            grant_covers(document.id, document.category),
         )
         .limit(1)
     )
@@ -101,14 +111,9 @@ def readers_of(session: Session, document: Document, category: str, now: datetim
         .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
         .where(
             Grant.person_id == document.person_id,
-            Grant.revoked_at.is_(None),
-            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
-            or_(
-                Grant.document_id == document.id,
-                (Grant.document_id.is_(None)) & (Grant.category == category),
-            ),
-            AccompanimentMember.status == "active",
-            AccompanimentMember.ended_at.is_(None),
+            grant_is_live(now),
+            grant_covers(document.id, category),
+            LIVE_MEMBER,
         )
     )
     return set(rows)
@@ -120,15 +125,13 @@ def readers_by_document(
     """For each (document id, category) of the person: the live members who may read it now,
     by a live grant on it or on its category, or by a live mandate to view (a helper of a
     digital-inclusion organisation). Two queries for the whole list, not two a paper."""
-    live_member = (AccompanimentMember.status == "active") & AccompanimentMember.ended_at.is_(None)
     grants = session.execute(
         select(Grant.member_id, Grant.document_id, Grant.category)
         .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
         .where(
             Grant.person_id == person_id,
-            Grant.revoked_at.is_(None),
-            or_(Grant.expires_at.is_(None), Grant.expires_at > now),
-            live_member,
+            grant_is_live(now),
+            LIVE_MEMBER,
         )
     ).all()
     mandates = session.execute(
@@ -138,7 +141,7 @@ def readers_by_document(
             Mandate.person_id == person_id,
             Mandate.revoked_at.is_(None),
             Mandate.expires_at > now,
-            live_member,
+            LIVE_MEMBER,
         )
     ).all()
     viewers = {

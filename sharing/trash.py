@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from locker import documents as core
 from locker import trash
 from locker.context import RequestContext
 from locker.documents import DocumentView
 from sharing.decisions import Action
-from sharing.guard import record_read, require, require_person
+from sharing.documents import find_document_for, listed_person
+from sharing.guard import require
 from sharing.policy import acting_as
 
 
@@ -31,9 +31,7 @@ def _move(
     *,
     in_trash: bool,
 ) -> None:
-    document = core.find_document(ctx.session, document_id)
-    if document is not None and (document.deleted_at is not None) != in_trash:
-        document = None  # on the other side of the trash: the same answer as missing
+    document = find_document_for(ctx, document_id, in_trash=in_trash)
     decision = require(ctx, action, document)
     assert document is not None
     move(
@@ -47,10 +45,4 @@ def _move(
 
 def list_trash_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The person's trash if the actor may list their documents; 404 otherwise."""
-    person, decision = require_person(
-        ctx,
-        Action.PERSON_LIST_DOCUMENTS,
-        person_id,
-    )
-    record_read(ctx, Action.PERSON_LIST_DOCUMENTS, decision, person.id)
-    return trash.list_trash(ctx.session, ctx.keyring, person)
+    return trash.list_trash(ctx.session, ctx.keyring, listed_person(ctx, person_id))

@@ -6,6 +6,7 @@ instead of a skip, so CI can never pass by testing less.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -27,7 +28,12 @@ from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
 from tests.factories import PASSWORD, Clock, new_organization, new_person, new_professional
 from tests.postgres_server import answers, throwaway_cluster
-from tests.s3_server import make_bucket, s3_bucket, s3_server  # noqa: F401  (fixture re-export)
+from tests.s3_server import (  # noqa: F401  (fixture re-export)
+    make_bucket,
+    remove_bucket,
+    s3_bucket,
+    s3_server,
+)
 from web.app import create_app
 
 STRICT = os.environ.get("LOCKER_TEST_STRICT") == "1" or os.environ.get("CI") == "true"
@@ -96,14 +102,17 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(
     stack: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    """Validated settings for the stack under test, with a fresh data dir and master key."""
+) -> Iterator[Settings]:
+    """Validated settings for the stack under test, with a fresh data dir and master key
+    (and, on S3, a fresh bucket, removed afterwards: a server holds 1,000 at most)."""
     env = {"LOCKER_DATA_DIR": str(tmp_path / "var"), "LOCKER_COOKIE_SECURE": "false"}
+    bucket = None
     if stack == "postgres-s3":
         server = request.getfixturevalue("s3_server")
         env["LOCKER_DATABASE_URL"] = request.getfixturevalue("pg_url")
         env["LOCKER_SECRET_KEY"] = secrets.token_urlsafe(40)
-        env["LOCKER_STORAGE_URL"] = f"s3://{make_bucket(server)}"
+        bucket = make_bucket(server)
+        env["LOCKER_STORAGE_URL"] = f"s3://{bucket}"
         env["LOCKER_S3_ENDPOINT_URL"] = server.endpoint_url
         env["LOCKER_S3_REGION"] = server.region
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.access_key)
@@ -115,7 +124,10 @@ def settings(
         engine = make_engine(result.database_url)
         upgrade_schema(engine)
         engine.dispose()
-    return result
+    yield result
+    if bucket is not None:
+        with contextlib.suppress(Exception):  # a test that broke the server loses nothing here
+            remove_bucket(server, bucket)
 
 
 @pytest.fixture

@@ -70,13 +70,17 @@ def _checkpoint_if_due(response: Response) -> Response:
 
 
 def _interface_words() -> dict[str, Any]:
+    """What every template may use: the language of this request, and the pictogram and form
+    macros (taken once from their templates, so that no page needs an import line)."""
+    env = current_app.jinja_env
+    icons = env.get_template("_icons.html").module
     return {
         "language": i18n.current_language(),
-        "languages": i18n.LANGUAGES,
-        "category_label": i18n.category_label,
-        "pictograms": i18n.PICTOGRAMS,
-        "scope_names": i18n.SCOPE_NAMES,
-        "human_size": i18n.human_size,
+        "icon": icons.icon,  # type: ignore[attr-defined]
+        "picto": icons.picto,  # type: ignore[attr-defined]
+        "kind": icons.kind,  # type: ignore[attr-defined]
+        "kind_icon": icons.kind_icon,  # type: ignore[attr-defined]
+        "f": env.get_template("_form.html").module,
     }
 
 
@@ -208,6 +212,13 @@ def create_app(
     Compress(app)
     app.after_request(_security_headers)
     app.after_request(_checkpoint_if_due)
+    app.jinja_env.globals.update(
+        languages=i18n.LANGUAGES,
+        category_label=i18n.category_label,
+        pictograms=i18n.PICTOGRAMS,
+        scope_names=i18n.SCOPE_NAMES,
+        human_size=i18n.human_size,
+    )
     app.context_processor(_interface_words)
     logging.getLogger("locker").setLevel(logging.INFO)
     return app

@@ -7,12 +7,19 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, g, jsonify, request, session
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask import Blueprint, Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 
 from locker.accounts import SignedIn, actor_for, resolve_session
 from locker.actors import Actor
-from locker.models import Person
+from locker.models import Person, Professional
 from web.context import db, services
 from web.errors import error_response
 
@@ -142,8 +149,6 @@ def init_app(app: Flask) -> None:
 
     @manager.unauthorized_handler  # type: ignore[untyped-decorator]
     def _unauthorized() -> Any:
-        from flask import redirect, url_for
-
         # Back to the page asked for once signed in (a scanned QR code's link, for one).
         wanted = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("accounts.sign_in", next=wanted))
@@ -154,9 +159,33 @@ def init_app(app: Flask) -> None:
     app.before_request(_resolve_sign_in)
 
 
+# flask-login's own check (its exempt methods, its answer to the signed-out), without a view.
+_signed_in_or_away = login_required(lambda: None)
+
+
+def pages_for_signed_in(pages: Blueprint, *open_endpoints: str) -> None:
+    """Every page of `pages` but the `open_endpoints` sends a signed-out browser to sign in
+    first: flask-login's `login_required`, once for the whole blueprint."""
+
+    def check() -> Any:
+        return None if request.endpoint in open_endpoints else _signed_in_or_away()
+
+    pages.before_request(check)
+
+
 def person_id_or_404() -> str:
     """The signed-in person's id, for pages only a person has; anyone else gets a 404."""
     user = web_user()
     if user is None or not user.is_person:
         abort(404)
     return user.signed_in.user.id
+
+
+def professional_or_404() -> Professional:
+    """The signed-in professional, for pages only a professional has; anyone else gets a 404."""
+    user = web_user()
+    if user is None or user.is_person:
+        abort(404)
+    found = user.signed_in.user
+    assert isinstance(found, Professional)
+    return found

@@ -15,7 +15,7 @@ from locker.errors import LockerError
 from locker.models import Organization, Person, Professional
 from locker.rotation import rewrap_person_keys
 from web.app import open_keyring
-from web.commands import CommandDb, command_settings, emit, failure
+from web.commands import command_session, command_settings, emit, failure
 from web.domains import DOMAINS
 
 
@@ -71,8 +71,8 @@ def rotate_master_key_command() -> None:
     settings = command_settings()
     version = rotate_master_key(settings.master_key_file)
     keyring = open_keyring(settings)
-    with CommandDb(settings) as db:
-        count = rewrap_person_keys(db.session, keyring)
+    with command_session(settings) as session:
+        count = rewrap_person_keys(session, keyring)
     emit({"master_key_version": version, "person_keys_rewrapped": count})
 
 
@@ -92,8 +92,7 @@ def demo() -> None:
     pro_password = secrets.token_urlsafe(9)
     person_password = secrets.token_urlsafe(9)
     existed = []
-    with CommandDb(settings) as db:
-        session = db.session
+    with command_session(settings) as session:
         org = session.scalar(select(Organization).where(Organization.name == DEMO_ORG))
         if org is None:
             org = accounts.create_organization(session, utc_now, DEMO_ORG)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from locker.db import make_engine, make_session_factory
 from locker.errors import LockerError
@@ -41,20 +45,21 @@ def failure(exc: LockerError) -> click.ClickException:
     return click.ClickException(f"{exc.code}: {exc}{suffix}")
 
 
-class CommandDb:
+@contextmanager
+def command_engine(settings: Settings) -> Iterator[Engine]:
+    """The database for one command, disposed of at its end; a refusal printed as `failure`."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    except LockerError as exc:
+        raise failure(exc) from exc
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def command_session(settings: Settings) -> Iterator[Session]:
     """A session for one command: committed on success, rolled back on error."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.engine = make_engine(settings.database_url)
-        self.session = make_session_factory(self.engine)()
-
-    def __enter__(self) -> CommandDb:
-        return self
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type is None:
-            self.session.commit()
-        else:
-            self.session.rollback()
-        self.session.close()
-        self.engine.dispose()
+    with command_engine(settings) as engine, make_session_factory(engine)() as session:
+        yield session
+        session.commit()

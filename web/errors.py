@@ -8,7 +8,7 @@ import traceback
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from crypto.errors import CryptoError
 from locker.documents import UnsupportedType
@@ -143,6 +143,12 @@ def _http_error(error: HTTPException) -> Response:
     return error_response(code, status, **params)
 
 
+def _cut_short(_error: ClientDisconnected) -> Response:
+    # The body stopped before its announced length: a phone that lost its connection
+    # mid-upload. Nothing was stored; if the client still listens, it reads why.
+    return error_response("upload_cut", 400)
+
+
 def _csrf_error(_error: CSRFError) -> Response:
     return error_response("csrf", 400)
 
@@ -182,6 +188,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(LockerError, _locker_error)
     app.register_error_handler(InvalidText, _invalid_text)
+    app.register_error_handler(ClientDisconnected, _cut_short)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(CryptoError, _crypto_error)

@@ -1,4 +1,5 @@
-"""Forms (Flask-WTF: every form carries and checks a CSRF token)."""
+"""Forms (Flask-WTF: every form carries and checks a CSRF token) and what the page
+actions share: the problems shown on a form, asking first, and the end of an action."""
 
 from __future__ import annotations
 
@@ -7,16 +8,30 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from locker.errors import LockerError
+from web.context import db
+from web.errors import status_for
 from web.i18n import message
 
 F = TypeVar("F", bound=Callable[..., Any])
+FormT = TypeVar("FormT", bound=FlaskForm)
+
+
+class Form(FlaskForm):  # type: ignore[misc]
+    """Every page form: its CSRF token checked, its fields read as text."""
+
+    def text(self, name: str) -> str:
+        """A field's value, "" when the page did not send it."""
+        value = self[name].data
+        return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,27 @@ def form_problems(form: FlaskForm) -> list[Problem]:
         if errors and name != "csrf_token"
     ]
     return found or [Problem(None, message("bad_request"))]
+
+
+def refused(refusal: LockerError, field: str | None = None) -> tuple[list[Problem], int]:
+    """A service's refusal in the person's words, beside `field`, and its status."""
+    return [Problem(field, message(refusal.code, **refusal.params))], status_for(refusal)
+
+
+def sent(form: FormT) -> FormT:
+    """The form once it passes its checks (its CSRF token first); else a 400."""
+    if not form.validate_on_submit():
+        abort(400)
+    return form
+
+
+def done(said: str | None, endpoint: str, **args: Any) -> Response:
+    """The end of a page action that worked: its changes committed, then the message
+    `said` (a code of `web.i18n.MESSAGES`, if any) shown on the `endpoint` it leads to."""
+    db().commit()
+    if said is not None:
+        flash(message(said), "info")
+    return redirect(url_for(endpoint, **args))
 
 
 def asks_first(
@@ -81,7 +117,7 @@ def required(words: str) -> DataRequired:
     return DataRequired(message=_l(words))
 
 
-class SignInForm(FlaskForm):  # type: ignore[misc]
+class SignInForm(Form):
     identifier = StringField(
         "identifier", validators=[required("Entrez votre identifiant."), Length(max=320)]
     )
@@ -90,7 +126,7 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class UploadForm(FlaskForm):  # type: ignore[misc]
+class UploadForm(Form):
     file = FileField("file")
     title = StringField("title", validators=[Length(max=200)])
     # Rendered as a <select> by the template; the service refuses an unknown category.
@@ -98,25 +134,25 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     valid_until = StringField("valid_until", validators=[Length(max=32)])  # YYYY-MM-DD, or ""
 
 
-class CreatePersonForm(FlaskForm):  # type: ignore[misc]
+class CreatePersonForm(Form):
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     display_name = StringField("display_name", validators=[DataRequired(), Length(max=200)])
     password = PasswordField("password", validators=[DataRequired(), Length(max=1024)])
     recovery_card = StringField("recovery_card")  # "1": print the card now (ticked by default)
 
 
-class ConfirmForm(FlaskForm):  # type: ignore[misc]
+class ConfirmForm(Form):
     """A form with nothing but its CSRF token (sign out, delete)."""
 
 
-class EditPaperForm(FlaskForm):  # type: ignore[misc]
+class EditPaperForm(Form):
     """Rename and re-file a paper; the service checks the values."""
 
     title = StringField("title", validators=[Length(max=200)])
     category = StringField("category", validators=[Length(max=32)])
 
 
-class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+class ChangePasswordForm(Form):
     """The current password, then the new one (the service checks length and difference)."""
 
     current_password = PasswordField(

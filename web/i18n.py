@@ -8,9 +8,11 @@ French when nothing matches. Python code marks its words with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from babel import Locale
+from babel.lists import format_list
 from flask import Flask, Response, g, request
 from flask_babel import Babel, format_decimal, get_locale, gettext
 from flask_babel import lazy_gettext as _l
@@ -118,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", TIME_ZONE)
     Babel(app, locale_selector=_select_locale)
     app.after_request(_remember_choice)
+    app.jinja_env.filters.update(listing=listing, scope_name=scope_name)
 
 
 # What a refusal says, keyed by the core's error codes.
@@ -130,6 +133,9 @@ MESSAGES = {
     "too_large": _l("Ce fichier est trop gros. La limite est de {limit_mb} Mo."),
     "empty_file": _l("Ce fichier est vide. Reprenez la photo ou choisissez un autre fichier."),
     "no_file": _l("Choisissez un fichier ou prenez une photo."),
+    "upload_cut": _l(
+        "L'envoi s'est arrêté avant la fin : rien n'a été enregistré. Vérifiez la connexion et renvoyez le fichier."
+    ),
     "invalid_input": _l("Une information n'est pas valable : {field}."),
     "already_exists": _l("Ce nom est déjà pris : {field}."),
     "bad_credentials": _l("Identifiant ou mot de passe incorrect."),
@@ -159,6 +165,9 @@ MESSAGES = {
     "bad_request": _l("La demande n'est pas valable."),
     "added": _l("Votre document est enregistré et protégé."),
     "deleted": _l("Le document est supprimé."),
+    "trashed": _l("Le papier est dans la corbeille. Vous pouvez le remettre pendant 30 jours."),
+    "restored": _l("Le papier est de retour dans vos papiers."),
+    "paper_edited": _l("Le papier est mis à jour."),
     "server_error": _l("Une erreur est survenue. Rien n'a été perdu ; réessayez."),
     "type_mismatch": _l(
         "Ce fichier ne correspond pas à ce qu'il prétend être. Envoyez une photo (JPEG, PNG, WebP, HEIC) ou un PDF."
@@ -197,6 +206,7 @@ MESSAGES = {
     ),
     "member_removed": _l("Retiré de votre liste. Il ne voit plus aucun de vos papiers."),
     "shared": _l("C'est partagé."),
+    "sharing_saved": _l("C'est enregistré."),
     "mandate_given": _l("Le mandat est donné."),
     "password_reset": _l("Votre mot de passe est changé. Connectez-vous avec le nouveau."),
     "deposited": _l("Le papier est déposé dans le coffre de la personne, qui est prévenue."),
@@ -235,6 +245,7 @@ FIELD_NAMES = {
     "role": _l("rôle"),
     "new_password": _l("nouveau mot de passe (8 caractères au moins, différent de l'actuel)"),
     "current_password": _l("mot de passe actuel"),
+    "upload_key": _l("clé d'envoi (16 à 64 lettres, chiffres, _ ou -)"),
 }
 
 CATEGORY_NAMES = {
@@ -296,6 +307,15 @@ def category_label(category: str) -> str:
 def category_choices() -> list[tuple[str, str]]:
     """Select options for every category, in order."""
     return [(c, category_label(c)) for c in CATEGORIES]
+
+
+def listing(words: Iterable[object]) -> str:
+    """Words joined as the language joins a list ("a, b et c")."""
+    return format_list([str(word) for word in words], locale=get_locale() or "fr")
+
+
+def scope_name(scope: str) -> str:
+    return str(SCOPE_NAMES.get(scope, scope))
 
 
 def human_size(size: int) -> str:

@@ -13,7 +13,7 @@ import copy
 import functools
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import spectree
 from flask import Blueprint, Flask, Response, abort, jsonify
@@ -23,6 +23,7 @@ from spectree.models import SecureType
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from web.auth import api_auth
+from web.context import db
 from web.errors import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,19 +120,38 @@ def operation(
 ) -> Callable[[F], F]:
     """One API route: its rule, its schemas and answers (spectree's `validate`), and unless
     `token=False` the bearer token it needs: the document's `security`, its 401 answer and
-    the check that enforces them come from the same flag, so they cannot disagree."""
+    the check that enforces them come from the same flag, so they cannot disagree.
+
+    A route with an id in its path may answer 404. A write route (any method but GET) owns
+    its transaction: committed once its answer is not an error."""
     # Every route refuses a body or query it cannot read with 400 (unless it says more).
     resp.add_model(400, Error, replace=False, description=BAD_REQUEST[1])
     if token:
         resp.add_model(401, Error, replace=False, description=UNAUTHORIZED[1])
+    if "<" in rule:
+        resp.add_model(404, Error, replace=False, description=NOT_FOUND[1])
+    writes = route.__name__ != "get"
 
     def decorate(view: F) -> F:
         checked = spec.validate(
             security=None if token else PUBLIC, operation_id=view.__name__, resp=resp, **declared
         )(view)
+        if writes:
+            checked = _committed(checked)
         return route(rule)(api_auth(checked) if token else checked)
 
     return decorate
+
+
+def _committed(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        answer: Response = view(*args, **kwargs)  # spectree made it a Response
+        if answer.status_code < 400:
+            db().commit()
+        return answer
+
+    return cast(F, wrapper)
 
 
 # (spectree leaves out endpoints named "openapi...": its own)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 from urllib.parse import quote
 
 from flask import Response
 
-from locker.documents import ALLOWED_TYPES, DocumentView, OpenedDocument
+from locker.documents import ALLOWED_TYPES, OpenedDocument
 
 # Shown inline only when a browser cannot execute anything in it; PDFs are downloaded.
 INLINE_SAFE = {"image/jpeg", "image/png", "image/webp"}
@@ -55,21 +54,3 @@ def document_response(opened: OpenedDocument, *, inline: bool = False) -> Respon
     response.headers["Cache-Control"] = "no-store"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
-
-
-def document_json(view: DocumentView) -> dict[str, Any]:
-    """The public shape of a document's description."""
-    return {
-        "id": view.id,
-        "person_id": view.person_id,
-        "title": view.title,
-        "filename": view.filename,
-        "category": view.category,
-        "content_type": view.content_type,
-        "size": view.size,
-        "created_at": view.created_at.isoformat(),
-        "page_count": view.page_count,
-        "valid_until": view.valid_until.isoformat() if view.valid_until else None,
-        "has_thumbnail": view.has_thumbnail,
-        "deleted_at": view.deleted_at.isoformat() if view.deleted_at else None,
-    }

@@ -1,9 +1,8 @@
 """Run the application under waitress (the same server and settings the Docker image uses).
 
 Why waitress: its asynchronous I/O loop reads every request (headers and whole body) before
-a thread sees it, so a client that sends its body slowly holds a socket and a buffer, never
-one of the threads that answer everyone else. (gunicorn's gthread workers handed the socket
-to a thread first: five slow uploads made a normal page wait.) Bodies past 512 KiB are
+a thread sees it, so a slow client holds a socket and a buffer, never one of the threads
+that answer everyone else (bench/README.md, "slow clients"). Bodies past 512 KiB are
 buffered in an anonymous temporary file (unlinked at creation, gone with the process).
 """
 
@@ -15,7 +14,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask
 from waitress import serve
 
 from web.app import create_app
@@ -125,8 +123,3 @@ def run(*, host: str, port: int, workers: int) -> None:
         asyncore_use_poll=True,
         ident="locker",
     )
-
-
-def wsgi() -> Flask:
-    """The application alone (for a WSGI server of one's own choosing)."""
-    return create_app()

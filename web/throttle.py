@@ -19,6 +19,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from locker.accounts import normalise_username
+from locker.models import Person, Professional
 from sharing import recovery
 from sharing.errors import BadRecoveryCode, TooManyAttempts
 from web.context import db, services
@@ -98,6 +99,11 @@ def _account(identifier: str) -> str:
     return hashlib.sha256(cleaned.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def account_name(user: Person | Professional) -> str:
+    """The name an account signs in with: its failures are counted against it."""
+    return user.username if isinstance(user, Person) else user.email
+
+
 def sign_in_allowed(identifier: str) -> bool:
     """Whether this request may try to sign in to `identifier` now."""
     return services().throttle.allows(identifier, _address())
@@ -113,21 +119,11 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
-def recovery_allowed(username: str) -> bool:
-    """Whether this request may try a recovery code for `username` now."""
-    return services().throttle.recovery_allows(username, _address())
-
-
-def recovery_failed(username: str) -> None:
-    """Count this request's wrong recovery code."""
-    services().throttle.recovery_failed(username, _address())
-
-
 def redeem_with_throttle(username: str, code: str, new_password: str) -> None:
     """Redeem a recovery code, counting a wrong one whether the username exists or not."""
-    if not recovery_allowed(username):
+    found, address = services(), _address()
+    if not found.throttle.recovery_allows(username, address):
         raise TooManyAttempts("wait")
-    found = services()
     try:
         recovery.redeem_recovery_code(
             db(),
@@ -139,6 +135,6 @@ def redeem_with_throttle(username: str, code: str, new_password: str) -> None:
         )
     except BadRecoveryCode:
         db().rollback()
-        recovery_failed(username)
+        found.throttle.recovery_failed(username, address)
         raise
     db().commit()

@@ -18,8 +18,7 @@ from locker.sanitize.confine import sandbox_ids
 from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
 from locker.sanitize.sandbox import SandboxRun
 from locker.sanitize.worker import Job
-
-MIB = 1024 * 1024
+from locker.settings import MIB
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,24 @@ class SanitizedFile:
     address_space_limit: int
 
 
+def _job(
+    inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits, *, preview_only: bool = False
+) -> Job:
+    """The child's job: `inputs` cleaned into `workdir` within `limits`."""
+    return Job(
+        inputs=tuple(str(p) for p in inputs),
+        output=str(workdir / "clean"),
+        thumbnail=str(workdir / "thumbnail"),
+        preview=str(workdir / "preview"),
+        max_pixels=limits.max_pixels,
+        memory_bytes=limits.memory_bytes,
+        cpu_seconds=limits.cpu_seconds,
+        max_files=limits.max_files,
+        run_as=limits.run_as,
+        preview_only=preview_only,
+    )
+
+
 def _refuse_unless_ok(answer: dict[str, Any]) -> None:
     if not answer.get("ok"):
         error = CODES.get(str(answer.get("code")), DamagedFile)
@@ -73,18 +90,7 @@ class Sanitizing:
             raise TooManyFiles("files", maximum=limits.max_files)
         self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
         self._preview = workdir / "preview"
-        job = Job(
-            inputs=tuple(str(p) for p in inputs),
-            output=str(self._output),
-            thumbnail=str(self._thumbnail),
-            preview=str(self._preview),
-            max_pixels=limits.max_pixels,
-            memory_bytes=limits.memory_bytes,
-            cpu_seconds=limits.cpu_seconds,
-            max_files=limits.max_files,
-            run_as=limits.run_as,
-        )
-        self._run = SandboxRun(job, limits.wall_seconds)
+        self._run = SandboxRun(_job(inputs, workdir, limits), limits.wall_seconds)
         self.pid = self._run.pid  # the child's
         # The thumbnail's and the preview's put threads both wait for the one answer
         # that says both are written; the first to come reads it, the other its verdict.
@@ -105,7 +111,21 @@ class Sanitizing:
         # crypto's EncryptedObject does.)
         answer = self._run.answer()
         size = self._output.stat().st_size if self._output.is_file() else 0
-        return self._finish(answer, size)
+        _refuse_unless_ok(answer)
+        # A child that died mid-write never answers; this guards against a short file (or
+        # none: its size is then 0).
+        if answer.get("size") != size or size == 0 or answer.get("thumbnail"):
+            raise DamagedFile("worker sent a partial result")
+        return SanitizedFile(
+            path=self._output,
+            thumbnail_path=self._thumbnail,
+            preview_path=self._preview,
+            content_type=str(answer["content_type"]),
+            pages=int(answer["pages"]),
+            size=size,
+            peak_rss_bytes=int(answer["peak_rss_bytes"]),
+            address_space_limit=int(answer["address_space_limit"]),
+        )
 
     def thumbnail(self) -> Path:
         """Wait for the thumbnail (after `finish()`): its path, or the refusal reported."""
@@ -137,24 +157,6 @@ class Sanitizing:
             if path.stat().st_size == 0:
                 raise DamagedFile(f"worker wrote an empty {name}")
 
-    def _finish(self, answer: dict[str, Any], size: int) -> SanitizedFile:
-        _refuse_unless_ok(answer)
-        # A child that died mid-write never answers; this guards against a short file.
-        if answer.get("size") != size or size == 0 or answer.get("thumbnail"):
-            raise DamagedFile("worker sent a partial result")
-        if not self._output.is_file():
-            raise DamagedFile("worker wrote no result")
-        return SanitizedFile(
-            path=self._output,
-            thumbnail_path=self._thumbnail,
-            preview_path=self._preview,
-            content_type=str(answer["content_type"]),
-            pages=int(answer["pages"]),
-            size=size,
-            peak_rss_bytes=int(answer["peak_rss_bytes"]),
-            address_space_limit=int(answer["address_space_limit"]),
-        )
-
 
 def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits) -> SanitizedFile:
     """Clean `inputs` (one file, or several photos that become one PDF) in the sandbox,
@@ -175,18 +177,7 @@ def draw_preview(clean: Path, workdir: Path, limits: SanitizeLimits) -> bytes:
     Raises the typed refusal the worker reported.
     """
     preview = workdir / "preview"
-    job = Job(
-        inputs=(str(clean),),
-        output=str(workdir / "clean"),  # never written by a preview-only job
-        thumbnail=str(workdir / "thumbnail"),  # nor this
-        preview=str(preview),
-        max_pixels=limits.max_pixels,
-        memory_bytes=limits.memory_bytes,
-        cpu_seconds=limits.cpu_seconds,
-        max_files=limits.max_files,
-        run_as=limits.run_as,
-        preview_only=True,
-    )
+    job = _job([clean], workdir, limits, preview_only=True)  # writes the preview only
     with SandboxRun(job, limits.wall_seconds) as run:
         answer = run.answer()
     _refuse_unless_ok(answer)

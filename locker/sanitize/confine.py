@@ -189,14 +189,12 @@ def _hand_over(workdir: Path, inputs: Collection[str], run_as: tuple[int, int]) 
     names = []
     for index, path in enumerate(inputs):
         source = Path(path)
-        if source.parent.resolve() == folder:
-            os.chown(source.name, *run_as)
-            names.append(source.name)
-        else:
+        name = source.name
+        if source.parent.resolve() != folder:
             name = f"given-{index}"
             shutil.copyfile(source, name)
-            os.chown(name, *run_as)
-            names.append(name)
+        os.chown(name, *run_as)
+        names.append(name)
     return tuple(names)
 
 

@@ -44,11 +44,17 @@ PILLOW_FORMATS = {
     "image/heic": "HEIF",
     "image/heif": "HEIF",
 }
-# A4 at 300 dpi: the smallest size that keeps a photographed paper legible when printed.
-A4_300DPI = (2480, 3508)
-# Up to this much larger than A4 at 300 dpi is kept as is: resampling costs more than it saves.
+# A paper's long side once stored, as the phone's script sends it (web/static/upload.js):
+# legible on screen and printed at A5, and a fifth of a 12 MP photo's weight.
+MAX_SIDE = 2000
+# The decoder's own scaling is taken when it decodes at most this much more than wanted
+# (the planes are then resampled to MAX_SIDE); beyond, Pillow's path decodes and resamples.
 OVERSIZE_SLACK = 1.35
 JPEG_QUALITY = 85
+# A stored photo weighs at most about this, as the phone's script sends it: above, the
+# quality steps down, to 45 at the lowest (a grainy photo; a paper's photo is far lighter).
+MAX_PHOTO_BYTES = 1000 * 1000
+LOWER_QUALITIES = (75, 65, 55, 45)
 THUMBNAIL_SIDE = 256
 THUMBNAIL_QUALITY = 70
 # The paper shown inline on its page: legible on a phone, light enough for a slow 3G link.
@@ -107,10 +113,9 @@ class CleanImage:
 
 
 def target_scale(width: int, height: int) -> float:
-    """The downscale factor that keeps at least A4 at 300 dpi, or 1.0 when not worth it."""
-    short, long = sorted((width, height))
-    scale = max(A4_300DPI[0] / short, A4_300DPI[1] / long)
-    return scale if scale * OVERSIZE_SLACK < 1.0 else 1.0
+    """The downscale factor that brings the long side to MAX_SIDE, or 1.0 when within it."""
+    long = max(width, height)
+    return MAX_SIDE / long if long > MAX_SIDE else 1.0
 
 
 @contextmanager
@@ -135,6 +140,10 @@ def clean_image(
             assert TURBO is not None
             drawn = previews.submit(planes_previews, planes, orientation) if previews else None
             fast = TURBO.encode_upright(planes, orientation, JPEG_QUALITY)
+            for quality in LOWER_QUALITIES:
+                if fast is None or len(fast.jpeg) <= MAX_PHOTO_BYTES:
+                    break
+                fast = TURBO.encode_upright(planes, orientation, quality)
             if fast is not None:
                 return CleanImage(
                     pixels=None, keep_png=False, size=fast.size, jpeg=fast.jpeg, previews=drawn
@@ -192,6 +201,8 @@ def _planes(data: bytes, image: Image.Image, orientation: int, scale: float) -> 
     planes: Planes | None = TURBO.decode_planes(
         data, size=image.size, orientation=orientation, scale=scale, slack=OVERSIZE_SLACK
     )
+    if planes is not None and max(planes.planes[0].shape) > MAX_SIDE:
+        planes = TURBO.shrunk(planes, MAX_SIDE)
     return planes
 
 
@@ -268,9 +279,14 @@ def _plain_mode(image: Image.Image) -> Image.Image:
 
 
 def encode_jpeg(pixels: Image.Image) -> bytes:
-    """Baseline JPEG q85 with no EXIF, ICC, XMP or comment segment."""
+    """Baseline JPEG q85 (lower if it would weigh over MAX_PHOTO_BYTES) with no EXIF, ICC,
+    XMP or comment segment."""
     buffer = io.BytesIO()
-    pixels.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    for quality in (JPEG_QUALITY, *LOWER_QUALITIES):
+        buffer = io.BytesIO()
+        pixels.save(buffer, "JPEG", quality=quality)
+        if buffer.tell() <= MAX_PHOTO_BYTES:
+            break
     return buffer.getvalue()
 
 

@@ -111,15 +111,9 @@ def _strip(pdf: pikepdf.Pdf) -> None:
     root = pdf.Root
     names = root.get("/Names")
     if isinstance(names, Dictionary):
-        for key in ("/JavaScript", "/EmbeddedFiles"):
-            if key in names:
-                del names[key]
-    for key in ("/OpenAction", "/AA", "/Metadata", "/URI", "/SpiderInfo"):
-        if key in root:
-            del root[key]
-    for key in ("/Info", "/ID"):
-        if key in pdf.trailer:
-            del pdf.trailer[key]
+        _drop(names, ("/JavaScript", "/EmbeddedFiles"))
+    _drop(root, ("/OpenAction", "/AA", "/Metadata", "/URI", "/SpiderInfo"))
+    _drop(pdf.trailer, ("/Info", "/ID"))
     for page in pdf.pages:
         annotations = page.obj.get("/Annots")
         if isinstance(annotations, Array):
@@ -127,9 +121,7 @@ def _strip(pdf: pikepdf.Pdf) -> None:
             page.obj["/Annots"] = Array(kept)
     for obj in list(pdf.objects):
         if isinstance(obj, pikepdf.Stream):
-            for key in EXTERNAL_STREAM_KEYS:
-                if key in obj.stream_dict:
-                    del obj.stream_dict[key]
+            _drop(obj.stream_dict, EXTERNAL_STREAM_KEYS)
         for node in _walk(obj):
             _neutralise(node)
 
@@ -157,18 +149,20 @@ def _direct(values: Iterable[object]) -> list[object]:
     ]
 
 
-def _neutralise(node: Dictionary) -> None:
-    for key in REMOVED_KEYS:
+def _drop(node: pikepdf.Object, keys: Iterable[str]) -> None:
+    for key in keys:
         if key in node:
             del node[key]
+
+
+def _neutralise(node: Dictionary) -> None:
+    _drop(node, REMOVED_KEYS)
     for key in ("/A", "/Next", "/PA"):
         action = node.get(key)
         if isinstance(action, Dictionary | Array) and _is_active(action):
             del node[key]
     if node.get("/S") in ACTIVE_ACTIONS:
-        for key in ("/S", "/F", "/URI", "/Win", "/Unix", "/Mac", "/Fields", "/D"):
-            if key in node:
-                del node[key]
+        _drop(node, ("/S", "/F", "/URI", "/Win", "/Unix", "/Mac", "/Fields", "/D"))
 
 
 def _is_active(action: object) -> bool:

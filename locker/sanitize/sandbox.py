@@ -27,11 +27,9 @@ from locker.sanitize import worker
 from locker.sanitize.errors import TooComplex
 
 log = logging.getLogger(__name__)
-# glibc malloc settings for the fork server, hence every child (read once, when a
-# process starts). A fresh child touches every page of memory it allocates for the first
-# time; transparent huge pages for malloc's heap make a 20 MB PDF's thousands of page
-# faults a few dozen, and the thresholds keep big blocks on that heap (bench/README.md,
-# "uploads").
+# glibc malloc settings for the fork server, hence every child (read once, when a process
+# starts): huge pages and big blocks kept on the heap save a fresh child most of its page
+# faults (figures: bench/README.md, "uploads").
 MALLOC_TUNABLES = (
     "glibc.malloc.hugetlb=1",
     f"glibc.malloc.mmap_threshold={64 * 1024 * 1024}",

@@ -108,9 +108,10 @@ def limit_self(memory_bytes: int, cpu_seconds: int) -> int:
     return ceiling
 
 
-def sniff(head: bytes) -> str:
-    """The MIME type libmagic reads from the first bytes."""
-    return str(magic.from_buffer(head, mime=True))
+def sniff(path: str | Path) -> str:
+    """The MIME type libmagic reads from the file's first bytes."""
+    with open(path, "rb") as handle:
+        return str(magic.from_buffer(handle.read(SNIFF_BYTES), mime=True))
 
 
 def _write_previews(job: Job, previews: images.Previews) -> None:
@@ -125,8 +126,7 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
         raise TooManyFiles("files", maximum=job.max_files)
     types = []
     for path in job.inputs:
-        with open(path, "rb") as handle:
-            content_type = sniff(handle.read(SNIFF_BYTES))
+        content_type = sniff(path)
         if content_type not in ACCEPTED:
             raise UnsupportedType(content_type, sniffed=content_type)
         types.append(content_type)
@@ -175,8 +175,7 @@ def sanitize(job: Job, out: BinaryIO, clean_done: Callable[[dict[str, Any]], Non
 def draw_preview(job: Job) -> None:
     """Write the preview of a file cleaned at an earlier upload (a preview-only job)."""
     source = Path(job.inputs[0])
-    with open(source, "rb") as handle:
-        content_type = sniff(handle.read(SNIFF_BYTES))
+    content_type = sniff(source)
     if content_type == "application/pdf":
         previews = pdfs.pdf_previews(source)
     elif content_type in images.PILLOW_FORMATS:

@@ -53,11 +53,9 @@ class LocalFolderStore:
         file is removed and the error (the iterator's own, or StorageError) propagates.
         """
         final = self._path(key)
-        try:
+        with _failing_as("local store folder is not writable"):
             self._make_folder(final.parent)
             fd, staging_name = tempfile.mkstemp(dir=self._staging, prefix="put-")
-        except OSError as exc:
-            raise StorageError("local store folder is not writable") from exc
         try:
             with os.fdopen(fd, "wb") as staged:
                 size = 0
@@ -65,11 +63,11 @@ class LocalFolderStore:
                     size += _write(staged, chunk)
                 if isinstance(chunks, Replayable) and size != chunks.size:
                     raise StorageError("the object is not the size it announced")
-                _sync(staged)
-            try:
+                with _failing_as("could not write the object"):
+                    staged.flush()
+                    os.fsync(staged.fileno())
+            with _failing_as("could not move the object into place"):
                 os.replace(staging_name, final)
-            except OSError as exc:
-                raise StorageError("could not move the object into place") from exc
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(staging_name)
@@ -92,10 +90,8 @@ class LocalFolderStore:
     def delete(self, key: str) -> None:
         """Remove the object if present; deleting an absent key is not an error."""
         path = self._path(key)
-        try:
+        with _failing_as("could not delete the object"):
             path.unlink(missing_ok=True)
-        except OSError as exc:
-            raise StorageError("could not delete the object") from exc
 
     def exists(self, key: str) -> bool:
         """Tell whether an object is stored under `key`."""
@@ -103,7 +99,7 @@ class LocalFolderStore:
 
     def list_keys(self) -> Iterator[str]:
         """Yield the key of every object file; staging files and strangers are skipped."""
-        try:
+        with _failing_as("could not list the local store folder"):
             with os.scandir(self._root) as folders:
                 fanouts = [
                     entry.path
@@ -120,16 +116,12 @@ class LocalFolderStore:
                             and entry.is_file(follow_symlinks=False)
                         ):
                             yield entry.name
-        except OSError as exc:
-            raise StorageError("could not list the local store folder") from exc
 
     def ensure_ready(self) -> None:
         """Create the root and staging folders (mode 0700) if missing; idempotent."""
-        try:
+        with _failing_as("could not create the local store folder"):
             self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._make_folder(self._staging)
-        except OSError as exc:
-            raise StorageError("could not create the local store folder") from exc
 
     def _make_folder(self, folder: Path) -> None:
         try:
@@ -139,41 +131,36 @@ class LocalFolderStore:
         _sync_folder(folder.parent)
 
 
+@contextlib.contextmanager
+def _failing_as(message: str) -> Iterator[None]:
+    """Turn our own I/O errors into StorageError(message), keeping the cause."""
+    try:
+        yield
+    except OSError as exc:
+        raise StorageError(message) from exc
+
+
 def _write(staged: BinaryIO, chunk: bytes) -> int:
     # Kept apart from the loop so that only our own I/O errors become StorageError, while
     # whatever the chunk iterator raises reaches the caller untouched.
-    try:
+    with _failing_as("could not write the object"):
         return staged.write(chunk)
-    except OSError as exc:
-        raise StorageError("could not write the object") from exc
-
-
-def _sync(staged: BinaryIO) -> None:
-    try:
-        staged.flush()
-        os.fsync(staged.fileno())
-    except OSError as exc:
-        raise StorageError("could not write the object") from exc
 
 
 def _sync_folder(folder: Path) -> None:
-    try:
+    with _failing_as("could not sync the local store folder"):
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError as exc:
-        raise StorageError("could not sync the local store folder") from exc
 
 
 def _read_chunks(stored: BinaryIO) -> Iterator[bytes]:
     with stored:
         while True:
-            try:
+            with _failing_as("could not read the object"):
                 chunk = stored.read(READ_CHUNK_BYTES)
-            except OSError as exc:
-                raise StorageError("could not read the object") from exc
             if not chunk:
                 return
             yield chunk

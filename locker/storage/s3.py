@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
-import logging
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, cast
 
@@ -22,6 +21,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from locker.errors import ObjectNotFound, StorageError, StorageUnavailable
+from locker.settings import MIB
 from locker.storage.base import (
     READ_CHUNK_BYTES,
     Replayable,
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
 
-log = logging.getLogger(__name__)
-
-MIB = 1024 * 1024
 # S3 refuses parts below 5 MiB (except the last one).
 MIN_PART_BYTES = 5 * MIB
 # Every object is ciphertext; saying so is all a content type may reveal.

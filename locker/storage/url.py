@@ -45,10 +45,8 @@ def open_store(
 
 
 def _local_root(host: str, path: str) -> Path:
-    if host not in ("", "localhost"):
-        raise _bad("file URLs take an absolute path: file:///var/lib/locker/objects")
     root = Path(unquote(path))
-    if not root.is_absolute() or not path:
+    if host not in ("", "localhost") or not root.is_absolute() or not path:
         raise _bad("file URLs take an absolute path: file:///var/lib/locker/objects")
     if ".." in root.parts:
         raise _bad("the folder path must not contain '..'")

@@ -1,9 +1,4 @@
-"""Sharing: accompaniment list, grants, mandates, recovery
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23
-"""
+"""Sharing: accompaniment list, grants, mandates, recovery"""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 UTC = sa.DateTime(timezone=True)
 

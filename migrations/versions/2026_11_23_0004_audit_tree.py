@@ -1,9 +1,4 @@
-"""Audit log: Merkle tree nodes, signed checkpoints, append-only triggers
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-23
-"""
+"""Audit log: Merkle tree nodes, signed checkpoints, append-only triggers"""
 
 from __future__ import annotations
 
@@ -15,8 +10,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 APPEND_ONLY = ("audit_records", "audit_tree_nodes", "audit_checkpoints")
 

@@ -1,9 +1,4 @@
-"""Previews: the encrypted JPEG (at most 1600 px long) each paper shows inline
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
-"""
+"""Previews: the encrypted JPEG (at most 1600 px long) each paper shows inline"""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

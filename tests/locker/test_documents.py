@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from crypto.errors import IntegrityError
+from locker import documents as core
 from locker.actors import Actor
 from locker.documents import ReceivedFile, UploadRequest
-from locker.errors import AuditUnavailable, DocumentDamaged, NotFound
+from locker.errors import AuditUnavailable, DocumentDamaged, InvalidInput, NotFound
 from locker.models import AuditRecord, Document
 from sharing import documents as docs
 from tests.conftest import Actors, sample
@@ -37,6 +38,8 @@ def put(
     name: str = "scan.png",
     title: str = "Titre",
     source: IO[bytes] | None = None,
+    upload_key: str | None = None,
+    actor: Actor | None = None,
 ):
     found = services(app)
     with found.session_factory() as session:
@@ -44,7 +47,7 @@ def put(
             context(
                 found,
                 session,
-                Actor(kind="person", id=person_id),
+                actor or Actor(kind="person", id=person_id),
             ),
             person_id=person_id,
             upload=UploadRequest(
@@ -53,6 +56,7 @@ def put(
                 title=title,
                 category="identity",
                 max_bytes=found.settings.max_upload_bytes,
+                upload_key=upload_key,
             ),
         )
 
@@ -125,6 +129,83 @@ def test_upload_leaves_nothing_when_the_database_write_fails(app: Flask, world: 
     assert list(store.list_keys()) == []
     with services(app).session_factory() as session:
         assert session.scalars(select(Document)).all() == []
+
+
+KEY = "7c9e6679742540de944be07fc1f90ae7"
+
+
+def _uploads(app: Flask) -> int:
+    return sum(1 for r in audit_rows(app) if r.action == "document:upload")
+
+
+def test_the_same_upload_sent_twice_stores_one_paper(app: Flask, world: Actors) -> None:
+    """A retry after a lost answer carries the form's key: the paper already stored answers."""
+    store = services(app).store
+    first = put(app, world.alice.id, sample("scan.png"), upload_key=KEY)
+    keys = sorted(store.list_keys())
+    again = put(app, world.alice.id, sample("scan.png"), title="Autre", upload_key=KEY)
+    assert again.id == first.id and again.title == "Titre"
+    assert sorted(store.list_keys()) == keys and _uploads(app) == 1
+    # Another key, or none, is another paper.
+    assert put(app, world.alice.id, sample("scan.png"), upload_key=KEY[::-1]).id != first.id
+    assert put(app, world.alice.id, sample("scan.png")).id != first.id
+    assert _uploads(app) == 3
+
+
+def test_an_upload_key_is_the_uploaders_own(app: Flask, world: Actors) -> None:
+    """Someone else sending the same key gets nothing of the paper it named."""
+    mine = put(app, world.alice.id, sample("scan.png"), upload_key=KEY)
+    theirs = put(app, world.bob.id, sample("scan.png"), upload_key=KEY)
+    assert theirs.id != mine.id and theirs.person_id == world.bob.id
+
+
+def test_an_unknown_category_is_refused_before_anything_is_stored(
+    app: Flask, world: Actors
+) -> None:
+    found = services(app)
+    with found.session_factory() as session:
+        with pytest.raises(InvalidInput) as refused:
+            docs.upload_document_for(
+                context(found, session, person(world)),
+                person_id=world.alice.id,
+                upload=UploadRequest(
+                    source=io.BytesIO(sample("scan.png")),
+                    filename="scan.png",
+                    title="Titre",
+                    category="secret-stuff",
+                    max_bytes=found.settings.max_upload_bytes,
+                ),
+            )
+    assert refused.value.params["field"] == "category"
+    assert list(found.store.list_keys()) == [] and _uploads(app) == 0
+
+
+@pytest.mark.parametrize("bad", ["short", "x" * 65, "a" * 20 + "/../", "ключ" * 5])
+def test_a_malformed_upload_key_is_refused(app: Flask, world: Actors, bad: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        put(app, world.alice.id, sample("scan.png"), upload_key=bad)
+    assert refused.value.params["field"] == "upload_key"
+    assert list(services(app).store.list_keys()) == []
+
+
+def test_the_second_of_two_racing_uploads_leaves_nothing(
+    app: Flask, world: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sends of one upload at once: the second to commit hits the unique key, deletes
+    what it stored and answers the first's paper."""
+    first = put(app, world.alice.id, sample("scan.png"), upload_key=KEY)
+    keys = sorted(services(app).store.list_keys())
+    looked = []
+    real = core._uploaded_before
+
+    def late(*args: object) -> object:  # the first send had not committed at the look
+        looked.append(1)
+        return None if len(looked) == 1 else real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "_uploaded_before", late)
+    assert put(app, world.alice.id, sample("scan.png"), upload_key=KEY).id == first.id
+    assert len(looked) == 2 and sorted(services(app).store.list_keys()) == keys
+    assert _uploads(app) == 1
 
 
 def test_a_received_file_is_emptied_once_read_and_the_document_is_whole(

@@ -204,6 +204,8 @@ API: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/persons/<person_id>/trash"): Row(
         rule({"owner", "helper_view"}, 200), {"person_id": "pid"}
     ),
+    # Everything at once: the person alone, whatever mandate a helper holds.
+    ("GET", "/api/v1/persons/<person_id>/export"): Row(rule({"owner"}, 200), {"person_id": "pid"}),
     # Sharing.
     ("GET", "/api/v1/persons/<person_id>/members"): Row(
         rule({"owner", "helper_share"}, 200), {"person_id": "pid"}
@@ -303,6 +305,8 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/sign-in"): Row(rule(AUTH, 401, anon=401), form=lambda c: {}),
     ("POST", "/sign-out"): Row(rule(AUTH, 302, **P), form=lambda c: {}, fresh_token=True),
     ("GET", "/settings"): Row(rule(AUTH, 200, **P)),
+    # Everything at once, and only one's own: a professional has no locker to take.
+    ("GET", "/settings/export"): Row(rule({"owner", "other_person"}, 200, **P)),
     ("GET", "/accessibility"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/papers"): Row(rule(PERSONS, 200, **P)),
     ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),
@@ -357,10 +361,10 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/papers/<document_id>/sharing"): Row(
         rule({"owner", "helper_share"}, 200, **P), {"document_id": "doc"}
     ),
-    ("POST", "/papers/<document_id>/sharing/<member_id>"): Row(
+    ("POST", "/papers/<document_id>/sharing"): Row(
         rule({"owner", "helper_share"}, 302, **P),
-        {"document_id": "doc", "member_id": "spare"},
-        form=lambda c: {"on": "1"},
+        {"document_id": "doc"},
+        form=lambda c: {**CONFIRMED(c), "member_id": c.spare_member},
     ),
     ("GET", "/helpers"): Row(rule(PERSONS, 200, **P)),
     ("POST", "/helpers"): Row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 import segno
 from flask import Flask
@@ -67,27 +68,43 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, wor
     sharing = alice.get(f"/papers/{paper_id}/sharing")
     assert sharing.status_code == 200 and b"Mme Martin" in sharing.data
     alice.post(
-        f"/papers/{paper_id}/sharing/{member_id}",
-        data={"on": "1", "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing")},
+        f"/papers/{paper_id}/sharing",
+        data={"member_id": member_id, "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing")},
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 200
     persons = pro.get("/pro/persons")
     assert b"CNI" in persons.data and b'class="paper-card person referent"' in persons.data
     # The switch off takes effect for the professional's open session at once.
-    alice.post(
-        f"/papers/{paper_id}/sharing/{member_id}",
-        data={"on": "0", "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing")},
+    alice.post(  # nothing ticked: the paper is taken away from the referent
+        f"/papers/{paper_id}/sharing",
+        data={"csrf_token": csrf(alice, f"/papers/{paper_id}/sharing")},
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 200, "asked first, not yet stopped"
     alice.post(
-        f"/papers/{paper_id}/sharing/{member_id}",
+        f"/papers/{paper_id}/sharing",
         data={
-            "on": "0",
             "confirmed": "1",
             "csrf_token": csrf(alice, f"/papers/{paper_id}/sharing"),
         },
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 404
+
+    # A ticked id that is not on the person's list is no one: nothing is shared.
+    stray = alice.post(
+        f"/papers/{paper_id}/sharing",
+        data={"member_id": [str(uuid.uuid4())], "csrf_token": csrf(alice, "/papers")},
+    )
+    assert stray.status_code == 302 and pro.get(f"/papers/{paper_id}").status_code == 404
+    # Seen through a shared kind of papers: shown ticked and fixed; saving keeps it.
+    alice.post(
+        "/accompaniment/category",
+        data={"member_id": member_id, "category": "identity", "csrf_token": csrf(alice, "/papers")},
+    )
+    page = alice.get(f"/papers/{paper_id}/sharing").data.decode()
+    assert re.search(rf'<input type="checkbox" checked disabled id="reader-{member_id}"', page)
+    kept = alice.post(f"/papers/{paper_id}/sharing", data={"csrf_token": csrf(alice, "/papers")})
+    assert kept.status_code == 302, "nothing taken away: nothing asked"
+    assert pro.get(f"/papers/{paper_id}").status_code == 200
 
     # The referent issues a recovery code; the person uses it; the notice says who.
     issued = pro.post(

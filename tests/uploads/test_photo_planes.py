@@ -106,22 +106,45 @@ def test_a_wrong_turn_would_be_seen() -> None:
     assert _mean_difference(unturned, _reference(data)) > 20.0
 
 
-def test_oversized_photo_is_decoded_at_a_reduced_scale_and_stays_a4_legible() -> None:
-    # 5400 x 4000: A4 at 300 dpi needs 65 % of each side; the decoder's 3/4 scale keeps
-    # it without resampling.
+def test_oversized_photo_is_decoded_at_a_reduced_scale_and_stored_at_most_max_side() -> None:
+    # 5400 x 4000: the decoder's 3/8 scale gives 2025 x 1500, resampled to 2000 long.
     data = _photo(_scene(5400, 4000), 6)
     clean = images.clean_image(data, "image/jpeg", MAX_PIXELS)
     assert clean.jpeg is not None
-    assert clean.size == (3000, 4050)
-    short, long = sorted(clean.size)
-    assert short >= images.A4_300DPI[0] and long >= images.A4_300DPI[1]
+    assert clean.size == (1481, 2000)  # turned upright, the long side at MAX_SIDE
     with Image.open(io.BytesIO(clean.jpeg)) as result:
         assert result.size == clean.size
         expected = _reference(data).resize(clean.size, Image.Resampling.BILINEAR)
         assert _mean_difference(result, expected) < 3.0
 
 
-def test_dct_scale_keeps_a4_and_no_more_than_the_slack() -> None:
+def test_every_path_caps_the_long_side() -> None:
+    """Pillow's path too (a grey photo, a PNG scan): nothing is stored over MAX_SIDE long."""
+    for mode, kind, fmt in (("L", "image/jpeg", "JPEG"), ("RGB", "image/png", "PNG")):
+        out = io.BytesIO()
+        Image.new(mode, (2480, 3508), 200).save(out, fmt)
+        clean = images.clean_image(out.getvalue(), kind, MAX_PIXELS)
+        assert clean.size == (1414, 2000), (mode, kind)
+    small = io.BytesIO()
+    Image.new("RGB", (1200, 900), 200).save(small, "JPEG")
+    assert images.clean_image(small.getvalue(), "image/jpeg", MAX_PIXELS).size == (1200, 900)
+
+
+def test_a_grainy_photo_is_stored_under_a_megabyte_on_both_paths() -> None:
+    """Noise is the heaviest a JPEG gets: the quality steps down until it weighs 1 MB."""
+    grain = Image.effect_noise((2000, 1500), 30).convert("RGB")  # a dim room's grain
+    for fmt, kind in (("JPEG", "image/jpeg"), ("WEBP", "image/webp")):  # planes, Pillow
+        out = io.BytesIO()
+        grain.save(out, fmt, quality=95)
+        clean = images.clean_image(out.getvalue(), kind, MAX_PIXELS)
+        assert clean.size == (2000, 1500)
+        assert len(clean.as_jpeg()) <= images.MAX_PHOTO_BYTES, fmt
+    plain = io.BytesIO()
+    grain.save(plain, "JPEG", quality=images.JPEG_QUALITY)
+    assert plain.tell() > images.MAX_PHOTO_BYTES  # at q85 it would not have fitted
+
+
+def test_dct_scale_keeps_the_target_and_no_more_than_the_slack() -> None:
     assert turbo.dct_scale(1.0, images.OVERSIZE_SLACK) == 1
     assert turbo.dct_scale(0.65, images.OVERSIZE_SLACK) == Fraction(3, 4)
     assert turbo.dct_scale(0.5, images.OVERSIZE_SLACK) == Fraction(1, 2)

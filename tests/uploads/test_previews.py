@@ -104,7 +104,7 @@ def _forget_preview(app: Flask, doc_id: str) -> None:
 
 def test_a_photo_preview_is_an_upright_bare_jpeg_of_1600_px(app: Flask, world: Actors) -> None:
     token = person_token(app.test_client())
-    # 4032 x 3024, EXIF Orientation=6 and GPS: stored upright (portrait), bare.
+    # 4032 x 3024, EXIF Orientation=6 and GPS: stored upright (portrait), 2000 long, bare.
     doc_id = _upload(app, token, world.alice.id, "id_photo_gps.jpg")
     response = _preview(app, token, doc_id)
     assert response.status_code == 200
@@ -120,7 +120,7 @@ def test_a_photo_preview_is_an_upright_bare_jpeg_of_1600_px(app: Flask, world: A
     # The same picture as the content, only smaller.
     content = app.test_client().get(f"/api/v1/documents/{doc_id}/content", headers=bearer(token))
     clean = _picture(content.data)
-    assert clean.size == (3024, 4032)
+    assert clean.size == (1500, images.MAX_SIDE)
     expected = clean.resize(preview.size, Image.Resampling.BILINEAR)
     assert _mean_difference(preview, expected) < 6.0
 
@@ -178,14 +178,16 @@ def test_previews_at_the_sanitiser_level(tmp_path: Path) -> None:
         clean = images.clean_image(png.getvalue(), "image/png", 50_000_000, previews=pool)
         assert clean.previews is not None
         drawn = clean.previews.result()
-    assert _picture(drawn.preview).size == (1600, 1067)
+    # Drawn from the clean pixels (2000 x 1333): the same size but for the rounding.
+    assert clean.size == (images.MAX_SIDE, 1333)
+    assert _picture(drawn.preview).size == (1600, 1066)
     assert max(_picture(drawn.thumbnail).size) == images.THUMBNAIL_SIDE
     # A preview-only job of the sandbox, from a file cleaned earlier.
     workdir = tmp_path / "work"
     workdir.mkdir()
     stored = workdir / "stored"
     stored.write_bytes(png.getvalue())
-    assert _picture(draw_preview(stored, workdir, SanitizeLimits())).size == (1600, 1067)
+    assert _picture(draw_preview(stored, workdir, SanitizeLimits())).size == (1600, 1066)
 
 
 # Rights and audit.

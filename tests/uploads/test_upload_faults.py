@@ -3,6 +3,7 @@ store leaves neither a row nor an object, and the person is told to try again.""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
@@ -12,9 +13,11 @@ from flask import Flask
 from locker.actors import utc_now
 from locker.settings import Settings
 from locker.storage import ObjectStore, Replayable
+from tests.conftest import Actors
 from tests.factories import new_person
 from tests.s3_server import S3Server
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
+from tests.web.test_pages import sign_in
 from web.app import create_app, open_object_store
 
 
@@ -126,3 +129,64 @@ def test_store_cut_in_the_middle_of_an_upload(
     assert "essayez" in response.get_json()["message"]
     assert counts(app) == (0, 0)
     app.extensions["locker"].engine.dispose()
+
+
+def _cut_body() -> tuple[bytes, int]:
+    """A form whose file stops half-way: what the server reads when a phone loses its
+    connection mid-upload (the body ends before the length it announced)."""
+    data = (SAMPLES / "scan.png").read_bytes()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nCarte\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="scan.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + data + b"\r\n--b--\r\n"
+    )
+    return body[: len(body) // 2], len(body)
+
+
+def test_an_upload_cut_short_says_so_and_stores_nothing(app: Flask, world: Actors) -> None:
+    client = app.test_client()
+    token = person_token(client)
+    cut, length = _cut_body()
+    answer = client.post(
+        f"/api/v1/persons/{world.alice.id}/documents",
+        input_stream=io.BytesIO(cut),
+        environ_overrides={"CONTENT_LENGTH": str(length)},
+        content_type="multipart/form-data; boundary=b",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.get_json()["error"] == "upload_cut", answer.get_json()
+    assert answer.status_code == 400
+    assert "rien n'a été enregistré" in answer.get_json()["message"]
+    # The page says it too, in the person's language, if the phone still listens.
+    page = app.test_client()
+    assert sign_in(page, "alice").status_code == 302
+    shown = page.post(
+        "/papers/new?lang=en",
+        input_stream=io.BytesIO(cut),
+        environ_overrides={"CONTENT_LENGTH": str(length)},
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert shown.status_code == 400 and shown.mimetype == "text/html"
+    assert "nothing was saved" in shown.get_data(as_text=True).lower()
+    assert counts(app) == (0, 0)
+
+
+def test_the_api_takes_an_upload_key_as_a_field_or_a_header(app: Flask, world: Actors) -> None:
+    client = app.test_client()
+    token = person_token(client)
+    photo = [((SAMPLES / "scan.png").read_bytes(), "scan.png")]
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    first = api_upload(client, token, world.alice.id, photo, upload_key=key)
+    assert first.status_code == 201
+    stored = counts(app)
+    again = client.post(
+        f"/api/v1/persons/{world.alice.id}/documents",
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+        data={"file": [(io.BytesIO(photo[0][0]), "scan.png")], "category": "identity"},
+        content_type="multipart/form-data",
+    )
+    assert again.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert counts(app) == stored
+    bad = api_upload(client, token, world.alice.id, photo, upload_key="../../etc")
+    assert bad.status_code == 422 and bad.get_json()["error"] == "invalid_input"
+    assert counts(app) == stored

@@ -59,6 +59,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # A camera that shows a test pattern, granted without a prompt (the QR code reader).
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 PHONE = {"width": 360, "height": 740}
 MIN_TARGET_PX = 44  # WCAG 2.5.5 / platform guidelines: a thumb needs 44 px

@@ -65,7 +65,9 @@ def _ids(catalog: Catalog) -> set[str]:
 
 def _french(text: str) -> bool:
     """A text worth catching if it shows untranslated: words, not a code or a unit."""
-    # Words with a small letter: a code such as "68VG6QA2" is nobody's language.
+    # Words with a small letter: a code such as "68VG6QA2" is nobody's language, and a
+    # placeholder's name ("%(num)d", "{limit_mb}") is no word at all.
+    text = re.sub(r"%\(\w+\)\w|\{\w+\}", " ", text)
     words = [w for w in re.findall(r"[^\W\d_]{2,}", text) if not w.isupper()]
     return len(words) >= 2 and not set(words) <= SAME_EVERYWHERE
 
@@ -189,6 +191,29 @@ def test_every_page_in_every_language_has_no_french_left(app: Flask, clock: Cloc
                 assert page.html.get("dir") == language.direction
                 left = french & set(page.pieces)
                 assert not left, f"{path} in {language.code} shows French: {sorted(left)[:5]}"
+
+
+@pytest.mark.parametrize("stack", ["sqlite-file"], indirect=True)
+def test_each_page_has_one_heading_and_a_title_of_its_own(app: Flask, clock: Clock) -> None:
+    """One <h1>; a <title> that starts with what the page is for (its heading, but on the
+    paper's own page, which names the paper), then the service; no two titles alike."""
+    world = build_world(app, clock)
+    titles: dict[str, str] = {}
+    for who, paths in _pages(world).items():
+        client = app.test_client()
+        if who:
+            assert sign_in(client, who).status_code == 302
+        for path in paths:
+            html = client.get(path).get_data(as_text=True)
+            headings = re.findall(r"<h1[^>]*>(.*?)</h1>", html, re.S)
+            assert len(headings) == 1, (path, headings)
+            heading = " ".join(re.sub(r"<[^>]+>", " ", headings[0]).split())
+            title = " ".join(re.search(r"<title>(.*?)</title>", html, re.S).group(1).split())
+            assert title.endswith(" · Mon coffre-fort"), (path, title)
+            assert heading.startswith(title.removesuffix(" · Mon coffre-fort")), (path, title)
+            titles.setdefault(f"{who}:{title}", path)
+    every = sum(len(paths) for paths in _pages(world).values())
+    assert len(titles) == every, "two pages share a title"
 
 
 def test_the_choice_is_remembered_and_the_browser_asked_first(client: FlaskClient) -> None:

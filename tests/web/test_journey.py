@@ -82,8 +82,9 @@ def test_a_person_shares_a_photo_and_sees_who_opened_it(
     expect(person.locator("#members")).to_contain_text("Mme Martin")
     person.click("form[action$='/accompaniment/referent'] button[type=submit]")
     person.goto(f"{paper_path}/sharing")
-    person.click("#switches button[type=submit]")
-    expect(person.locator("#switches button.danger")).to_have_count(1)
+    person.locator("#readers input[name=member_id]").check()
+    person.click("#save-readers")
+    expect(person.locator("#readers input[name=member_id]")).to_be_checked()
 
     # The referent opens it from their desk.
     desk.goto("/pro/persons")

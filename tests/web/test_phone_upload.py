@@ -182,6 +182,37 @@ def test_a_dropped_connection_offers_to_send_the_same_photo_again(
     assert live_server.document_count(username) == 1
 
 
+def test_an_answer_lost_after_the_paper_was_stored_does_not_store_it_twice(
+    live_server: LiveServer,  # noqa: F811
+    new_context: NewContext,  # noqa: F811
+    photo: Path,
+) -> None:
+    """The server stored the paper, then the connection dropped before its answer: the retry
+    carries the form's upload key, and the person still has one paper."""
+    username = live_server.create_person()
+    _, page = phone_page(new_context, javascript=True)
+    sign_in(page, username)
+    expect(page).to_have_url(at(live_server, "/papers"))
+    choose_photo(page, photo)
+    sent: list[Request] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if is_upload(route.request) and not sent:
+            sent.append(route.request)
+            route.fetch()  # the server receives it all and stores the paper
+            route.abort("connectionreset")  # and its answer never reaches the phone
+        else:
+            route.continue_()
+
+    page.route("**/papers/new", lose_the_first_answer)
+    page.click("#save")
+    expect(page.locator("#retry")).to_be_visible()
+    assert live_server.document_count(username) == 1
+    page.click("#retry")
+    assert_saved(live_server, page)
+    assert live_server.document_count(username) == 1
+
+
 def test_a_server_that_cannot_finish_says_why_and_offers_to_send_again(
     live_server: LiveServer,  # noqa: F811
     new_context: NewContext,  # noqa: F811

@@ -16,7 +16,7 @@ from web.auth import bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
 from web.openapi import INVALID, Answers, Error, operation
-from web.throttle import sign_in_allowed, sign_in_failed
+from web.throttle import account_name, sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -66,7 +66,6 @@ def delete_token() -> Any:
     token = bearer_token()
     assert token is not None
     accounts.sign_out(db(), services().clock, token, current_actor())
-    db().commit()
     return "", 204
 
 
@@ -76,28 +75,24 @@ def me() -> Any:
     user = g.api_signed_in.user
     if isinstance(user, Person):
         return jsonify(
-            {
-                "id": user.id,
-                "kind": "person",
-                "username": user.username,
-                "display_name": user.display_name,
-                "must_change_password": bool(user.must_change_password),
-            }
+            id=user.id,
+            kind="person",
+            username=user.username,
+            display_name=user.display_name,
+            must_change_password=bool(user.must_change_password),
         )
     assert isinstance(user, Professional)
     share_code = share_code_for(db(), services().clock, user)
     db().commit()
     return jsonify(
-        {
-            "id": user.id,
-            "kind": "professional",
-            "email": user.email,
-            "display_name": user.display_name,
-            "organization_id": user.organization_id,
-            "role": user.role,
-            "share_code": share_code,
-            "must_change_password": False,
-        }
+        id=user.id,
+        kind="professional",
+        email=user.email,
+        display_name=user.display_name,
+        organization_id=user.organization_id,
+        role=user.role,
+        share_code=share_code,
+        must_change_password=False,
     )
 
 
@@ -117,7 +112,7 @@ def change_password(json: NewPassword) -> Any:
     person's recovery card shown at account creation stops working: print a new one with
     POST /persons/{id}/recovery-card"""
     signed_in = g.api_signed_in
-    identifier = _identifier(signed_in.user)
+    identifier = account_name(signed_in.user)
     # A stolen token must not become a way to guess the password: the sign-in counters.
     if not sign_in_allowed(identifier):
         return error_response("too_many_attempts", 429)
@@ -137,12 +132,7 @@ def change_password(json: NewPassword) -> Any:
         db().rollback()
         sign_in_failed(identifier)
         raise
-    db().commit()
     return "", 204
-
-
-def _identifier(user: Person | Professional) -> str:
-    return user.username if isinstance(user, Person) else user.email
 
 
 @operation(
@@ -169,5 +159,4 @@ def create_person(json: NewPerson) -> Any:
         display_name=json.display_name,
         password=json.password,
     )
-    db().commit()
     return PersonCreated(id=person.id, username=person.username, recovery_codes=codes), 201

@@ -6,20 +6,16 @@ import click
 
 from locker import accounts
 from locker.actors import utc_now
-from locker.errors import LockerError
 from web.app import open_keyring
-from web.commands import CommandDb, command_settings, emit, failure, read_password
+from web.commands import command_session, command_settings, emit, read_password
 
 
 @click.command("create-org")
 @click.argument("name")
 def create_org(name: str) -> None:
     """Create an organisation; prints {"id", "name"}."""
-    with CommandDb(command_settings()) as db:
-        try:
-            org = accounts.create_organization(db.session, utc_now, name)
-        except LockerError as exc:
-            raise failure(exc) from exc
+    with command_session(command_settings()) as session:
+        org = accounts.create_organization(session, utc_now, name)
         emit({"id": org.id, "name": org.name})
 
 
@@ -36,19 +32,16 @@ def create_professional(
 ) -> None:
     """Create a professional account; prints {"id", "email"}."""
     password = read_password()
-    with CommandDb(command_settings()) as db:
-        try:
-            pro = accounts.create_professional(
-                db.session,
-                utc_now,
-                organization_id=org_id,
-                email=email,
-                display_name=name,
-                password=password,
-                role=role,
-            )
-        except LockerError as exc:
-            raise failure(exc) from exc
+    with command_session(command_settings()) as session:
+        pro = accounts.create_professional(
+            session,
+            utc_now,
+            organization_id=org_id,
+            email=email,
+            display_name=name,
+            password=password,
+            role=role,
+        )
         emit({"id": pro.id, "email": pro.email, "organization_id": pro.organization_id})
 
 
@@ -69,19 +62,16 @@ def create_person(
     password = read_password()
     settings = command_settings()
     keyring = open_keyring(settings)
-    with CommandDb(settings) as db:
-        try:
-            person = accounts.create_person(
-                db.session,
-                keyring,
-                utc_now,
-                username=username,
-                display_name=display_name,
-                password=password,
-                must_change_password=must_change_password,
-            )
-        except LockerError as exc:
-            raise failure(exc) from exc
+    with command_session(settings) as session:
+        person = accounts.create_person(
+            session,
+            keyring,
+            utc_now,
+            username=username,
+            display_name=display_name,
+            password=password,
+            must_change_password=must_change_password,
+        )
         emit({"id": person.id, "username": person.username})
 
 

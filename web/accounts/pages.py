@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 
 from locker import accounts
 from locker.errors import LockerError, WrongCurrentPassword
-from locker.models import Person
 from sharing.accounts import change_own_password, create_person_with_card
 from web.auth import (
-    WebUser,
     current_actor,
     must_change_password,
+    pages_for_signed_in,
+    person_id_or_404,
+    professional_or_404,
     sign_in_browser,
     sign_out_browser,
     web_user,
 )
 from web.context import db, services
-from web.errors import status_for
+from web.documents.export import export_response
 from web.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -29,12 +29,15 @@ from web.forms import (
     Problem,
     SignInForm,
     asks_first,
+    done,
     form_problems,
+    refused,
 )
 from web.i18n import message
-from web.throttle import sign_in_allowed, sign_in_failed
+from web.throttle import account_name, sign_in_allowed, sign_in_failed
 
 pages = Blueprint("accounts", __name__)
+pages_for_signed_in(pages, "accounts.home", "accounts.sign_in", "accounts.accessibility")
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
@@ -61,13 +64,12 @@ def _own_password_first() -> Any:
 
 
 @pages.route("/account/password", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def change_password() -> Any:
     user = web_user()
     assert user is not None
     form = ChangePasswordForm()
     problems, status = [], 200
-    identifier = _identifier(user)
+    identifier = account_name(user.signed_in.user)
     if request.method == "POST" and not sign_in_allowed(identifier):
         # A stolen session must not become a way to guess the password.
         problems, status = [Problem(None, message("too_many_attempts"))], 429
@@ -88,13 +90,11 @@ def change_password() -> Any:
             if field is not None:
                 sign_in_failed(identifier)
             field = field or ("new_password" if refusal.params.get("field") else None)
-            said = message(refusal.code, **refusal.params)
-            problems, status = [Problem(field, said)], status_for(refusal)
+            problems, status = refused(refusal, field)
         else:
-            db().commit()
             if not codes:
-                flash(message("password_changed"), "info")
-                return redirect(url_for("accounts.home"))
+                return done("password_changed", "accounts.home")
+            db().commit()
             # The person's fresh card (the one shown at creation no longer works): once.
             return render_template("change_password.html", form=None, codes=codes)
     elif request.method == "POST":
@@ -106,11 +106,6 @@ def change_password() -> Any:
         ),
         status,
     )
-
-
-def _identifier(user: WebUser) -> str:
-    found = user.signed_in.user
-    return found.username if isinstance(found, Person) else found.email
 
 
 @pages.get("/")
@@ -159,7 +154,6 @@ def sign_in() -> Any:
 
 
 @pages.post("/sign-out")
-@login_required  # type: ignore[untyped-decorator]
 def sign_out() -> Any:
     form = ConfirmForm()
     user = web_user()
@@ -176,13 +170,17 @@ def accessibility() -> Any:
 
 
 @pages.get("/settings")
-@login_required  # type: ignore[untyped-decorator]
 def settings() -> Any:
     return render_template("settings.html", confirm=ConfirmForm())
 
 
+@pages.get("/settings/export")
+def export_mine() -> Response:
+    """Everything the locker keeps for the signed-in person, in one ZIP."""
+    return export_response(person_id_or_404())
+
+
 @pages.post("/sign-out-everywhere")
-@login_required  # type: ignore[untyped-decorator]
 @asks_first(
     _l("Se déconnecter partout ?"),
     _l("Tous vos téléphones, ordinateurs et applications seront déconnectés."),
@@ -202,11 +200,8 @@ def sign_out_everywhere() -> Any:
 
 
 @pages.route("/pro", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def professional_home() -> Any:
-    user = web_user()
-    if user is None or user.is_person:
-        abort(404)
+    professional_or_404()
     form = CreatePersonForm()
     created: str | None = None
     card_codes: list[str] = []

@@ -72,14 +72,13 @@ def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
 def checkpoint() -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note)"""
     found = services()
-    settings = found.settings
     made = publish_current_checkpoint(
         found.session_factory,
         found.keyring.audit_signing_key(),
         found.clock,
-        origin=settings.audit_origin,
-        witness_dir=settings.audit_witness_dir,
-        max_age_minutes=settings.audit_checkpoint_minutes,
+        origin=found.settings.audit_origin,
+        witness_dir=found.settings.audit_witness_dir,
+        max_age_minutes=found.settings.audit_checkpoint_minutes,
         s3_witness=found.s3_witness,
     )
     return Response(made.note, content_type=TEXT_PLAIN)
@@ -138,7 +137,7 @@ def consistency(query: ConsistencyQuery) -> Any:
 @operation(
     api.get,
     "/persons/<person_id>/access-log",
-    resp=Answers(HTTP_200=(Entries, "Entries, newest first"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_200=(Entries, "Entries, newest first")),
 )
 def access_log(person_id: str, query: AccessLogQuery) -> Any:
     """Who did what to the person's papers, newest first (the person only)"""

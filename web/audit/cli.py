@@ -10,10 +10,9 @@ import click
 from locker.actors import utc_now
 from locker.audit_verify import verify_log
 from locker.checkpoints import publish_current_checkpoint
-from locker.db import make_engine, make_session_factory
-from locker.errors import LockerError
+from locker.db import make_session_factory
 from web.app import open_keyring, open_s3_witness
-from web.commands import command_settings
+from web.commands import command_engine, command_settings
 
 
 @click.group()
@@ -35,22 +34,18 @@ def verify(witness_dir: str | None) -> None:
     """
     settings = command_settings()
     public_key = open_keyring(settings).audit_signing_key().public_key()
-    engine = make_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            # Older versions kept the witness inside the data dir: still checked if there.
-            legacy = settings.data_dir / "witness"
-            s3_witness = open_s3_witness(settings, utc_now)
-            report = verify_log(
-                conn,
-                public_key,
-                settings.audit_origin,
-                Path(witness_dir) if witness_dir else settings.audit_witness_dir,
-                (legacy,) if legacy.is_dir() else (),
-                s3_witness.notes() if s3_witness is not None else (),
-            )
-    finally:
-        engine.dispose()
+    with command_engine(settings) as engine, engine.connect() as conn:
+        # Older versions kept the witness inside the data dir: still checked if there.
+        legacy = settings.data_dir / "witness"
+        s3_witness = open_s3_witness(settings, utc_now)
+        report = verify_log(
+            conn,
+            public_key,
+            settings.audit_origin,
+            Path(witness_dir) if witness_dir else settings.audit_witness_dir,
+            (legacy,) if legacy.is_dir() else (),
+            s3_witness.notes() if s3_witness is not None else (),
+        )
     click.echo(
         json.dumps(
             {
@@ -78,8 +73,7 @@ def checkpoint() -> None:
     """Sign a checkpoint of the log now and copy it to the witness; prints it."""
     settings = command_settings()
     keyring = open_keyring(settings)
-    engine = make_engine(settings.database_url)
-    try:
+    with command_engine(settings) as engine:
         made = publish_current_checkpoint(
             make_session_factory(engine),
             keyring.audit_signing_key(),
@@ -89,10 +83,6 @@ def checkpoint() -> None:
             max_age_minutes=0,
             s3_witness=open_s3_witness(settings, utc_now),
         )
-    except LockerError as exc:
-        raise click.ClickException(f"{exc.code}: {exc}") from exc
-    finally:
-        engine.dispose()
     click.echo(made.note, nl=False)
 
 

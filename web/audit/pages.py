@@ -7,9 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_skeleton
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_decimal, format_time, get_locale, get_timezone, to_user_timezone
-from flask_login import login_required
 
 from locker.access_log import LogEntry
 from locker.documents import DocumentView
@@ -25,10 +24,12 @@ from web.audit.words import (
     REFUSED_YOU,
     WHO,
 )
-from web.auth import web_user
+from web.auth import pages_for_signed_in, person_id_or_404, professional_or_404
 from web.context import request_context
 
 pages = Blueprint("audit", __name__)
+pages_for_signed_in(pages)
+_PAGE = 50  # entries a page; the link to older ones starts after the last
 
 
 @dataclass(frozen=True)
@@ -84,22 +85,17 @@ def sentence(entry: LogEntry, documents: dict[str, DocumentView] | None, reader_
 
 
 @pages.get("/access-log")
-@login_required  # type: ignore[untyped-decorator]
 def access_log() -> Any:
-    user = web_user()
-    if user is None or not user.is_person:
-        abort(404)
-    person_id = user.signed_in.user.id
+    person_id = person_id_or_404()
     paper = request.args.get("document") or None
-    raw_before = request.args.get("before", "")
-    before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
+    before = _before()
     # Others first, 50 at a time; the person's own last 200 records folded by day below.
     log = audit_log.read_access_log_for(
         request_context(),
         person_id=person_id,
         document_id=paper,
         before=before,
-        limit=50,
+        limit=_PAGE,
         with_documents=True,
         by="others",
     )
@@ -112,7 +108,7 @@ def access_log() -> Any:
         own_lines=_folded(mine.entries, log.documents, person_id) if before is None else [],
         documents=list(log.documents.values()),
         selected=paper,
-        older=log.entries[-1].seq if len(log.entries) == 50 else None,
+        older=log.entries[-1].seq if len(log.entries) == _PAGE else None,
     )
 
 
@@ -151,14 +147,15 @@ def _looked(entries: list[LogEntry]) -> LogLine:
 
 
 @pages.get("/pro/my-actions")
-@login_required  # type: ignore[untyped-decorator]
 def my_actions() -> Any:
-    user = web_user()
-    if user is None or user.is_person:
-        abort(404)
-    raw_before = request.args.get("before", "")
-    before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 12 else None
-    entries = audit_log.list_own_actions(request_context(), before=before, limit=50)
-    older = entries[-1].seq if len(entries) == 50 else None
-    lines = [(e, sentence(e, None, user.signed_in.user.id)) for e in entries]
+    professional_id = professional_or_404().id
+    entries = audit_log.list_own_actions(request_context(), before=_before(), limit=_PAGE)
+    lines = [(e, sentence(e, None, professional_id)) for e in entries]
+    older = entries[-1].seq if len(entries) == _PAGE else None
     return render_template("audit/my_actions.html", lines=lines, older=older)
+
+
+def _before() -> int | None:
+    """The page asked for: the entries before this sequence number (None: the newest)."""
+    raw = request.args.get("before", "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None

@@ -9,24 +9,40 @@ from flask import Blueprint, Response, request
 
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
-from web.context import db, request_context
+from web.context import request_context
+from web.documents.export import export_response
 from web.documents.schemas import Document, Documents, Edit, Upload
 from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
 from web.errors import error_response
-from web.openapi import NOT_FOUND, Answers, Error, operation
+from web.openapi import Answers, Error, operation
 from web.responses import document_response
 
 api = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 
 
 @operation(
-    api.get,
-    "/persons/<person_id>/documents",
-    resp=Answers(HTTP_200=(Documents, "Documents"), HTTP_404=NOT_FOUND),
+    api.get, "/persons/<person_id>/documents", resp=Answers(HTTP_200=(Documents, "Documents"))
 )
 def list_documents(person_id: str) -> Any:
     """The person's documents, newest first"""
     return docs.list_documents_for(request_context(), person_id=person_id)
+
+
+@operation(
+    api.get,
+    "/persons/<person_id>/export",
+    resp=Answers(
+        HTTP_200=(
+            None,
+            "application/zip, streamed: every paper, their list, the access log "
+            "and what verifies it, and a note in the person's language",
+        ),
+        HTTP_503=(Error, "Audit log unavailable: nothing is sent"),
+    ),
+)
+def export_person(person_id: str) -> Response:
+    """Everything the locker keeps for the person, in one ZIP (the person only)"""
+    return export_response(person_id)
 
 
 # The file streams into private storage as it arrives (uploads.py): no schema reads it here.
@@ -37,7 +53,6 @@ def list_documents(person_id: str) -> Any:
     skip_validation=True,
     resp=Answers(
         HTTP_201=(Document, "Stored"),
-        HTTP_404=NOT_FOUND,
         HTTP_413=(Error, "Too large, or over the person's quota"),
         HTTP_415=(Error, "Not an accepted kind of file, or bytes and parse disagree"),
         HTTP_422=(Error, "Empty, damaged, encrypted or too complex file"),
@@ -58,11 +73,7 @@ def upload_document(person_id: str) -> Any:
     return Document.model_validate(view), 201
 
 
-@operation(
-    api.get,
-    "/documents/<document_id>",
-    resp=Answers(HTTP_200=(Document, "The document"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/documents/<document_id>", resp=Answers(HTTP_200=(Document, "The document")))
 def get_document(document_id: str) -> Any:
     """A document's description"""
     return docs.describe_document_for(request_context(), document_id=document_id)
@@ -73,22 +84,16 @@ def get_document(document_id: str) -> Any:
     "/documents/<document_id>/content",
     resp=Answers(
         HTTP_200=(None, "Authenticated plaintext, as an attachment"),
-        HTTP_404=NOT_FOUND,
         HTTP_502=(Error, "The stored object failed authentication"),
         HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
     ),
 )
 def get_document_content(document_id: str) -> Response:
     """The document's bytes (recorded in the access log first)"""
-    opened = docs.open_document_for(request_context(), document_id=document_id)
-    return document_response(opened)
+    return document_response(docs.open_document_for(request_context(), document_id=document_id))
 
 
-@operation(
-    api.delete,
-    "/documents/<document_id>",
-    resp=Answers(HTTP_204=(None, "In the trash"), HTTP_404=NOT_FOUND),
-)
+@operation(api.delete, "/documents/<document_id>", resp=Answers(HTTP_204=(None, "In the trash")))
 def delete_document(document_id: str) -> Any:
     """Move a document to the trash (restorable for 30 days)"""
     trash_document_for(request_context(), document_id=document_id)
@@ -101,23 +106,20 @@ def delete_document(document_id: str) -> Any:
     resp=Answers(
         HTTP_200=(Document, "The document as it is now"),
         HTTP_400=(Error, "Malformed body"),
-        HTTP_404=NOT_FOUND,
         HTTP_422=(Error, "Empty or too long title, unknown category"),
     ),
 )
 def edit_document(document_id: str, json: Edit) -> Any:
     """Rename and/or re-file a document (owner, or a helper with the organise scope)"""
-    view = docs.edit_document_for(
+    return docs.edit_document_for(
         request_context(), document_id=document_id, title=json.title, category=json.category
     )
-    db().commit()
-    return view
 
 
 @operation(
     api.get,
     "/documents/<document_id>/thumbnail",
-    resp=Answers(HTTP_200=(None, "The thumbnail, a JPEG"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_200=(None, "The thumbnail, a JPEG")),
 )
 def get_thumbnail(document_id: str) -> Response:
     """A small JPEG of the document (first page), decrypted on the fly"""
@@ -130,7 +132,6 @@ def get_thumbnail(document_id: str) -> Response:
     "/documents/<document_id>/preview",
     resp=Answers(
         HTTP_200=(None, "The preview, a JPEG at most 1600 px on its long side, shown inline"),
-        HTTP_404=NOT_FOUND,
         HTTP_422=(Error, "No preview could be drawn from this paper's file"),
         HTTP_502=(Error, "The stored object failed authentication"),
         HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
@@ -147,18 +148,14 @@ def get_preview(document_id: str) -> Response:
 @operation(
     api.get,
     "/persons/<person_id>/trash",
-    resp=Answers(HTTP_200=(Documents, "Documents, with deleted_at"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_200=(Documents, "Documents, with deleted_at")),
 )
 def list_trash(person_id: str) -> Any:
     """The person's trashed documents (purged 30 days after deletion)"""
     return list_trash_for(request_context(), person_id=person_id)
 
 
-@operation(
-    api.post,
-    "/documents/<document_id>/restore",
-    resp=Answers(HTTP_204=(None, "Restored"), HTTP_404=NOT_FOUND),
-)
+@operation(api.post, "/documents/<document_id>/restore", resp=Answers(HTTP_204=(None, "Restored")))
 def restore_document(document_id: str) -> Any:
     """Take a document out of the trash (within 30 days of deleting it)"""
     restore_document_for(request_context(), document_id=document_id)

@@ -7,13 +7,11 @@ import json
 import click
 
 from locker.actors import utc_now
-from locker.db import make_engine, make_session_factory
-from locker.errors import LockerError
 from locker.reconcile import reconcile_storage
 from locker.trash import purge_trash
 from sharing.grants import record_grant_expiries
 from web.app import open_object_store
-from web.commands import command_settings
+from web.commands import command_session, command_settings, emit
 
 
 @click.command()
@@ -26,25 +24,10 @@ def purge() -> None:
     """
     settings = command_settings()
     store = open_object_store(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            report = purge_trash(session, store, utc_now)
-            expired = record_grant_expiries(session, utc_now)
-            session.commit()
-    except LockerError as exc:
-        raise click.ClickException(f"{exc.code}: {exc}") from exc
-    finally:
-        engine.dispose()
-    click.echo(
-        json.dumps(
-            {
-                "purged": report.purged,
-                "objects_left": report.objects_left,
-                "grants_expired": expired,
-            }
-        )
-    )
+    with command_session(settings) as session:
+        report = purge_trash(session, store, utc_now)
+        expired = record_grant_expiries(session, utc_now)
+    emit({"purged": report.purged, "objects_left": report.objects_left, "grants_expired": expired})
 
 
 @click.group()
@@ -69,14 +52,9 @@ def reconcile(fix: bool, grace_seconds: float) -> None:
     """
     settings = command_settings()
     store = open_object_store(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            report = reconcile_storage(session, store, fix=fix, grace_seconds=grace_seconds)
-    except LockerError as exc:
-        raise click.ClickException(f"{exc.code}: {exc}") from exc
-    finally:
-        engine.dispose()
+    with command_session(settings) as session:
+        report = reconcile_storage(session, store, fix=fix, grace_seconds=grace_seconds)
+    # Not `emit`: an orphan's key is whatever the bucket holds, so it is printed escaped.
     click.echo(
         json.dumps(
             {

@@ -3,41 +3,40 @@ and trash."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, Response, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
-from locker.documents import CATEGORIES
+from locker.documents import CATEGORIES, UPLOAD_KEY
 from locker.errors import LockerError
 from locker.trash import RETENTION
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
-from web.auth import (
-    person_id_or_404,
-)
-from web.context import Services, db, request_context, services
+from web.auth import pages_for_signed_in, person_id_or_404
+from web.context import request_context, services
 from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
-from web.errors import status_for
 from web.forms import (
     ConfirmForm,
     EditPaperForm,
     Problem,
     UploadForm,
     asks_first,
+    done,
     form_problems,
+    refused,
+    sent,
 )
 from web.i18n import category_choices, megabytes, message
 from web.responses import document_response
 
 pages = Blueprint("documents", __name__)
+pages_for_signed_in(pages)
 
 
 @pages.get("/papers")
-@login_required  # type: ignore[untyped-decorator]
 def papers() -> Any:
     person_id = person_id_or_404()
     views = docs.list_documents_for(request_context(), person_id=person_id)
@@ -54,34 +53,30 @@ def papers() -> Any:
 
 
 @pages.route("/papers/new", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def add_paper() -> Any:
     form = UploadForm()
-    problems: list[Problem] = []
-    status = 200
+    problems, status = [], 200
     if form.validate_on_submit():
         files = uploaded_files(request.files)
         if not files:
             problems, status = [Problem("camera", message("no_file"))], 422
         else:
             try:
-                _upload(services(), files, form)
+                _upload(files, form)
             except LockerError as refusal:
                 # The refusal is shown on the form itself, so the title and category the
                 # person typed are still there for the next try.
                 field = refusal.params.get("field")
-                said = message(refusal.code, **refusal.params)
-                problems = [Problem(field if field in _TEXT_FIELDS else "camera", said)]
-                status = status_for(refusal)
+                problems, status = refused(refusal, field if field in _TEXT_FIELDS else "camera")
             else:
-                flash(message("added"), "info")
-                return redirect(url_for("documents.papers"))
+                return done("added", "documents.papers")
     elif request.method == "POST":
         problems, status = form_problems(form), 400
     limit_bytes = services().settings.max_upload_bytes
     return (
         render_template(
             "paper_new.html",
+            upload_key=_upload_key(),
             form=form,
             problems=problems,
             categories=category_choices(),
@@ -92,11 +87,18 @@ def add_paper() -> Any:
     )
 
 
+def _upload_key() -> str:
+    """This form's upload key: the one it was sent with when shown again after a refusal (so
+    a retry stays the same upload), else a new one."""
+    given = request.form.get("upload_key", "")
+    return given if UPLOAD_KEY.fullmatch(given) else uuid.uuid4().hex
+
+
 # A refusal naming one of these is shown beside it; any other concerns the file itself.
 _TEXT_FIELDS = {"title", "category", "valid_until"}
 
 
-def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None:
+def _upload(files: list[FileStorage], form: UploadForm) -> None:
     upload = upload_request(
         files, form.title.data or "", form.category.data or "other", form.valid_until.data
     )
@@ -104,7 +106,6 @@ def _upload(found: Services, files: list[FileStorage], form: UploadForm) -> None
 
 
 @pages.get("/papers/<document_id>")
-@login_required  # type: ignore[untyped-decorator]
 def paper(document_id: str) -> Any:
     view = docs.describe_document_for(request_context(), document_id=document_id)
     return render_template(
@@ -117,14 +118,12 @@ def paper(document_id: str) -> Any:
 
 
 @pages.get("/papers/<document_id>/content")
-@login_required  # type: ignore[untyped-decorator]
 def paper_content(document_id: str) -> Response:
     opened = docs.open_document_for(request_context(), document_id=document_id)
     return document_response(opened, inline=request.args.get("view") == "1")
 
 
 @pages.post("/papers/<document_id>/delete")
-@login_required  # type: ignore[untyped-decorator]
 @asks_first(
     _l("Mettre ce papier à la corbeille ?"),
     _l("Vous pourrez le remettre pendant 30 jours. Ensuite, il sera effacé."),
@@ -133,44 +132,31 @@ def paper_content(document_id: str) -> Response:
     "document_id",
 )
 def delete_paper(document_id: str) -> Any:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    sent(ConfirmForm())
     # Deleting moves to the trash: restorable for 30 days, then purged.
     trash_document_for(request_context(), document_id=document_id)
-    flash(
-        gettext("Le papier est dans la corbeille. Vous pouvez le remettre pendant 30 jours."),
-        "info",
-    )
-    return redirect(url_for("documents.papers"))
+    return done("trashed", "documents.papers")
 
 
 @pages.post("/papers/<document_id>/edit")
-@login_required  # type: ignore[untyped-decorator]
 def edit_paper(document_id: str) -> Any:
-    form = EditPaperForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = sent(EditPaperForm())
     docs.edit_document_for(
         request_context(),
         document_id=document_id,
         title=form.title.data or None,
         category=form.category.data or None,
     )
-    db().commit()
-    flash(gettext("Le papier est mis à jour."), "info")
-    return redirect(url_for("documents.paper", document_id=document_id))
+    return done("paper_edited", "documents.paper", document_id=document_id)
 
 
 @pages.get("/papers/<document_id>/thumbnail")
-@login_required  # type: ignore[untyped-decorator]
 def paper_thumbnail(document_id: str) -> Response:
     opened = docs.open_document_for(request_context(), document_id=document_id, part="thumbnail")
     return document_response(opened, inline=True)
 
 
 @pages.get("/papers/<document_id>/preview")
-@login_required  # type: ignore[untyped-decorator]
 def paper_preview(document_id: str) -> Response:
     opened = docs.open_document_for(
         request_context(), document_id=document_id, part="preview", limits=sanitize_limits()
@@ -179,7 +165,6 @@ def paper_preview(document_id: str) -> Response:
 
 
 @pages.get("/trash")
-@login_required  # type: ignore[untyped-decorator]
 def trash() -> Any:
     views = list_trash_for(request_context(), person_id=person_id_or_404())
     return render_template(
@@ -188,11 +173,7 @@ def trash() -> Any:
 
 
 @pages.post("/trash/<document_id>/restore")
-@login_required  # type: ignore[untyped-decorator]
 def restore_paper(document_id: str) -> Any:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    sent(ConfirmForm())
     restore_document_for(request_context(), document_id=document_id)
-    flash(gettext("Le papier est de retour dans vos papiers."), "info")
-    return redirect(url_for("documents.papers"))
+    return done("restored", "documents.papers")

@@ -42,6 +42,9 @@ class Upload(BaseModel):
     title: str = ""
     category: str = "other"
     valid_until: Day | None = None
+    # The client's own random name for this upload (or the `Idempotency-Key` header): the
+    # same upload sent again, after an answer lost on the way, answers the paper stored.
+    upload_key: str | None = Field(None, json_schema_extra={"pattern": "^[A-Za-z0-9_-]{16,64}$"})
 
 
 class Edit(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import request
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from locker.documents import UploadRequest
@@ -21,8 +22,10 @@ def upload_request(
     files: list[FileStorage], title: str, category: str, valid_until: str | None = None
 ) -> UploadRequest:
     """The upload of `files` (one document; several photos make a PDF), held to the size,
-    quota and sandbox limits the service's settings give every upload."""
+    quota and sandbox limits the service's settings give every upload. Its key, if any, is
+    the form's `upload_key` field or the API's `Idempotency-Key` header."""
     settings = services().settings
+    key = request.form.get("upload_key") or request.headers.get("Idempotency-Key")
     return UploadRequest(
         source=files[0].stream,
         filename=files[0].filename or "",
@@ -33,6 +36,7 @@ def upload_request(
         max_bytes=settings.max_upload_bytes,
         quota_bytes=settings.quota_bytes,
         limits=sanitize_limits(),
+        upload_key=key or None,
     )
 
 

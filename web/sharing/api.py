@@ -11,11 +11,12 @@ from flask import Blueprint, request
 from werkzeug.datastructures import FileStorage
 
 from sharing import grants, mandates, members, notices, professionals, recovery
+from sharing.models import AccompanimentMember
 from web.context import db, request_context, services
 from web.documents.schemas import Document
 from web.documents.uploads import upload_request
 from web.errors import error_response
-from web.openapi import INVALID, NOT_FOUND, Answers, Error, operation
+from web.openapi import INVALID, Answers, Error, operation
 from web.sharing.schemas import (
     Deposit,
     DeskMandate,
@@ -44,15 +45,11 @@ api = Blueprint("sharing_api", __name__, url_prefix="/api/v1")
 NOT_CONFIRMED = (Error, "Password not confirmed")
 
 
-def _member(person_id: str, member_id: str) -> Any:
-    return next(m for m in members.member_views(db(), person_id) if m.id == member_id)
+def _member(member: AccompanimentMember) -> Any:
+    return next(m for m in members.member_views(db(), member.person_id) if m.id == member.id)
 
 
-@operation(
-    api.get,
-    "/persons/<person_id>/members",
-    resp=Answers(HTTP_200=(Members, "Members"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/persons/<person_id>/members", resp=Answers(HTTP_200=(Members, "Members")))
 def list_members(person_id: str) -> Any:
     """The person's accompaniment list (person, or helper with `share`)"""
     return members.list_members(request_context(), person_id=person_id)
@@ -62,10 +59,7 @@ def list_members(person_id: str) -> Any:
     api.post,
     "/persons/<person_id>/members",
     resp=Answers(
-        HTTP_201=(Member, "Added"),
-        HTTP_404=NOT_FOUND,
-        HTTP_409=(Error, "Already on the list"),
-        HTTP_422=INVALID,
+        HTTP_201=(Member, "Added"), HTTP_409=(Error, "Already on the list"), HTTP_422=INVALID
     ),
 )
 def add_member(person_id: str, json: NewMember) -> Any:
@@ -76,44 +70,38 @@ def add_member(person_id: str, json: NewMember) -> Any:
         professional_code=json.professional_code,
         mission=json.mission,
     )
-    db().commit()
-    return _member(member.person_id, member.id), 201
+    return _member(member), 201
 
 
 @operation(
     api.post,
     "/persons/<person_id>/members/<member_id>/accept",
-    resp=Answers(HTTP_200=(Member, "Member"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_200=(Member, "Member")),
 )
 def accept_member(person_id: str, member_id: str) -> Any:
     """The person accepts a request to join"""
-    member = members.accept_member(request_context(), person_id=person_id, member_id=member_id)
-    db().commit()
-    return _member(member.person_id, member.id)
+    ctx = request_context()
+    return _member(members.accept_member(ctx, person_id=person_id, member_id=member_id))
 
 
 @operation(
-    api.delete,
-    "/persons/<person_id>/members/<member_id>",
-    resp=Answers(HTTP_204=(None, "Removed"), HTTP_404=NOT_FOUND),
+    api.delete, "/persons/<person_id>/members/<member_id>", resp=Answers(HTTP_204=(None, "Removed"))
 )
 def remove_member(person_id: str, member_id: str) -> Any:
     """The person removes a member (or refuses a request), or the professional leaves; every
     grant and mandate of theirs ends"""
     members.remove_member(request_context(), person_id=person_id, member_id=member_id)
-    db().commit()
     return "", 204
 
 
 @operation(
     api.put,
     "/persons/<person_id>/referent",
-    resp=Answers(HTTP_200=(Referent, "Chosen"), HTTP_400=(Error, "Malformed"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_200=(Referent, "Chosen"), HTTP_400=(Error, "Malformed")),
 )
 def set_referent(person_id: str, json: Referent) -> Any:
     """The person picks a referent among active members, or none (null)"""
     members.set_referent(request_context(), person_id=person_id, member_id=json.member_id)
-    db().commit()
     return json
 
 
@@ -125,15 +113,10 @@ def set_referent(person_id: str, json: Referent) -> Any:
 def request_to_join(json: JoinRequest) -> Any:
     """A professional asks to join a person's list (same answer whoever it names)"""
     members.request_to_join(request_context(), username=json.username, mission=json.mission)
-    db().commit()
     return Sent(status="sent"), 202
 
 
-@operation(
-    api.get,
-    "/documents/<document_id>/grants",
-    resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/documents/<document_id>/grants", resp=Answers(HTTP_200=(Grants, "Grants")))
 def list_document_grants(document_id: str) -> Any:
     """Unrevoked grants showing this document (its own and its category's)"""
     return grants.list_document_grants(request_context(), document_id=document_id)
@@ -142,7 +125,7 @@ def list_document_grants(document_id: str) -> Any:
 @operation(
     api.post,
     "/documents/<document_id>/grants",
-    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID),
+    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_422=INVALID),
 )
 def create_grant(document_id: str, json: NewGrant) -> Any:
     """Let one member see this document (person, or helper with `share`)"""
@@ -152,15 +135,10 @@ def create_grant(document_id: str, json: NewGrant) -> Any:
         member_id=json.member_id,
         expires_at=json.expires_at,
     )
-    db().commit()
     return grants.grant_view(grant, services().clock()), 201
 
 
-@operation(
-    api.get,
-    "/persons/<person_id>/grants",
-    resp=Answers(HTTP_200=(Grants, "Grants"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/persons/<person_id>/grants", resp=Answers(HTTP_200=(Grants, "Grants")))
 def list_person_grants(person_id: str) -> Any:
     """Every unrevoked grant of the person"""
     return grants.list_person_grants(request_context(), person_id=person_id)
@@ -169,7 +147,7 @@ def list_person_grants(person_id: str) -> Any:
 @operation(
     api.post,
     "/persons/<person_id>/grants",
-    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_404=NOT_FOUND, HTTP_422=INVALID),
+    resp=Answers(HTTP_201=(Grant, "Created"), HTTP_422=INVALID),
 )
 def create_category_grant(person_id: str, json: NewCategoryGrant) -> Any:
     """Share a whole category (later papers too) with one member"""
@@ -180,17 +158,13 @@ def create_category_grant(person_id: str, json: NewCategoryGrant) -> Any:
         category=json.category,
         expires_at=json.expires_at,
     )
-    db().commit()
     return grants.grant_view(grant, services().clock()), 201
 
 
-@operation(
-    api.delete, "/grants/<grant_id>", resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND)
-)
+@operation(api.delete, "/grants/<grant_id>", resp=Answers(HTTP_204=(None, "Revoked")))
 def revoke_grant(grant_id: str) -> Any:
     """Revoke a grant, at once"""
     grants.revoke_grant(request_context(), grant_id=grant_id)
-    db().commit()
     return "", 204
 
 
@@ -212,7 +186,6 @@ def my_persons() -> Any:
     skip_validation=True,
     resp=Answers(
         HTTP_201=(Document, "Stored"),
-        HTTP_404=NOT_FOUND,
         HTTP_413=(Error, "Too large"),
         HTTP_415=(Error, "Not accepted"),
         HTTP_422=INVALID,
@@ -230,16 +203,11 @@ def deposit_document(person_id: str) -> Any:
             [upload], request.form.get("title", ""), request.form.get("category", "other")
         ),
     )
-    db().commit()
     # Shaped here: this route skips spectree's checks, which would otherwise shape it.
     return Document.model_validate(view), 201
 
 
-@operation(
-    api.get,
-    "/persons/<person_id>/mandates",
-    resp=Answers(HTTP_200=(Mandates, "Mandates"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/persons/<person_id>/mandates", resp=Answers(HTTP_200=(Mandates, "Mandates")))
 def list_mandates(person_id: str) -> Any:
     """The person's unrevoked mandates"""
     return mandates.list_mandates(request_context(), person_id=person_id)
@@ -248,12 +216,7 @@ def list_mandates(person_id: str) -> Any:
 @operation(
     api.post,
     "/persons/<person_id>/mandates",
-    resp=Answers(
-        HTTP_201=(Mandate, "Created"),
-        HTTP_403=NOT_CONFIRMED,
-        HTTP_404=NOT_FOUND,
-        HTTP_422=INVALID,
-    ),
+    resp=Answers(HTTP_201=(Mandate, "Created"), HTTP_403=NOT_CONFIRMED, HTTP_422=INVALID),
 )
 def create_mandate(person_id: str, json: NewMandate) -> Any:
     """The person gives a member a mandate, confirmed with their own password"""
@@ -265,7 +228,6 @@ def create_mandate(person_id: str, json: NewMandate) -> Any:
         duration=json.duration,
         password=json.password,
     )
-    db().commit()
     return mandates.mandate_view(mandate, services().clock()), 201
 
 
@@ -275,7 +237,6 @@ def create_mandate(person_id: str, json: NewMandate) -> Any:
     resp=Answers(
         HTTP_201=(Mandate, "Created"),
         HTTP_403=NOT_CONFIRMED,
-        HTTP_404=NOT_FOUND,
         HTTP_422=INVALID,
         HTTP_429=(Error, "Too many wrong passwords"),
     ),
@@ -292,32 +253,25 @@ def create_mandate_at_desk(person_id: str, json: DeskMandate) -> Any:
         username=json.username,
         password=json.password,
     )
-    db().commit()
     return mandates.mandate_view(mandate, services().clock()), 201
 
 
-@operation(
-    api.delete,
-    "/mandates/<mandate_id>",
-    resp=Answers(HTTP_204=(None, "Revoked"), HTTP_404=NOT_FOUND),
-)
+@operation(api.delete, "/mandates/<mandate_id>", resp=Answers(HTTP_204=(None, "Revoked")))
 def revoke_mandate(mandate_id: str) -> Any:
     """The person revokes a mandate"""
     mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
-    db().commit()
     return "", 204
 
 
 @operation(
     api.post,
     "/persons/<person_id>/recovery-codes",
-    resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)")),
 )
 def issue_recovery_code(person_id: str) -> Any:
     """The person's chosen referent, or a helper whose live mandate has the scope `recovery`,
     issues a one-time code (15 minutes); recorded with the issuer"""
     code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
-    db().commit()
     return RecoveryCode(code=code, expires_at=expires_at), 201
 
 
@@ -327,14 +281,12 @@ def issue_recovery_code(person_id: str) -> Any:
     resp=Answers(
         HTTP_201=(RecoveryCard, "The codes (shown once)"),
         HTTP_403=(Error, "A reset by code less than 7 days ago: the card stays"),
-        HTTP_404=NOT_FOUND,
     ),
 )
 def print_recovery_card(person_id: str) -> Any:
     """The person prints a new card of single-use recovery codes (refused for 7 days after a
     reset by someone else's code: the card in hand stays valid)"""
     codes = recovery.print_recovery_card(request_context(), person_id=person_id)
-    db().commit()
     return RecoveryCard(codes=codes), 201
 
 
@@ -358,11 +310,7 @@ def redeem_recovery_code(json: Redeem) -> Any:
     return "", 204
 
 
-@operation(
-    api.get,
-    "/persons/<person_id>/notices",
-    resp=Answers(HTTP_200=(Notices, "Notices"), HTTP_404=NOT_FOUND),
-)
+@operation(api.get, "/persons/<person_id>/notices", resp=Answers(HTTP_200=(Notices, "Notices")))
 def list_notices(person_id: str) -> Any:
     """Unread notices: who reset my password (and from where, when), deposits; a reset by
     someone else's code stays listed 7 days (`locked_until`)"""
@@ -373,7 +321,7 @@ def list_notices(person_id: str) -> Any:
 @operation(
     api.post,
     "/persons/<person_id>/notices/<notice_id>/not-me",
-    resp=Answers(HTTP_204=(None, "Done; sign in again"), HTTP_404=NOT_FOUND),
+    resp=Answers(HTTP_204=(None, "Done; sign in again")),
 )
 def dispute_reset(person_id: str, notice_id: str) -> Any:
     """ "Ce n'était pas moi": every session and token of the account ends (this one too) and
@@ -381,5 +329,4 @@ def dispute_reset(person_id: str, notice_id: str) -> Any:
     # The person must name their own account and a reset of it (else 404, recorded).
     notices.person_notices(request_context(), person_id=person_id)
     recovery.dispute_reset(request_context(), notice_id=notice_id)
-    db().commit()
     return "", 204

@@ -4,67 +4,59 @@ the person's words, so these forms only say which fields each page sends."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import PasswordField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from web.forms import required
+from web.forms import Form, required
 
 
-class _Form(FlaskForm):  # type: ignore[misc]
-    def text(self, name: str) -> str:
-        """A field's value, "" when the page did not send it."""
-        value = self[name].data
-        return value if isinstance(value, str) else ""
+def _ticked(name: str) -> SelectMultipleField:
+    # Any boxes ticked: the service refuses a value it does not know, in the person's words.
+    return SelectMultipleField(name, choices=[], validate_choice=False)
 
 
-class AddMemberForm(_Form):
+class AddMemberForm(Form):
     professional_code = StringField("professional_code", validators=[Length(max=64)])
     mission = StringField("mission", validators=[Length(max=200)])
 
 
-class ReferentForm(_Form):
+class ReferentForm(Form):
     member_id = StringField("member_id")
 
 
-class ShareCategoryForm(_Form):
+class ShareCategoryForm(Form):
     member_id = StringField("member_id")
     category = StringField("category")
 
 
-class SwitchSharingForm(_Form):
-    on = StringField("on")  # "1" to share, anything else to stop
+class PaperReadersForm(Form):
+    member_id = _ticked("member_id")
 
 
-def _scopes() -> SelectMultipleField:
-    # The service refuses an unknown scope, in the person's words.
-    return SelectMultipleField("scopes", choices=[], validate_choice=False)
-
-
-class MandateForm(_Form):
+class MandateForm(Form):
     """A mandate given on the person's own screen, confirmed with their password."""
 
     member_id = StringField("member_id")
-    scopes = _scopes()
+    scopes = _ticked("scopes")
     duration = StringField("duration")
     password = PasswordField("password")
 
 
-class DeskMandateForm(_Form):
+class DeskMandateForm(Form):
     """A mandate given at the professional's desk, confirmed with the person's credentials."""
 
-    scopes = _scopes()
+    scopes = _ticked("scopes")
     duration = StringField("duration")
     username = StringField("username")
     password = PasswordField("password")
 
 
-class NoticesSeenForm(_Form):
-    reset_id = SelectMultipleField("reset_id", choices=[], validate_choice=False)
+class NoticesSeenForm(Form):
+    reset_id = _ticked("reset_id")
 
 
-class RecoverForm(_Form):
+class RecoverForm(Form):
     username = StringField("username", validators=[required("Entrez votre identifiant.")])
     code = StringField("code", validators=[required("Entrez le code de secours.")])
     new_password = PasswordField(
@@ -72,12 +64,12 @@ class RecoverForm(_Form):
     )
 
 
-class DepositForm(_Form):
+class DepositForm(Form):
     file = FileField("file")
     title = StringField("title")
     category = StringField("category", default="other")
 
 
-class JoinForm(_Form):
+class JoinForm(Form):
     username = StringField("username")
     mission = StringField("mission", validators=[Length(max=200)])

@@ -13,18 +13,22 @@ from typing import Any
 import segno
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from werkzeug.datastructures import FileStorage
 
 from locker.errors import LockerError
-from locker.models import Professional
 from sharing import grants, mandates, members, notices, professionals, recovery
 from sharing.errors import BadRecoveryCode
-from web.auth import current_actor, person_id_or_404, sign_out_browser, web_user
+from web.auth import (
+    current_actor,
+    pages_for_signed_in,
+    person_id_or_404,
+    professional_or_404,
+    sign_out_browser,
+    web_user,
+)
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
-from web.errors import status_for
-from web.forms import Problem, asks_first, form_problems
+from web.forms import Problem, asks_first, done, form_problems, refused
 from web.i18n import category_choices, message
 from web.sharing.forms import (
     AddMemberForm,
@@ -33,23 +37,15 @@ from web.sharing.forms import (
     JoinForm,
     MandateForm,
     NoticesSeenForm,
+    PaperReadersForm,
     RecoverForm,
     ReferentForm,
     ShareCategoryForm,
-    SwitchSharingForm,
 )
 from web.throttle import redeem_with_throttle
 
 pages = Blueprint("sharing", __name__)
-
-
-def _professional() -> Professional:
-    user = web_user()
-    if user is None or user.is_person:
-        abort(404)
-    found = user.signed_in.user
-    assert isinstance(found, Professional)
-    return found
+pages_for_signed_in(pages, "sharing.recover")
 
 
 @pages.app_context_processor
@@ -66,7 +62,6 @@ def _notices() -> dict[str, Any]:
 
 
 @pages.get("/accompaniment")
-@login_required  # type: ignore[untyped-decorator]
 def accompaniment() -> Any:
     views = members.list_members(request_context(), person_id=person_id_or_404())
     return render_template(
@@ -75,7 +70,6 @@ def accompaniment() -> Any:
 
 
 @pages.post("/accompaniment/add")
-@login_required  # type: ignore[untyped-decorator]
 def add_member() -> Any:
     members.add_member(
         request_context(),
@@ -83,21 +77,16 @@ def add_member() -> Any:
         professional_code=(form := AddMemberForm()).text("professional_code"),
         mission=form.text("mission"),
     )
-    db().commit()
-    flash(message("member_added"), "info")
-    return redirect(url_for("sharing.accompaniment"))
+    return done("member_added", "sharing.accompaniment")
 
 
 @pages.post("/accompaniment/<member_id>/accept")
-@login_required  # type: ignore[untyped-decorator]
 def accept_member(member_id: str) -> Any:
     members.accept_member(request_context(), person_id=person_id_or_404(), member_id=member_id)
-    db().commit()
-    return redirect(url_for("sharing.accompaniment"))
+    return done(None, "sharing.accompaniment")
 
 
 @pages.post("/accompaniment/<member_id>/remove")
-@login_required  # type: ignore[untyped-decorator]
 @asks_first(
     _l("Retirer ce professionnel de votre liste ?"),
     _l("Il ne verra plus aucun de vos papiers. Vous pourrez l'ajouter à nouveau."),
@@ -106,25 +95,20 @@ def accept_member(member_id: str) -> Any:
 )
 def remove_member(member_id: str) -> Any:
     members.remove_member(request_context(), person_id=person_id_or_404(), member_id=member_id)
-    db().commit()
-    flash(message("member_removed"), "info")
-    return redirect(url_for("sharing.accompaniment"))
+    return done("member_removed", "sharing.accompaniment")
 
 
 @pages.post("/accompaniment/referent")
-@login_required  # type: ignore[untyped-decorator]
 def set_referent() -> Any:
     members.set_referent(
         request_context(),
         person_id=person_id_or_404(),
         member_id=ReferentForm().text("member_id") or None,
     )
-    db().commit()
-    return redirect(url_for("sharing.accompaniment"))
+    return done(None, "sharing.accompaniment")
 
 
 @pages.post("/accompaniment/category")
-@login_required  # type: ignore[untyped-decorator]
 def share_category() -> Any:
     grants.create_category_grant(
         request_context(),
@@ -132,39 +116,41 @@ def share_category() -> Any:
         member_id=(form := ShareCategoryForm()).text("member_id"),
         category=form.text("category"),
     )
-    db().commit()
-    flash(message("shared"), "info")
-    return redirect(url_for("sharing.accompaniment"))
+    return done("shared", "sharing.accompaniment")
 
 
 @pages.get("/papers/<document_id>/sharing")
-@login_required  # type: ignore[untyped-decorator]
 def paper_sharing(document_id: str) -> Any:
     rows = grants.sharing_of_document(request_context(), document_id=document_id)
     return render_template("sharing/paper_sharing.html", rows=rows, document_id=document_id)
 
 
-@pages.post("/papers/<document_id>/sharing/<member_id>")
-@login_required  # type: ignore[untyped-decorator]
+def _ticked() -> list[str]:
+    return PaperReadersForm().member_id.data or []
+
+
+@pages.post("/papers/<document_id>/sharing")
 @asks_first(
-    _l("Arrêter de partager ce papier avec cette personne ?"),
-    _l("Elle ne pourra plus l'ouvrir. Vous pourrez le partager à nouveau."),
-    _l("Oui, arrêter"),
+    _l("Arrêter de partager ce papier ?"),
+    _l("Les personnes décochées ne pourront plus l'ouvrir. Vous pourrez le partager à nouveau."),
+    _l("Oui, enregistrer"),
     "sharing.paper_sharing",
     "document_id",
-    unless=lambda: SwitchSharingForm().text("on") == "1",  # sharing again asks nothing
+    # Only taking the paper away from someone asks first; sharing it asks nothing.
+    unless=lambda: (
+        not grants.stops_sharing(
+            request_context(),
+            document_id=(request.view_args or {})["document_id"],
+            ticked=_ticked(),
+        )
+    ),
 )
-def switch_sharing(document_id: str, member_id: str) -> Any:
-    on = SwitchSharingForm().text("on") == "1"
-    grants.switch_document_grant(
-        request_context(), document_id=document_id, member_id=member_id, on=on
-    )
-    db().commit()
-    return redirect(url_for("sharing.paper_sharing", document_id=document_id))
+def save_paper_sharing(document_id: str) -> Any:
+    grants.set_document_readers(request_context(), document_id=document_id, ticked=_ticked())
+    return done("sharing_saved", "sharing.paper_sharing", document_id=document_id)
 
 
 @pages.route("/helpers", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def helpers() -> Any:
     person_id = person_id_or_404()
     if request.method == "POST":
@@ -176,16 +162,13 @@ def helpers() -> Any:
             duration=form.text("duration"),
             password=form.text("password"),
         )
-        db().commit()
-        flash(message("mandate_given"), "info")
-        return redirect(url_for("sharing.helpers"))
+        return done("mandate_given", "sharing.helpers")
     views = mandates.list_mandates(request_context(), person_id=person_id)
     names = {m.id: m for m in members.member_views(db(), person_id)}
     return render_template("sharing/helpers.html", mandates=views, members=names)
 
 
 @pages.post("/helpers/<mandate_id>/revoke")
-@login_required  # type: ignore[untyped-decorator]
 @asks_first(
     _l("Retirer ce mandat ?"),
     _l("Cet aidant ne pourra plus rien faire pour vous."),
@@ -194,12 +177,10 @@ def helpers() -> Any:
 )
 def revoke_mandate(mandate_id: str) -> Any:
     mandates.revoke_mandate(request_context(), mandate_id=mandate_id)
-    db().commit()
-    return redirect(url_for("sharing.helpers"))
+    return done(None, "sharing.helpers")
 
 
 @pages.route("/recovery-card", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def recovery_card() -> Any:
     person_id = person_id_or_404()
     codes: list[str] = []
@@ -212,27 +193,23 @@ def recovery_card() -> Any:
 
 
 @pages.post("/notices/seen")
-@login_required  # type: ignore[untyped-decorator]
 def notices_seen() -> Any:
     found = services()
     person_id = person_id_or_404()
-    kept = False
-    for notice_id in NoticesSeenForm().reset_id.data or []:
+    kept = [
+        notice_id
+        for notice_id in NoticesSeenForm().reset_id.data or []
         if not recovery.acknowledge_reset(
             db(), found.clock, actor=current_actor(), notice_id=notice_id
-        ):
-            kept = True
-    if kept:
-        flash(message("reset_notice_kept"), "info")
+        )
+    ]
     professionals.acknowledge_deposits(
         db(), found.clock, actor=current_actor(), person_id=person_id
     )
-    db().commit()
-    return redirect(url_for("accounts.home"))
+    return done("reset_notice_kept" if kept else None, "accounts.home")
 
 
 @pages.post("/notices/<notice_id>/not-me")
-@login_required  # type: ignore[untyped-decorator]
 def dispute_reset(notice_id: str) -> Any:
     """ "Ce n'était pas moi": every session ends (this one too); the issuer is barred."""
     recovery.dispute_reset(request_context(), notice_id=notice_id)
@@ -255,26 +232,22 @@ def recover() -> Any:
         except LockerError as refusal:
             field = "new_password" if refusal.params.get("field") else None
             field = "code" if isinstance(refusal, BadRecoveryCode) else field
-            problems = [Problem(field, message(refusal.code, **refusal.params))]
-            status = status_for(refusal)
+            problems, status = refused(refusal, field)
         else:
-            flash(message("password_reset"), "info")
-            return redirect(url_for("accounts.sign_in"))
+            return done("password_reset", "accounts.sign_in")
     elif request.method == "POST":
         problems, status = form_problems(form), 400
     return render_template("sharing/recover.html", form=form, problems=problems), status
 
 
 @pages.get("/pro/persons")
-@login_required  # type: ignore[untyped-decorator]
 def my_persons() -> Any:
-    _professional()
+    professional_or_404()
     rows = professionals.my_persons(request_context())
     return render_template("sharing/pro_persons.html", rows=rows, categories=category_choices())
 
 
 @pages.post("/pro/persons/<person_id>/deposit")
-@login_required  # type: ignore[untyped-decorator]
 def deposit(person_id: str) -> Any:
     form = DepositForm()
     upload = form.file.data
@@ -285,13 +258,10 @@ def deposit(person_id: str) -> Any:
         person_id=person_id,
         upload=upload_request([upload], form.text("title"), form.text("category") or "other"),
     )
-    db().commit()
-    flash(message("deposited"), "info")
-    return redirect(url_for("sharing.my_persons"))
+    return done("deposited", "sharing.my_persons")
 
 
 @pages.post("/pro/persons/<person_id>/recovery-code")
-@login_required  # type: ignore[untyped-decorator]
 def issue_recovery_code(person_id: str) -> Any:
     code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
     db().commit()
@@ -299,9 +269,8 @@ def issue_recovery_code(person_id: str) -> Any:
 
 
 @pages.route("/pro/persons/<person_id>/mandate", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def desk_mandate(person_id: str) -> Any:
-    _professional()
+    professional_or_404()
     if request.method == "POST":
         mandates.create_mandate_at_desk(
             request_context(),
@@ -311,15 +280,12 @@ def desk_mandate(person_id: str) -> Any:
             username=form.text("username"),
             password=form.text("password"),
         )
-        db().commit()
-        flash(message("mandate_given"), "info")
-        return redirect(url_for("sharing.my_persons"))
+        return done("mandate_given", "sharing.my_persons")
     name = mandates.prepare_desk_mandate(request_context(), person_id=person_id)
     return render_template("sharing/desk_mandate.html", person_id=person_id, name=name)
 
 
 @pages.post("/pro/persons/<person_id>/members/<member_id>/leave")
-@login_required  # type: ignore[untyped-decorator]
 @asks_first(
     _l("Quitter la liste de cette personne ?"),
     _l("Vous ne verrez plus ses papiers. Seule la personne peut vous ajouter à nouveau."),
@@ -328,39 +294,33 @@ def desk_mandate(person_id: str) -> Any:
 )
 def leave(person_id: str, member_id: str) -> Any:
     members.remove_member(request_context(), person_id=person_id, member_id=member_id)
-    db().commit()
-    return redirect(url_for("sharing.my_persons"))
+    return done(None, "sharing.my_persons")
 
 
 @pages.route("/pro/join", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
 def join() -> Any:
-    _professional()
+    professional_or_404()
     if request.method == "POST":
         members.request_to_join(
             request_context(),
             username=(form := JoinForm()).text("username"),
             mission=form.text("mission"),
         )
-        db().commit()
-        flash(message("join_sent"), "info")
-        return redirect(url_for("sharing.my_persons"))
+        return done("join_sent", "sharing.my_persons")
     return render_template("sharing/join.html")
 
 
 @pages.get("/pro/profile")
-@login_required  # type: ignore[untyped-decorator]
 def profile() -> Any:
-    professional = _professional()
+    professional = professional_or_404()
     code = members.share_code_for(db(), services().clock, professional)
     db().commit()
     return render_template("sharing/profile.html", code=code)
 
 
 @pages.get("/pro/share-code.svg")
-@login_required  # type: ignore[untyped-decorator]
 def share_code_qr() -> Response:
-    code = members.share_code_for(db(), services().clock, _professional())
+    code = members.share_code_for(db(), services().clock, professional_or_404())
     db().commit()
     if code is None:
         abort(404)
