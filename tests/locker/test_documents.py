@@ -163,19 +163,18 @@ def test_an_unknown_category_is_refused_before_anything_is_stored(
     app: Flask, world: Actors
 ) -> None:
     found = services(app)
-    with found.session_factory() as session:
-        with pytest.raises(InvalidInput) as refused:
-            docs.upload_document_for(
-                context(found, session, person(world)),
-                person_id=world.alice.id,
-                upload=UploadRequest(
-                    source=io.BytesIO(sample("scan.png")),
-                    filename="scan.png",
-                    title="Titre",
-                    category="secret-stuff",
-                    max_bytes=found.settings.max_upload_bytes,
-                ),
-            )
+    with found.session_factory() as session, pytest.raises(InvalidInput) as refused:
+        docs.upload_document_for(
+            context(found, session, person(world)),
+            person_id=world.alice.id,
+            upload=UploadRequest(
+                source=io.BytesIO(sample("scan.png")),
+                filename="scan.png",
+                title="Titre",
+                category="secret-stuff",
+                max_bytes=found.settings.max_upload_bytes,
+            ),
+        )
     assert refused.value.params["field"] == "category"
     assert list(found.store.list_keys()) == [] and _uploads(app) == 0
 
