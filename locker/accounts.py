@@ -18,8 +18,9 @@ from crypto.keyring import Keyring
 from crypto.keys import generate_key
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
-from locker.errors import AlreadyExists, InvalidInput, WrongCurrentPassword
+from locker.errors import AlreadyExists, InvalidInput, ServiceEnded, WrongCurrentPassword
 from locker.models import AuthSession, Organization, Person, Professional
+from locker.service import closure
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
@@ -153,6 +154,43 @@ def create_person(
         created_at=clock(),
     )
     return store_new_person(session, keyring, person)
+
+
+def correct_account(
+    session: Session,
+    user: User,
+    *,
+    display_name: str | None = None,
+    username: str | None = None,
+) -> bool:
+    """The user's own name (anyone) or username (a person) corrected; whether anything
+    changed. The caller records it and commits."""
+    changed = False
+    if display_name is not None:
+        name = _check_name(display_name, "display_name")
+        changed, user.display_name = name != user.display_name, name
+    if username is not None:
+        if not isinstance(user, Person):
+            raise InvalidInput("professionals sign in with their e-mail", field="username")
+        wanted = normalise_username(username)
+        if wanted != user.username:
+            if not USERNAME_RE.match(wanted):
+                raise InvalidInput("username", field="username")
+            taken = session.scalar(select(Person.id).where(Person.username == wanted))
+            if taken:
+                raise AlreadyExists("username", field="username")
+            user.username, changed = wanted, True
+    session.flush()
+    return changed
+
+
+def check_current_password(user: User, password: str) -> None:
+    """The user's own password, typed again before an act that cannot be undone by
+    someone holding only their session; WrongCurrentPassword otherwise."""
+    try:
+        PASSWORD_HASHER.verify(user.password_hash, password[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise WrongCurrentPassword("current_password", field="current_password") from None
 
 
 def store_new_person(session: Session, keyring: Keyring, person: Person) -> Person:
@@ -294,6 +332,9 @@ def sign_in(
     An identifier with "@" is a professional's e-mail, anything else a person's username.
     The caller commits (a failed attempt's record too).
     """
+    announced = closure(session)
+    if announced is not None and announced.over(clock()):
+        raise ServiceEnded("the export window after closure is over")
     if "@" in identifier:
         user = authenticate(session, email=identifier, password=password)
     else:
@@ -359,10 +400,7 @@ def change_own_password(
     or token elsewhere stops working. Recorded; the caller commits.
     """
     user = signed_in.user
-    try:
-        PASSWORD_HASHER.verify(user.password_hash, current_password[:MAX_PASSWORD])
-    except (VerificationError, InvalidHashError):
-        raise WrongCurrentPassword("current_password", field="current_password") from None
+    check_current_password(user, current_password)
     _check_password(new_password)
     if new_password == current_password:
         # The old password must stop working: the one someone else chose or saw.

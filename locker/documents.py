@@ -661,13 +661,13 @@ class ExportedDocument:
 
 
 def export_documents(
-    ctx: RequestContext, *, person: Person, decision: Verdict, action: str
+    ctx: RequestContext, *, person: Person, decision: Verdict, action: str, actor: Actor
 ) -> list[ExportedDocument]:
     """Every paper of the person, the trash included, oldest first, for their export: the
     policy's `decision`, then one committed audit record for the whole export, then each
     paper opened only when the archive reaches it, so memory stays flat."""
     outcome = "allowed" if decision.allowed else "denied"
-    event = AuditEvent(action, outcome, decision.reason, ctx.actor, person.id)
+    event = AuditEvent(action, outcome, decision.reason, actor, person.id)
     record_event(ctx.session_factory, ctx.clock, event)
     if not decision.allowed:
         raise NotFound("person")

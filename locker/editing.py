@@ -1,6 +1,9 @@
-"""Organising a document: a new title (encrypted like the first) or another category."""
+"""Organising a document: a new title (encrypted like the first), another category, or
+another valid-until date."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,7 @@ from locker.documents import (
     _clean_text,
     _data_key,
     _field_aad,
+    check_valid_until,
 )
 from locker.errors import InvalidInput
 from locker.models import Document, Person
@@ -62,4 +66,22 @@ def categorise_document(
         return
     document.category = category
     record_document_act(session, clock, actor, "document:categorise", document, reason)
+    session.flush()
+
+
+def date_document(
+    session: Session,
+    clock: Clock,
+    *,
+    actor: Actor,
+    document: Document,
+    valid_until: date | None,
+    reason: str,
+) -> None:
+    """Set (or clear, with None) the date until which a paper is valid; recorded; the
+    caller commits."""
+    if check_valid_until(valid_until) == document.valid_until:
+        return
+    document.valid_until = valid_until
+    record_document_act(session, clock, actor, "document:validity", document, reason)
     session.flush()

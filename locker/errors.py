@@ -125,3 +125,9 @@ class ForkDetected(LockerError):
     """Two different signed checkpoints claim the same tree size: a forked history."""
 
     code = "audit_fork"
+
+
+class ServiceEnded(LockerError):
+    """The service closed more than 12 months ago: nobody signs in any more."""
+
+    code = "service_ended"

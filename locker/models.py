@@ -109,6 +109,8 @@ class Person(Base):
         Boolean, default=False, server_default=false()
     )
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Set when the person closed their account: the row keeps only its id (locker/closure.py).
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuthSession(Base):
@@ -162,6 +164,16 @@ class Document(Base):
     upload_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
     __table_args__ = (UniqueConstraint("upload_key", "person_id", "uploaded_by_id"),)
+
+
+class ServiceClosure(Base):
+    """The closing day the operator announced (one row at most; locker/service.py)."""
+
+    __tablename__ = "service_closure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closes_on: Mapped[date] = mapped_column(Date)
+    announced_at: Mapped[datetime]
 
 
 class AuditRecord(Base):

@@ -10,7 +10,7 @@ from locker.actors import Actor, Clock
 from locker.audit import append_allowed
 from locker.models import Person
 from sharing.decisions import Action
-from sharing.errors import AccessDenied
+from sharing.errors import refusal
 from sharing.policy import decide
 from sharing.recovery import after_own_password, new_card
 
@@ -31,7 +31,7 @@ def create_person_with_card(
     the caller commits."""
     decision = decide(session, actor, Action.PERSON_CREATE, now=clock())
     if not decision.allowed:
-        raise AccessDenied(decision.reason)
+        raise refusal(decision.reason)
     person = accounts.create_person(
         session,
         keyring,
@@ -88,3 +88,20 @@ def change_own_password(
             session, clock, Action.RECOVERY_CARD, "own_password", actor, person_id=user.id
         )
     return codes
+
+
+def correct_own_account(
+    session: Session,
+    clock: Clock,
+    signed_in: accounts.SignedIn,
+    *,
+    display_name: str | None = None,
+    username: str | None = None,
+) -> None:
+    """The signed-in user corrects their own name, or a person their username (RGPD art.
+    16); recorded when something changed; the caller commits. Nobody else can."""
+    user = signed_in.user
+    if accounts.correct_account(session, user, display_name=display_name, username=username):
+        person_id = user.id if isinstance(user, Person) else None
+        actor = accounts.actor_for(user)
+        append_allowed(session, clock, Action.ACCOUNT_CORRECT, "self", actor, person_id=person_id)

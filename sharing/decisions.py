@@ -10,6 +10,7 @@ class Action(StrEnum):
     """Every action the policy decides on or the sharing services record; each value is
     the name the audit log keeps."""
 
+    ACCOUNT_CORRECT = "account:correct"
     AUDIT_EXPORT = "audit:export"
     AUDIT_OWN_ACTIONS = "audit:own_actions"
     AUDIT_PROVE_INCLUSION = "audit:prove_inclusion"
@@ -22,6 +23,7 @@ class Action(StrEnum):
     DOCUMENT_RENAME = "document:rename"
     DOCUMENT_RESTORE = "document:restore"
     DOCUMENT_THUMBNAIL = "document:thumbnail"
+    DOCUMENT_VALIDITY = "document:validity"
     DOCUMENT_TRASH = "document:trash"
     GRANT_CREATE = "grant:create"
     GRANT_EXPIRE = "grant:expire"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from locker import documents as core
 from locker.context import RequestContext
 from locker.documents import DocumentView, OpenedDocument, UploadRequest
-from locker.editing import categorise_document, rename_document
+from locker.editing import categorise_document, date_document, rename_document
 from locker.models import Document, Person
 from locker.sanitize import SanitizeLimits
 from sharing.decisions import Action, Decision, deny
@@ -137,10 +139,19 @@ def delete_document_for(ctx: RequestContext, *, document_id: str) -> None:
     )
 
 
+# `valid_until` left as it is (None clears the date).
+UNCHANGED = object()
+
+
 def edit_document_for(
-    ctx: RequestContext, *, document_id: str, title: str | None = None, category: str | None = None
+    ctx: RequestContext,
+    *,
+    document_id: str,
+    title: str | None = None,
+    category: str | None = None,
+    valid_until: date | object | None = UNCHANGED,
 ) -> DocumentView:
-    """Rename and/or re-file a document if the actor may organise it; 404 otherwise.
+    """Rename, re-file and/or re-date a document if the actor may organise it; 404 otherwise.
 
     Each change asks the policy for its own action, so a refusal names exactly what was
     refused in the log; the caller commits.
@@ -174,7 +185,18 @@ def edit_document_for(
             category=category,
             reason=decision.reason,
         )
-    if title is None and category is None:
+    if valid_until is not UNCHANGED:
+        decision = require(ctx, Action.DOCUMENT_VALIDITY, document)
+        assert document is not None and (valid_until is None or isinstance(valid_until, date))
+        date_document(
+            ctx.session,
+            ctx.clock,
+            actor=acting_as(decision, ctx.actor, document.person_id),
+            document=document,
+            valid_until=valid_until,
+            reason=decision.reason,
+        )
+    if title is None and category is None and valid_until is UNCHANGED:
         decision = require(ctx, Action.DOCUMENT_DESCRIBE, document)
         assert document is not None
         return _described(ctx, decision, document)

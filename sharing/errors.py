@@ -55,3 +55,16 @@ class AccessDenied(SharingError):
     """The actor may not do this at all (no resource id is involved, so this is a 403)."""
 
     code = "forbidden"
+
+
+class ServiceClosed(SharingError):
+    """The service has closed (décret 2018-853): it takes no new paper, share or account;
+    what is there can still be read, taken and removed."""
+
+    code = "service_closed"
+
+
+def refusal(reason: str) -> SharingError:
+    """The error a refused global act raises: the closed service said as it is, anything
+    else a plain refusal."""
+    return ServiceClosed(reason) if reason == "service_closed" else AccessDenied(reason)

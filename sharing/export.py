@@ -34,6 +34,7 @@ from locker.proofs import inclusion_proof
 from sharing.decisions import Action
 from sharing.guard import require_person
 from sharing.members import member_views
+from sharing.policy import acting_as
 from sharing.rights import readers_by_document
 
 EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -65,14 +66,17 @@ def export_locker(
     words: ExportWords,
     checkpoint: Callable[[], Verification],
 ) -> Iterator[bytes]:
-    """The person's whole locker as ZIP bytes; only the person may take it (404 otherwise).
+    """The person's whole locker as ZIP bytes, for the person or a helper whose live mandate
+    has the scope "export" (404 for anyone else).
 
     `checkpoint()` signs the log's head once the export is recorded. Everything but the
     papers' bytes is read now; the papers when the returned iterator reaches them.
     """
     person, decision = require_person(ctx, Action.PERSON_EXPORT, person_id)
+    # Under a mandate, the record names the helper and the person they act for.
+    actor = acting_as(decision, ctx.actor, person.id)
     papers = core.export_documents(
-        ctx, person=person, decision=decision, action=Action.PERSON_EXPORT
+        ctx, person=person, decision=decision, action=Action.PERSON_EXPORT, actor=actor
     )
     verified = checkpoint()
     log = list(_whole_log(ctx, person))
@@ -127,7 +131,7 @@ def _row(
         "pages": view.page_count,
         "added_at": view.created_at,
         "valid_until": view.valid_until,
-        "in_trash": view.deleted_at is not None,
+        "trashed": view.deleted_at is not None,
         "trashed_at": view.deleted_at,
         # The trash hides a paper from everyone but the person (sharing/policy.py).
         "who_can_see": [] if view.deleted_at else readers.get(view.id, []),

@@ -10,6 +10,7 @@ from locker.context import RequestContext
 from locker.errors import NotFound
 from locker.models import Document, Person
 from sharing.decisions import Action, Decision, deny
+from sharing.errors import ServiceClosed
 from sharing.models import AccompanimentMember
 from sharing.policy import Target, acting_as, decide, person_id_of
 
@@ -34,6 +35,8 @@ def require(
     ctx.record_denied(
         action, decision.reason, person_id=person_id_of(target), document_id=document_id
     )
+    if decision.reason == "service_closed":  # said as it is: nothing here is hidden
+        raise ServiceClosed(action)
     raise NotFound(action.split(":", 1)[0])
 
 

@@ -15,7 +15,7 @@ from locker.errors import InvalidInput
 from locker.models import Organization, Person, Professional
 from locker.views import view_of
 from sharing.decisions import Action
-from sharing.errors import AccessDenied, AlreadyMember, UnknownShareCode
+from sharing.errors import AlreadyMember, UnknownShareCode, refusal
 from sharing.guard import find_member, find_person, record, require, require_person
 from sharing.models import AccompanimentMember, Grant, Mandate, ShareCode
 from sharing.policy import decide
@@ -113,7 +113,7 @@ def request_to_join(ctx: RequestContext, *, username: str, mission: str) -> None
     """A professional asks to join a person's list; the same answer whether or not they exist."""
     decision = decide(ctx.session, ctx.actor, Action.JOIN_REQUEST, now=ctx.clock())
     if not decision.allowed:
-        raise AccessDenied(decision.reason)
+        raise refusal(decision.reason)
     mission = _clean_mission(mission)
     person = ctx.session.scalar(
         select(Person).where(Person.username == normalise_username(username))

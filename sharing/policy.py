@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from locker.actors import Actor
 from locker.models import Document, Person
+from locker.service import closure
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
 from sharing.decisions import Action, Decision, allow, deny
 from sharing.models import AccompanimentMember, Grant
@@ -52,6 +53,7 @@ DOCUMENT_ACTIONS = frozenset(
         Action.DOCUMENT_DELETE,
         Action.DOCUMENT_RENAME,
         Action.DOCUMENT_CATEGORISE,
+        Action.DOCUMENT_VALIDITY,
         Action.DOCUMENT_TRASH,
         Action.DOCUMENT_RESTORE,
         Action.GRANT_LIST,
@@ -91,15 +93,32 @@ MANDATE_SCOPE = {
     Action.PERSON_UPLOAD: "upload",
     Action.DOCUMENT_RENAME: "organise",
     Action.DOCUMENT_CATEGORISE: "organise",
+    Action.DOCUMENT_VALIDITY: "organise",
     Action.DOCUMENT_TRASH: "organise",
     Action.DOCUMENT_RESTORE: "organise",
     Action.GRANT_LIST: "share",
     Action.GRANT_CREATE: "share",
     Action.GRANT_REVOKE: "share",
     Action.MEMBER_LIST: "share",
+    Action.PERSON_EXPORT: "export",
 }
 
 ALLOW_OWNER = allow("owner")
+# What a closed service no longer takes: anything new. Reading, taking everything, ending a
+# share or a mandate and closing one's account stay open through the export window.
+NEW_THINGS = frozenset(
+    {
+        Action.PERSON_CREATE,
+        Action.PERSON_UPLOAD,
+        Action.PERSON_DEPOSIT,
+        Action.GRANT_CREATE,
+        Action.MANDATE_CREATE,
+        Action.MANDATE_PREPARE,
+        Action.MEMBER_ADD,
+        Action.MEMBER_ACCEPT,
+        Action.JOIN_REQUEST,
+    }
+)
 
 Target = Document | Person | AccompanimentMember | Grant | None
 
@@ -173,6 +192,8 @@ def decide(
     """
     if actor.kind == "anonymous" or actor.id is None:
         return deny("anonymous")
+    if action in NEW_THINGS and (announced := closure(session)) and announced.closed(now):
+        return deny("service_closed")
     if action in GLOBAL_ACTIONS:
         if actor.kind == "professional":
             if actor.role == "professional":

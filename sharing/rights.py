@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from locker.models import Document, Professional
 from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProfile, RecoveryCode
 
-# "recovery": the helper may issue a one-time recovery code (the person named it for that).
-SCOPES = ("upload", "organise", "share", "view", "recovery")
+# "recovery": the helper may issue a one-time recovery code (the person named it for that);
+# "export": the helper may take the person's whole locker for them, in one file.
+SCOPES = ("upload", "organise", "share", "view", "recovery", "export")
 # A list entry that counts: accepted by the person, and not removed.
 LIVE_MEMBER = (AccompanimentMember.status == "active") & AccompanimentMember.ended_at.is_(None)
 

@@ -43,7 +43,15 @@ def env(tmp_path: Path) -> dict[str, str]:
 def test_help_lists_the_commands(env: dict[str, str]) -> None:
     result = run(env, "--help")
     assert result.returncode == 0
-    for command in ("init", "serve", "create-org", "create-professional", "create-person", "demo"):
+    for command in (
+        "init",
+        "serve",
+        "create-org",
+        "create-professional",
+        "create-person",
+        "demo",
+        "service",
+    ):
         assert command in result.stdout
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import IO, Any
 
-from flask import Flask, Request, Response, current_app
+from flask import Flask, Request, Response, current_app, g
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,6 +19,7 @@ from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
 from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
+from locker.service import Closure, closure
 from locker.settings import MIB, Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from locker.storage.s3 import make_s3_client
@@ -69,6 +70,14 @@ def _checkpoint_if_due(response: Response) -> Response:
     return response
 
 
+def _announced_closure() -> Closure | None:
+    """The closing day the operator announced, shown on every page (read once a request)."""
+    if "closure" not in g:
+        g.closure = closure(context.db())
+    announced: Closure | None = g.closure
+    return announced
+
+
 def _interface_words() -> dict[str, Any]:
     """What every template may use: the language of this request, and the pictogram and form
     macros (taken once from their templates, so that no page needs an import line)."""
@@ -76,6 +85,8 @@ def _interface_words() -> dict[str, Any]:
     icons = env.get_template("_icons.html").module
     return {
         "language": i18n.current_language(),
+        "closure": (announced := _announced_closure()),
+        "closed": announced is not None and announced.closed(context.services().clock()),
         "icon": icons.icon,  # type: ignore[attr-defined]
         "picto": icons.picto,  # type: ignore[attr-defined]
         "kind": icons.kind,  # type: ignore[attr-defined]

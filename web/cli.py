@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 import click
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from locker.bootstrap import initialize
 from locker.errors import LockerError
 from locker.models import Organization, Person, Professional
 from locker.rotation import rewrap_person_keys
+from locker.service import announce_closure
 from web.app import open_keyring
 from web.commands import command_session, command_settings, emit, failure
 from web.domains import DOMAINS
@@ -79,6 +81,38 @@ def rotate_master_key_command() -> None:
 DEMO_ORG = "Association Démo"
 DEMO_EMAIL = "referente@demo.invalid"
 DEMO_USERNAME = "demo"
+
+
+@main.group()
+def service() -> None:
+    """The service as a whole: its closure (décret 2018-853)."""
+
+
+@service.command("announce-closure")
+@click.option(
+    "--date",
+    "closes_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="the closing day (YYYY-MM-DD); every person sees it from now on",
+)
+@click.option("--withdraw", is_flag=True, help="withdraw the announcement")
+def announce_closure_command(closes_on: datetime | None, withdraw: bool) -> None:
+    """Announce the closing day; prints {"closes_on", "export_until"}: from that day the
+    locker takes nothing new, and everyone can still sign in and take everything until
+    export_until (12 months later). Docs: docs/service-closure.md."""
+    if (closes_on is None) == (not withdraw):
+        raise click.UsageError("give --date YYYY-MM-DD, or --withdraw")
+    with command_session(command_settings()) as session:
+        announced = announce_closure(session, utc_now, closes_on.date() if closes_on else None)
+        if announced is None:
+            emit({"closes_on": None, "export_until": None})
+            return
+        emit(
+            {
+                "closes_on": announced.closes_on.isoformat(),
+                "export_until": announced.export_until.isoformat(),
+            }
+        )
 
 
 @main.command()

@@ -24,6 +24,7 @@ from locker.errors import (
     ObjectNotFound,
     ProofUnavailable,
     QuotaExceeded,
+    ServiceEnded,
     StorageError,
     StorageUnavailable,
     TooLarge,
@@ -45,6 +46,7 @@ from sharing.errors import (
     CardLocked,
     NotAHelper,
     PasswordNotConfirmed,
+    ServiceClosed,
     TooManyAttempts,
     UnknownShareCode,
 )
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (AccessDenied, 403),
+    (ServiceClosed, 403),
+    (ServiceEnded, 403),
     (UnsupportedType, 415),
     (TypeMismatch, 415),
     (PhotosOnly, 415),

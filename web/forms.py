@@ -150,6 +150,22 @@ class EditPaperForm(Form):
 
     title = StringField("title", validators=[Length(max=200)])
     category = StringField("category", validators=[Length(max=32)])
+    valid_until = StringField("valid_until", validators=[Length(max=32)])  # "" clears it
+
+
+class CloseAccountForm(Form):
+    """The person's password, typed again to close their account."""
+
+    password = PasswordField(
+        "password", validators=[required("Entrez votre mot de passe."), Length(max=1024)]
+    )
+
+
+class AccountForm(Form):
+    """The user's own name and (a person's) username, as they correct them."""
+
+    display_name = StringField("display_name", validators=[Length(max=200)])
+    username = StringField("username", validators=[Length(max=64)])
 
 
 class ChangePasswordForm(Form):

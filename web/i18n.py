@@ -207,6 +207,12 @@ MESSAGES = {
     "member_removed": _l("Retiré de votre liste. Il ne voit plus aucun de vos papiers."),
     "shared": _l("C'est partagé."),
     "sharing_saved": _l("C'est enregistré."),
+    "account_corrected": _l("C'est corrigé."),
+    "account_closed": _l("Votre compte est fermé. Vos papiers sont effacés."),
+    "service_closed": _l(
+        "Le service est fermé : il ne prend plus rien de nouveau. Vous pouvez encore récupérer vos papiers."
+    ),
+    "service_ended": _l("Le service est fermé. Il n'est plus possible de se connecter."),
     "mandate_given": _l("Le mandat est donné."),
     "password_reset": _l("Votre mot de passe est changé. Connectez-vous avec le nouveau."),
     "deposited": _l("Le papier est déposé dans le coffre de la personne, qui est prévenue."),
@@ -276,6 +282,7 @@ SCOPE_NAMES = {
     "organise": _l("ranger (renommer, classer, corbeille)"),
     "share": _l("partager et arrêter les partages"),
     "recovery": _l("me donner un code de secours si j'oublie mon mot de passe"),
+    "export": _l("télécharger tous mes papiers en un seul fichier"),
 }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import request
 from limits import parse
@@ -19,6 +21,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from locker.accounts import normalise_username
+from locker.errors import WrongCurrentPassword
 from locker.models import Person, Professional
 from sharing import recovery
 from sharing.errors import BadRecoveryCode, TooManyAttempts
@@ -112,6 +115,22 @@ def sign_in_allowed(identifier: str) -> bool:
 def sign_in_failed(identifier: str) -> None:
     """Count this request's failed sign-in."""
     services().throttle.failed(identifier, _address())
+
+
+@contextmanager
+def password_guarded(user: Person | Professional) -> Iterator[None]:
+    """An act the user confirms with their own password, counted like sign-ins: a stolen
+    session or token must not become a way to guess it (TooManyAttempts once over; a
+    WrongCurrentPassword counts, and rolls the act back)."""
+    identifier = account_name(user)
+    if not sign_in_allowed(identifier):
+        raise TooManyAttempts("password")
+    try:
+        yield
+    except WrongCurrentPassword:
+        db().rollback()
+        sign_in_failed(identifier)
+        raise
 
 
 def _address() -> str:

@@ -19,7 +19,7 @@ from locker.checkpoints import open_checkpoint
 from locker.models import AuditRecord, Document
 from tests.audit_verifier import leaf_hash, verify_inclusion
 from tests.conftest import bearer, token_for
-from tests.factories import Clock, World, build_world
+from tests.factories import Clock, World, add_mandate, build_world
 from tests.web.test_pages import sign_in
 
 
@@ -79,10 +79,8 @@ def test_the_person_takes_every_paper_their_list_and_their_log(app: Flask, clock
     assert {p["id"] for p in papers} == theirs  # every paper, the trash included; nobody else's
     by_id = {p["id"]: p for p in papers}
     shared, trashed = by_id[world.doc], by_id[world.doc_plain]
-    assert shared["file"].startswith("papiers/") and not shared["in_trash"]
-    assert (
-        trashed["file"].startswith("corbeille/") and trashed["in_trash"] and trashed["trashed_at"]
-    )
+    assert shared["file"].startswith("papiers/") and not shared["trashed"]
+    assert trashed["file"].startswith("corbeille/") and trashed["trashed"] and trashed["trashed_at"]
     assert archive.read(shared["file"]) == kept
     for paper in papers:
         data = archive.read(paper["file"])
@@ -167,3 +165,28 @@ def test_the_settings_page_offers_it_and_streams_it(app: Flask, clock: Clock) ->
     pro = app.test_client()
     assert sign_in(pro, "referent_grant@example.org").status_code == 302
     assert pro.get("/settings/export").status_code == 404
+
+
+def test_a_helper_takes_it_only_under_an_export_mandate(app: Flask, clock: Clock) -> None:
+    """A "view" mandate is not enough; an "export" one is, and the record names both."""
+    world = build_world(app, clock)
+    client = app.test_client()
+    helper = world.users["helper_view"]
+    token = token_for(client, helper.email)
+    path = f"/api/v1/persons/{world.alice.id}/export"
+    assert client.get(path, headers=bearer(token)).status_code == 404
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        add_mandate(session, clock, world.members["helper_view"], "export")
+        session.commit()
+    assert _export(client, world, token).testzip() is None
+    with found.session_factory() as session:
+        record = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.action == "person:export")
+            .order_by(AuditRecord.seq)
+        ).all()
+    assert [(r.outcome, r.actor_id, r.on_behalf_of) for r in record] == [
+        ("denied", helper.id, None),
+        ("allowed", helper.id, world.alice.id),
+    ]

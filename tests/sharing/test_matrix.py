@@ -164,6 +164,12 @@ API: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/auth/token"): Row(rule(AUTH, 400, anon=400), json={}),
     ("DELETE", "/api/v1/auth/token"): Row(rule(AUTH, 204), fresh_token=True),
     ("GET", "/api/v1/me"): Row(rule(AUTH, 200)),
+    # One's own name only: nobody's else is reachable from here.
+    ("PATCH", "/api/v1/me"): Row(rule(AUTH, 200), json={"display_name": "Nouveau nom"}),
+    # A wrong password closes nothing; a professional has no account to close here.
+    ("POST", "/api/v1/me/close"): Row(
+        rule({"owner", "other_person"}, 403, denied=422), json={"password": "not it at all"}
+    ),
     # A wrong current password: refused for everyone, nothing changes.
     ("POST", "/api/v1/me/password"): Row(
         rule(AUTH, 403), json={"current_password": "not-the-one", "new_password": "whatever-new"}
@@ -307,6 +313,14 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/settings"): Row(rule(AUTH, 200, **P)),
     # Everything at once, and only one's own: a professional has no locker to take.
     ("GET", "/settings/export"): Row(rule({"owner", "other_person"}, 200, **P)),
+    ("GET", "/settings/close"): Row(rule({"owner", "other_person"}, 200, **P)),
+    # A wrong password: asked again, nothing closed, whoever tries.
+    ("POST", "/settings/close"): Row(
+        rule({"owner", "other_person"}, 403, **P), form=lambda c: {"password": "not it at all"}
+    ),
+    ("POST", "/settings/account"): Row(
+        rule(AUTH, 302, **P), form=lambda c: {"display_name": "Nouveau nom"}
+    ),
     ("GET", "/accessibility"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/papers"): Row(rule(PERSONS, 200, **P)),
     ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),

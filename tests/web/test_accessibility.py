@@ -259,6 +259,7 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("helpers", "person", "/helpers"),
         Stop("access-log", "person", "/access-log"),
         Stop("settings", "person", "/settings"),
+        Stop("close-account", "person", "/settings/close"),
         Stop("change-password", "person", "/account/password"),
         Stop("recovery-card", "person", "/recovery-card"),
         Stop("recovery-card-made", "person", "/recovery-card", _make_recovery_card),

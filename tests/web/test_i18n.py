@@ -157,6 +157,7 @@ def person_pages(world: World) -> list[str]:
         "/access-log",
         "/account/password",
         "/settings",
+        "/settings/close",
     ]
 
 

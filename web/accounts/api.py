@@ -7,16 +7,25 @@ from typing import Any
 from flask import Blueprint, g, jsonify
 
 from locker import accounts
-from locker.errors import WrongCurrentPassword
 from locker.models import Person, Professional
-from sharing.accounts import change_own_password, create_person_with_card
+from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
 from sharing.members import share_code_for
-from web.accounts.schemas import Me, NewPassword, NewPerson, PersonCreated, SignIn, Token
+from web.accounts.closure import close_account
+from web.accounts.schemas import (
+    Closing,
+    Me,
+    MeCorrection,
+    NewPassword,
+    NewPerson,
+    PersonCreated,
+    SignIn,
+    Token,
+)
 from web.auth import bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
 from web.openapi import INVALID, Answers, Error, operation
-from web.throttle import account_name, sign_in_allowed, sign_in_failed
+from web.throttle import password_guarded, sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -69,10 +78,53 @@ def delete_token() -> Any:
     return "", 204
 
 
+@operation(
+    api.patch,
+    "/me",
+    resp=Answers(
+        HTTP_200=(Me, "The account as it is now"),
+        HTTP_409=(Error, "That username is taken"),
+        HTTP_422=(Error, "Empty or too long name; a username outside a-z 0-9 . _ - (3 to 64)"),
+    ),
+)
+def correct_me(json: MeCorrection) -> Any:
+    """Correct my name, or (a person) my username"""
+    correct_own_account(
+        db(),
+        services().clock,
+        g.api_signed_in,
+        display_name=json.display_name,
+        username=json.username,
+    )
+    db().commit()
+    return _described(g.api_signed_in.user)
+
+
+@operation(
+    api.post,
+    "/me/close",
+    resp=Answers(
+        HTTP_202=(None, "Closed: every paper deleted, every key destroyed, every sign-in ended"),
+        HTTP_403=(Error, "The password is wrong"),
+        HTTP_422=(Error, "Not a person's account"),
+        HTTP_429=(Error, "Too many wrong passwords lately"),
+    ),
+)
+def close_me(json: Closing) -> Any:
+    """Close my account for good (a person): export first with GET /persons/{id}/export"""
+    signed_in = g.api_signed_in
+    with password_guarded(signed_in.user):
+        close_account(signed_in, json.password)
+    return "", 202
+
+
 @operation(api.get, "/me", resp=Answers(HTTP_200=(Me, "The signed-in account")))
 def me() -> Any:
     """Who I am"""
-    user = g.api_signed_in.user
+    return _described(g.api_signed_in.user)
+
+
+def _described(user: Person | Professional) -> Any:
     if isinstance(user, Person):
         return jsonify(
             id=user.id,
@@ -112,26 +164,17 @@ def change_password(json: NewPassword) -> Any:
     person's recovery card shown at account creation stops working: print a new one with
     POST /persons/{id}/recovery-card"""
     signed_in = g.api_signed_in
-    identifier = account_name(signed_in.user)
-    # A stolen token must not become a way to guess the password: the sign-in counters.
-    if not sign_in_allowed(identifier):
-        return error_response("too_many_attempts", 429)
-    found = services()
-    try:
+    with password_guarded(signed_in.user):
         # No card here (a 204 has no body): the card shown at creation stops working,
         # and the person prints a new one with POST /persons/{id}/recovery-card.
         change_own_password(
             db(),
-            found.clock,
+            services().clock,
             signed_in,
             current_password=json.current_password,
             new_password=json.new_password,
             fresh_card=False,
         )
-    except WrongCurrentPassword:
-        db().rollback()
-        sign_in_failed(identifier)
-        raise
     return "", 204
 
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 
 from locker import accounts
 from locker.errors import LockerError, WrongCurrentPassword
-from sharing.accounts import change_own_password, create_person_with_card
+from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
+from web.accounts.closure import close_account
 from web.auth import (
     current_actor,
     must_change_password,
@@ -23,7 +33,9 @@ from web.auth import (
 from web.context import db, services
 from web.documents.export import export_response
 from web.forms import (
+    AccountForm,
     ChangePasswordForm,
+    CloseAccountForm,
     ConfirmForm,
     CreatePersonForm,
     Problem,
@@ -32,9 +44,10 @@ from web.forms import (
     done,
     form_problems,
     refused,
+    sent,
 )
 from web.i18n import message
-from web.throttle import account_name, sign_in_allowed, sign_in_failed
+from web.throttle import account_name, password_guarded, sign_in_allowed, sign_in_failed
 
 pages = Blueprint("accounts", __name__)
 pages_for_signed_in(pages, "accounts.home", "accounts.sign_in", "accounts.accessibility")
@@ -171,7 +184,52 @@ def accessibility() -> Any:
 
 @pages.get("/settings")
 def settings() -> Any:
-    return render_template("settings.html", confirm=ConfirmForm())
+    return render_template("settings.html", confirm=ConfirmForm(), problems=[])
+
+
+@pages.route("/settings/close", methods=["GET", "POST"])
+def close_my_account() -> Any:
+    """The person closes their account, after the offer to take everything first."""
+    user = web_user()
+    if user is None or not user.is_person:
+        abort(404)
+    form = CloseAccountForm()
+    problems: list[Problem] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with password_guarded(user.signed_in.user):
+                close_account(user.signed_in, form.password.data or "")
+        except LockerError as refusal:  # a wrong password, or too many
+            problems, status = refused(refusal, "password")
+        else:
+            sign_out_browser()
+            flash(message("account_closed"), "info")
+            return redirect(url_for("accounts.sign_in"))
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    return render_template("close_account.html", form=form, problems=problems), status
+
+
+@pages.post("/settings/account")
+def correct_account() -> Any:
+    """The name, and a person's username, corrected by their owner (RGPD art. 16)."""
+    user = web_user()
+    assert user is not None
+    form = sent(AccountForm())
+    try:
+        correct_own_account(
+            db(),
+            services().clock,
+            user.signed_in,
+            display_name=form.display_name.data,
+            username=form.username.data if user.is_person else None,
+        )
+    except LockerError as refusal:
+        db().rollback()
+        problems, status = refused(refusal, str(refusal.params.get("field") or "") or None)
+        return render_template("settings.html", confirm=ConfirmForm(), problems=problems), status
+    return done("account_corrected", "accounts.settings")
 
 
 @pages.get("/settings/export")

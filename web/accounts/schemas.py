@@ -28,6 +28,19 @@ class Token(BaseModel):
     expires_at: Timestamp
 
 
+class Closing(BaseModel):
+    """The person's password, typed again: closing cannot be undone."""
+
+    password: str = Field(json_schema_extra={"maxLength": 1024})
+
+
+class MeCorrection(BaseModel):
+    """What the signed-in user may correct of their own account; a field left out stays."""
+
+    display_name: str | None = Field(None, json_schema_extra={"maxLength": 200})
+    username: str | None = Field(None, json_schema_extra={"maxLength": 64})
+
+
 class Me(BaseModel):
     """The signed-in account (username for a person; e-mail, organisation and role for a
     professional)."""

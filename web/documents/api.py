@@ -106,13 +106,18 @@ def delete_document(document_id: str) -> Any:
     resp=Answers(
         HTTP_200=(Document, "The document as it is now"),
         HTTP_400=(Error, "Malformed body"),
-        HTTP_422=(Error, "Empty or too long title, unknown category"),
+        HTTP_422=(Error, "Empty or too long title, unknown category, implausible date"),
     ),
 )
 def edit_document(document_id: str, json: Edit) -> Any:
-    """Rename and/or re-file a document (owner, or a helper with the organise scope)"""
+    """Rename, re-file and/or re-date a document (owner, or a helper with the organise scope)"""
+    dated = "valid_until" in json.model_fields_set
     return docs.edit_document_for(
-        request_context(), document_id=document_id, title=json.title, category=json.category
+        request_context(),
+        document_id=document_id,
+        title=json.title,
+        category=json.category,
+        valid_until=json.valid_until if dated else docs.UNCHANGED,
     )
 
 

@@ -17,7 +17,12 @@ from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
 from web.auth import pages_for_signed_in, person_id_or_404
 from web.context import request_context, services
-from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
+from web.documents.uploads import (
+    parse_valid_until,
+    sanitize_limits,
+    upload_request,
+    uploaded_files,
+)
 from web.forms import (
     ConfirmForm,
     EditPaperForm,
@@ -146,6 +151,7 @@ def edit_paper(document_id: str) -> Any:
         document_id=document_id,
         title=form.title.data or None,
         category=form.category.data or None,
+        valid_until=parse_valid_until(form.valid_until.data),
     )
     return done("paper_edited", "documents.paper", document_id=document_id)
 

@@ -53,3 +53,5 @@ class Edit(BaseModel):
     # The service refuses an empty or longer title, or an unknown category, with 422.
     title: str | None = Field(None, json_schema_extra={"maxLength": 200})
     category: str | None = None
+    # An ISO date, or null to clear it; left out, the date stays as it is.
+    valid_until: Day | None = None
