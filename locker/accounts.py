@@ -193,6 +193,17 @@ def check_current_password(user: User, password: str) -> None:
         raise WrongCurrentPassword("current_password", field="current_password") from None
 
 
+def accept_information(session: Session, clock: Clock, person: Person, version: str) -> None:
+    """The person has read the information page of this version and accepts it before
+    using the locker; recorded (the log keeps which version, and when); caller commits."""
+    if person.information_version == version:
+        return
+    person.information_version, person.information_accepted_at = version, clock()
+    append_allowed(
+        session, clock, "information:accept", version, actor_for(person), person_id=person.id
+    )
+
+
 def store_new_person(session: Session, keyring: Keyring, person: Person) -> Person:
     """Store a new person's row with a fresh person key, wrapped by the current master key
     and bound to the row's id."""

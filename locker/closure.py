@@ -38,6 +38,7 @@ def close_person(session: Session, clock: Clock, *, person: Person, actor: Actor
     person.password_hash = CLOSED
     person.wrapped_person_key = b""
     person.language = None
+    person.created_by_professional_id = None  # who opened it would tie the id to them
     person.must_change_password = False
     person.closed_at = clock()
     session.flush()

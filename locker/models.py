@@ -109,6 +109,9 @@ class Person(Base):
         Boolean, default=False, server_default=false()
     )
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The version of the information page the person accepted before first use, and when.
+    information_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    information_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set when the person closed their account: the row keeps only its id (locker/closure.py).
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -54,6 +54,10 @@ class Settings:
     proxy_hops: int = 0
     # Who the sanitiser child becomes when the service runs as root (None: the default).
     sandbox_user: str | None = None
+    # Who runs the service and how to reach them, as the information and privacy pages
+    # tell every person (R.55-1 CPCE, RGPD art. 13); empty: the pages say it is not given.
+    operator_name: str = ""
+    operator_contact: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -189,6 +193,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         throttle_storage_url=_throttle_storage_url(env),
         proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
         sandbox_user=_sandbox_user(env),
+        operator_name=env.get("LOCKER_OPERATOR_NAME", "").strip()[:200],
+        operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
     )
 
 

@@ -84,7 +84,7 @@ class Mandate(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
     member_id: Mapped[str] = mapped_column(ForeignKey("accompaniment_members.id"), index=True)
-    # Space-separated among "upload", "organise", "share", "view".
+    # Space-separated among sharing.rights.SCOPES (upload, organise, share, view, recovery, export).
     scopes: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

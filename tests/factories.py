@@ -18,6 +18,7 @@ from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
 from sharing.models import AccompanimentMember, Grant, Mandate
 from sharing.organizations import set_digital_inclusion
+from web.accounts import INFORMATION_VERSION
 from web.context import Services
 
 PASSWORD = "correct horse battery"
@@ -93,12 +94,14 @@ def new_person(
     display_name: str | None = None,
 ) -> Person:
     """A person signing in as `username` with PASSWORD, stored (her key included) the way
-    accounts.create_person stores one, without hashing the password again."""
+    accounts.create_person stores one, without hashing the password again; she has read
+    the information page already (tests/web/test_information.py covers the first visit)."""
     person = Person(
         username=username,
         display_name=display_name or username.title(),
         password_hash=PASSWORD_HASH,
         created_at=clock(),
+        information_version=INFORMATION_VERSION,
     )
     return accounts.store_new_person(session, keyring, person)
 

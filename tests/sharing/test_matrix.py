@@ -33,6 +33,7 @@ from tests.factories import (
     new_professional,
     upload,
 )
+from web.accounts import INFORMATION_VERSION
 
 PERSONS = {"owner", "other_person"}
 ADMIN = {"org_admin"}
@@ -166,6 +167,9 @@ API: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me"): Row(rule(AUTH, 200)),
     # One's own name only: nobody's else is reachable from here.
     ("PATCH", "/api/v1/me"): Row(rule(AUTH, 200), json={"display_name": "Nouveau nom"}),
+    ("POST", "/api/v1/me/information"): Row(
+        rule({"owner", "other_person"}, 200, denied=403), json={"version": INFORMATION_VERSION}
+    ),
     # A wrong password closes nothing; a professional has no account to close here.
     ("POST", "/api/v1/me/close"): Row(
         rule({"owner", "other_person"}, 403, denied=422), json={"password": "not it at all"}
@@ -322,6 +326,10 @@ PAGES: dict[tuple[str, str], Row] = {
         rule(AUTH, 302, **P), form=lambda c: {"display_name": "Nouveau nom"}
     ),
     ("GET", "/accessibility"): Row(rule(AUTH, 200, anon=200)),
+    ("GET", "/information"): Row(rule(AUTH, 200, anon=200)),
+    # Accepting is a person's own: others are shown the page again, nothing recorded.
+    ("POST", "/information"): Row(rule(AUTH, 200, anon=200, owner=302, other_person=302)),
+    ("GET", "/privacy"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/papers"): Row(rule(PERSONS, 200, **P)),
     ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),
     ("POST", "/papers/new"): Row(rule(PERSONS, 302, **P), form=_file),

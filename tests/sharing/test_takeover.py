@@ -332,6 +332,9 @@ def test_password_set_by_a_professional_must_be_changed_pages(app: Flask) -> Non
     assert card
     fresh = re.findall(rb"<code>([2-9A-Z-]{14})</code>", card.group(1))
     assert len(fresh) == 8 and not set(fresh) & set(creation_codes)
+    # Then the information page, accepted once, before the locker opens (R.55-1).
+    assert person.get("/papers").headers["Location"] == "/information"
+    person.post("/information", data={"csrf_token": csrf(person, "/information")})
     assert person.get("/papers").status_code == 200
     # Shown once: the page does not show them again.
     assert not set(re.findall(rb"<code>([2-9A-Z-]{14})</code>", person.get("/papers").data))

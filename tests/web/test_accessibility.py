@@ -249,6 +249,8 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("sign-in-errors", "anonymous", "/sign-in", _submit_empty, 400),
         Stop("recover", "anonymous", "/recover"),
         Stop("accessibility", "anonymous", "/accessibility"),
+        Stop("information", "anonymous", "/information"),
+        Stop("privacy", "anonymous", "/privacy"),
         Stop("papers", "person", "/papers"),
         Stop("paper-new", "person", "/papers/new"),
         Stop("paper", "person", paper),

@@ -538,6 +538,10 @@ def test_professional_opens_an_account_with_javascript_off(
     person.click(SUBMIT)
     expect(person.locator("#recovery-card code")).to_have_count(8)
     assert_fits_the_phone(person, "fresh recovery card")
+    # Then what the locker is, before first use (R.55-1): read, accepted once.
+    person.goto("/papers")
+    expect(person).to_have_url(at(live_server, "/information"))
+    person.click("#accept-information")
     person.goto("/papers")
     expect(person).to_have_url(at(live_server, "/papers"))
     expect(person.locator(".empty")).to_be_visible()

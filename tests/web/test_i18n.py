@@ -165,7 +165,7 @@ def _pages(world: World) -> dict[str, list[str]]:
     person = person_pages(world)
     pro = ["/pro", "/pro/persons", "/pro/join", "/pro/profile", "/pro/my-actions", "/settings"]
     return {
-        "": ["/sign-in", "/recover", "/accessibility"],
+        "": ["/sign-in", "/recover", "/accessibility", "/information", "/privacy"],
         "alice": person,
         "referent_grant@example.org": pro,
     }

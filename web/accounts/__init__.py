@@ -2,3 +2,7 @@
 
 Its pages, API routes, forms, words and `locker` commands; `web.domains` registers it.
 """
+
+# The information page's version: a person accepts it before first use (R.55-1 CPCE), and
+# again whenever what it says changes (then change this).
+INFORMATION_VERSION = "2026-12-05"

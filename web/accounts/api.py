@@ -7,12 +7,15 @@ from typing import Any
 from flask import Blueprint, g, jsonify
 
 from locker import accounts
+from locker.errors import InvalidInput
 from locker.models import Person, Professional
 from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
 from sharing.members import share_code_for
+from web.accounts import INFORMATION_VERSION
 from web.accounts.closure import close_account
 from web.accounts.schemas import (
     Closing,
+    Information,
     Me,
     MeCorrection,
     NewPassword,
@@ -118,6 +121,28 @@ def close_me(json: Closing) -> Any:
     return "", 202
 
 
+@operation(
+    api.post,
+    "/me/information",
+    resp=Answers(
+        HTTP_200=(Me, "Accepted"),
+        HTTP_403=(Error, "Only a person accepts the information page"),
+        HTTP_422=(Error, "Not the current version of the information page"),
+    ),
+)
+def accept_information(json: Information) -> Any:
+    """Record that the person read and accepted this version of the information page
+    (GET /information shows it; clients of the API show the same text themselves)"""
+    user = g.api_signed_in.user
+    if not isinstance(user, Person):
+        return error_response("forbidden", 403)
+    if json.version != INFORMATION_VERSION:
+        raise InvalidInput("not the current information version", field="version")
+    accounts.accept_information(db(), services().clock, user, json.version)
+    db().commit()
+    return _described(user)
+
+
 @operation(api.get, "/me", resp=Answers(HTTP_200=(Me, "The signed-in account")))
 def me() -> Any:
     """Who I am"""
@@ -132,6 +157,7 @@ def _described(user: Person | Professional) -> Any:
             username=user.username,
             display_name=user.display_name,
             must_change_password=bool(user.must_change_password),
+            information_accepted_version=user.information_version,
         )
     assert isinstance(user, Professional)
     share_code = share_code_for(db(), services().clock, user)

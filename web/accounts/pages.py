@@ -18,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 
 from locker import accounts
 from locker.errors import LockerError, WrongCurrentPassword
+from locker.models import Person
 from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
+from web.accounts import INFORMATION_VERSION
 from web.accounts.closure import close_account
 from web.auth import (
     current_actor,
@@ -50,7 +52,14 @@ from web.i18n import message
 from web.throttle import account_name, password_guarded, sign_in_allowed, sign_in_failed
 
 pages = Blueprint("accounts", __name__)
-pages_for_signed_in(pages, "accounts.home", "accounts.sign_in", "accounts.accessibility")
+pages_for_signed_in(
+    pages,
+    "accounts.home",
+    "accounts.sign_in",
+    "accounts.accessibility",
+    "accounts.information",
+    "accounts.privacy",
+)
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
@@ -74,6 +83,59 @@ def _own_password_first() -> Any:
     if user is not None and must_change_password(user.signed_in):
         return redirect(url_for("accounts.change_password"))
     return None
+
+
+# What a person who has not accepted the information page yet may still reach.
+OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
+    "accounts.information",
+    "accounts.privacy",
+    "accounts.accessibility",
+}
+
+
+@pages.before_app_request
+def _information_first() -> Any:
+    """A person reads and accepts the information page before using the locker; the API
+    refuses nothing for it (clients show the text themselves: GET /api/v1/me)."""
+    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_INFORMATION:
+        return None
+    user = web_user()
+    person = user.signed_in.user if user is not None and user.is_person else None
+    if isinstance(person, Person) and person.information_version != INFORMATION_VERSION:
+        return redirect(url_for("accounts.information"))
+    return None
+
+
+@pages.route("/information", methods=["GET", "POST"])
+def information() -> Any:
+    """What the locker does, who sees what, how to take everything and leave, who runs it:
+    open to anyone, and accepted once by each person before first use."""
+    user = web_user()
+    person = user.signed_in.user if user is not None and user.is_person else None
+    form = ConfirmForm()
+    if isinstance(person, Person) and request.method == "POST":
+        sent(form)
+        accounts.accept_information(db(), services().clock, person, INFORMATION_VERSION)
+        return done(None, "accounts.home")
+    must_accept = isinstance(person, Person) and person.information_version != INFORMATION_VERSION
+    return render_template(
+        "information.html",
+        form=form,
+        must_accept=must_accept,
+        version=INFORMATION_VERSION,
+        **_operator(),
+    )
+
+
+@pages.get("/privacy")
+def privacy() -> Any:
+    """The privacy notice (RGPD art. 13), open to anyone."""
+    return render_template("privacy.html", **_operator())
+
+
+def _operator() -> dict[str, str]:
+    settings = services().settings
+    return {"operator_name": settings.operator_name, "operator_contact": settings.operator_contact}
 
 
 @pages.route("/account/password", methods=["GET", "POST"])

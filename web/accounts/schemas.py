@@ -28,6 +28,13 @@ class Token(BaseModel):
     expires_at: Timestamp
 
 
+class Information(BaseModel):
+    """The version of the information page the person read (GET /api/v1/me says which one
+    they accepted last; the current one is shown at GET /information)."""
+
+    version: str = Field(json_schema_extra={"maxLength": 32})
+
+
 class Closing(BaseModel):
     """The person's password, typed again: closing cannot be undone."""
 
@@ -53,6 +60,8 @@ class Me(BaseModel):
     organization_id: str | None = None
     role: str | None = None
     share_code: str | None = None
+    # A person: the version of the information page they accepted (None: not yet).
+    information_accepted_version: str | None = None
     # Someone else chose the password: until the person changes it, every other route
     # answers 403 {"error": "password_change_required"}.
     must_change_password: bool

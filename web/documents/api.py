@@ -41,7 +41,8 @@ def list_documents(person_id: str) -> Any:
     ),
 )
 def export_person(person_id: str) -> Response:
-    """Everything the locker keeps for the person, in one ZIP (the person only)"""
+    """Everything the locker keeps for the person, in one ZIP (the person, or a helper
+    under a mandate with the scope "export")"""
     return export_response(person_id)
 
 
