@@ -112,6 +112,8 @@ class Person(Base):
     # The version of the information page the person accepted before first use, and when.
     information_version: Mapped[str | None] = mapped_column(String(32), default=None)
     information_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The person chose to be reminded when a paper is about to expire (locker/reminders.py).
+    expiry_reminders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when the person closed their account: the row keeps only its id (locker/closure.py).
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
 

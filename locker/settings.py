@@ -58,6 +58,8 @@ class Settings:
     # tell every person (R.55-1 CPCE, RGPD art. 13); empty: the pages say it is not given.
     operator_name: str = ""
     operator_contact: str = ""
+    # Where expiry reminders go ("module:factory"); empty: a log line only (reminders.py).
+    notifier: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -195,6 +197,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         sandbox_user=_sandbox_user(env),
         operator_name=env.get("LOCKER_OPERATOR_NAME", "").strip()[:200],
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
+        notifier=env.get("LOCKER_NOTIFIER", "").strip(),
     )
 
 

@@ -8,6 +8,7 @@ from crypto.keyring import Keyring
 from locker import accounts
 from locker.actors import Actor, Clock
 from locker.audit import append_allowed
+from locker.errors import InvalidInput
 from locker.models import Person
 from sharing.decisions import Action
 from sharing.errors import refusal
@@ -97,10 +98,16 @@ def correct_own_account(
     *,
     display_name: str | None = None,
     username: str | None = None,
+    expiry_reminders: bool | None = None,
 ) -> None:
     """The signed-in user corrects their own name, or a person their username (RGPD art.
-    16); recorded when something changed; the caller commits. Nobody else can."""
+    16); recorded when something changed; the caller commits. Nobody else can. A person
+    also says here whether they want expiry reminders (a preference: not recorded)."""
     user = signed_in.user
+    if expiry_reminders is not None:
+        if not isinstance(user, Person):
+            raise InvalidInput("reminders are a person's", field="expiry_reminders")
+        user.expiry_reminders = expiry_reminders
     if accounts.correct_account(session, user, display_name=display_name, username=username):
         person_id = user.id if isinstance(user, Person) else None
         actor = accounts.actor_for(user)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import IO, Any
 
 from flask import Flask, Request, Response, current_app, g
@@ -17,6 +18,7 @@ from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
 from locker.errors import ConfigurationError
+from locker.reminders import expires_in
 from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
 from locker.service import Closure, closure
@@ -87,6 +89,7 @@ def _interface_words() -> dict[str, Any]:
         "language": i18n.current_language(),
         "closure": (announced := _announced_closure()),
         "closed": announced is not None and announced.closed(context.services().clock()),
+        "expires_in": partial(expires_in, today=context.services().clock().date()),
         "icon": icons.icon,  # type: ignore[attr-defined]
         "picto": icons.picto,  # type: ignore[attr-defined]
         "kind": icons.kind,  # type: ignore[attr-defined]

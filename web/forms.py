@@ -166,6 +166,7 @@ class AccountForm(Form):
 
     display_name = StringField("display_name", validators=[Length(max=200)])
     username = StringField("username", validators=[Length(max=64)])
+    expiry_reminders = StringField("expiry_reminders")  # "1" when ticked
 
 
 class ChangePasswordForm(Form):

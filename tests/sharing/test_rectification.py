@@ -120,7 +120,13 @@ def test_the_settings_page_corrects_them_and_says_what_was_wrong(app: Flask, clo
     assert 'aria-describedby="username-error"' in page and 'value="bob"' in page
     saved = person.post(
         "/settings/account",
-        data={"display_name": "Alice D.", "username": "alice2", "csrf_token": token},
+        data={
+            "display_name": "Alice D.",
+            "username": "alice2",
+            "expiry_reminders": "1",
+            "csrf_token": token,
+        },
     )
     assert saved.status_code == 302
-    assert 'value="alice2"' in person.get("/settings").get_data(as_text=True)
+    page = person.get("/settings").get_data(as_text=True)
+    assert 'value="alice2"' in page and 'id="expiry_reminders" checked' in page

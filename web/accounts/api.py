@@ -98,6 +98,7 @@ def correct_me(json: MeCorrection) -> Any:
         g.api_signed_in,
         display_name=json.display_name,
         username=json.username,
+        expiry_reminders=json.expiry_reminders,
     )
     db().commit()
     return _described(g.api_signed_in.user)
@@ -158,6 +159,7 @@ def _described(user: Person | Professional) -> Any:
             display_name=user.display_name,
             must_change_password=bool(user.must_change_password),
             information_accepted_version=user.information_version,
+            expiry_reminders=bool(user.expiry_reminders),
         )
     assert isinstance(user, Professional)
     share_code = share_code_for(db(), services().clock, user)

@@ -286,6 +286,7 @@ def correct_account() -> Any:
             user.signed_in,
             display_name=form.display_name.data,
             username=form.username.data if user.is_person else None,
+            expiry_reminders=form.expiry_reminders.data == "1" if user.is_person else None,
         )
     except LockerError as refusal:
         db().rollback()

@@ -46,6 +46,8 @@ class MeCorrection(BaseModel):
 
     display_name: str | None = Field(None, json_schema_extra={"maxLength": 200})
     username: str | None = Field(None, json_schema_extra={"maxLength": 64})
+    # A person: whether they want to be told when a paper is about to expire.
+    expiry_reminders: bool | None = None
 
 
 class Me(BaseModel):
@@ -62,6 +64,7 @@ class Me(BaseModel):
     share_code: str | None = None
     # A person: the version of the information page they accepted (None: not yet).
     information_accepted_version: str | None = None
+    expiry_reminders: bool | None = None
     # Someone else chose the password: until the person changes it, every other route
     # answers 403 {"error": "password_change_required"}.
     must_change_password: bool

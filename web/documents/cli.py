@@ -8,6 +8,7 @@ import click
 
 from locker.actors import utc_now
 from locker.reconcile import reconcile_storage
+from locker.reminders import load_notifier, send_reminders
 from locker.trash import purge_trash
 from sharing.grants import record_grant_expiries
 from web.app import open_object_store
@@ -28,6 +29,18 @@ def purge() -> None:
         report = purge_trash(session, store, utc_now)
         expired = record_grant_expiries(session, utc_now)
     emit({"purged": report.purged, "objects_left": report.objects_left, "grants_expired": expired})
+
+
+@click.command("remind-expiries")
+def remind_expiries() -> None:
+    """Send today's reminders of papers expiring in 60, 30 or 7 days, to the persons who
+    chose them, through LOCKER_NOTIFIER (by default a log line: nothing leaves). Run it
+    daily (cron). Prints {"sent"}."""
+    settings = command_settings()
+    notifier = load_notifier(settings.notifier)
+    with command_session(settings) as session:
+        sent = send_reminders(session, utc_now().date(), notifier)
+    emit({"sent": sent})
 
 
 @click.group()
@@ -69,4 +82,4 @@ def reconcile(fix: bool, grace_seconds: float) -> None:
         raise SystemExit(1)
 
 
-commands = [purge, storage]
+commands = [purge, remind_expiries, storage]
