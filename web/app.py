@@ -10,6 +10,7 @@ from typing import IO, Any
 from flask import Flask, Request, Response, current_app, g
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crypto.keyring import Keyring, LocalKeyring
@@ -73,9 +74,17 @@ def _checkpoint_if_due(response: Response) -> Response:
 
 
 def _announced_closure() -> Closure | None:
-    """The closing day the operator announced, shown on every page (read once a request)."""
+    """The closing day the operator announced, shown on every page (read once a request).
+
+    Every page, the "database unavailable" page first, must still render when the
+    database does not answer: the notice then waits for the next page that can read it.
+    """
     if "closure" not in g:
-        g.closure = closure(context.db())
+        try:
+            g.closure = closure(context.db())
+        except SQLAlchemyError:
+            context.db().rollback()
+            g.closure = None
     announced: Closure | None = g.closure
     return announced
 

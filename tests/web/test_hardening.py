@@ -17,9 +17,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from crypto.keyring import create_keyfile
 from locker.settings import Settings, load_settings
 from tests.conftest import Actors, bearer, token_for
 from tests.test_cli import run
+from tests.web.test_pages import csrf
 from web import errors
 from web.app import create_app
 
@@ -138,3 +140,29 @@ def test_a_nul_in_a_form_or_query_is_a_clear_400_on_every_database(
     answer = client.post(attempt["path"], data={**attempt["data"], "csrf_token": token.group(1)})
     assert answer.status_code == 400
     assert "caractères invalides" in answer.get_data(as_text=True)
+
+
+def test_pages_still_answer_when_the_database_does_not(tmp_path: Path) -> None:
+    """Nothing on every page may need the database (the service-closure notice reads it):
+    the sign-in page renders, and a sign-in says "database unavailable" in plain words."""
+    settings = load_settings(
+        {
+            "LOCKER_DATA_DIR": str(tmp_path / "var"),
+            "LOCKER_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2",
+            "LOCKER_SECRET_KEY": "x" * 40,
+            "LOCKER_COOKIE_SECURE": "false",
+        },
+        create=True,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    create_keyfile(settings.master_key_file)
+    client = create_app(settings, config={"TESTING": True}).test_client()
+    page = client.get("/sign-in")
+    assert page.status_code == 200 and b'id="identifier"' in page.data
+    tried = client.post("/api/v1/auth/token", json={"username": "awa", "password": "x" * 12})
+    assert tried.status_code == 503 and tried.get_json()["error"] == "database_unavailable"
+    shown = client.post(
+        "/sign-in",
+        data={"identifier": "awa", "password": "x" * 12, "csrf_token": csrf(client, "/sign-in")},
+    )
+    assert shown.status_code == 503 and b'id="error-summary"' in shown.data
