@@ -74,17 +74,6 @@ OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
 )
 
 
-@pages.before_app_request
-def _own_password_first() -> Any:
-    """A person whose password someone else chose goes to the change page first."""
-    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
-        return None
-    user = web_user()
-    if user is not None and must_change_password(user.signed_in):
-        return redirect(url_for("accounts.change_password"))
-    return None
-
-
 # What a person who has not accepted the information page yet may still reach.
 OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
     "accounts.information",
@@ -94,14 +83,23 @@ OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
 
 
 @pages.before_app_request
-def _information_first() -> Any:
-    """A person reads and accepts the information page before using the locker; the API
-    refuses nothing for it (clients show the text themselves: GET /api/v1/me)."""
-    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_INFORMATION:
+def _first_things_first() -> Any:
+    """Before any other page: a person whose password someone else chose changes it, then
+    a person reads and accepts the information page. The API refuses nothing for the
+    information page (clients show the text themselves: GET /api/v1/me)."""
+    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
         return None
     user = web_user()
-    person = user.signed_in.user if user is not None and user.is_person else None
-    if isinstance(person, Person) and person.information_version != INFORMATION_VERSION:
+    if user is None:
+        return None
+    if must_change_password(user.signed_in):
+        return redirect(url_for("accounts.change_password"))
+    person = user.signed_in.user
+    if (
+        isinstance(person, Person)
+        and person.information_version != INFORMATION_VERSION
+        and request.endpoint not in OPEN_BEFORE_INFORMATION
+    ):
         return redirect(url_for("accounts.information"))
     return None
 

@@ -16,7 +16,6 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, stream_with_context
 
 from locker.access_log import EXPORT_COLUMNS, LogEntry
-from locker.checkpoints import publish_current_checkpoint, verifier_key
 from locker.proofs import consistency_proof
 from sharing import audit_log
 from web.audit.schemas import (
@@ -29,7 +28,8 @@ from web.audit.schemas import (
     InclusionQuery,
     Page,
 )
-from web.context import db, request_context, services
+from web.audit.signing import current_checkpoint, service_verifier_key
+from web.context import db, request_context
 from web.openapi import NOT_FOUND, Answers, Error, operation
 
 api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
@@ -71,17 +71,7 @@ def entry_json(entry: LogEntry, *, names: bool) -> dict[str, Any]:
 )
 def checkpoint() -> Response:
     """The latest signed checkpoint (C2SP tlog-checkpoint signed note)"""
-    found = services()
-    made = publish_current_checkpoint(
-        found.session_factory,
-        found.keyring.audit_signing_key(),
-        found.clock,
-        origin=found.settings.audit_origin,
-        witness_dir=found.settings.audit_witness_dir,
-        max_age_minutes=found.settings.audit_checkpoint_minutes,
-        s3_witness=found.s3_witness,
-    )
-    return Response(made.note, content_type=TEXT_PLAIN)
+    return Response(current_checkpoint().note, content_type=TEXT_PLAIN)
 
 
 @operation(
@@ -92,9 +82,7 @@ def checkpoint() -> Response:
 )
 def public_key() -> Response:
     """The C2SP verifier key: <name>+<hex key hash>+<base64(0x01 ‖ key)>"""
-    found = services()
-    key = found.keyring.audit_signing_key().public_key()
-    return Response(verifier_key(found.settings.audit_origin, key) + "\n", content_type=TEXT_PLAIN)
+    return Response(service_verifier_key(), content_type=TEXT_PLAIN)
 
 
 @operation(

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Response
 from flask_babel import gettext as _
 
-from locker.checkpoints import publish_current_checkpoint, verifier_key
 from sharing.export import ExportWords, Verification, export_locker
+from web.audit.signing import current_checkpoint, service_verifier_key
 from web.context import request_context, services
 from web.i18n import current_language
 
@@ -41,19 +41,8 @@ def export_words() -> ExportWords:
 
 
 def _checkpoint() -> Verification:
-    found = services()
-    key = found.keyring.audit_signing_key()
-    made = publish_current_checkpoint(
-        found.session_factory,
-        key,
-        found.clock,
-        origin=found.settings.audit_origin,
-        witness_dir=found.settings.audit_witness_dir,
-        max_age_minutes=0,  # this export's own record is in it
-        s3_witness=found.s3_witness,
-    )
-    public_key = verifier_key(found.settings.audit_origin, key.public_key()) + "\n"
-    return Verification(checkpoint=made.note, public_key=public_key, tree_size=made.tree_size)
+    made = current_checkpoint(max_age_minutes=0)  # this export's own record is in it
+    return Verification(made.note, service_verifier_key(), made.tree_size)
 
 
 def export_response(person_id: str) -> Response:
