@@ -18,6 +18,7 @@ from locker.models import Document, Person
 from locker.reminders import LogNotifier, Reminder, expires_in, load_notifier, send_reminders
 from tests.conftest import bearer, token_for
 from tests.factories import Clock, build_world
+from tests.locker.test_audit_verify import cli_env
 from tests.notifier import SENT, Collector
 from tests.web.test_pages import sign_in
 from web.cli import main
@@ -109,10 +110,7 @@ def test_the_daily_command_sends_through_the_operators_plug_in(
             update(Person).where(Person.id == world.alice.id).values(expiry_reminders=True)
         )
         session.commit()
-    settings = app.extensions["locker"].settings
-    monkeypatch.setenv("LOCKER_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("LOCKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("LOCKER_SECRET_KEY", settings.secret_key)
+    cli_env(app, monkeypatch)
     monkeypatch.setenv("LOCKER_NOTIFIER", "tests.notifier:Collector")
     SENT.clear()
     result = CliRunner().invoke(main, ["remind-expiries"])

@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 
 from crypto.errors import CryptoError
 from locker.accounts import person_key_aad
-from locker.audit_verify import verify_log
 from locker.documents import document_keys
 from locker.models import AuditRecord, AuthSession, Document, Person
 from sharing.models import AccompanimentMember, Grant, Mandate
 from tests.conftest import bearer, token_for
 from tests.factories import Clock, build_world
+from tests.locker.test_audit_verify import verify
 from tests.web.test_pages import csrf, sign_in
 
 
@@ -82,10 +82,7 @@ def test_closing_deletes_everything_and_keeps_the_log_whole(app: Flask, clock: C
         == 401
     )
     assert _count(app, AuditRecord, action="account:close") == 1
-    settings = found.settings
-    with found.engine.connect() as conn:
-        key = found.keyring.audit_signing_key().public_key()
-        report = verify_log(conn, key, settings.audit_origin, settings.audit_witness_dir)
+    report = verify(app)
     assert report.ok, report
 
 

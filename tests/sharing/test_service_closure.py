@@ -14,16 +14,14 @@ from flask import Flask
 
 from tests.conftest import bearer, sample, token_for
 from tests.factories import Clock, build_world
+from tests.locker.test_audit_verify import cli_env
 from tests.web.test_pages import sign_in
 from web.cli import main
 
 
 def _announce(app: Flask, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, str | None]:
     """`locker service announce-closure ...`, as the operator runs it on this service."""
-    settings = app.extensions["locker"].settings
-    monkeypatch.setenv("LOCKER_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("LOCKER_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("LOCKER_SECRET_KEY", settings.secret_key)
+    cli_env(app, monkeypatch)
     result = CliRunner().invoke(main, ["service", "announce-closure", *args])
     assert result.exit_code == 0, result.output
     answer: dict[str, str | None] = json.loads(result.output)

@@ -54,6 +54,17 @@ def phone_page(make: NewContext, *, javascript: bool) -> tuple[BrowserContext, P
     return context, page
 
 
+def signed_in_phone(
+    server: LiveServer, make: NewContext, *, javascript: bool = True
+) -> tuple[str, BrowserContext, Page]:
+    """A new person signed in on a small phone, on their list of papers."""
+    username = server.create_person()
+    context, page = phone_page(make, javascript=javascript)
+    sign_in(page, username)
+    expect(page).to_have_url(at(server, "/papers"))
+    return username, context, page
+
+
 def slow_uplink(context: BrowserContext, page: Page) -> None:
     """About 1 Mbit/s up: long enough an upload to see its progress bar move."""
     cdp = context.new_cdp_session(page)
@@ -119,10 +130,7 @@ def test_a_12_mp_photo_leaves_the_phone_under_a_megabyte(
     new_context: NewContext,  # noqa: F811
     photo: Path,
 ) -> None:
-    username = live_server.create_person()
-    context, page = phone_page(new_context, javascript=True)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    username, context, page = signed_in_phone(live_server, new_context)
     choose_photo(page, photo)
     slow_uplink(context, page)
 
@@ -147,10 +155,7 @@ def test_a_dropped_connection_offers_to_send_the_same_photo_again(
     new_context: NewContext,  # noqa: F811
     photo: Path,
 ) -> None:
-    username = live_server.create_person()
-    _, page = phone_page(new_context, javascript=True)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    username, _, page = signed_in_phone(live_server, new_context)
     choose_photo(page, photo)
     posted: list[Request] = []
 
@@ -189,10 +194,7 @@ def test_an_answer_lost_after_the_paper_was_stored_does_not_store_it_twice(
 ) -> None:
     """The server stored the paper, then the connection dropped before its answer: the retry
     carries the form's upload key, and the person still has one paper."""
-    username = live_server.create_person()
-    _, page = phone_page(new_context, javascript=True)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    username, _, page = signed_in_phone(live_server, new_context)
     choose_photo(page, photo)
     sent: list[Request] = []
 
@@ -218,10 +220,7 @@ def test_a_server_that_cannot_finish_says_why_and_offers_to_send_again(
     new_context: NewContext,  # noqa: F811
     photo: Path,
 ) -> None:
-    username = live_server.create_person()
-    _, page = phone_page(new_context, javascript=True)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    username, _, page = signed_in_phone(live_server, new_context)
     choose_photo(page, photo)
     unavailable = "Le service de stockage ne répond pas. Rien n'a été perdu : réessayez."
     answered: list[Request] = []
@@ -248,10 +247,7 @@ def test_a_refusal_shows_the_servers_page_and_the_form_still_sends(
     photo: Path,
     tmp_path: Path,
 ) -> None:
-    username = live_server.create_person()
-    _, page = phone_page(new_context, javascript=True)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    _, _, page = signed_in_phone(live_server, new_context)
 
     # Over the limit: refused on the phone, in the server's words, before any byte is sent.
     huge = tmp_path / "releve.pdf"
@@ -291,10 +287,7 @@ def test_without_javascript_the_same_form_sends_the_photo_whole(
     new_context: NewContext,  # noqa: F811
     photo: Path,
 ) -> None:
-    username = live_server.create_person()
-    context, page = phone_page(new_context, javascript=False)
-    sign_in(page, username)
-    expect(page).to_have_url(at(live_server, "/papers"))
+    _, context, page = signed_in_phone(live_server, new_context, javascript=False)
     choose_photo(page, photo)
     with page.expect_request(is_upload) as posting:
         page.click("#save")
