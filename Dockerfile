@@ -17,6 +17,7 @@ RUN /opt/locker/bin/pip install --no-cache-dir --upgrade pip \
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libmagic1 libheif1 libturbojpeg0 libseccomp2 \
+    fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/locker --create-home locker \
  && install -d -o locker -g locker -m 0700 /var/lib/locker/keys \

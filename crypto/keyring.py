@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from crypto.erasure import ErasureKeys
 from crypto.errors import IntegrityError, KeyFileError, KeyNotFound
 from crypto.keys import KEY_SIZE, generate_key, unwrap_key, wrap_key
 
@@ -61,12 +62,19 @@ class Keyring(Protocol):
         """Return the Ed25519 key that signs audit-log checkpoints."""
         ...
 
+    def erasure_keys(self) -> ErasureKeys:
+        """Return the per-person erasure keys this provider keeps (crypto/erasure.py)."""
+        ...
+
 
 class LocalKeyring:
     """A keyring held in memory, normally loaded from a local key file."""
 
     def __init__(
-        self, master_keys: Mapping[int, bytes], audit_signing_key: Ed25519PrivateKey
+        self,
+        master_keys: Mapping[int, bytes],
+        audit_signing_key: Ed25519PrivateKey,
+        erasure_keys: ErasureKeys | None = None,
     ) -> None:
         if not master_keys:
             raise ValueError("a keyring needs at least one master key")
@@ -78,6 +86,7 @@ class LocalKeyring:
         self._master_keys = dict(master_keys)
         self._current_version = max(self._master_keys)
         self._audit_signing_key = audit_signing_key
+        self._erasure_keys = erasure_keys or ErasureKeys()
 
     def __repr__(self) -> str:
         # Only versions: a keyring ends up in tracebacks and debug logs.
@@ -87,7 +96,8 @@ class LocalKeyring:
     def load(cls, path: Path) -> LocalKeyring:
         """Return the keyring in a key file readable by its owner only; KeyFileError otherwise."""
         master_keys, audit_seed = _parse_keyfile(path, _read_keyfile(path))
-        return cls(master_keys, Ed25519PrivateKey.from_private_bytes(audit_seed))
+        erasure = ErasureKeys(erasure_keys_file(path))
+        return cls(master_keys, Ed25519PrivateKey.from_private_bytes(audit_seed), erasure)
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
         """Return `key` wrapped under the current master key, its version embedded and bound."""
@@ -125,6 +135,15 @@ class LocalKeyring:
     def audit_signing_key(self) -> Ed25519PrivateKey:
         """Return the Ed25519 key that signs audit-log checkpoints."""
         return self._audit_signing_key
+
+    def erasure_keys(self) -> ErasureKeys:
+        """Return the per-person erasure keys, kept next to the key file."""
+        return self._erasure_keys
+
+
+def erasure_keys_file(key_file: Path) -> Path:
+    """Where a key file's erasure keys are kept: beside it, as private as it is."""
+    return key_file.with_name(f"{key_file.name}.erasure.sqlite")
 
 
 def create_keyfile(path: Path) -> bool:

@@ -14,8 +14,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from crypto.errors import KeyNotFound
 from crypto.keyring import Keyring
-from crypto.keys import generate_key
+from crypto.keys import decrypt_field, encrypt_field, generate_key
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
 from locker.errors import AlreadyExists, InvalidInput, ServiceEnded, WrongCurrentPassword
@@ -48,6 +49,42 @@ class SignedIn:
 def person_key_aad(person_id: str) -> bytes:
     """Associated data binding a wrapped person key to its person."""
     return f"locker/person-key/v1:{person_id}".encode()
+
+
+# A person key sealed under the person's erasure key, over the master key's wrap (a key
+# stored before erasure keys is the master key's wrap alone: its first byte is 0).
+ERASABLE = b"\xfeE1"
+
+
+def _erasure_aad(person_id: str) -> bytes:
+    return f"locker/person-key-erasure/v1:{person_id}".encode()
+
+
+def seal_person_key(keyring: Keyring, person_id: str, master_wrapped: bytes) -> bytes:
+    """The master key's wrap of a person key, sealed again under the person's erasure key
+    (made now if they have none): what `persons.wrapped_person_key` stores."""
+    erasure = keyring.erasure_keys()
+    try:
+        key = erasure.get(person_id)
+    except KeyNotFound:
+        key = erasure.create(person_id)
+    return ERASABLE + encrypt_field(key, master_wrapped, _erasure_aad(person_id))
+
+
+def master_wrapped(keyring: Keyring, person: Person) -> bytes:
+    """The master key's wrap of the person's key, out of its erasure seal: KeyNotFound once
+    the account is closed, whatever copy of the row (a backup's) is read."""
+    stored = person.wrapped_person_key
+    if not stored.startswith(ERASABLE):
+        return stored
+    key = keyring.erasure_keys().get(person.id)
+    return decrypt_field(key, stored[len(ERASABLE) :], _erasure_aad(person.id))
+
+
+def person_key(keyring: Keyring, person: Person) -> bytes:
+    """The person's key, out of its erasure seal and the master key's wrap (a closed
+    account has none)."""
+    return keyring.unwrap(master_wrapped(keyring, person), person_key_aad(person.id))
 
 
 def actor_for(user: User) -> Actor:
@@ -205,12 +242,13 @@ def accept_information(session: Session, clock: Clock, person: Person, version: 
 
 
 def store_new_person(session: Session, keyring: Keyring, person: Person) -> Person:
-    """Store a new person's row with a fresh person key, wrapped by the current master key
-    and bound to the row's id."""
+    """Store a new person's row with a fresh person key, wrapped by the current master key,
+    sealed under a new erasure key, and bound to the row's id."""
     person.wrapped_person_key = b""
     session.add(person)
     session.flush()  # assigns the id the wrapped key is bound to
-    person.wrapped_person_key = keyring.wrap(generate_key(), person_key_aad(person.id))
+    wrapped = keyring.wrap(generate_key(), person_key_aad(person.id))
+    person.wrapped_person_key = seal_person_key(keyring, person.id, wrapped)
     session.flush()
     return person
 

@@ -34,7 +34,7 @@ from crypto.errors import CryptoError
 from crypto.keyring import Keyring
 from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
 from crypto.streaming import EncryptedObject, decrypt_object, verify_object
-from locker.accounts import person_key_aad
+from locker.accounts import person_key
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, record_event
 from locker.context import RequestContext
@@ -155,13 +155,9 @@ def _field_aad(field: str, document_id: str) -> bytes:
     return f"locker/{field}/v1:{document_id}".encode()
 
 
-def _person_key(keyring: Keyring, person: Person) -> bytes:
-    return keyring.unwrap(person.wrapped_person_key, person_key_aad(person.id))
-
-
 def _data_key(keyring: Keyring, person: Person, document: Document) -> bytes:
     return unwrap_key(
-        _person_key(keyring, person),
+        person_key(keyring, person),
         document.wrapped_data_key,
         _aad("data-key", document.id, document.version),
     )
@@ -471,7 +467,7 @@ def _store_document(
             thumbnail_key=thumbnail_key,
             preview_key=preview_key,
             wrapped_data_key=wrap_key(
-                _person_key(keyring, person), data_key, _aad("data-key", document_id, version)
+                person_key(keyring, person), data_key, _aad("data-key", document_id, version)
             ),
             title_ciphertext=encrypt_field(
                 data_key, title.encode(), _field_aad("title", document_id)
@@ -582,18 +578,22 @@ def open_document(
     action: str = "document:read",
     part: str = "content",
     limits: SanitizeLimits | None = None,
+    page: int = 0,
 ) -> OpenedDocument:
     """The one door to plaintext: the policy's `decision` on this document, then a
     committed audit record, then decryption.
 
     `part` is "content", "thumbnail" (the small image the list shows) or "preview" (the
     JPEG its page shows; drawn once, within `limits`, for a document stored before
-    previews). Denied, unknown and trashed ids are recorded and answer NotFound alike.
+    previews). The preview of another `page` than the first is drawn each time, within
+    `limits`, and not kept. Denied, unknown and trashed ids are recorded and answer
+    NotFound alike.
     The whole object is authenticated before the first byte is handed out, so a tampered
     object yields an error and never a partial response.
     """
     document = find_document(ctx.session, document_id)
-    if document is None or part not in PARTS:
+    other_page = page != 0 and part == "preview"
+    if document is None or part not in PARTS or (other_page and not 0 < page < document.page_count):
         ctx.record_denied(action, "not_found")
         raise NotFound("document")
     if document.deleted_at is not None:
@@ -624,6 +624,9 @@ def open_document(
         assert document.thumbnail_key is not None
         aad = _aad("thumbnail", document.id, document.version)
         return _open_picture(ctx.store, document, person, data_key, document.thumbnail_key, aad)
+    if other_page:
+        drawn = _draw_page(ctx.store, document, data_key, limits or SanitizeLimits(), page)
+        return _picture(document, person, data_key, drawn)
     if part == "preview":
         aad = _aad("preview", document.id, document.version)
         if document.preview_key is not None:
@@ -743,22 +746,7 @@ def _draw_missing_preview(
     object is named by a committed row, or removed. When another request named one
     first, or the row is gone, this one's object is removed and its preview still shown.
     """
-    # The plaintext waits in the process's scratch folder, as an upload's does, for the
-    # moment the sandboxed child reads it; the folder goes when the preview is drawn.
-    scratch = tempfile.TemporaryDirectory(prefix="locker-preview-", dir=scratch_dir())
-    opened = _opened_file(ctx.store, _Stored.of(document), data_key)
-    with scratch as workdir, contextlib.closing(opened):
-        clean = Path(workdir) / "stored"
-        with clean.open("wb") as plain:
-            for chunk in opened:
-                plain.write(chunk)
-        try:
-            preview = draw_preview(clean, Path(workdir), limits)
-        except (DamagedFile, TooComplex):
-            raise
-        except RefusedFile as refusal:  # the file was accepted once: it is not the caller's
-            log.error("no preview drawn", extra={"document_id": document.id})
-            raise DamagedFile("no preview drawn") from refusal
+    preview = _draw_page(ctx.store, document, data_key, limits, 0)
     key = ctx.store.new_key()
     sealed = EncryptedObject(
         data_key, lambda: [preview], len(preview), _aad("preview", document.id, document.version)
@@ -782,6 +770,29 @@ def _draw_missing_preview(
     if not named:
         discard_object(ctx.store, key)
     return preview
+
+
+def _draw_page(
+    store: ObjectStore, document: Document, data_key: bytes, limits: SanitizeLimits, page: int
+) -> bytes:
+    """The preview of one page, drawn from the clean content in the sandbox (never in this
+    process); the caller has recorded the read."""
+    # The plaintext waits in the process's scratch folder, as an upload's does, for the
+    # moment the sandboxed child reads it; the folder goes when the preview is drawn.
+    scratch = tempfile.TemporaryDirectory(prefix="locker-preview-", dir=scratch_dir())
+    opened = _opened_file(store, _Stored.of(document), data_key)
+    with scratch as workdir, contextlib.closing(opened):
+        clean = Path(workdir) / "stored"
+        with clean.open("wb") as plain:
+            for chunk in opened:
+                plain.write(chunk)
+        try:
+            return draw_preview(clean, Path(workdir), limits, page)
+        except (DamagedFile, TooComplex):
+            raise
+        except RefusedFile as refusal:  # the file was accepted once: it is not the caller's
+            log.error("no preview drawn", extra={"document_id": document.id})
+            raise DamagedFile("no preview drawn") from refusal
 
 
 def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:

@@ -22,6 +22,7 @@ apt_install() {
 }
 
 apt_install "the upload sanitiser" libmagic1 libheif1 libturbojpeg0 libseccomp2
+apt_install "the counter links' watermark" fonts-dejavu-core
 if [ "$MODE" = test ]; then
   # The real services the tests start themselves when the machine has none running.
   apt_install "the tests' S3 server (Ceph RGW)" radosgw ceph-mon ceph-osd

@@ -17,6 +17,7 @@ from locker.documents import DocumentView
 from locker.errors import ProofUnavailable
 from locker.models import AuditRecord, Person
 from locker.proofs import InclusionProof, inclusion_proof
+from sharing.counter import counter_names
 from sharing.decisions import Action, Decision
 from sharing.errors import AccessDenied
 from sharing.guard import find_person, require_person
@@ -47,6 +48,15 @@ def read_access_log_for(
     entries = access_log.person_access_log(
         ctx.session, person, document_id=document_id, before=before, limit=limit, by=by
     )
+    # A counter link is named by whom the person made it for ("CAF de Lyon").
+    counters = {e.actor_id for e in entries if e.actor_kind == "counter" and e.actor_id}
+    names = counter_names(ctx.session, ctx.keyring, person, counters)
+    entries = [
+        replace(entry, actor_name=names[entry.actor_id])
+        if entry.actor_kind == "counter" and entry.actor_id in names
+        else entry
+        for entry in entries
+    ]
     documents: dict[str, DocumentView] = {}
     if with_documents:
         documents = {

@@ -15,7 +15,14 @@ from locker.actors import Clock
 from locker.closure import close_person
 from locker.errors import InvalidInput
 from locker.models import Person
-from sharing.models import AccompanimentMember, Grant, Mandate, RecoveryCode, SharingNotice
+from sharing.models import (
+    AccompanimentMember,
+    CounterLink,
+    Grant,
+    Mandate,
+    RecoveryCode,
+    SharingNotice,
+)
 
 
 def close_own_account(
@@ -29,6 +36,8 @@ def close_own_account(
         raise InvalidInput("only a person's own account can be closed", field="password")
     accounts.check_current_password(user, password)
     # Children before parents: notices and grants name list entries.
-    for model in (SharingNotice, Grant, Mandate, RecoveryCode, AccompanimentMember):
+    # A counter link's papers go with it (the database cascades).
+    models = (SharingNotice, Grant, Mandate, RecoveryCode, CounterLink, AccompanimentMember)
+    for model in models:
         session.execute(delete(model).where(model.person_id == user.id))
     return close_person(session, clock, person=user, actor=accounts.actor_for(user))

@@ -64,6 +64,24 @@ class ServiceClosed(SharingError):
     code = "service_closed"
 
 
+class CounterLinkEnded(SharingError):
+    """The counter link was ended by its person, or its time is over."""
+
+    code = "counter_link_ended"
+
+
+class CounterLinkUsed(SharingError):
+    """The counter link was already opened in another browser: it shows its papers once."""
+
+    code = "counter_link_used"
+
+
+class NoReferent(SharingError):
+    """The person has chosen no referent yet: there is nobody to share a pack with."""
+
+    code = "no_referent"
+
+
 def refusal(reason: str) -> SharingError:
     """The error a refused global act raises: the closed service said as it is, anything
     else a plain refusal."""

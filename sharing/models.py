@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from locker.models import Base, new_id
@@ -128,3 +128,42 @@ class SharingNotice(Base):
     seen_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_sharing_notices_person_seen", "person_id", "seen_at"),)
+
+
+class CounterLink(Base):
+    """A one-time link the person gives an agent at a counter (CAF, préfecture, hôpital)
+    who has no account: the chosen papers, watermarked, for a few minutes.
+
+    Only hashes of the link's secret and of its short code are kept: the database alone
+    opens nothing. The first browser to open it becomes its only viewer (`viewer_hash`,
+    the hash of a secret kept in that browser's cookie).
+    """
+
+    __tablename__ = "counter_links"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Who it is for ("CAF de Lyon"), under the person's key: it says what they apply for.
+    recipient_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    viewer_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class CounterLinkPaper(Base):
+    """One paper a counter link shows, in the order the person chose."""
+
+    __tablename__ = "counter_link_papers"
+
+    link_id: Mapped[str] = mapped_column(
+        ForeignKey("counter_links.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int]

@@ -27,7 +27,7 @@ from locker.models import Document, Person
 from locker.service import closure
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
 from sharing.decisions import Action, Decision, allow, deny
-from sharing.models import AccompanimentMember, Grant
+from sharing.models import AccompanimentMember, CounterLink, CounterLinkPaper, Grant
 from sharing.rights import (
     active_member,
     does_digital_inclusion,
@@ -80,6 +80,11 @@ PERSON_ACTIONS = frozenset(
         Action.RECOVERY_ISSUE,
         Action.RECOVERY_CARD,
         Action.NOTICE_LIST,
+        # Counter links: the person's own, never a helper's (not in MANDATE_SCOPE): a link
+        # anyone holding it may open would hand the helper papers no grant gave them.
+        Action.COUNTER_CREATE,
+        Action.COUNTER_LIST,
+        Action.COUNTER_REVOKE,
     }
 )
 GLOBAL_ACTIONS = frozenset({Action.PERSON_CREATE, Action.JOIN_REQUEST, Action.PROFESSIONAL_PERSONS})
@@ -112,6 +117,7 @@ NEW_THINGS = frozenset(
         Action.PERSON_UPLOAD,
         Action.PERSON_DEPOSIT,
         Action.GRANT_CREATE,
+        Action.COUNTER_CREATE,
         Action.MANDATE_CREATE,
         Action.MANDATE_PREPARE,
         Action.MEMBER_ADD,
@@ -268,6 +274,32 @@ def decide_grant(
     if under_mandate and grantee.professional_id == actor.id:
         return deny("grant_to_self")
     return decision
+
+
+def decide_counter(
+    session: Session,
+    link: CounterLink | None,
+    document: Document | None,
+    action: Action,
+    *,
+    now: datetime,
+) -> Decision:
+    """May the browser that claimed `link` see `document` through it (`action`: a page's
+    preview, or the file itself)? Only while the link lives, only the papers the person
+    put in it, the file only if the person allowed its download."""
+    if link is None or document is None or document.person_id != link.person_id:
+        return deny("not_found")
+    if link.revoked_at is not None:
+        return deny("counter_revoked")
+    if link.expires_at <= now:
+        return deny("counter_expired")
+    if session.get(CounterLinkPaper, (link.id, document.id)) is None:
+        return deny("not_in_link")
+    if action == Action.DOCUMENT_READ and not link.allow_download:
+        return deny("no_download")
+    if action not in {Action.DOCUMENT_READ, Action.DOCUMENT_PREVIEW}:
+        return deny("not_permitted")
+    return allow("counter_link")
 
 
 def acting_as(decision: Decision, actor: Actor, person_id: str) -> Actor:

@@ -15,9 +15,13 @@ from web.accounts import pages as accounts_pages
 from web.audit import api as audit_api
 from web.audit import cli as audit_cli
 from web.audit import pages as audit_pages
+from web.counter import api as counter_api
+from web.counter import pages as counter_pages
 from web.documents import api as documents_api
 from web.documents import cli as documents_cli
 from web.documents import pages as documents_pages
+from web.packs import api as packs_api
+from web.packs import pages as packs_pages
 from web.sharing import api as sharing_api
 from web.sharing import cli as sharing_cli
 from web.sharing import pages as sharing_pages
@@ -35,4 +39,6 @@ DOMAINS = (
     Domain(documents_api.api, documents_pages.pages, documents_cli.commands),
     Domain(sharing_api.api, sharing_pages.pages, sharing_cli.commands),
     Domain(audit_api.api, audit_pages.pages, audit_cli.commands),
+    Domain(packs_api.api, packs_pages.pages, ()),
+    Domain(counter_api.api, counter_pages.pages, ()),
 )

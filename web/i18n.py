@@ -236,6 +236,20 @@ MESSAGES = {
         "Le journal des accès ne correspond plus à sa copie témoin. L'équipe du service est prévenue."
     ),
     "checkpoint_invalid": _l("Ce point de contrôle du journal n'est pas valable."),
+    "counter_link_ended": _l(
+        "Ce lien n'est plus valable : son temps est passé, ou la personne l'a arrêté. Demandez-lui un nouveau lien."
+    ),
+    "counter_link_used": _l(
+        "Ce lien a déjà été ouvert sur un autre appareil : il ne s'ouvre qu'une fois. Demandez à la personne un nouveau lien."
+    ),
+    "counter_link_unknown": _l(
+        "Ce code ne correspond à aucun lien. Vérifiez les lettres et les chiffres."
+    ),
+    "no_referent": _l(
+        "Vous n'avez pas encore de référent. Choisissez-le dans votre liste d'accompagnement."
+    ),
+    "counter_link_made": _l("Le lien est prêt. Montrez le QR code ou le code au guichet."),
+    "counter_link_stopped": _l("Le lien est arrêté : plus personne ne peut l'ouvrir."),
 }
 
 FIELD_NAMES = {
@@ -252,6 +266,11 @@ FIELD_NAMES = {
     "new_password": _l("nouveau mot de passe (8 caractères au moins, différent de l'actuel)"),
     "current_password": _l("mot de passe actuel"),
     "upload_key": _l("clé d'envoi (16 à 64 lettres, chiffres, _ ou -)"),
+    "document_ids": _l("papiers à montrer (de 1 à 20, dans votre coffre)"),
+    "minutes": _l("durée (de 1 minute à 24 heures)"),
+    "recipient": _l("pour qui (le guichet, 100 caractères au plus)"),
+    "version": _l("version du texte « Ce qu'il faut savoir » (celle affichée aujourd'hui)"),
+    "expiry_reminders": _l("rappels avant expiration (pour une personne seulement)"),
 }
 
 CATEGORY_NAMES = {

@@ -21,7 +21,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from locker.accounts import normalise_username
-from locker.errors import WrongCurrentPassword
+from locker.errors import NotFound, WrongCurrentPassword
 from locker.models import Person, Professional
 from sharing import recovery
 from sharing.errors import BadRecoveryCode, TooManyAttempts
@@ -43,6 +43,10 @@ PER_ADDRESS = parse("50 per 15 minutes")
 # username and address, 20 per address, a quarter of an hour: no address gets near one).
 RECOVERY_PER_ACCOUNT_AND_ADDRESS = parse("5 per 15 minutes")
 RECOVERY_PER_ADDRESS = parse("20 per 15 minutes")
+# Counter links (`/c/<secret>`, `/c` with a short code): wrong tries per address. A link's
+# secret is 256 random bits; its code about 49 bits that lives 30 minutes by default: at
+# 20 tries a quarter of an hour, an address would need millions of years to find one.
+COUNTER_PER_ADDRESS = parse("20 per 15 minutes")
 
 
 class SignInThrottle:
@@ -95,6 +99,21 @@ class SignInThrottle:
         except StorageError:
             log.error("recovery throttle store unavailable")
 
+    def counter_allows(self, address: str) -> bool:
+        """False once this address has used its wrong tries at counter links."""
+        try:
+            return self._window.test(COUNTER_PER_ADDRESS, "counter", address)
+        except StorageError:
+            log.error("counter throttle store unavailable")
+            return True
+
+    def counter_failed(self, address: str) -> None:
+        """Count one wrong counter link or code from this address."""
+        try:
+            self._window.hit(COUNTER_PER_ADDRESS, "counter", address)
+        except StorageError:
+            log.error("counter throttle store unavailable")
+
 
 def _account(identifier: str) -> str:
     # Normalised as the account lookups do (case and spaces around never matter).
@@ -136,6 +155,21 @@ def password_guarded(user: Person | Professional) -> Iterator[None]:
 def _address() -> str:
     # Behind a proxy, LOCKER_PROXY_HOPS makes this the client's, not the proxy's.
     return request.remote_addr or "unknown"
+
+
+@contextmanager
+def counter_guarded() -> Iterator[None]:
+    """Opening a counter link by its secret or code, counted per address: a NotFound (no
+    such link) counts one wrong try; TooManyAttempts once the address used them up."""
+    found, address = services(), _address()
+    if not found.throttle.counter_allows(address):
+        raise TooManyAttempts("counter")
+    try:
+        yield
+    except NotFound:
+        db().rollback()
+        found.throttle.counter_failed(address)
+        raise
 
 
 def redeem_with_throttle(username: str, code: str, new_password: str) -> None:

@@ -49,7 +49,12 @@ class SanitizedFile:
 
 
 def _job(
-    inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits, *, preview_only: bool = False
+    inputs: Sequence[Path],
+    workdir: Path,
+    limits: SanitizeLimits,
+    *,
+    preview_only: bool = False,
+    page: int = 0,
 ) -> Job:
     """The child's job: `inputs` cleaned into `workdir` within `limits`."""
     return Job(
@@ -63,6 +68,7 @@ def _job(
         max_files=limits.max_files,
         run_as=limits.run_as,
         preview_only=preview_only,
+        page=page,
     )
 
 
@@ -170,14 +176,15 @@ def sanitize_files(inputs: Sequence[Path], workdir: Path, limits: SanitizeLimits
         return clean
 
 
-def draw_preview(clean: Path, workdir: Path, limits: SanitizeLimits) -> bytes:
-    """The preview of a file cleaned at an earlier upload (`clean`, in `workdir`), drawn in
-    the sandbox as an upload's is: even a clean file is parsed by the confined child only.
+def draw_preview(clean: Path, workdir: Path, limits: SanitizeLimits, page: int = 0) -> bytes:
+    """The preview of a file cleaned at an earlier upload (`clean`, in `workdir`), of its
+    first page or of `page`, drawn in the sandbox as an upload's is: even a clean file is
+    parsed by the confined child only.
 
     Raises the typed refusal the worker reported.
     """
     preview = workdir / "preview"
-    job = _job([clean], workdir, limits, preview_only=True)  # writes the preview only
+    job = _job([clean], workdir, limits, preview_only=True, page=page)  # the preview only
     with SandboxRun(job, limits.wall_seconds) as run:
         answer = run.answer()
     _refuse_unless_ok(answer)

@@ -206,21 +206,24 @@ def pdf_from_jpegs(pages: Sequence[tuple[bytes, int, int, str]]) -> bytes:
     return out.getvalue()
 
 
-def pdf_previews(clean: Path) -> Previews:
-    """The first page's preview and thumbnail, drawn once from the already sanitised PDF."""
+def pdf_previews(clean: Path, page: int = 0) -> Previews:
+    """A page's preview and thumbnail (the first's unless told), drawn from the already
+    sanitised PDF."""
     # Read through an open file: pdfium, given a name, makes it absolute, and the child
     # that gave up root may reach its folder only as its working directory.
     with open(clean, "rb") as handle:
-        return pixels_previews(_first_page(handle))
+        return pixels_previews(_page(handle, page))
 
 
-def _first_page(handle: BinaryIO) -> Image.Image:
+def _page(handle: BinaryIO, index: int) -> Image.Image:
     try:
         document = pypdfium2.PdfDocument(handle)
     except pypdfium2.PdfiumError as exc:
         raise TypeMismatch("pdfium cannot read it") from exc
     try:
-        page = document[0]
+        if not 0 <= index < len(document):
+            raise DamagedFile("no such page")
+        page = document[index]
         width, height = page.get_size()
         # A page has no pixels of its own: its long side is drawn at the preview's.
         scale = PREVIEW_SIDE / max(width, height, 1.0)
@@ -228,7 +231,7 @@ def _first_page(handle: BinaryIO) -> Image.Image:
         image: Image.Image = bitmap.to_pil()
         page.close()
     except pypdfium2.PdfiumError as exc:
-        raise DamagedFile("first page") from exc
+        raise DamagedFile("page") from exc
     finally:
         document.close()
     return image if image.mode == "RGB" else image.convert("RGB")

@@ -22,7 +22,7 @@ import magic
 from locker.errors import LockerError
 from locker.sanitize import images, pdfs
 from locker.sanitize.confine import confine
-from locker.sanitize.errors import PhotosOnly, TooManyFiles, UnsupportedType
+from locker.sanitize.errors import DamagedFile, PhotosOnly, TooManyFiles, UnsupportedType
 
 SNIFF_BYTES = 8192
 # What the clean file is written through: a few dozen writes for a 20 MB PDF.
@@ -52,6 +52,8 @@ class Job:
     # Who the child becomes (uid, gid) when the service runs as root; None: it stays.
     run_as: tuple[int, int] | None = None
     preview_only: bool = False
+    # The page a preview-only job draws (a PDF's; an image has one page).
+    page: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(dataclasses.asdict(self)).encode()
@@ -177,11 +179,13 @@ def draw_preview(job: Job) -> None:
     source = Path(job.inputs[0])
     content_type = sniff(source)
     if content_type == "application/pdf":
-        previews = pdfs.pdf_previews(source)
-    elif content_type in images.PILLOW_FORMATS:
-        previews = images.image_previews(source.read_bytes(), content_type, job.max_pixels)
-    else:
+        previews = pdfs.pdf_previews(source, job.page)
+    elif content_type not in images.PILLOW_FORMATS:
         raise UnsupportedType(content_type, sniffed=content_type)
+    elif job.page != 0:
+        raise DamagedFile("an image has one page")
+    else:
+        previews = images.image_previews(source.read_bytes(), content_type, job.max_pixels)
     Path(job.preview).write_bytes(previews.preview)
 
 

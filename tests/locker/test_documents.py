@@ -309,10 +309,9 @@ def test_a_wrapped_key_moved_to_another_row_does_not_unwrap(app: Flask, world: A
 def test_every_person_has_their_own_key(app: Flask, world: Actors, db_session: Session) -> None:
     assert world.alice.wrapped_person_key != world.bob.wrapped_person_key
     keyring = services(app).keyring
-    from locker.accounts import person_key_aad
+    from locker.accounts import master_wrapped, person_key, person_key_aad
 
-    alice_key = keyring.unwrap(world.alice.wrapped_person_key, person_key_aad(world.alice.id))
-    bob_key = keyring.unwrap(world.bob.wrapped_person_key, person_key_aad(world.bob.id))
-    assert alice_key != bob_key
+    assert person_key(keyring, world.alice) != person_key(keyring, world.bob)
+    # Her key, out of its erasure seal, unwraps only bound to her id.
     with pytest.raises(IntegrityError):
-        keyring.unwrap(world.alice.wrapped_person_key, person_key_aad(world.bob.id))
+        keyring.unwrap(master_wrapped(keyring, world.alice), person_key_aad(world.bob.id))

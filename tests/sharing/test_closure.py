@@ -3,12 +3,15 @@ destroyed, every professional's way in gone, the audit log still verifying."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from crypto.errors import CryptoError
-from locker.accounts import person_key_aad
+from crypto.errors import CryptoError, KeyNotFound
+from locker.accounts import person_key, person_key_aad
 from locker.documents import document_keys
 from locker.models import AuditRecord, AuthSession, Document, Person
 from sharing.models import AccompanimentMember, Grant, Mandate
@@ -68,11 +71,12 @@ def test_closing_deletes_everything_and_keeps_the_log_whole(app: Flask, clock: C
         row = session.get(Person, world.alice.id)
         assert row.closed_at is not None and row.wrapped_person_key == b""
         assert row.display_name == "" and world.alice.username not in row.username
-    # Her key cannot be had again: the stored copy is gone, and the old one unwraps only
-    # with her id (a pre-closure database backup: see docs/closure.md for what it holds).
+    # Her key cannot be had again: the stored copy is gone, and the copy a backup taken
+    # before holds is sealed under her erasure key, destroyed with the account.
     with pytest.raises(CryptoError):
         found.keyring.unwrap(b"", person_key_aad(world.alice.id))
-    assert found.keyring.unwrap(wrapped, person_key_aad(world.alice.id))
+    with pytest.raises(KeyNotFound):
+        person_key(found.keyring, Person(id=world.alice.id, wrapped_person_key=wrapped))
     # She cannot sign in; her username is free again. One record, and the log verifies.
     assert (
         client.post(
@@ -102,3 +106,55 @@ def test_the_settings_page_offers_the_export_then_closes(app: Flask, clock: Cloc
     assert "Votre compte est fermé" in person.get("/sign-in").get_data(as_text=True)
     assert person.get("/papers").status_code == 302  # signed out
     assert _count(app, Document, person_id=world.alice.id) == 0
+
+
+def _rows(session: Session, model: type[Any], **where: str) -> list[dict[str, Any]]:
+    query = select(model).filter_by(**where)
+    columns = model.__table__.columns
+    return [{c.key: getattr(row, c.key) for c in columns} for row in session.scalars(query)]
+
+
+def test_a_backup_from_before_the_closure_restores_nothing_readable(
+    app: Flask, clock: Clock
+) -> None:
+    """The drill: her rows and objects saved before she closes her account, put back
+    after it (a restored database and bucket), opened with the service's keys of today."""
+    world = build_world(app, clock)
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        person = _rows(session, Person, id=world.alice.id)[0]
+        papers = _rows(session, Document, person_id=world.alice.id)
+    objects = {
+        key: b"".join(found.store.get(key))
+        for paper in papers
+        for key in (paper["object_key"], paper["thumbnail_key"], paper["preview_key"])
+        if key
+    }
+    client = app.test_client()
+    token = token_for(client, world.alice.username)
+    content = f"/api/v1/documents/{world.doc}/content"
+    before = client.get(content, headers=bearer(token))
+    assert before.status_code == 200  # the drill's control: this backup was readable
+    closed = client.post(
+        "/api/v1/me/close", json={"password": "correct horse battery"}, headers=bearer(token)
+    )
+    assert closed.status_code == 202
+
+    with found.session_factory() as session:
+        row = session.get(Person, world.alice.id)
+        for column, value in person.items():
+            setattr(row, column, value)
+        session.add_all(Document(**paper) for paper in papers)
+        session.commit()
+    for key, blob in objects.items():
+        found.store.put(key, [blob])
+    # Everything is back as it was, her password too; nothing of hers decrypts.
+    restored = token_for(client, world.alice.username)
+    after = client.get(content, headers=bearer(restored))
+    assert after.status_code == 502 and after.data != before.data
+    listed = client.get(f"/api/v1/persons/{world.alice.id}/documents", headers=bearer(restored))
+    assert listed.status_code != 200 and b"Carte" not in listed.data
+    # Bob's key, sealed the same way, still opens his: only hers was destroyed.
+    bob = token_for(client, world.bob.username)
+    theirs = client.get(f"/api/v1/documents/{world.bob_doc}/content", headers=bearer(bob))
+    assert theirs.status_code == 200

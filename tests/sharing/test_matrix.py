@@ -17,7 +17,9 @@ import pytest
 from flask import Flask
 
 from locker import accounts
+from locker.actors import Actor
 from locker.actors import Clock as ClockType
+from sharing.counter import create_counter_link
 from sharing.members import share_code_for
 from sharing.models import RecoveryCode
 from tests.conftest import PASSWORD
@@ -30,6 +32,7 @@ from tests.factories import (
     add_mandate,
     add_member,
     build_world,
+    context,
     new_professional,
     upload,
 )
@@ -103,6 +106,8 @@ class Cell:
                 return self.spare_member
             if source == "file":
                 return "locker.css"
+            if source == "procedure":
+                return "rsa"
             if source == "fresh_doc":
                 return upload(found, s, clock, w.alice)
             if source == "trashed_doc":
@@ -115,6 +120,17 @@ class Cell:
                     doc.deleted_at = clock()
                     s.commit()
                 return did
+            if source in {"fresh_link", "fresh_link_token"}:
+                alice = context(found, s, Actor(kind="person", id=w.alice.id), clock)
+                made = create_counter_link(
+                    alice, person_id=w.alice.id, document_ids=[w.doc], recipient="CAF"
+                )
+                s.commit()
+                return made.id if source == "fresh_link" else made.token
+            if source == "alice_doc":
+                return w.doc
+            if source == "zero":
+                return "0"
             if source == "fresh_name":
                 # Wrong recovery codes are counted per username and address: one per cell.
                 return f"nobody-{secrets.token_hex(4)}"
@@ -288,6 +304,18 @@ API: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/persons/<person_id>/access-log"): Row(
         rule({"owner"}, 200), {"person_id": "pid"}
     ),
+    # Counter links: the person's own, never a professional's, not even a helper's.
+    ("POST", "/api/v1/persons/<person_id>/counter-links"): Row(
+        rule({"owner"}, 201),
+        {"person_id": "pid", "paper": "alice_doc"},
+        json={"document_ids": ["{paper}"], "recipient": "CAF de Lyon"},
+    ),
+    ("GET", "/api/v1/persons/<person_id>/counter-links"): Row(
+        rule({"owner"}, 200), {"person_id": "pid"}
+    ),
+    ("DELETE", "/api/v1/counter-links/<link_id>"): Row(
+        rule({"owner"}, 204), {"link_id": "fresh_link"}
+    ),
     # Signed checkpoints, the public key and consistency proofs are public (for witnesses).
     ("GET", "/api/v1/audit/checkpoint"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/api/v1/audit/public-key"): Row(rule(AUTH, 200, anon=200)),
@@ -295,6 +323,17 @@ API: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/audit/my-actions"): Row(rule(PROS | ADMIN, 200, denied=403)),
     ("GET", "/api/v1/audit/proofs/consistency"): Row(rule(AUTH, 400, anon=400)),
     ("GET", "/api/v1/audit/proofs/inclusion"): Row(rule(AUTH, 400)),
+    # Packs: read like the list of papers; shared with the referent by the person alone (late:
+    # it lets the referent open the paper that `referent_nogrant` cells must not see).
+    ("GET", "/api/v1/persons/<person_id>/packs"): Row(
+        rule({"owner", "helper_view"}, 200), {"person_id": "pid"}
+    ),
+    ("GET", "/api/v1/persons/<person_id>/packs/<procedure>"): Row(
+        rule({"owner", "helper_view"}, 200), {"person_id": "pid", "procedure": "procedure"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/packs/<procedure>/share-referent"): Row(
+        rule({"owner"}, 200), {"person_id": "pid", "procedure": "procedure"}
+    ),
     # Last: a yes gives that helper a `view` mandate, which no earlier row must see.
     ("POST", "/api/v1/persons/<person_id>/desk-mandates"): Row(
         rule(DESK, 201),
@@ -404,6 +443,30 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/recovery-card"): Row(rule(PERSONS, 200, **P)),
     ("POST", "/recovery-card"): Row(rule(PERSONS, 200, **P), form=lambda c: {}),
     ("POST", "/notices/seen"): Row(rule(PERSONS, 302, **P), form=lambda c: {}),
+    # Counter links: the person makes and ends them; the agent at the counter needs no
+    # account, but only the browser that opened a link first sees its papers (a fresh link
+    # each cell; without that browser's cookie, the view and its pages are not found).
+    ("GET", "/counter-links"): Row(rule(PERSONS, 200, **P)),
+    ("GET", "/counter-links/new"): Row(rule(PERSONS, 200, **P)),
+    ("POST", "/counter-links/new"): Row(
+        rule({"owner"}, 302, other_person=422, **P),
+        form=lambda c: {"document_id": c.world.doc, "recipient": "CAF", "minutes": "30"},
+    ),
+    ("GET", "/counter-links/<link_id>"): Row(rule({"owner"}, 200, **P), {"link_id": "fresh_link"}),
+    ("POST", "/counter-links/<link_id>/stop"): Row(
+        rule({"owner"}, 302, **P), {"link_id": "fresh_link"}, form=CONFIRMED
+    ),
+    ("GET", "/c/<token>"): Row(rule(AUTH, 200, anon=200), {"token": "fresh_link_token"}),
+    ("GET", "/c"): Row(rule(AUTH, 200, anon=200)),
+    ("POST", "/c"): Row(rule(AUTH, 422, anon=422), form=lambda c: {"code": "NOT A CODE"}),
+    ("GET", "/c/view/<link_id>"): Row(rule(AUTH, 404, anon=404), {"link_id": "fresh_link"}),
+    ("GET", "/c/view/<link_id>/<document_id>/<int:page>.jpg"): Row(
+        rule(AUTH, 404, anon=404),
+        {"link_id": "fresh_link", "document_id": "alice_doc", "page": "zero"},
+    ),
+    ("GET", "/c/view/<link_id>/<document_id>/file"): Row(
+        rule(AUTH, 404, anon=404), {"link_id": "fresh_link", "document_id": "alice_doc"}
+    ),
     ("GET", "/recover"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/recover"): Row(
         rule(AUTH, 422, anon=422),
@@ -430,6 +493,13 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/pro/profile"): Row(rule(PROS | ADMIN, 200, **P)),
     ("GET", "/pro/share-code.svg"): Row(rule(PROS, 200, **P)),
     ("GET", "/pro/persons/<person_id>/mandate"): Row(rule(DESK, 200, **P), {"person_id": "pid"}),
+    # Packs: the person's own pages; sharing one (late, as in the API) needs a referent,
+    # which Bob has not chosen.
+    ("GET", "/packs"): Row(rule(PERSONS, 200, **P)),
+    ("GET", "/packs/<procedure>"): Row(rule(PERSONS, 200, **P), {"procedure": "procedure"}),
+    ("POST", "/packs/<procedure>/share-referent"): Row(
+        rule({"owner"}, 302, other_person=422, **P), {"procedure": "procedure"}, form=CONFIRMED
+    ),
     # Last: a yes gives that helper a `view` mandate, which no earlier row must see.
     ("POST", "/pro/persons/<person_id>/mandate"): Row(
         rule(DESK, 302, **P),
@@ -498,6 +568,8 @@ def _fill(value: Any, values: dict[str, str]) -> Any:
         return values[value[1:-1]]
     if isinstance(value, dict):
         return {k: _fill(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
     return value
 
 
@@ -515,7 +587,11 @@ def _run(app: Flask, clock: Clock, rows: dict[tuple[str, str], Row], api: bool) 
             values = {arg: cell.make(src) for arg, src in row.args.items()}
             url = path
             for arg, value in values.items():
-                url = url.replace(f"<{arg}>", value).replace(f"<path:{arg}>", value)
+                url = (
+                    url.replace(f"<{arg}>", value)
+                    .replace(f"<path:{arg}>", value)
+                    .replace(f"<int:{arg}>", value)
+                )
             client = app.test_client()
             headers = {}
             if name != "anonymous":

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from locker.actors import Actor, utc_now
 from locker.models import Professional
+from sharing.counter import create_counter_link
 from sharing.trash import trash_document_for
 from tests.conftest import require_service
 from tests.factories import (
@@ -148,6 +149,7 @@ class Tour:
     shared: str  # an identity card she shares with the professional (her referent)
     professional_email: str
     helper_email: str  # a digital-inclusion helper she gave a mandate
+    counter_link: Callable[[], str]  # a fresh link of hers for a counter: its path
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +177,19 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         owner = Actor(kind="person", id=person.id)
         trash_document_for(context(found, session, owner), document_id=trashed)
         session.commit()
-        return Tour(person.username, person.id, shared, email, helper.email)
+
+    def counter_link() -> str:
+        with found.session_factory() as session:
+            made = create_counter_link(
+                context(found, session, owner),
+                person_id=owner.id or "",
+                document_ids=[shared],
+                recipient="CAF de Lyon",
+            )
+            session.commit()
+            return f"/c/{made.token}"
+
+    return Tour(person.username, person.id, shared, email, helper.email, counter_link)
 
 
 @pytest.fixture
@@ -222,6 +236,18 @@ def _ask_to_delete(page: Page) -> None:
     expect(page.locator("#confirm")).to_be_visible()
 
 
+def _ask_to_share_pack(page: Page) -> None:
+    page.click("#share-referent")  # the question naming the referent, before anything is shared
+    expect(page.locator("#confirm")).to_be_visible()
+
+
+def _make_counter_link(page: Page) -> None:
+    page.locator("input[name=document_id]").first.check()
+    page.fill("#recipient", "CAF de Lyon")
+    page.click("#make-counter-link")
+    expect(page.locator("#counter-qr")).to_be_visible()
+
+
 def _make_recovery_card(page: Page) -> None:
     page.click("main form button[type=submit]")
     expect(page.locator("#recovery-card code").first).to_be_visible()
@@ -257,6 +283,14 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("paper-sharing", "person", f"{paper}/sharing"),
         Stop("confirm-delete", "person", paper, _ask_to_delete),
         Stop("trash", "person", "/trash"),
+        Stop("packs", "person", "/packs"),
+        Stop("pack", "person", "/packs/rsa"),
+        Stop("confirm-pack-share", "person", "/packs/rsa", _ask_to_share_pack),
+        Stop("counter-links", "person", "/counter-links"),
+        Stop("counter-link-new", "person", "/counter-links/new"),
+        Stop("counter-link-made", "person", "/counter-links/new", _make_counter_link),
+        Stop("counter-code", "anonymous", "/c"),
+        Stop("counter-view", "anonymous", tour.counter_link()),
         Stop("accompaniment", "person", "/accompaniment"),
         Stop("helpers", "person", "/helpers"),
         Stop("access-log", "person", "/access-log"),

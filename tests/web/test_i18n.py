@@ -17,8 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import web
+from locker.actors import Actor
+from sharing.counter import create_counter_link
 from tests.conftest import Actors
-from tests.factories import Clock, World, build_world
+from tests.factories import Clock, World, build_world, context
 from tests.web.test_pages import sign_in
 from web.i18n import LANGUAGES, Language
 
@@ -152,20 +154,44 @@ def person_pages(world: World) -> list[str]:
         f"/papers/{world.doc}",
         f"/papers/{world.doc}/sharing",
         "/trash",
+        "/packs",
+        "/packs/rsa",
         "/accompaniment",
         "/helpers",
         "/access-log",
         "/account/password",
         "/settings",
         "/settings/close",
+        "/counter-links",
+        "/counter-links/new",
     ]
 
 
-def _pages(world: World) -> dict[str, list[str]]:
+def _counter_view(app: Flask, world: World) -> str:
+    """A fresh counter link of Alice's: the agent's view opens once, in one browser."""
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        alice = context(found, session, Actor(kind="person", id=world.alice.id))
+        made = create_counter_link(
+            alice, person_id=world.alice.id, document_ids=[world.doc], recipient="CAF de Lyon"
+        )
+        session.commit()
+        return f"/c/{made.token}"
+
+
+def _pages(app: Flask, world: World) -> dict[str, list[str]]:
     person = person_pages(world)
     pro = ["/pro", "/pro/persons", "/pro/join", "/pro/profile", "/pro/my-actions", "/settings"]
     return {
-        "": ["/sign-in", "/recover", "/accessibility", "/information", "/privacy"],
+        "": [
+            "/sign-in",
+            "/recover",
+            "/accessibility",
+            "/information",
+            "/privacy",
+            "/c",
+            _counter_view(app, world),
+        ],
         "alice": person,
         "referent_grant@example.org": pro,
     }
@@ -177,8 +203,9 @@ def test_every_page_in_every_language_has_no_french_left(app: Flask, clock: Cloc
     world = build_world(app, clock)
     # Names and titles are the people's own words, shown as they wrote them.
     theirs = {"Carte d'identité", "Avis d'imposition", "CHRS Les Lilas", "Espace numérique"}
+    theirs.add("CAF de Lyon")  # whom the person made a counter link for
     theirs |= {user.display_name for user in world.users.values()}
-    for who, paths in _pages(world).items():
+    for who, paths in _pages(app, world).items():
         client = app.test_client()
         if who:
             assert sign_in(client, who).status_code == 302
@@ -200,7 +227,7 @@ def test_each_page_has_one_heading_and_a_title_of_its_own(app: Flask, clock: Clo
     paper's own page, which names the paper), then the service; no two titles alike."""
     world = build_world(app, clock)
     titles: dict[str, str] = {}
-    for who, paths in _pages(world).items():
+    for who, paths in _pages(app, world).items():
         client = app.test_client()
         if who:
             assert sign_in(client, who).status_code == 302
@@ -213,7 +240,7 @@ def test_each_page_has_one_heading_and_a_title_of_its_own(app: Flask, clock: Clo
             assert title.endswith(" · Mon coffre-fort"), (path, title)
             assert heading.startswith(title.removesuffix(" · Mon coffre-fort")), (path, title)
             titles.setdefault(f"{who}:{title}", path)
-    every = sum(len(paths) for paths in _pages(world).values())
+    every = sum(len(paths) for paths in _pages(app, world).values())
     assert len(titles) == every, "two pages share a title"
 
 
@@ -266,7 +293,7 @@ def test_the_persons_pages_speak_in_short_sentences(app: Flask, clock: Clock) ->
         client = app.test_client()
         if who:
             assert sign_in(client, who).status_code == 302
-        for path in _pages(world)[who]:
+        for path in _pages(app, world)[who]:
             for piece in _read(client, f"{path}?lang=fr").pieces:
                 for said in re.split(r"(?<=[.!?])\s+", piece):
                     words = len(re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)?", said))

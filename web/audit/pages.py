@@ -17,6 +17,7 @@ from web.audit.words import (
     A_PAPER,
     ACTIONS,
     AT_TIME,
+    COUNTER_WHO,
     DELETED_PAPER,
     LOOKED,
     ON_DAY,
@@ -55,6 +56,8 @@ def _who(entry: LogEntry, reader_id: str) -> str | None:
     if entry.actor_kind == "professional" and entry.actor_name:
         organization = f", {entry.actor_organization}" if entry.actor_organization else ""
         return f"{entry.actor_name}{organization}"
+    if entry.actor_kind == "counter" and entry.actor_name:
+        return str(COUNTER_WHO.format(name=entry.actor_name))
     return str(WHO.get(entry.actor_kind, WHO["someone"]))
 
 

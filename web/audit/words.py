@@ -54,6 +54,9 @@ ACTIONS: dict[str, Sentences] = {
     "person:read_access_log": ("📜", _l("{who} a lu ce journal"), _l("Vous avez lu ce journal"), _l("lire ce journal")),
     "account:export": ("📦", _l("{who} a exporté vos papiers"), _l("Vous avez exporté vos papiers"), _l("exporter")),
     "account:close": ("🚫", _l("{who} a fermé le compte"), _l("Vous avez fermé le compte"), _l("fermer le compte")),
+    "counter:create": ("🏛️", _l("{who} a fait un lien pour un guichet"), _l("Vous avez fait un lien pour un guichet"), _l("faire un lien pour un guichet")),
+    "counter:revoke": ("✋", _l("{who} a arrêté un lien pour un guichet"), _l("Vous avez arrêté un lien pour un guichet"), _l("arrêter un lien pour un guichet")),
+    "counter:open": ("🏛️", _l("{who} a ouvert le lien"), _l("Vous avez ouvert le lien"), _l("ouvrir le lien")),
 }
 # fmt: on
 
@@ -63,7 +66,9 @@ WHO = {
     "person": _l("Une autre personne"),
     "system": _l("Le service"),
     "someone": _l("Quelqu'un"),
+    "counter": _l("Un guichet"),
 }
+COUNTER_WHO = _l("Le guichet « {name} »")
 DELETED_PAPER = _l("un papier supprimé")
 A_PAPER = _l("un papier")
 REFUSED = _l("{who} n’a pas pu {attempt}")

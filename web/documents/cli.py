@@ -11,6 +11,7 @@ from locker.reconcile import reconcile_storage
 from locker.reminders import load_notifier, send_reminders
 from locker.trash import purge_trash
 from sharing.grants import record_grant_expiries
+from sharing.retention import forget_history
 from web.app import open_object_store
 from web.commands import command_session, command_settings, emit
 
@@ -19,8 +20,10 @@ from web.commands import command_session, command_settings, emit
 def purge() -> None:
     """Purge documents trashed more than 30 days ago: objects, thumbnails and data keys.
 
-    Also writes the passing of grants' end dates to the audit log. Run it daily (cron).
-    Prints {"purged", "objects_left", "grants_expired"}; objects left are for
+    Also writes the passing of grants' end dates to the audit log, then forgets the ended
+    history past its duration (sign-ins, links, grants, mandates, codes, notices, list
+    entries: sharing/retention.py). Run it daily (cron). Prints {"purged", "objects_left",
+    "grants_expired", "forgotten": {kind: count}}; objects left are for
     `locker storage reconcile`.
     """
     settings = command_settings()
@@ -28,7 +31,16 @@ def purge() -> None:
     with command_session(settings) as session:
         report = purge_trash(session, store, utc_now)
         expired = record_grant_expiries(session, utc_now)
-    emit({"purged": report.purged, "objects_left": report.objects_left, "grants_expired": expired})
+        # After the expiries: a grant's row goes only once its end is on the person's log.
+        forgotten = forget_history(session, utc_now)
+    emit(
+        {
+            "purged": report.purged,
+            "objects_left": report.objects_left,
+            "grants_expired": expired,
+            "forgotten": forgotten,
+        }
+    )
 
 
 @click.command("remind-expiries")
