@@ -329,9 +329,9 @@ def test_a_paper_stored_without_preview_gets_one_drawn_once(
     drawn: list[Path] = []
     real_draw = core.draw_preview
 
-    def counted(clean: Path, workdir: Path, limits: SanitizeLimits) -> bytes:
+    def counted(clean: Path, workdir: Path, limits: SanitizeLimits, page: int = 0) -> bytes:
         drawn.append(clean)
-        return real_draw(clean, workdir, limits)
+        return real_draw(clean, workdir, limits, page)
 
     monkeypatch.setattr(core, "draw_preview", counted)
     first = _preview(app, token, doc_id)
@@ -368,8 +368,8 @@ def test_a_preview_drawn_twice_at_once_is_stored_once(
     real_draw = core.draw_preview
     winner = found.store.new_key()
 
-    def meanwhile(clean: Path, workdir: Path, limits: SanitizeLimits) -> bytes:
-        preview = real_draw(clean, workdir, limits)
+    def meanwhile(clean: Path, workdir: Path, limits: SanitizeLimits, page: int = 0) -> bytes:
+        preview = real_draw(clean, workdir, limits, page)
         found.store.put(winner, [b"the other request's preview"])
         with found.session_factory() as session:
             doc = session.get(Document, doc_id)
