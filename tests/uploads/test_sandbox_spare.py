@@ -32,7 +32,7 @@ def _gone(pid: int) -> None:
     while True:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
             return
         if "State:\tZ" in status:
             return
