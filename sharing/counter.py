@@ -194,6 +194,20 @@ def _document_ids(session: Session, link_id: str) -> list[str]:
     )
 
 
+def _view(ctx: RequestContext, person: Person, link: CounterLink, now: datetime) -> CounterLinkView:
+    return CounterLinkView(
+        id=link.id,
+        recipient=_recipient(ctx.keyring, person, link),
+        document_ids=_document_ids(ctx.session, link.id),
+        allow_download=link.allow_download,
+        created_at=link.created_at,
+        expires_at=link.expires_at,
+        opened_at=link.opened_at,
+        revoked_at=link.revoked_at,
+        live=link.revoked_at is None and link.expires_at > now,
+    )
+
+
 def list_counter_links_for(ctx: RequestContext, *, person_id: str) -> list[CounterLinkView]:
     """The person's links, newest first (ended ones too, for the last week)."""
     person, _ = require_person(ctx, Action.COUNTER_LIST, person_id)
@@ -203,20 +217,16 @@ def list_counter_links_for(ctx: RequestContext, *, person_id: str) -> list[Count
         .where(CounterLink.person_id == person.id, CounterLink.expires_at > now - timedelta(days=7))
         .order_by(CounterLink.created_at.desc())
     )
-    return [
-        CounterLinkView(
-            id=link.id,
-            recipient=_recipient(ctx.keyring, person, link),
-            document_ids=_document_ids(ctx.session, link.id),
-            allow_download=link.allow_download,
-            created_at=link.created_at,
-            expires_at=link.expires_at,
-            opened_at=link.opened_at,
-            revoked_at=link.revoked_at,
-            live=link.revoked_at is None and link.expires_at > now,
-        )
-        for link in links
-    ]
+    return [_view(ctx, person, link, now) for link in links]
+
+
+def counter_link_for(ctx: RequestContext, *, person_id: str, link_id: str) -> CounterLinkView:
+    """One of the person's links (as the list shows it); NotFound for anyone else's."""
+    person, _ = require_person(ctx, Action.COUNTER_LIST, person_id)
+    link = ctx.session.get(CounterLink, link_id) if isinstance(link_id, str) else None
+    if link is None or link.person_id != person.id:
+        raise NotFound("counter_link")
+    return _view(ctx, person, link, ctx.clock())
 
 
 def revoke_counter_link(ctx: RequestContext, *, link_id: str) -> None:
@@ -361,7 +371,10 @@ def _opened(
     link: CounterLink,
     document_id: str,
     action: Action,
-    **part: object,
+    *,
+    part: str,
+    page: int = 0,
+    limits: SanitizeLimits | None = None,
 ) -> OpenedDocument:
     document = core.find_document(ctx.session, document_id)
     decision = decide_counter(ctx.session, link, document, action, now=ctx.clock())
@@ -370,7 +383,9 @@ def _opened(
         document_id=document_id,
         decision=decision,
         action=action,
-        **part,  # type: ignore[arg-type]
+        part=part,
+        page=page,
+        limits=limits,
     )
 
 

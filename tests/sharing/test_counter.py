@@ -305,3 +305,7 @@ def test_the_person_makes_shows_and_stops_a_link_on_the_pages(app: Flask, clock:
     assert ended.status_code == 302
     assert "Arrêté" in person.get(link_path).get_data(as_text=True)
     assert agent.get(urlsplit(found.group(1)).path).status_code == 410
+    # Another person's link is not there for her, not even its recipient's name.
+    bob = app.test_client()
+    assert sign_in(bob, world.bob.username).status_code == 302
+    assert bob.get(link_path).status_code == 404

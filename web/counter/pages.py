@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, session
+from flask import Blueprint, Response, render_template, request, session
 from flask_babel import lazy_gettext as _l
 
 from locker.errors import InvalidInput, NotFound
@@ -89,19 +89,13 @@ def make_link() -> Any:
 @pages.get("/counter-links/<link_id>")
 def link(link_id: str) -> Any:
     person_id = person_id_or_404()
-    found = [
-        each
-        for each in counter.list_counter_links_for(request_context(), person_id=person_id)
-        if each.id == link_id
-    ]
-    if not found:
-        abort(404)
+    found = counter.counter_link_for(request_context(), person_id=person_id, link_id=link_id)
     shown = session.get(SHOWN) or {}
     secret = None
-    if shown.get("id") == link_id and found[0].live:
+    if shown.get("id") == link_id and found.live:
         url = link_url(shown["token"])
         secret = {"url": url, "qr": qr_data_uri(url), "code": spaced(shown["code"])}
-    return private(Response(render_template("counter/link.html", link=found[0], secret=secret)))
+    return private(Response(render_template("counter/link.html", link=found, secret=secret)))
 
 
 @pages.post("/counter-links/<link_id>/stop")
