@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -557,6 +557,59 @@ def list_documents(session: Session, keyring: Keyring, person: Person) -> list[D
         .order_by(Document.created_at.desc(), Document.id)
     )
     return [_view(row, person, _data_key(keyring, person, row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """A page of a person's list, and the cursor of the next page (None on the last)."""
+
+    documents: list[DocumentView]
+    next_after: str | None
+
+
+def page_documents(
+    session: Session, keyring: Keyring, person: Person, *, after: str | None, limit: int
+) -> DocumentPage:
+    """`limit` of the person's documents outside the trash, newest first, from the one
+    after the document `after` (the last of the previous page); the caller asked the policy.
+
+    Only the page's titles are decrypted, and the query walks the index from a key rather
+    than skipping rows, so a page costs the same with 40 papers or 1,000.
+    """
+    query = select(Document).where(Document.person_id == person.id, Document.deleted_at.is_(None))
+    if after is not None:
+        anchor = find_document(session, after)
+        if anchor is None or anchor.person_id != person.id:
+            raise InvalidInput("unknown page cursor", field="after")
+        query = query.where(
+            or_(
+                Document.created_at < anchor.created_at,
+                and_(Document.created_at == anchor.created_at, Document.id > anchor.id),
+            )
+        )
+    rows = list(
+        session.scalars(query.order_by(Document.created_at.desc(), Document.id).limit(limit + 1))
+    )
+    shown = rows[:limit]
+    views = [_view(row, person, _data_key(keyring, person, row)) for row in shown]
+    return DocumentPage(views, shown[-1].id if len(rows) > limit else None)
+
+
+def describe_documents(
+    session: Session, keyring: Keyring, person: Person, document_ids: Iterable[str]
+) -> dict[str, DocumentView]:
+    """The person's documents among these ids, outside the trash, by id; others left out."""
+    wanted = {each for each in document_ids if isinstance(each, str) and len(each) == 36}
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(Document).where(
+            Document.person_id == person.id,
+            Document.id.in_(wanted),
+            Document.deleted_at.is_(None),
+        )
+    )
+    return {row.id: _view(row, person, _data_key(keyring, person, row)) for row in rows}
 
 
 def find_document(session: Session, document_id: str) -> Document | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +33,11 @@ class AccessLog:
     documents: dict[str, DocumentView] = field(default_factory=dict)
 
 
+# How many of the newest papers the access log's filter offers (any other is reached from
+# its own page's "who saw it" link).
+FILTER = 50
+
+
 def read_access_log_for(
     ctx: RequestContext,
     *,
@@ -41,6 +46,7 @@ def read_access_log_for(
     before: int | None = None,
     limit: int = 100,
     with_documents: bool = False,
+    also_name: Iterable[str] = (),
     by: str = "anyone",
 ) -> AccessLog:
     """Who did what to this person's papers, for the person only; 404 for anyone else."""
@@ -59,9 +65,12 @@ def read_access_log_for(
     ]
     documents: dict[str, DocumentView] = {}
     if with_documents:
-        documents = {
-            view.id: view for view in core.list_documents(ctx.session, ctx.keyring, person)
-        }
+        # The papers the page names, and the newest for its filter: never every title.
+        named = {entry.document_id for entry in entries if entry.document_id}
+        named.update(also_name or ())
+        documents = core.describe_documents(ctx.session, ctx.keyring, person, named)
+        newest = core.page_documents(ctx.session, ctx.keyring, person, after=None, limit=FILTER)
+        documents.update((view.id, view) for view in newest.documents)
     return AccessLog(person=person, entries=entries, documents=documents)
 
 

@@ -15,10 +15,22 @@ from sharing.guard import record_read, require, require_person
 from sharing.policy import acting_as, decide, decide_move
 from sharing.rights import readers_by_document
 
+# A page of the person's list: a whole shelf for nearly everyone (about 20 papers each),
+# and the cost of a page stays flat for the few who keep hundreds.
+PAGE_SIZE = 50
+
 
 def list_documents_for(ctx: RequestContext, *, person_id: str) -> list[DocumentView]:
     """The documents of a person the actor may list; 404 otherwise."""
     return core.list_documents(ctx.session, ctx.keyring, listed_person(ctx, person_id))
+
+
+def page_documents_for(
+    ctx: RequestContext, *, person_id: str, after: str | None = None, limit: int = PAGE_SIZE
+) -> core.DocumentPage:
+    """A page of the documents of a person the actor may list (newest first); 404 otherwise."""
+    person = listed_person(ctx, person_id)
+    return core.page_documents(ctx.session, ctx.keyring, person, after=after, limit=limit)
 
 
 def listed_person(ctx: RequestContext, person_id: str) -> Person:

@@ -93,6 +93,9 @@ def access_log() -> Any:
     paper = request.args.get("document") or None
     before = _before()
     # Others first, 50 at a time; the person's own last 200 records folded by day below.
+    mine = audit_log.read_access_log_for(
+        request_context(), person_id=person_id, document_id=paper, limit=200, by="self"
+    )
     log = audit_log.read_access_log_for(
         request_context(),
         person_id=person_id,
@@ -100,10 +103,8 @@ def access_log() -> Any:
         before=before,
         limit=_PAGE,
         with_documents=True,
+        also_name=[paper or "", *(entry.document_id or "" for entry in mine.entries)],
         by="others",
-    )
-    mine = audit_log.read_access_log_for(
-        request_context(), person_id=person_id, document_id=paper, limit=200, by="self"
     )
     return render_template(
         "audit/access_log.html",

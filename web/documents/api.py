@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
 
 from sharing import documents as docs
 from sharing.trash import list_trash_for, restore_document_for, trash_document_for
 from web.context import request_context
 from web.documents.export import export_response
-from web.documents.schemas import Document, Documents, Edit, Upload
+from web.documents.schemas import Document, Documents, DocumentsQuery, Edit, Upload
 from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
 from web.errors import error_response
 from web.openapi import Answers, Error, operation
@@ -21,11 +21,29 @@ api = Blueprint("documents_api", __name__, url_prefix="/api/v1")
 
 
 @operation(
-    api.get, "/persons/<person_id>/documents", resp=Answers(HTTP_200=(Documents, "Documents"))
+    api.get,
+    "/persons/<person_id>/documents",
+    query=DocumentsQuery,
+    resp=Answers(
+        HTTP_200=(Documents, "A page of the documents (see `Link` for the next)"),
+        HTTP_422=(Error, "`after` is not one of this person's papers"),
+    ),
 )
-def list_documents(person_id: str) -> Any:
-    """The person's documents, newest first"""
-    return docs.list_documents_for(request_context(), person_id=person_id)
+def list_documents(person_id: str, query: DocumentsQuery) -> Any:
+    """The person's documents, newest first, a page at a time"""
+    page = docs.page_documents_for(
+        request_context(), person_id=person_id, after=query.after, limit=query.limit
+    )
+    headers = {}
+    if page.next_after is not None:
+        following = url_for(
+            "documents_api.list_documents",
+            person_id=person_id,
+            after=page.next_after,
+            limit=query.limit,
+        )
+        headers["Link"] = f'<{following}>; rel="next"'
+    return page.documents, 200, headers
 
 
 @operation(

@@ -44,7 +44,9 @@ pages_for_signed_in(pages)
 @pages.get("/papers")
 def papers() -> Any:
     person_id = person_id_or_404()
-    views = docs.list_documents_for(request_context(), person_id=person_id)
+    after = request.args.get("after") or None
+    page = docs.page_documents_for(request_context(), person_id=person_id, after=after)
+    views = page.documents
     readers = docs.readers_of_papers(request_context(), person_id=person_id, papers=views)
     # By kind of paper, in the order the add form offers them.
     shelves = [(c, [v for v in views if v.category == c]) for c in CATEGORIES]
@@ -54,6 +56,8 @@ def papers() -> Any:
         shelves=[(category, papers) for category, papers in shelves if papers],
         readers=readers,
         confirm=ConfirmForm(),
+        older=page.next_after,
+        paged=after is not None,
     )
 
 

@@ -34,6 +34,15 @@ class Documents(RootModel[list[Document]]):
     pass
 
 
+class DocumentsQuery(BaseModel):
+    """A page of the list: `limit` papers (50 by default, 200 at most), newest first,
+    after the paper `after` (the last id of the previous page). The answer's `Link`
+    header names the next page (`rel="next"`) while there is one."""
+
+    after: Annotated[str, Field(min_length=36, max_length=36)] | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
 class Upload(BaseModel):
     """One file, or several photos (repeat the part) that become one PDF; the type is
     decided from the bytes, never from the name or the declared type."""
