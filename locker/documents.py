@@ -156,11 +156,22 @@ def _field_aad(field: str, document_id: str) -> bytes:
 
 
 def _data_key(keyring: Keyring, person: Person, document: Document) -> bytes:
+    return _unwrap_data_key(person_key(keyring, person), document)
+
+
+def _unwrap_data_key(key_of_person: bytes, document: Document) -> bytes:
     return unwrap_key(
-        person_key(keyring, person),
-        document.wrapped_data_key,
-        _aad("data-key", document.id, document.version),
+        key_of_person, document.wrapped_data_key, _aad("data-key", document.id, document.version)
     )
+
+
+def _views(keyring: Keyring, person: Person, rows: Iterable[Document]) -> list[DocumentView]:
+    """The rows described, the person's key unwrapped once for all of them."""
+    rows = list(rows)
+    if not rows:
+        return []
+    key_of_person = person_key(keyring, person)
+    return [_view(row, person, _unwrap_data_key(key_of_person, row)) for row in rows]
 
 
 def _clean_text(value: str, limit: int, field: str) -> str:
@@ -556,7 +567,7 @@ def list_documents(session: Session, keyring: Keyring, person: Person) -> list[D
         .where(Document.person_id == person.id, Document.deleted_at.is_(None))
         .order_by(Document.created_at.desc(), Document.id)
     )
-    return [_view(row, person, _data_key(keyring, person, row)) for row in rows]
+    return _views(keyring, person, rows)
 
 
 @dataclass(frozen=True)
@@ -591,8 +602,7 @@ def page_documents(
         session.scalars(query.order_by(Document.created_at.desc(), Document.id).limit(limit + 1))
     )
     shown = rows[:limit]
-    views = [_view(row, person, _data_key(keyring, person, row)) for row in shown]
-    return DocumentPage(views, shown[-1].id if len(rows) > limit else None)
+    return DocumentPage(_views(keyring, person, shown), shown[-1].id if len(rows) > limit else None)
 
 
 def describe_documents(
@@ -609,7 +619,7 @@ def describe_documents(
             Document.deleted_at.is_(None),
         )
     )
-    return {row.id: _view(row, person, _data_key(keyring, person, row)) for row in rows}
+    return {view.id: view for view in _views(keyring, person, rows)}
 
 
 def find_document(session: Session, document_id: str) -> Document | None:
