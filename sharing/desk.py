@@ -216,14 +216,19 @@ def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | No
     )
     papers = [d for d in documents if member.id in readers.get(d.id, set())]
     grants = list(ctx.session.scalars(select(Grant).where(Grant.member_id == member.id)))
-    live = [g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)]
+    live = [
+        g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
+    ]
     since = last or datetime.min.replace(tzinfo=now.tzinfo)
     fresh = [g for g in live if g.created_at > since]
     new_ids = {
         d.id
         for d in papers
         if d.created_at > since
-        or any(g.document_id == d.id or (g.document_id is None and g.category == d.category) for g in fresh)
+        or any(
+            g.document_id == d.id or (g.document_id is None and g.category == d.category)
+            for g in fresh
+        )
     }
     ended = []
     for grant in grants:
@@ -290,7 +295,9 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
         record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id)
     papers = [core.describe_document(ctx.session, ctx.keyring, d) for d in shown]
     if visit is None:
-        ctx.session.add(DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now))
+        ctx.session.add(
+            DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now)
+        )
     else:
         visit.visited_at = now
     ctx.session.flush()

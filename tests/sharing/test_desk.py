@@ -72,7 +72,10 @@ def _signed_in(app: Flask, who: str) -> FlaskClient:
 
 def _rows(page: bytes) -> list[str]:
     """The names in the table's row headers, in order."""
-    return re.findall(r'<th scope="row"><a href="/pro/persons/[0-9a-f-]{36}">(?:.*?</span> )?([^<]+)</a>', page.decode())
+    return re.findall(
+        r'<th scope="row"><a href="/pro/persons/[0-9a-f-]{36}">(?:.*?</span> )?([^<]+)</a>',
+        page.decode(),
+    )
 
 
 def test_the_table_has_a_caption_and_headers(app: Flask, desk: Desk) -> None:

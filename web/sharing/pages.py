@@ -258,9 +258,7 @@ def desk_person(person_id: str) -> Any:
     professional_or_404()
     view = desk.desk_person(request_context(), person_id=person_id)
     db().commit()  # this visit: what is new next time is reckoned from now
-    return render_template(
-        "sharing/desk_person.html", person=view, categories=category_choices()
-    )
+    return render_template("sharing/desk_person.html", person=view, categories=category_choices())
 
 
 @pages.get("/pro/persons/<person_id>/papers/<document_id>")
