@@ -18,6 +18,7 @@ from locker.models import Person
 from sharing.models import (
     AccompanimentMember,
     CounterLink,
+    DeskVisit,
     Grant,
     Mandate,
     RecoveryCode,
@@ -37,7 +38,15 @@ def close_own_account(
     accounts.check_current_password(user, password)
     # Children before parents: notices and grants name list entries.
     # A counter link's papers go with it (the database cascades).
-    models = (SharingNotice, Grant, Mandate, RecoveryCode, CounterLink, AccompanimentMember)
+    models = (
+        SharingNotice,
+        Grant,
+        Mandate,
+        RecoveryCode,
+        CounterLink,
+        DeskVisit,
+        AccompanimentMember,
+    )
     for model in models:
         session.execute(delete(model).where(model.person_id == user.id))
     return close_person(session, clock, person=user, actor=accounts.actor_for(user))

@@ -49,6 +49,7 @@ class Action(StrEnum):
     ORGANIZATION_INCLUSION = "organization:inclusion"
     PERSON_CREATE = "person:create"
     PERSON_DEPOSIT = "person:deposit"
+    PERSON_DESK = "person:desk"
     PERSON_EXPORT = "person:export"
     PERSON_LIST_DOCUMENTS = "person:list_documents"
     PERSON_READ_ACCESS_LOG = "person:read_access_log"

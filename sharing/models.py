@@ -167,3 +167,19 @@ class CounterLinkPaper(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
     )
     position: Mapped[int]
+
+
+class DeskVisit(Base):
+    """When a professional last opened a person's page on their desk: what is new is
+    what happened since. One row per professional and person, overwritten at each visit;
+    it goes with either account."""
+
+    __tablename__ = "desk_visits"
+
+    professional_id: Mapped[str] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    visited_at: Mapped[datetime]

@@ -65,6 +65,8 @@ PERSON_ACTIONS = frozenset(
         Action.PERSON_LIST_DOCUMENTS,
         Action.PERSON_UPLOAD,
         Action.PERSON_DEPOSIT,
+        # The person's page on a member's desk: what they shared with that member, nothing else.
+        Action.PERSON_DESK,
         Action.PERSON_EXPORT,
         Action.MEMBER_LIST,
         Action.MEMBER_ADD,
@@ -157,7 +159,7 @@ def _professional(
     viewing = action in VIEW_ACTIONS and isinstance(target, Document)
     if viewing and live_grant(session, member, target, now) is not None:  # type: ignore[arg-type]
         return allow("grant")
-    if action == Action.PERSON_DEPOSIT:
+    if action in {Action.PERSON_DEPOSIT, Action.PERSON_DESK}:
         return allow("member")
     helper = does_digital_inclusion(session, actor.id)
     if action == Action.MANDATE_PREPARE:
@@ -221,6 +223,7 @@ def decide(
     if actor.kind == "person":
         if actor.id != person_id or action in {
             Action.PERSON_DEPOSIT,
+            Action.PERSON_DESK,
             Action.RECOVERY_ISSUE,
             Action.MEMBER_LEAVE,
             Action.MANDATE_PREPARE,

@@ -59,7 +59,7 @@ def test_pages_say_expire_bientot_to_the_person_and_the_referent(app: Flask, clo
     assert papers.count('class="meta expiry"') == 1 and "dans 30 jours" in papers
     desk = app.test_client()
     sign_in(desk, world.users["referent_grant"].email)  # type: ignore[union-attr]
-    assert "dans 30 jours" in desk.get("/pro/persons").get_data(as_text=True)
+    assert "dans 30 jours" in desk.get(f"/pro/persons/{world.alice.id}").get_data(as_text=True)
     clock.advance(days=31)
     sign_in(person, world.alice.username)  # the browser session did not last a month
     assert "Expiré" in person.get("/papers").get_data(as_text=True)

@@ -166,7 +166,8 @@ def test_desk_mandate_page_without_javascript(app: Flask, world: Actors) -> None
         session.commit()
     pro = app.test_client()
     sign_in(pro, "martin@lilas.example")
-    assert b"/pro/persons/" + world.alice.id.encode() + b"/mandate" in pro.get("/pro/persons").data
+    desk = pro.get(f"/pro/persons/{world.alice.id}").data
+    assert b"/pro/persons/" + world.alice.id.encode() + b"/mandate" in desk
     url = f"/pro/persons/{world.alice.id}/mandate"
     page = pro.get(url)
     assert page.status_code == 200 and b"Alice" in page.data

@@ -373,6 +373,13 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/papers/new"): Row(rule(AUTH, 200, **P)),
     ("POST", "/papers/new"): Row(rule(PERSONS, 302, **P), form=_file),
     ("GET", "/papers/<document_id>"): Row(rule(VIEWERS, 200, **P), {"document_id": "doc"}),
+    # The desk: a person's page for whoever is on her list; a paper there only through a
+    # live grant or a "view" mandate (a person, even the owner, has no desk). Before the
+    # sharing rows below, which take Alice's paper back from the referent and the intervenor.
+    ("GET", "/pro/persons/<person_id>"): Row(rule(MEMBERS, 200, **P), {"person_id": "pid"}),
+    ("GET", "/pro/persons/<person_id>/papers/<document_id>"): Row(
+        rule(VIEWERS - {"owner"}, 200, **P), {"person_id": "pid", "document_id": "doc"}
+    ),
     ("GET", "/papers/<document_id>/content"): Row(rule(VIEWERS, 200, **P), {"document_id": "doc"}),
     ("GET", "/papers/<document_id>/thumbnail"): Row(
         rule(VIEWERS, 200, **P), {"document_id": "doc"}

@@ -73,7 +73,8 @@ def test_person_adds_by_code_picks_referent_and_switches_sharing(app: Flask, wor
     )
     assert pro.get(f"/papers/{paper_id}").status_code == 200
     persons = pro.get("/pro/persons")
-    assert b"CNI" in persons.data and b'class="paper-card person referent"' in persons.data
+    assert b"CNI" not in persons.data and b'<tr class="person referent">' in persons.data
+    assert b"CNI" in pro.get(f"/pro/persons/{world.alice.id}").data
     # The switch off takes effect for the professional's open session at once.
     alice.post(  # nothing ticked: the paper is taken away from the referent
         f"/papers/{paper_id}/sharing",

@@ -262,14 +262,14 @@ def _create_account(page: Page) -> None:
 
 
 def _issue_recovery_code(page: Page) -> None:
-    mine = page.locator("section.person.referent")
-    mine.locator("form[action$='/recovery-code'] button[type=submit]").click()
+    page.click("#issue-recovery-code")
     expect(page.locator("#recovery-code")).to_be_visible()
 
 
 def walk(tour: Tour) -> list[Stop]:
     """Every page a person and a professional reach, in a useful state."""
     paper = f"/papers/{tour.shared}"
+    desk = f"/pro/persons/{tour.person_id}"
     return [
         Stop("sign-in", "anonymous", "/sign-in"),
         Stop("sign-in-errors", "anonymous", "/sign-in", _submit_empty, 400),
@@ -304,7 +304,12 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("pro-created", "professional", "/pro", _create_account),
         Stop("pro-persons", "professional", "/pro/persons"),
         Stop("pro-paper", "professional", paper),
-        Stop("pro-recovery-code", "professional", "/pro/persons", _issue_recovery_code),
+        Stop("pro-persons-search", "professional", "/pro/persons?q=Awa"),
+        Stop("pro-persons-no-match", "professional", "/pro/persons?q=nobody-at-all"),
+        Stop("pro-desk-person", "professional", desk),
+        Stop("pro-desk-paper", "professional", f"{desk}/papers/{tour.shared}"),
+        Stop("pro-desk-person-helper", "helper", desk),
+        Stop("pro-recovery-code", "professional", desk, _issue_recovery_code),
         Stop("pro-desk-mandate", "helper", f"/pro/persons/{tour.person_id}/mandate"),
         Stop("pro-join", "professional", "/pro/join"),
         Stop("pro-profile", "professional", "/pro/profile"),

@@ -181,7 +181,16 @@ def _counter_view(app: Flask, world: World) -> str:
 
 def _pages(app: Flask, world: World) -> dict[str, list[str]]:
     person = person_pages(world)
-    pro = ["/pro", "/pro/persons", "/pro/join", "/pro/profile", "/pro/my-actions", "/settings"]
+    pro = [
+        "/pro",
+        "/pro/persons",
+        f"/pro/persons/{world.alice.id}",
+        f"/pro/persons/{world.alice.id}/papers/{world.doc}",
+        "/pro/join",
+        "/pro/profile",
+        "/pro/my-actions",
+        "/settings",
+    ]
     return {
         "": [
             "/sign-in",

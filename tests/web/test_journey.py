@@ -87,9 +87,10 @@ def test_a_person_shares_a_photo_and_sees_who_opened_it(
     expect(person.locator("#readers input[name=member_id]")).to_be_checked()
 
     # The referent opens it from their desk.
-    desk.goto("/pro/persons")
-    desk.locator(f"section.person a.paper[href='{paper_path}']").click()
-    expect(desk).to_have_url(at(live_server, paper_path))
+    desk.goto(f"/pro/persons?q={username}")
+    desk.locator("#persons th[scope=row] a").click()
+    desk.locator(f"a.desk-paper[href$='{paper_path}']").click()
+    expect(desk.locator("img#preview")).to_be_visible()
     desk.wait_for_function("document.querySelector('img#preview').naturalWidth > 0")
 
     # The person reads it in their log, among others' accesses (first), then signs out.

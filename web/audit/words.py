@@ -22,6 +22,7 @@ ACTIONS: dict[str, Sentences] = {
     "person:upload": ("➕", _l("{who} a ajouté {paper}"), _l("Vous avez ajouté {paper}"), _l("ajouter {paper}")),
     "document:deposit": ("📥", _l("{who} a déposé {paper}"), _l("Vous avez déposé {paper}"), _l("déposer {paper}")),
     "person:deposit": ("📥", _l("{who} a déposé {paper}"), _l("Vous avez déposé {paper}"), _l("déposer {paper}")),
+    "person:desk": ("🗂️", _l("{who} a ouvert votre fiche"), _l("Vous avez ouvert votre fiche"), _l("ouvrir votre fiche")),
     "account:correct": ("✏️", _l("{who} a corrigé son nom ou son identifiant"), _l("Vous avez corrigé votre nom ou votre identifiant"), _l("corriger le nom ou l'identifiant")),
     "person:export": ("📦", _l("{who} a téléchargé tous vos papiers"), _l("Vous avez téléchargé tous vos papiers"), _l("télécharger tous les papiers")),
     "document:rename": ("✏️", _l("{who} a renommé {paper}"), _l("Vous avez renommé {paper}"), _l("renommer {paper}")),

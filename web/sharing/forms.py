@@ -73,3 +73,12 @@ class DepositForm(Form):
 class JoinForm(Form):
     username = StringField("username")
     mission = StringField("mission", validators=[Length(max=200)])
+
+
+class DeskSearchForm(Form):
+    """The desk's person search: a GET form (a link that can be kept), no token to check."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("q", validators=[Length(max=100)])

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from locker.errors import LockerError
-from sharing import grants, mandates, members, notices, professionals, recovery
+from sharing import desk, grants, mandates, members, notices, professionals, recovery
 from sharing.errors import BadRecoveryCode
 from web.auth import (
     current_actor,
@@ -34,6 +34,7 @@ from web.sharing.forms import (
     AddMemberForm,
     DepositForm,
     DeskMandateForm,
+    DeskSearchForm,
     JoinForm,
     MandateForm,
     NoticesSeenForm,
@@ -243,8 +244,28 @@ def recover() -> Any:
 @pages.get("/pro/persons")
 def my_persons() -> Any:
     professional_or_404()
-    rows = professionals.my_persons(request_context())
-    return render_template("sharing/pro_persons.html", rows=rows, categories=category_choices())
+    search = DeskSearchForm(formdata=request.args)
+    table = desk.desk_persons(
+        request_context(),
+        query=search.text("q"),
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template("sharing/pro_persons.html", table=table, search=search)
+
+
+@pages.get("/pro/persons/<person_id>")
+def desk_person(person_id: str) -> Any:
+    professional_or_404()
+    view = desk.desk_person(request_context(), person_id=person_id)
+    db().commit()  # this visit: what is new next time is reckoned from now
+    return render_template("sharing/desk_person.html", person=view, categories=category_choices())
+
+
+@pages.get("/pro/persons/<person_id>/papers/<document_id>")
+def desk_paper(person_id: str, document_id: str) -> Any:
+    professional_or_404()
+    view = desk.desk_paper(request_context(), person_id=person_id, document_id=document_id)
+    return render_template("sharing/desk_paper.html", document=view, person_id=person_id)
 
 
 @pages.post("/pro/persons/<person_id>/deposit")
@@ -258,7 +279,7 @@ def deposit(person_id: str) -> Any:
         person_id=person_id,
         upload=upload_request([upload], form.text("title"), form.text("category") or "other"),
     )
-    return done("deposited", "sharing.my_persons")
+    return done("deposited", "sharing.desk_person", person_id=person_id)
 
 
 @pages.post("/pro/persons/<person_id>/recovery-code")
@@ -280,7 +301,7 @@ def desk_mandate(person_id: str) -> Any:
             username=form.text("username"),
             password=form.text("password"),
         )
-        return done("mandate_given", "sharing.my_persons")
+        return done("mandate_given", "sharing.desk_person", person_id=person_id)
     name = mandates.prepare_desk_mandate(request_context(), person_id=person_id)
     return render_template("sharing/desk_mandate.html", person_id=person_id, name=name)
 

@@ -1,0 +1,369 @@
+"""The professional's desk: my persons as a searchable, paged table; one person's page
+with only what they shared with me, what is new since my last visit, and their paper.
+
+The table says how many papers, never which: no title is decrypted for it, so it costs
+the same whatever the persons hold and leaves nothing on their logs. A person's page
+shows titles, so it records the listing on that person's log first (`record_read`).
+The search runs only over the professional's own live list entries: it never finds,
+nor says anything of, a person whose list they are not on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from locker import documents as core
+from locker.context import RequestContext
+from locker.documents import DocumentView
+from locker.models import Document, Organization, Person, Professional
+from locker.reminders import expires_in
+from sharing.decisions import Action, Decision
+from sharing.documents import describe_document_for, find_document_for
+from sharing.errors import AccessDenied
+from sharing.guard import record_read, require, require_person
+from sharing.models import AccompanimentMember, DeskVisit, Grant, Mandate, SharingNotice
+from sharing.policy import decide
+from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_document
+
+PAGE_SIZE = 50
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class MandateLine:
+    """One live mandate of mine for the person: what it lets me do, until when."""
+
+    scopes: tuple[str, ...]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    """One line of my persons' table: counts only, no title."""
+
+    person_id: str
+    display_name: str
+    member_id: str
+    mission: str
+    referent: bool
+    shared: int
+    # None: I have never opened this person's page (everything is new).
+    new: int | None
+    ended: int
+    # None: the person's list is not mine to read (only a helper's "share" mandate reads it).
+    pending: int | None
+    mandates: list[MandateLine]
+    expiring: int
+
+
+@dataclass(frozen=True)
+class DeskPage:
+    """One page of my persons' table, for a search (empty: everyone on my list)."""
+
+    rows: list[DeskRow]
+    query: str
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
+class EndedShare:
+    """A share of mine that ended since my last visit (no title: the paper is no longer mine
+    to read; a category share names its category)."""
+
+    ended_at: datetime
+    category: str | None
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A professional asking to join the person's list, not yet accepted by the person."""
+
+    display_name: str
+    organization: str
+
+
+@dataclass(frozen=True)
+class DeskPerson:
+    """One person's page on my desk."""
+
+    person_id: str
+    display_name: str
+    member_id: str
+    mission: str
+    referent: bool
+    papers: list[DocumentView]
+    new_papers: list[DocumentView]
+    new_categories: list[str]
+    ended: list[EndedShare]
+    # None: first visit (everything on the page is new to me).
+    last_visit: datetime | None
+    pending: list[PendingRequest] | None
+    unseen_deposits: int
+    mandates: list[MandateLine]
+    helper: bool
+    may_issue_recovery: bool
+    expiring: list[DocumentView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What my grants and the person's papers say, for one person, now."""
+
+    papers: list[Document]  # the ones I may read now, newest first
+    new_ids: set[str]
+    new_categories: list[str]
+    ended: list[EndedShare]
+
+
+def search_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` anywhere, its own % and _ taken literally."""
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def clean_query(query: object) -> str:
+    """The search as typed, on one line, at most MAX_QUERY characters."""
+    text = " ".join(str(query or "").split())
+    return "".join(ch for ch in text if ch.isprintable())[:MAX_QUERY]
+
+
+def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> DeskPage:
+    """My persons (live entries of their lists), matching `query` on their name or
+    username, by name, PAGE_SIZE a page; a page past the end is the last one."""
+    now = ctx.clock()
+    decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS, now=now)
+    if not decision.allowed:
+        raise AccessDenied(decision.reason)
+    query = clean_query(query)
+    mine = (AccompanimentMember.professional_id == ctx.actor.id) & LIVE_MEMBER
+    if query:
+        pattern = search_pattern(query)
+        mine = mine & or_(
+            func.lower(Person.display_name).like(pattern, escape="\\"),
+            func.lower(Person.username).like(pattern, escape="\\"),
+        )
+    found = select(AccompanimentMember, Person).join(
+        Person, Person.id == AccompanimentMember.person_id
+    )
+    total = ctx.session.scalar(select(func.count()).select_from(found.where(mine).subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = ctx.session.execute(
+        found.where(mine)
+        # A stable order: two persons of the same name keep their places between pages.
+        .order_by(func.lower(Person.display_name), Person.id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
+    return DeskPage(
+        rows=[_row(ctx, member, person, visits.get(person.id)) for member, person in rows],
+        query=query,
+        page=page,
+        pages=pages,
+        total=total,
+    )
+
+
+def _visits(session: Session, professional_id: str, person_ids: list[str]) -> dict[str, datetime]:
+    rows = session.execute(
+        select(DeskVisit.person_id, DeskVisit.visited_at).where(
+            DeskVisit.professional_id == professional_id, DeskVisit.person_id.in_(person_ids)
+        )
+    )
+    return {person_id: visited_at for person_id, visited_at in rows}
+
+
+def _row(
+    ctx: RequestContext, member: AccompanimentMember, person: Person, last: datetime | None
+) -> DeskRow:
+    share = _share(ctx, member, last)
+    today = ctx.clock().date()
+    return DeskRow(
+        person_id=person.id,
+        display_name=person.display_name,
+        member_id=member.id,
+        mission=member.mission,
+        referent=member.referent,
+        shared=len(share.papers),
+        new=None if last is None else len(share.new_ids) + len(share.new_categories),
+        ended=len(share.ended),
+        pending=_pending_count(ctx, person),
+        mandates=_mandates(ctx, member),
+        expiring=sum(1 for d in share.papers if expires_in(d.valid_until, today) is not None),
+    )
+
+
+def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Share:
+    """The person's papers I may read now (the policy's rows, three queries for all), which
+    are new to me since `last`, and my shares that ended since."""
+    now = ctx.clock()
+    documents = list(
+        ctx.session.scalars(
+            select(Document)
+            .where(Document.person_id == member.person_id, Document.deleted_at.is_(None))
+            .order_by(Document.created_at.desc(), Document.id)
+        )
+    )
+    readers = readers_by_document(
+        ctx.session, member.person_id, [(d.id, d.category) for d in documents], now
+    )
+    papers = [d for d in documents if member.id in readers.get(d.id, set())]
+    grants = list(ctx.session.scalars(select(Grant).where(Grant.member_id == member.id)))
+    live = [
+        g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
+    ]
+    since = last or datetime.min.replace(tzinfo=now.tzinfo)
+    fresh = [g for g in live if g.created_at > since]
+    new_ids = {
+        d.id
+        for d in papers
+        if d.created_at > since
+        or any(
+            g.document_id == d.id or (g.document_id is None and g.category == d.category)
+            for g in fresh
+        )
+    }
+    ended = []
+    for grant in grants:
+        end = grant.revoked_at or grant.expires_at
+        if end is not None and since < end <= now:
+            ended.append(EndedShare(ended_at=end, category=grant.category))
+    ended.sort(key=lambda e: e.ended_at, reverse=True)
+    categories = sorted({g.category for g in fresh if g.document_id is None and g.category})
+    return _Share(papers, new_ids, categories, ended)
+
+
+def _pending_count(ctx: RequestContext, person: Person) -> int | None:
+    if not decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=ctx.clock()).allowed:
+        return None
+    return (
+        ctx.session.scalar(
+            select(func.count())
+            .select_from(AccompanimentMember)
+            .where(
+                AccompanimentMember.person_id == person.id,
+                AccompanimentMember.status == "requested",
+                AccompanimentMember.ended_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def _mandates(ctx: RequestContext, member: AccompanimentMember) -> list[MandateLine]:
+    """My live mandates for the person (none unless my organisation does digital inclusion:
+    the policy counts them only then)."""
+    if not does_digital_inclusion(ctx.session, ctx.actor.id):
+        return []
+    rows = ctx.session.scalars(
+        select(Mandate)
+        .where(
+            Mandate.member_id == member.id,
+            Mandate.revoked_at.is_(None),
+            Mandate.expires_at > ctx.clock(),
+        )
+        .order_by(Mandate.expires_at)
+    )
+    return [MandateLine(tuple(m.scopes.split()), m.expires_at) for m in rows]
+
+
+def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
+    """One person's page on my desk (404 unless I am on their list), and my visit noted:
+    what is new is reckoned from my previous visit, then that visit becomes this one."""
+    person, _ = require_person(ctx, Action.PERSON_DESK, person_id)
+    member = active_member(ctx.session, person.id, ctx.actor.id)
+    assert member is not None and ctx.actor.id is not None
+    now = ctx.clock()
+    visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
+    last = visit.visited_at if visit is not None else None
+    share = _share(ctx, member, last)
+    shown: list[Document] = []
+    shown_by: Decision | None = None
+    for document in share.papers:  # the policy's own yes for each title shown
+        seen = decide(ctx.session, ctx.actor, Action.DOCUMENT_DESCRIBE, document, now=now)
+        if seen.allowed:
+            shown_by = shown_by or seen
+            shown.append(document)
+    if shown_by is not None:  # on the person's log before any title is decrypted
+        record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id)
+    papers = [core.describe_document(ctx.session, ctx.keyring, d) for d in shown]
+    if visit is None:
+        ctx.session.add(
+            DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now)
+        )
+    else:
+        visit.visited_at = now
+    ctx.session.flush()
+    today = now.date()
+    return DeskPerson(
+        person_id=person.id,
+        display_name=person.display_name,
+        member_id=member.id,
+        mission=member.mission,
+        referent=member.referent,
+        papers=papers,
+        new_papers=[p for p in papers if p.id in share.new_ids],
+        new_categories=share.new_categories,
+        ended=share.ended,
+        last_visit=last,
+        pending=_pending(ctx, person),
+        unseen_deposits=_unseen_deposits(ctx.session, member),
+        mandates=_mandates(ctx, member),
+        helper=decide(ctx.session, ctx.actor, Action.MANDATE_PREPARE, person, now=now).allowed,
+        may_issue_recovery=decide(
+            ctx.session, ctx.actor, Action.RECOVERY_ISSUE, person, now=now
+        ).allowed,
+        expiring=[p for p in papers if expires_in(p.valid_until, today) is not None],
+    )
+
+
+def _pending(ctx: RequestContext, person: Person) -> list[PendingRequest] | None:
+    """Requests to join the person's list, if I may read that list (as the person's list
+    page shows them); None otherwise."""
+    if not decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=ctx.clock()).allowed:
+        return None
+    rows = ctx.session.execute(
+        select(Professional.display_name, Organization.name)
+        .join(AccompanimentMember, AccompanimentMember.professional_id == Professional.id)
+        .join(Organization, Organization.id == Professional.organization_id)
+        .where(
+            AccompanimentMember.person_id == person.id,
+            AccompanimentMember.status == "requested",
+            AccompanimentMember.ended_at.is_(None),
+        )
+        .order_by(AccompanimentMember.created_at)
+    )
+    return [PendingRequest(name, organization) for name, organization in rows]
+
+
+def _unseen_deposits(session: Session, member: AccompanimentMember) -> int:
+    """My deposits the person has not yet been shown."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(SharingNotice)
+            .where(
+                SharingNotice.member_id == member.id,
+                SharingNotice.kind == "deposit",
+                SharingNotice.seen_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def desk_paper(ctx: RequestContext, *, person_id: str, document_id: str) -> DocumentView:
+    """One of the person's papers shared with me, described (and so on their log); 404 for
+    anything else: another person's paper, one not shared, one in the trash."""
+    person, _ = require_person(ctx, Action.PERSON_DESK, person_id)
+    document = find_document_for(ctx, document_id)
+    if document is None or document.person_id != person.id:
+        require(ctx, Action.DOCUMENT_DESCRIBE, None)
+    return describe_document_for(ctx, document_id=document_id)
