@@ -26,7 +26,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric as Metric  # web/ops.py reads gauges as these
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 

@@ -10,9 +10,11 @@ directly.
 from __future__ import annotations
 
 import hmac
+import logging
 from ipaddress import ip_address
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from locker import metrics
 from locker.checkpoints import checkpoint_lag
@@ -20,6 +22,7 @@ from locker.health import Readiness, readiness_checks
 from web.auth import bearer_token
 from web.context import OPS_BLUEPRINT, services
 
+log = logging.getLogger(__name__)
 ops = Blueprint(OPS_BLUEPRINT, __name__)
 
 _READINESS = "locker.readiness"
@@ -71,9 +74,20 @@ def prometheus_metrics() -> Response:
         response = jsonify({"error": "forbidden"})
         response.status_code = 403
         return response
+    body, content_type = metrics.exposition(_audit_lag())
+    return Response(body, content_type=content_type)
+
+
+def _audit_lag() -> list[metrics.Metric]:
+    """The checkpoint gauges, read now; none while the database does not answer (the
+    other metrics still do, and /readyz says what is wrong)."""
     found = services()
-    with found.session_factory() as session:
-        lag = checkpoint_lag(session, found.clock)
+    try:
+        with found.session_factory() as session:
+            lag = checkpoint_lag(session, found.clock)
+    except SQLAlchemyError as exc:
+        log.warning("metrics: the audit log could not be read (%s)", type(exc).__name__)
+        return []
     read_now = [
         metrics.gauge(
             "locker_audit_unsigned_records",
@@ -89,5 +103,4 @@ def prometheus_metrics() -> Response:
                 lag.age_seconds,
             )
         )
-    body, content_type = metrics.exposition(read_now)
-    return Response(body, content_type=content_type)
+    return read_now

@@ -15,6 +15,9 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from crypto.errors import CryptoError
+from locker.actors import Actor
+from locker.audit import AuditEvent, record_event
+from locker.checkpoints import make_checkpoint
 from locker.documents import PARTS
 from locker.errors import LockerError
 from locker.metrics import HTTP_METHODS
@@ -22,7 +25,7 @@ from locker.settings import Settings
 from locker.storage import ObjectStore
 from locker.storage.local import LocalFolderStore
 from locker.storage.s3 import S3Store, make_s3_client
-from tests.conftest import Actors, bearer
+from tests.conftest import Actors, Clock, bearer
 from tests.web.test_logs import closing_client, full_flow
 from web.app import create_app
 
@@ -103,8 +106,6 @@ class _UnpluggedModule:
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
         raise CryptoError("the token is not present")
-
-    unwrap = wrap
 
 
 def test_readyz_names_a_key_provider_that_does_not_answer(app: Flask) -> None:
@@ -189,3 +190,46 @@ def test_metrics_after_a_full_flow_name_no_one_and_use_closed_label_sets(
     assert seen["locker_sanitiser_duration_seconds_count,outcome=clean"] >= 1
     assert seen["locker_audit_append_duration_seconds_count"] >= 1
     assert "locker_audit_unsigned_records" in seen
+
+
+def _gauges(exposed: str) -> dict[str, float]:
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(exposed)
+        for sample in family.samples
+        if sample.name in {"locker_audit_unsigned_records", "locker_audit_checkpoint_age_seconds"}
+    }
+
+
+def test_checkpoint_gauges_say_how_far_signing_trails_the_log(
+    app: Flask, clock: Clock, world: Actors
+) -> None:
+    found = app.extensions["locker"]
+    probe = AuditEvent("test:probe", "allowed", "test", Actor.anonymous())
+    record_event(found.session_factory, clock, probe)
+    client = app.test_client()
+    before = _gauges(client.get("/metrics").get_data(as_text=True))
+    assert before["locker_audit_unsigned_records"] >= 1
+    assert "locker_audit_checkpoint_age_seconds" not in before  # none signed yet
+    with found.session_factory() as session:
+        make_checkpoint(session, found.keyring.audit_signing_key(), clock, "test.example/audit")
+        session.commit()
+    clock.advance(seconds=120)
+    after = _gauges(client.get("/metrics").get_data(as_text=True))
+    assert after == {
+        "locker_audit_unsigned_records": 0,
+        "locker_audit_checkpoint_age_seconds": 120,
+    }
+
+
+def test_metrics_still_answer_while_the_database_is_down(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    down = replace(settings, database_url=f"postgresql+psycopg://locker@127.0.0.1:{port}/locker")
+    answer = _app(down, tmp_path).test_client().get("/metrics")
+    assert answer.status_code == 200
+    assert "locker_uploads_total" in answer.get_data(as_text=True)
+    assert _gauges(answer.get_data(as_text=True)) == {}
