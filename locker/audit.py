@@ -23,6 +23,7 @@ from locker.actors import Actor, Clock
 from locker.audit_models import AuditLogState, AuditTreeNode
 from locker.errors import AuditUnavailable
 from locker.merkle import extend_frontier
+from locker.metrics import timed_audit_append
 from locker.models import AuditRecord
 
 RECORD_FORMAT = 1
@@ -96,7 +97,8 @@ def append_event(session: Session, clock: Clock, event: AuditEvent) -> AuditReco
     if event.outcome not in {"allowed", "denied"}:
         raise ValueError("outcome must be 'allowed' or 'denied'")
     try:
-        return _append(session, clock, event)
+        with timed_audit_append():
+            return _append(session, clock, event)
     except IntegrityError:
         raise  # a sequence number taken by another writer: record_event tries again
     except SQLAlchemyError as exc:

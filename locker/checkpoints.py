@@ -136,6 +136,26 @@ def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
     )
 
 
+@dataclass(frozen=True)
+class CheckpointLag:
+    """How far the signed checkpoints trail the log: the newest one's age in seconds
+    (None when none is signed yet) and the records it does not cover."""
+
+    age_seconds: float | None
+    unsigned_records: int
+
+
+def checkpoint_lag(session: Session, clock: Clock) -> CheckpointLag:
+    """Read the checkpoint lag (two small reads, as `checkpoint_if_due` makes)."""
+    size = session.execute(text("SELECT size FROM audit_log_state WHERE id = 1")).scalar() or 0
+    latest = latest_checkpoint(session)
+    if latest is None:
+        return CheckpointLag(None, int(size))
+    signed_at = as_utc(latest.created_at)
+    age = (clock() - signed_at).total_seconds() if signed_at is not None else None
+    return CheckpointLag(age, max(0, int(size) - latest.tree_size))
+
+
 def make_checkpoint(
     session: Session, key: Ed25519PrivateKey, clock: Clock, origin: str
 ) -> AuditCheckpoint:

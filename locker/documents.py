@@ -22,9 +22,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import partial
+from functools import partial, wraps
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, ParamSpec, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -42,10 +42,20 @@ from locker.errors import (
     DocumentDamaged,
     EmptyFile,
     InvalidInput,
+    LockerError,
     NotFound,
     QuotaExceeded,
     StorageError,
     TooLarge,
+)
+from locker.metrics import (
+    ALLOWED,
+    DENIED,
+    FAILED,
+    REPLAYED,
+    STORED,
+    count_opening,
+    count_upload,
 )
 from locker.models import Document, Person, new_id
 from locker.sanitize import SanitizedFile, SanitizeLimits, Sanitizing, draw_preview
@@ -56,6 +66,7 @@ from locker.storage import ObjectStore
 from locker.views import view_of
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 CATEGORIES = (
     "identity",
@@ -303,6 +314,28 @@ def stored_bytes(session: Session, person_id: str) -> int:
     return int(total or 0)
 
 
+def _counted(
+    upload: Callable[P, tuple[DocumentView, bool]],
+) -> Callable[P, DocumentView]:
+    """Count every upload by outcome (metrics): stored, replayed, or the refusal's code."""
+
+    @wraps(upload)
+    def counting(*args: P.args, **kwargs: P.kwargs) -> DocumentView:
+        try:
+            view, replayed = upload(*args, **kwargs)
+        except LockerError as refusal:
+            count_upload(refusal.code)
+            raise
+        except BaseException:
+            count_upload(FAILED)
+            raise
+        count_upload(REPLAYED if replayed else STORED)
+        return view
+
+    return counting
+
+
+@_counted
 def upload_document(
     session: Session,
     store: ObjectStore,
@@ -313,7 +346,7 @@ def upload_document(
     person: Person,
     upload: UploadRequest,
     before_commit: Callable[[Session, str], None] | None = None,
-) -> DocumentView:
+) -> tuple[DocumentView, bool]:
     """Sanitise, encrypt and store one document all-or-nothing, and commit it with its audit.
 
     `before_commit(session, document_id)` adds the caller's rows (a deposit's grant and
@@ -322,7 +355,8 @@ def upload_document(
     Several sources (photos) become one PDF. The object, its thumbnail and its preview are
     stored, then the row and audit record are committed; on any failure, whatever was
     stored is deleted, so there is never a row without its objects nor an object without
-    a row.
+    a row. Sent again with its upload key, it answers the paper already stored.
+    (`_counted` counts the outcome and hands back the view alone.)
     """
     if upload.category not in CATEGORIES:
         raise InvalidInput("category", field="category")
@@ -331,7 +365,7 @@ def upload_document(
             raise InvalidInput("upload_key", field="upload_key")
         earlier = _uploaded_before(session, keyring, actor, person, upload.upload_key)
         if earlier is not None:
-            return earlier
+            return earlier, True
     try:
         category, quota_bytes = upload.category, upload.quota_bytes
         filename = _clean_filename(upload.filename)
@@ -359,7 +393,7 @@ def upload_document(
                     and stored_bytes(session, person.id) + clean.size > quota_bytes
                 ):
                     raise QuotaExceeded("quota", limit=quota_bytes)
-                return _store_document(
+                stored_view = _store_document(
                     session,
                     store,
                     keyring,
@@ -377,6 +411,7 @@ def upload_document(
                     before_commit=before_commit,
                     stored=lambda: release.later([clean.path]),
                 )
+                return stored_view, False
     except IntegrityError:
         # The same upload, sent again while the first was being stored, came second: the
         # unique key refused its row (its objects are already deleted); the first stands.
@@ -385,7 +420,7 @@ def upload_document(
         earlier = _uploaded_before(session, keyring, actor, person, upload.upload_key)
         if earlier is None:
             raise
-        return earlier
+        return earlier, True
 
 
 def _uploaded_before(
@@ -633,6 +668,32 @@ def find_document(session: Session, document_id: str) -> Document | None:
 PARTS = frozenset({"content", "thumbnail", "preview"})
 
 
+def _counted_opening(door: Callable[P, OpenedDocument]) -> Callable[P, OpenedDocument]:
+    """Count every pass through the door by part and outcome (metrics): allowed, denied
+    (refused, unknown and trashed alike, as the answer is), or the error's code."""
+
+    @wraps(door)
+    def counting(*args: P.args, **kwargs: P.kwargs) -> OpenedDocument:
+        asked = kwargs.get("part", "content")
+        part = asked if isinstance(asked, str) and asked in PARTS else "other"
+        try:
+            opened = door(*args, **kwargs)
+        except NotFound:
+            count_opening(part, DENIED)
+            raise
+        except LockerError as error:
+            count_opening(part, error.code)
+            raise
+        except BaseException:
+            count_opening(part, FAILED)
+            raise
+        count_opening(part, ALLOWED)
+        return opened
+
+    return counting
+
+
+@_counted_opening
 def open_document(
     ctx: RequestContext,
     *,

@@ -60,6 +60,9 @@ class Settings:
     operator_contact: str = ""
     # Where expiry reminders go ("module:factory"); empty: a log line only (reminders.py).
     notifier: str = ""
+    # The bearer token a scraper shows to read /metrics; empty: only a client on this host,
+    # connected directly (not through a proxy), may read them.
+    metrics_token: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -198,7 +201,20 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         operator_name=env.get("LOCKER_OPERATOR_NAME", "").strip()[:200],
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
         notifier=env.get("LOCKER_NOTIFIER", "").strip(),
+        metrics_token=_metrics_token(env),
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str:
+    token = env.get("LOCKER_METRICS_TOKEN", "")
+    # A bearer token is sent in a header: printable ASCII without spaces, and long enough
+    # that it cannot be guessed (`openssl rand -hex 32` gives 64 characters).
+    shaped = token.isascii() and token.isprintable() and " " not in token
+    if token and not (32 <= len(token) <= 256 and shaped):
+        raise ConfigurationError(
+            "LOCKER_METRICS_TOKEN must be 32 to 256 printable ASCII characters without spaces"
+        )
+    return token
 
 
 def _sandbox_user(env: Mapping[str, str]) -> str | None:

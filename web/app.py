@@ -27,7 +27,7 @@ from locker.settings import MIB, Settings, load_settings
 from locker.storage import ObjectStore, open_store
 from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
-from web import auth, context, errors, i18n
+from web import auth, context, errors, i18n, observe, ops
 from web.json_body import check_form_text
 from web.throttle import SignInThrottle
 
@@ -61,6 +61,8 @@ def _security_headers(response: Response) -> Response:
 def _checkpoint_if_due(response: Response) -> Response:
     # The service signs its own checkpoints as records come in (every 100, or after 5
     # minutes): the witness then holds what a database rewrite would have to match.
+    if context.is_probe():
+        return response
     found = context.services()
     checkpoint_if_due(
         found.session_factory,
@@ -216,6 +218,9 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
+    # Each request's id, log line and latency (web/observe.py); its route noted first.
+    app.wsgi_app = observe.RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(observe.note_route)
     # Text no database stores is refused with a clear message before any view reads it.
     app.before_request(check_form_text)
     csrf = CSRFProtect(app)
@@ -226,6 +231,7 @@ def create_app(
     from web import openapi
     from web.domains import DOMAINS
 
+    ops.init_app(app)
     app.register_blueprint(openapi.api)
     csrf.exempt(openapi.api)
     for domain in DOMAINS:

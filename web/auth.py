@@ -20,7 +20,7 @@ from flask_login import (
 from locker.accounts import SignedIn, actor_for, resolve_session
 from locker.actors import Actor
 from locker.models import Person, Professional
-from web.context import db, services
+from web.context import db, is_probe, services
 from web.errors import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,7 +73,9 @@ def sign_out_browser() -> None:
 
 
 def web_user() -> WebUser | None:
-    """The signed-in browser user, if any."""
+    """The signed-in browser user, if any (never on the probes: they open no session)."""
+    if is_probe():
+        return None
     user = current_user
     if user is not None and getattr(user, "is_authenticated", False):
         return cast(WebUser, user._get_current_object())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +33,16 @@ class Services:
     throttle: SignInThrottle
     # The S3 Object Lock witness of audit checkpoints, when LOCKER_AUDIT_WITNESS_URL is set.
     s3_witness: S3Witness | None = None
+
+
+# The blueprint of the operator's probes and metrics (web/ops.py).
+OPS_BLUEPRINT = "ops"
+
+
+def is_probe() -> bool:
+    """True for the probes and metrics: no sign-in, no session, no checkpoint on the way
+    (a liveness probe must answer with the database down)."""
+    return request.blueprint == OPS_BLUEPRINT
 
 
 def services() -> Services:

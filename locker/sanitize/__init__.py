@@ -8,12 +8,14 @@ typed refusals (`errors`).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from locker.errors import LockerError
+from locker.metrics import observe_sanitiser
 from locker.sanitize.confine import sandbox_ids
 from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
 from locker.sanitize.sandbox import SandboxRun
@@ -96,6 +98,7 @@ class Sanitizing:
             raise TooManyFiles("files", maximum=limits.max_files)
         self._output, self._thumbnail = workdir / "clean", workdir / "thumbnail"
         self._preview = workdir / "preview"
+        self._started = time.perf_counter()
         self._run = SandboxRun(_job(inputs, workdir, limits), limits.wall_seconds)
         self.pid = self._run.pid  # the child's
         # The thumbnail's and the preview's put threads both wait for the one answer
@@ -116,6 +119,7 @@ class Sanitizing:
         # this context ends. (Whoever reads the file twice checks both passes agree:
         # crypto's EncryptedObject does.)
         answer = self._run.answer()
+        observe_sanitiser(time.perf_counter() - self._started, clean=bool(answer.get("ok")))
         size = self._output.stat().st_size if self._output.is_file() else 0
         _refuse_unless_ok(answer)
         # A child that died mid-write never answers; this guards against a short file (or

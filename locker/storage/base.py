@@ -89,3 +89,8 @@ class ObjectStore(Protocol):
     def ensure_ready(self) -> None:
         """Create the folder or bucket if missing; safe to call any number of times."""
         ...
+
+    def ping(self) -> None:
+        """Raise StorageError unless the folder or bucket answers (one cheap request,
+        no object read or written): the readiness probe's question."""
+        ...

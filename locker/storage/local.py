@@ -123,6 +123,12 @@ class LocalFolderStore:
             self._root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._make_folder(self._staging)
 
+    def ping(self) -> None:
+        """Raise StorageError unless the root and staging folders are there and writable."""
+        for folder in (self._root, self._staging):
+            if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+                raise StorageError("the local store folder is missing or not writable")
+
     def _make_folder(self, folder: Path) -> None:
         try:
             folder.mkdir(mode=0o700)

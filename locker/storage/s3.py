@@ -258,6 +258,14 @@ class S3Store:
                 # the bucket is there and ours to use, which head_bucket answers.
                 self._client.head_bucket(Bucket=self._bucket)
 
+    def ping(self) -> None:
+        """Raise StorageError unless the bucket answers a HEAD (it exists, we may use it)."""
+        try:
+            with _translated_errors("ping"):
+                self._client.head_bucket(Bucket=self._bucket)
+        except ObjectNotFound:
+            raise StorageError("ping: the bucket does not exist") from None
+
     def abort_incomplete_uploads(self, older_than: datetime.timedelta) -> int:
         """Abort multipart uploads under the prefix started before now - older_than; return
         how many were aborted."""

@@ -41,6 +41,8 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ("LOCKER_SANDBOX_USER", "0"),
         ("LOCKER_SANDBOX_USER", "no-such-user-here"),
         ("LOCKER_SANDBOX_USER", "-5"),
+        ("LOCKER_METRICS_TOKEN", "too-short-to-be-a-secret"),
+        ("LOCKER_METRICS_TOKEN", "a token with spaces in it, long enough anyway"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str) -> None:

@@ -316,6 +316,19 @@ def test_ensure_ready_is_idempotent(store: ObjectStore) -> None:
     assert read_all(store, key) == b"kept"
 
 
+def test_ping_answers_on_a_ready_store_and_fails_without_its_folder_or_bucket(
+    store: ObjectStore, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    store.ping()
+    gone: ObjectStore
+    if isinstance(store, LocalFolderStore):
+        gone = LocalFolderStore(tmp_path / "never-made")
+    else:
+        gone = S3Store(request.getfixturevalue("s3_server").client(), "locker-never-made")
+    with pytest.raises(StorageError):
+        gone.ping()
+
+
 @pytest.mark.parametrize(
     "bad_key",
     [

@@ -350,6 +350,10 @@ P = {"anon": 302}  # pages send anonymous callers to the sign-in page
 PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/"): Row(rule(AUTH, 302, **P)),
     ("GET", "/static/<path:filename>"): Row(rule(AUTH, 200, anon=200), {"filename": "file"}),
+    # The operator's probes and metrics: no sign-in (metrics: this host, or a token).
+    ("GET", "/healthz"): Row(rule(AUTH, 200, anon=200)),
+    ("GET", "/readyz"): Row(rule(AUTH, 200, anon=200)),
+    ("GET", "/metrics"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/sign-in"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/sign-in"): Row(rule(AUTH, 401, anon=401), form=lambda c: {}),
     ("POST", "/sign-out"): Row(rule(AUTH, 302, **P), form=lambda c: {}, fresh_token=True),
