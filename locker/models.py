@@ -141,7 +141,7 @@ class Document(Base):
     __tablename__ = "documents"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Random, opaque: the store learns nothing about whose or what the object is.
     object_key: Mapped[str] = mapped_column(String(64), unique=True)
@@ -168,7 +168,11 @@ class Document(Base):
     # sent again, after an answer lost on a bad connection, finds this row and stores nothing.
     upload_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    __table_args__ = (UniqueConstraint("upload_key", "person_id", "uploaded_by_id"),)
+    __table_args__ = (
+        UniqueConstraint("upload_key", "person_id", "uploaded_by_id"),
+        # A page of the person's list walks this from its key (locker/documents.py).
+        Index("ix_documents_person_created", "person_id", "created_at", "id"),
+    )
 
 
 class ServiceClosure(Base):
@@ -192,10 +196,13 @@ class AuditRecord(Base):
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(36))
     on_behalf_of: Mapped[str | None] = mapped_column(String(36))
-    person_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    person_id: Mapped[str | None] = mapped_column(String(36))
     document_id: Mapped[str | None] = mapped_column(String(36), index=True)
     action: Mapped[str] = mapped_column(String(48))
     outcome: Mapped[str] = mapped_column(String(8))  # "allowed" or "denied"
     reason: Mapped[str] = mapped_column(String(64))
     canonical: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+    # A page of the person's access log walks this from its key (locker/access_log.py).
+    __table_args__ = (Index("ix_audit_records_person_seq", "person_id", "seq"),)
