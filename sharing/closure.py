@@ -20,6 +20,7 @@ from sharing.models import (
     CounterLink,
     Grant,
     Mandate,
+    ProfessionalDeparture,
     RecoveryCode,
     SharingNotice,
 )
@@ -37,7 +38,15 @@ def close_own_account(
     accounts.check_current_password(user, password)
     # Children before parents: notices and grants name list entries.
     # A counter link's papers go with it (the database cascades).
-    models = (SharingNotice, Grant, Mandate, RecoveryCode, CounterLink, AccompanimentMember)
+    models = (
+        SharingNotice,
+        ProfessionalDeparture,
+        Grant,
+        Mandate,
+        RecoveryCode,
+        CounterLink,
+        AccompanimentMember,
+    )
     for model in models:
         session.execute(delete(model).where(model.person_id == user.id))
     return close_person(session, clock, person=user, actor=accounts.actor_for(user))
