@@ -28,6 +28,8 @@ from sharing.org_access import NOT_ADMIN, decide_admin, decide_staff_change
 from sharing.rights import does_digital_inclusion
 
 ROLES = ("professional", "helper", "auditor", "org_admin")
+# The roles that accompany persons (a colleague proposed for a handover holds one).
+ACCOMPANYING = frozenset({"professional", "helper"})
 
 
 @dataclass(frozen=True)
