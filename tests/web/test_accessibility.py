@@ -281,7 +281,7 @@ def _make_counter_link(page: Page) -> None:
 
 
 def _make_recovery_card(page: Page) -> None:
-    page.click("main form button[type=submit]")
+    page.click("main form[action$='/recovery-card'] button[type=submit]")
     expect(page.locator("#recovery-card code").first).to_be_visible()
 
 
