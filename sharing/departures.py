@@ -99,8 +99,11 @@ def deactivate_professional(
             .values(successor_id=successor.id)
         )
     ctx.session.flush()
-    extra = (successor.id,) if successor is not None else ()
-    record_admin(ctx, Action.PROFESSIONAL_DEACTIVATE, decision, target, *extra)
+    if first_time:
+        record_admin(ctx, Action.PROFESSIONAL_DEACTIVATE, decision, target)
+    if successor is not None:
+        # A second record names the colleague proposed (two ids do not fit one reason).
+        record_admin(ctx, Action.PROFESSIONAL_DEACTIVATE, decision, successor, "successor")
 
 
 def _tell_persons(

@@ -28,6 +28,7 @@ from sharing.org_access import NOT_ADMIN, decide_admin, decide_staff_change
 from sharing.rights import does_digital_inclusion
 
 ROLES = ("professional", "helper", "auditor", "org_admin")
+REASON_LENGTH = 64  # audit_records.reason
 # The roles that accompany persons (a colleague proposed for a handover holds one).
 ACCOMPANYING = frozenset({"professional", "helper"})
 
@@ -88,6 +89,7 @@ def record_admin(
     """The record of an administration act, naming its target account (an id, never a
     name) in the reason; it concerns no person."""
     reason = ":".join((decision.reason, target.id, *extra))
+    assert len(reason) <= REASON_LENGTH, reason  # the column's width (a programming error)
     append_allowed(ctx.session, ctx.clock, action, reason, ctx.actor)
 
 

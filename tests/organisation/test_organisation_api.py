@@ -294,7 +294,7 @@ def test_a_handover_gives_the_colleague_nothing_until_the_person_says_yes(
         f"/api/v1/professionals/{world.pro.id}/deactivate?successor_id={colleague_id}",
         headers=bearer(admin),
     )
-    assert off.status_code == 204
+    assert off.status_code == 204, off.get_json()
     assert client.get(f"/api/v1/documents/{doc}", headers=bearer(colleague)).status_code == 404
     assert (
         client.get("/api/v1/professionals/me/persons", headers=bearer(colleague)).get_json() == []

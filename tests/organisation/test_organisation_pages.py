@@ -25,7 +25,7 @@ def test_the_staff_page_is_a_table_and_invites(app: Flask, world: Actors) -> Non
     home = browser.get("/")
     assert home.status_code == 302 and home.headers["Location"].endswith("/org")
     page = browser.get("/org").get_data(as_text=True)
-    assert "<caption>" in page and 'scope="col"' in page and 'scope="row"' in page
+    assert "<caption" in page and 'scope="col"' in page and 'scope="row"' in page
     assert "martin@lilas.example" in page and "durand@ml.example" not in page
     token = csrf(browser, "/org")
     made = browser.post(
