@@ -16,6 +16,12 @@ from sharing.policy import decide
 from sharing.recovery import after_own_password, new_card
 
 
+def may_create_persons(session: Session, clock: Clock, actor: Actor) -> bool:
+    """Whether the actor may open persons' accounts (a professional who accompanies them;
+    never an organisation admin or an auditor): pages offer the form only then."""
+    return decide(session, actor, Action.PERSON_CREATE, now=clock()).allowed
+
+
 def create_person_with_card(
     session: Session,
     keyring: Keyring,

@@ -21,6 +21,7 @@ from sharing.models import (
     DeskVisit,
     Grant,
     Mandate,
+    ProfessionalDeparture,
     RecoveryCode,
     SharingNotice,
 )
@@ -40,6 +41,7 @@ def close_own_account(
     # A counter link's papers go with it (the database cascades).
     models = (
         SharingNotice,
+        ProfessionalDeparture,
         Grant,
         Mandate,
         RecoveryCode,

@@ -86,3 +86,22 @@ def refusal(reason: str) -> SharingError:
     """The error a refused global act raises: the closed service said as it is, anything
     else a plain refusal."""
     return ServiceClosed(reason) if reason == "service_closed" else AccessDenied(reason)
+
+
+class LastOrgAdmin(SharingError):
+    """The organisation's last active admin can neither step down nor be deactivated."""
+
+    code = "last_org_admin"
+
+
+class BadInvitation(SharingError):
+    """The invitation link is wrong, used, expired or withdrawn (one answer for all)."""
+
+    code = "bad_invitation"
+
+
+class NoSuccessor(SharingError):
+    """The colleague proposed for a handover is not an active professional of the same
+    organisation (or is no longer)."""
+
+    code = "no_successor"

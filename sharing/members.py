@@ -150,7 +150,7 @@ def accept_member(ctx: RequestContext, *, person_id: str, member_id: str) -> Acc
     return member
 
 
-def _end_member(session: Session, clock: Clock, member: AccompanimentMember) -> None:
+def end_member(session: Session, clock: Clock, member: AccompanimentMember) -> None:
     """The member leaves the list; every grant and mandate of theirs ends with it."""
     now = clock()
     member.ended_at = now
@@ -179,7 +179,7 @@ def remove_member(ctx: RequestContext, *, person_id: str, member_id: str) -> Non
             require(ctx, Action.MEMBER_REMOVE, None)
         action = Action.MEMBER_REMOVE
     assert member is not None
-    _end_member(ctx.session, ctx.clock, member)
+    end_member(ctx.session, ctx.clock, member)
     record(ctx.session, ctx.clock, ctx.actor, action, decision, member.person_id)
 
 

@@ -183,3 +183,40 @@ class DeskVisit(Base):
         ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     visited_at: Mapped[datetime]
+
+
+class ProfessionalInvitation(Base):
+    """A single-use link an organisation admin hands to a new professional, who chooses
+    their own password with it. Only the SHA-256 of its 256-bit secret is kept."""
+
+    __tablename__ = "professional_invitations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The admin who invited (None: the operator's command line).
+    invited_by_id: Mapped[str | None] = mapped_column(ForeignKey("professionals.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ProfessionalDeparture(Base):
+    """A professional of the person's list was deactivated by their organisation: the
+    person is told, and chooses to end what they shared or to hand it to the colleague
+    the admin proposed (nothing reaches that colleague before the person says yes)."""
+
+    __tablename__ = "professional_departures"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    # The departed professional's list entry; forgotten with it (sharing/retention.py).
+    member_id: Mapped[str] = mapped_column(
+        ForeignKey("accompaniment_members.id", ondelete="CASCADE"), index=True
+    )
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"))
+    successor_id: Mapped[str | None] = mapped_column(ForeignKey("professionals.id"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    # "ended" or "handed_over", once the person chose.
+    outcome: Mapped[str | None] = mapped_column(String(12))

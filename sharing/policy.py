@@ -23,11 +23,12 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from locker.actors import Actor
-from locker.models import Document, Person
+from locker.models import Document, Organization, Person, Professional
 from locker.service import closure
 from sharing.audit_access import AUDIT_ACTIONS, decide_audit
 from sharing.decisions import Action, Decision, allow, deny
 from sharing.models import AccompanimentMember, CounterLink, CounterLinkPaper, Grant
+from sharing.org_access import ADMIN_ACTIONS, decide_admin, is_disabled
 from sharing.rights import (
     active_member,
     does_digital_inclusion,
@@ -87,6 +88,10 @@ PERSON_ACTIONS = frozenset(
         Action.COUNTER_CREATE,
         Action.COUNTER_LIST,
         Action.COUNTER_REVOKE,
+        # What happens to the papers shared with a professional who left their organisation:
+        # the person alone decides (a handover only with their yes).
+        Action.DEPARTURE_END,
+        Action.DEPARTURE_HAND_OVER,
     }
 )
 GLOBAL_ACTIONS = frozenset({Action.PERSON_CREATE, Action.JOIN_REQUEST, Action.PROFESSIONAL_PERSONS})
@@ -128,7 +133,7 @@ NEW_THINGS = frozenset(
     }
 )
 
-Target = Document | Person | AccompanimentMember | Grant | None
+Target = Document | Person | AccompanimentMember | Grant | Organization | Professional | None
 
 
 def person_id_of(target: Target) -> str | None:
@@ -196,10 +201,16 @@ def decide(
 
     Owners may do everything to their own locker; a member sees a document only through
     a live grant; a helper acts only within a live mandate's scopes; an org admin, the
-    operator and anonymous callers reach nothing of a person's.
+    operator and anonymous callers reach nothing of a person's. A deactivated
+    professional reaches nothing at all (read from their row on every call). Administering
+    an organisation's accounts is asked of `sharing.org_access`.
     """
+    if action in ADMIN_ACTIONS:
+        return decide_admin(session, actor, action, target)  # type: ignore[arg-type]
     if actor.kind == "anonymous" or actor.id is None:
         return deny("anonymous")
+    if is_disabled(session, actor):
+        return deny("disabled")
     if action in NEW_THINGS and (announced := closure(session)) and announced.closed(now):
         return deny("service_closed")
     if action in GLOBAL_ACTIONS:
@@ -216,6 +227,8 @@ def decide(
     if isinstance(target, Document) and action not in DOCUMENT_ACTIONS:
         return deny("no_target")
     if isinstance(target, Person) and action not in PERSON_ACTIONS:
+        return deny("no_target")
+    if isinstance(target, Organization | Professional):
         return deny("no_target")
     person_id = person_id_of(target)
     if person_id is None:

@@ -20,6 +20,9 @@ from web.counter import pages as counter_pages
 from web.documents import api as documents_api
 from web.documents import cli as documents_cli
 from web.documents import pages as documents_pages
+from web.organisation import api as organisation_api
+from web.organisation import cli as organisation_cli
+from web.organisation import pages as organisation_pages
 from web.packs import api as packs_api
 from web.packs import pages as packs_pages
 from web.sharing import api as sharing_api
@@ -41,4 +44,5 @@ DOMAINS = (
     Domain(audit_api.api, audit_pages.pages, audit_cli.commands),
     Domain(packs_api.api, packs_pages.pages, ()),
     Domain(counter_api.api, counter_pages.pages, ()),
+    Domain(organisation_api.api, organisation_pages.pages, organisation_cli.commands),
 )

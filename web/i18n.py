@@ -141,6 +141,26 @@ MESSAGES = {
     "bad_credentials": _l("Identifiant ou mot de passe incorrect."),
     "unauthorized": _l("Connectez-vous pour continuer."),
     "forbidden": _l("Vous ne pouvez pas faire cela."),
+    "last_org_admin": _l(
+        "Votre structure doit garder au moins un gestionnaire. Nommez d'abord un autre gestionnaire."
+    ),
+    "bad_invitation": _l(
+        "Ce lien d'invitation ne marche pas : il a déjà servi, il a expiré, ou le compte est désactivé. Demandez un nouveau lien à votre structure."
+    ),
+    "no_successor": _l(
+        "Ce collègue ne peut pas reprendre les partages : il doit avoir un compte actif de professionnel dans la même structure."
+    ),
+    "role_set": _l("Le rôle est changé."),
+    "professional_deactivated": _l(
+        "Le compte est désactivé. Ses sessions sont fermées. Les personnes concernées sont prévenues."
+    ),
+    "invitation_accepted": _l(
+        "Votre mot de passe est enregistré. Connectez-vous avec votre adresse e-mail."
+    ),
+    "departure_ended": _l("C'est fait : cette personne est retirée de votre liste."),
+    "departure_handed_over": _l(
+        "C'est fait : votre collègue voit les mêmes papiers que la personne partie."
+    ),
     "csrf": _l("Le formulaire a expiré. Rechargez la page et recommencez."),
     "storage_unavailable": _l(
         "Le service de stockage ne répond pas. Rien n'a été perdu : réessayez dans quelques minutes."

@@ -20,6 +20,8 @@ from locker import accounts
 from locker.actors import Actor
 from locker.actors import Clock as ClockType
 from sharing.counter import create_counter_link
+from sharing.departures import deactivate_professional, departure_notices
+from sharing.invitations import invite_professional
 from sharing.members import share_code_for
 from sharing.models import RecoveryCode
 from tests.conftest import PASSWORD
@@ -149,7 +151,16 @@ class Cell:
                 s.add(code)
                 s.commit()
                 return code.id
+            if source == "org":
+                return w.org.id
+            if source == "fresh_email":
+                return f"invited-{secrets.token_hex(4)}@example.org"
+            if source in {"fresh_invited", "fresh_departure"}:
+                return _organisation_row(found, s, clock, w, source)
             pro = new_professional(s, clock, w.org, f"fresh-{secrets.token_hex(4)}")
+            if source == "fresh_colleague":
+                s.commit()
+                return pro.id
             if source == "fresh_code":
                 code = share_code_for(s, clock, pro)
                 s.commit()
@@ -165,6 +176,26 @@ class Cell:
                 result = add_mandate(s, clock, member, "view").id
             s.commit()
             return result
+
+
+def _organisation_row(found: Any, s: Any, clock: ClockType, w: World, source: str) -> str:
+    """An invited professional of the admin's organisation, or Alice's notice that a
+    member of her list left (with a colleague proposed), made by the operator."""
+    operator = context(found, s, Actor.system(), clock)
+    if source == "fresh_invited":
+        email = f"invited-{secrets.token_hex(4)}@example.org"
+        made = invite_professional(
+            operator, organization_id=w.org.id, email=email, name="Invitée", role="professional"
+        )
+        s.commit()
+        return made.professional.id
+    leaving = new_professional(s, clock, w.org, f"leaving-{secrets.token_hex(4)}")
+    colleague = new_professional(s, clock, w.org, f"colleague-{secrets.token_hex(4)}")
+    add_grant(s, clock, add_member(s, clock, w.alice, leaving), w.doc)
+    deactivate_professional(operator, professional_id=leaving.id, successor_id=colleague.id)
+    s.commit()
+    notice = departure_notices(s, w.alice.id)[-1]
+    return notice.id
 
 
 def CONFIRMED(_: Cell) -> dict[str, Any]:
@@ -340,6 +371,40 @@ API: dict[tuple[str, str], Row] = {
         {"person_id": "pid"},
         json={"scopes": ["view"], "duration": "1d", "username": "alice", "password": PASSWORD},
     ),
+    # Organisation administration: the admin of that organisation only, never a person.
+    ("GET", "/api/v1/organizations/<organization_id>/professionals"): Row(
+        rule(ADMIN, 200, denied=403), {"organization_id": "org"}
+    ),
+    ("POST", "/api/v1/organizations/<organization_id>/professionals"): Row(
+        rule(ADMIN, 201, denied=403),
+        {"organization_id": "org", "email": "fresh_email"},
+        json={"email": "{email}", "name": "Nouvelle collègue", "role": "professional"},
+    ),
+    ("PATCH", "/api/v1/professionals/<professional_id>"): Row(
+        rule(ADMIN, 200, denied=403),
+        {"professional_id": "fresh_colleague"},
+        json={"role": "auditor"},
+    ),
+    ("POST", "/api/v1/professionals/<professional_id>/deactivate"): Row(
+        rule(ADMIN, 204, denied=403), {"professional_id": "fresh_colleague"}
+    ),
+    ("POST", "/api/v1/professionals/<professional_id>/invitation"): Row(
+        rule(ADMIN, 201, denied=403), {"professional_id": "fresh_invited"}
+    ),
+    # Anyone holding a link; a wrong one is refused alike for everybody.
+    ("POST", "/api/v1/invitations/accept"): Row(
+        rule(AUTH, 422, anon=422), json={"token": "not-a-link", "password": "whatever-long"}
+    ),
+    # After a departure: the person alone reads and decides.
+    ("GET", "/api/v1/persons/<person_id>/departures"): Row(
+        rule({"owner"}, 200), {"person_id": "pid"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/departures/<departure_id>/end"): Row(
+        rule({"owner"}, 204), {"person_id": "pid", "departure_id": "fresh_departure"}
+    ),
+    ("POST", "/api/v1/persons/<person_id>/departures/<departure_id>/hand-over"): Row(
+        rule({"owner"}, 200), {"person_id": "pid", "departure_id": "fresh_departure"}
+    ),
     # Last: "Ce n'était pas moi" ends every session and token of Alice's (the owner's cell).
     ("POST", "/api/v1/persons/<person_id>/notices/<notice_id>/not-me"): Row(
         rule({"owner"}, 204), {"person_id": "pid", "notice_id": "fresh_reset"}
@@ -347,6 +412,7 @@ API: dict[tuple[str, str], Row] = {
 }
 
 P = {"anon": 302}  # pages send anonymous callers to the sign-in page
+PERSONS_404 = dict.fromkeys(PERSONS, 404)  # a page only professionals have
 PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/"): Row(rule(AUTH, 302, **P)),
     ("GET", "/static/<path:filename>"): Row(rule(AUTH, 200, anon=200), {"filename": "file"}),
@@ -407,8 +473,44 @@ PAGES: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/access-log"): Row(rule(PERSONS, 200, **P)),
     ("GET", "/pro/my-actions"): Row(rule(PROS | ADMIN, 200, **P)),
-    ("GET", "/pro"): Row(rule(PROS | ADMIN, 200, **P)),
-    ("POST", "/pro"): Row(rule(PROS | ADMIN, 200, **P), form=lambda c: {}),
+    # An admin is offered no person's account to create (as over the API: 403).
+    ("GET", "/pro"): Row(rule(PROS, 200, org_admin=302, **P)),
+    ("POST", "/pro"): Row(rule(PROS, 200, org_admin=403, **P), form=lambda c: {}),
+    # Organisation administration: the admin's own organisation; a person has no such page.
+    ("GET", "/org"): Row(rule(ADMIN, 200, denied=403, **PERSONS_404, **P)),
+    ("POST", "/org/invite"): Row(
+        rule(ADMIN, 200, denied=403, **PERSONS_404, **P),
+        {"email": "fresh_email"},
+        form=lambda c: {"email": c.make("fresh_email"), "name": "N", "role": "professional"},
+    ),
+    ("POST", "/org/professionals/<professional_id>/role"): Row(
+        rule(ADMIN, 302, denied=403, **PERSONS_404, **P),
+        {"professional_id": "fresh_colleague"},
+        form=lambda c: {"role": "auditor"},
+    ),
+    ("GET", "/org/professionals/<professional_id>/deactivate"): Row(
+        rule(ADMIN, 200, denied=403, **PERSONS_404, **P), {"professional_id": "fresh_colleague"}
+    ),
+    ("POST", "/org/professionals/<professional_id>/deactivate"): Row(
+        rule(ADMIN, 302, denied=403, **PERSONS_404, **P),
+        {"professional_id": "fresh_colleague"},
+        form=lambda c: {},
+    ),
+    ("POST", "/org/professionals/<professional_id>/invitation"): Row(
+        rule(ADMIN, 200, denied=403, **PERSONS_404, **P),
+        {"professional_id": "fresh_invited"},
+        form=lambda c: {},
+    ),
+    ("GET", "/invitation"): Row(rule(AUTH, 200, anon=200)),
+    ("POST", "/invitation"): Row(
+        rule(AUTH, 422, anon=422), form=lambda c: {"token": "x", "password": "whatever-long"}
+    ),
+    ("POST", "/departures/<departure_id>/end"): Row(
+        rule({"owner"}, 302, **P), {"departure_id": "fresh_departure"}, form=CONFIRMED
+    ),
+    ("POST", "/departures/<departure_id>/hand-over"): Row(
+        rule({"owner"}, 302, **P), {"departure_id": "fresh_departure"}, form=CONFIRMED
+    ),
     # Sharing pages.
     ("GET", "/accompaniment"): Row(rule(PERSONS, 200, **P)),
     ("POST", "/accompaniment/add"): Row(

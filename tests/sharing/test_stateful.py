@@ -1,5 +1,6 @@
-"""Random sequences of adds, removals, grants, revocations, expiries, mandates and reads,
-each read checked against a tiny model of who may see what (hypothesis state machine)."""
+"""Random sequences of adds, removals, grants, revocations, expiries, mandates, a
+professional's deactivation and reads, each read checked against a tiny model of who may
+see what (hypothesis state machine)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from locker.actors import Actor
 from locker.documents import find_document
 from locker.errors import NotFound
-from sharing import documents, grants, members
+from sharing import departures, documents, grants, members
 from sharing.decisions import Action
 from sharing.models import Grant
 from sharing.organizations import set_digital_inclusion
@@ -83,6 +84,7 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
             self.next_generation = 0
             self.grants: list[ModelGrant] = []
             self.mandates: list[ModelMandate] = []
+            self.disabled: set[int] = set()  # deactivated by their organisation
 
         def teardown(self) -> None:
             self.session.close()
@@ -98,7 +100,7 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
 
         @rule(pro=st.integers(0, PROS - 1))
         def add(self, pro: int) -> None:
-            if pro in self.member_ids:
+            if pro in self.member_ids or pro in self.disabled:
                 return
             code = members.share_code_for(self.session, clock, self.pros[pro])
             assert code is not None
@@ -117,6 +119,7 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
         def remove(self, pro: int, by_self: bool) -> None:
             if pro not in self.member_ids:
                 return
+            by_self = by_self and pro not in self.disabled  # a deactivated one can do nothing
             members.remove_member(
                 context(found, self.session, self._actor(pro) if by_self else self.owner, clock),
                 person_id=self.person.id,
@@ -205,7 +208,18 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
             self.session.commit()
             self.inclusion[org] = on
 
+        @rule(pro=st.integers(0, PROS - 1))
+        def deactivate(self, pro: int) -> None:
+            # Their organisation switches them off: at once, nothing more for them anywhere
+            # (their list entry stays until the person decides; it opens nothing).
+            operator = context(found, self.session, Actor.system(), clock)
+            departures.deactivate_professional(operator, professional_id=self.pros[pro].id)
+            self.session.commit()
+            self.disabled.add(pro)
+
         def _helper(self, pro: int, scope: str = "view") -> bool:
+            if pro in self.disabled:
+                return False
             gen, now = self.generation.get(pro), clock()
             live = any(
                 m.member == gen and scope in m.scopes.split() and m.expires > now
@@ -261,7 +275,7 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
             clock.advance(minutes=minutes)
 
         def _may_see(self, pro: int, doc: int) -> bool:
-            if pro not in self.generation:
+            if pro not in self.generation or pro in self.disabled:
                 return False
             gen, now, category = self.generation[pro], clock(), self.categories[doc]
             for g in self.grants:

@@ -29,8 +29,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from locker.actors import Actor, utc_now
-from locker.models import Professional
+from locker.models import Organization, Professional
 from sharing.counter import create_counter_link
+from sharing.departures import deactivate_professional
 from sharing.trash import trash_document_for
 from tests.conftest import require_service
 from tests.factories import (
@@ -150,6 +151,8 @@ class Tour:
     professional_email: str
     helper_email: str  # a digital-inclusion helper she gave a mandate
     counter_link: Callable[[], str]  # a fresh link of hers for a counter: its path
+    admin_email: str  # the admin of the professional's organisation
+    referent_id: str  # the professional (their deactivation's confirmation step)
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +176,26 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
             session, utc_now, helpers, "M. Benali", email="benali@numerique.example"
         )
         add_mandate(session, utc_now, add_member(session, utc_now, person, helper), "view upload")
+        # A colleague who left: Awa is told on every page, and may hand over to another.
+        org = session.get(Organization, pro.organization_id)
+        admin = new_professional(
+            session,
+            utc_now,
+            org,
+            "Mme Gestion",
+            "org_admin",
+            email=f"g{secrets.token_hex(4)}@l.example",
+        )
+        left = new_professional(
+            session, utc_now, org, "M. Parti", email=f"p{secrets.token_hex(4)}@l.example"
+        )
+        relay = new_professional(
+            session, utc_now, org, "Mme Relais", email=f"r{secrets.token_hex(4)}@l.example"
+        )
+        add_grant(session, utc_now, add_member(session, utc_now, person, left), shared)
+        deactivate_professional(
+            context(found, session, Actor.system()), professional_id=left.id, successor_id=relay.id
+        )
         session.commit()
         owner = Actor(kind="person", id=person.id)
         trash_document_for(context(found, session, owner), document_id=trashed)
@@ -189,7 +212,16 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
             session.commit()
             return f"/c/{made.token}"
 
-    return Tour(person.username, person.id, shared, email, helper.email, counter_link)
+    return Tour(
+        person.username,
+        person.id,
+        shared,
+        email,
+        helper.email,
+        counter_link,
+        admin.email,
+        pro.id,
+    )
 
 
 @pytest.fixture
@@ -220,7 +252,7 @@ class Stop:
     """One page of the walk: who looks at it, where, and how to get there past the URL."""
 
     name: str
-    who: str  # "anonymous", "person", "professional" or "helper"
+    who: str  # "anonymous", "person", "professional", "helper" or "admin"
     path: str
     then: Callable[[Page], None] | None = None
     status: int = 200
@@ -249,7 +281,7 @@ def _make_counter_link(page: Page) -> None:
 
 
 def _make_recovery_card(page: Page) -> None:
-    page.click("main form button[type=submit]")
+    page.click("main form[action$='/recovery-card'] button[type=submit]")
     expect(page.locator("#recovery-card code").first).to_be_visible()
 
 
@@ -264,6 +296,18 @@ def _create_account(page: Page) -> None:
 def _issue_recovery_code(page: Page) -> None:
     page.click("#issue-recovery-code")
     expect(page.locator("#recovery-code")).to_be_visible()
+
+
+def _ask_to_hand_over(page: Page) -> None:
+    page.locator("button[id^=hand-over-]").first.click()  # the question, before any share
+    expect(page.locator("#confirm")).to_be_visible()
+
+
+def _invite(page: Page) -> None:
+    page.fill("#email", f"i{secrets.token_hex(4)}@lilas.example")
+    page.fill("#name", "Mme Nouvelle")
+    page.click("#invite-button")
+    expect(page.locator("#invitation-url")).to_be_visible()
 
 
 def walk(tour: Tour) -> list[Stop]:
@@ -315,6 +359,11 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("pro-profile", "professional", "/pro/profile"),
         Stop("pro-my-actions", "professional", "/pro/my-actions"),
         Stop("pro-settings", "professional", "/settings"),
+        Stop("confirm-hand-over", "person", "/accompaniment", _ask_to_hand_over),
+        Stop("invitation", "anonymous", "/invitation"),
+        Stop("org", "admin", "/org"),
+        Stop("org-invited", "admin", "/org", _invite),
+        Stop("org-deactivate", "admin", f"/org/professionals/{tour.referent_id}/deactivate"),
     ]
 
 
@@ -322,7 +371,7 @@ def in_language(path: str, lang: str) -> str:
     return f"{path}{'&' if urlsplit(path).query else '?'}lang={lang}"
 
 
-VISITORS = ("anonymous", "person", "professional", "helper")
+VISITORS = ("anonymous", "person", "professional", "helper", "admin")
 
 
 def signed_in_pages(
@@ -331,7 +380,9 @@ def signed_in_pages(
     """A page per kind of visitor, each in its own browser, the accounts signed in."""
     pages = {who: make(viewport).new_page() for who in VISITORS}
     for who, identifier in zip(
-        VISITORS[1:], (tour.username, tour.professional_email, tour.helper_email), strict=True
+        VISITORS[1:],
+        (tour.username, tour.professional_email, tour.helper_email, tour.admin_email),
+        strict=True,
     ):
         sign_in(pages[who], identifier)
         expect(pages[who].locator("#sign-out")).to_be_visible()

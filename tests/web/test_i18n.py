@@ -200,9 +200,15 @@ def _pages(app: Flask, world: World) -> dict[str, list[str]]:
             "/privacy",
             "/c",
             _counter_view(app, world),
+            "/invitation",
         ],
         "alice": person,
         "referent_grant@example.org": pro,
+        # The organisation admin's pages (a colleague's deactivation: its confirmation step).
+        "org_admin@example.org": [
+            "/org",
+            f"/org/professionals/{world.users['intervenor_grant'].id}/deactivate",
+        ],
     }
 
 

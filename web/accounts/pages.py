@@ -19,7 +19,12 @@ from flask_babel import lazy_gettext as _l
 from locker import accounts
 from locker.errors import LockerError, WrongCurrentPassword
 from locker.models import Person
-from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
+from sharing.accounts import (
+    change_own_password,
+    correct_own_account,
+    create_person_with_card,
+    may_create_persons,
+)
 from web.accounts import INFORMATION_VERSION
 from web.accounts.closure import close_account
 from web.auth import (
@@ -186,7 +191,10 @@ def home() -> Any:
     user = web_user()
     if user is None:
         return redirect(url_for("accounts.sign_in"))
-    return redirect(url_for("documents.papers" if user.is_person else "accounts.professional_home"))
+    if user.is_person:
+        return redirect(url_for("documents.papers"))
+    admin = user.actor.role == "org_admin"
+    return redirect(url_for("organisation.staff_list" if admin else "accounts.professional_home"))
 
 
 def _local(path: str | None) -> str | None:
@@ -320,7 +328,15 @@ def sign_out_everywhere() -> Any:
 
 @pages.route("/pro", methods=["GET", "POST"])
 def professional_home() -> Any:
-    professional_or_404()
+    professional = professional_or_404()
+    if not may_create_persons(db(), services().clock, current_actor()):
+        # As over the API (POST /api/v1/persons: 403): an admin handles accounts of
+        # professionals, never persons; the form is not offered, and its post refused.
+        if request.method == "POST":
+            abort(403)
+        if professional.role == "org_admin":
+            return redirect(url_for("organisation.staff_list"))
+        return render_template("pro.html", form=None, created=None, card_codes=[])
     form = CreatePersonForm()
     created: str | None = None
     card_codes: list[str] = []

@@ -57,6 +57,8 @@ ACTIONS: dict[str, Sentences] = {
     "account:close": ("🚫", _l("{who} a fermé le compte"), _l("Vous avez fermé le compte"), _l("fermer le compte")),
     "counter:create": ("🏛️", _l("{who} a fait un lien pour un guichet"), _l("Vous avez fait un lien pour un guichet"), _l("faire un lien pour un guichet")),
     "counter:revoke": ("✋", _l("{who} a arrêté un lien pour un guichet"), _l("Vous avez arrêté un lien pour un guichet"), _l("arrêter un lien pour un guichet")),
+    "departure:end": ("👥", _l("{who} a arrêté les partages avec un professionnel parti"), _l("Vous avez arrêté les partages avec un professionnel parti"), _l("arrêter les partages avec un professionnel parti")),
+    "departure:hand_over": ("🤝", _l("{who} a confié ses partages à un collègue du professionnel parti"), _l("Vous avez confié vos partages à un collègue du professionnel parti"), _l("confier les partages à un collègue")),
     "counter:open": ("🏛️", _l("{who} a ouvert le lien"), _l("Vous avez ouvert le lien"), _l("ouvrir le lien")),
 }
 # fmt: on

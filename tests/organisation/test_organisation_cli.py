@@ -1,0 +1,58 @@
+"""`locker invite-professional` and `locker deactivate-professional`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from tests.conftest import PASSWORD
+from tests.test_cli import run
+
+
+def test_invite_then_deactivate_from_the_command_line(tmp_path: Path) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path / "var")}
+    assert run(env, "init").returncode == 0
+    org = json.loads(run(env, "create-org", "CCAS de Lyon").stdout)
+    made = run(
+        env,
+        "invite-professional",
+        "--org",
+        org["id"],
+        "--email",
+        "new@ccas.example",
+        "--name",
+        "Mme Neuve",
+        "--role",
+        "org_admin",
+        "--base-url",
+        "https://coffre.example",
+    )
+    assert made.returncode == 0, made.stderr
+    invited = json.loads(made.stdout)
+    url = urlsplit(invited["invitation_url"])
+    assert (url.scheme, url.netloc, url.path) == ("https", "coffre.example", "/invitation")
+    assert len(parse_qs(url.query)["token"][0]) == 43
+    off = run(env, "deactivate-professional", invited["id"])
+    # The last admin of the organisation cannot be switched off.
+    assert off.returncode == 1 and "last_org_admin" in off.stderr
+    other = run(
+        env,
+        "create-professional",
+        "--org",
+        org["id"],
+        "--email",
+        "second@ccas.example",
+        "--name",
+        "M. Second",
+        "--role",
+        "org_admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert other.returncode == 0
+    off = run(env, "deactivate-professional", invited["id"])
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout) == {"id": invited["id"], "deactivated": True}
+    missing = run(env, "deactivate-professional", "00000000-0000-4000-8000-000000000000")
+    assert missing.returncode == 1
