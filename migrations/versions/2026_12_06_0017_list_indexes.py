@@ -14,19 +14,17 @@ revision = "0017"
 down_revision = "0016"
 
 
+# Plain index statements, no batch mode: on SQLite a batch may copy the table, and the
+# audit table's append-only triggers must stay as they are.
 def upgrade() -> None:
-    with op.batch_alter_table("documents") as batch_op:
-        batch_op.drop_index("ix_documents_person_id")
-        batch_op.create_index("ix_documents_person_created", ["person_id", "created_at", "id"])
-    with op.batch_alter_table("audit_records") as batch_op:
-        batch_op.drop_index("ix_audit_records_person_id")
-        batch_op.create_index("ix_audit_records_person_seq", ["person_id", "seq"])
+    op.drop_index("ix_documents_person_id", table_name="documents")
+    op.create_index("ix_documents_person_created", "documents", ["person_id", "created_at", "id"])
+    op.drop_index("ix_audit_records_person_id", table_name="audit_records")
+    op.create_index("ix_audit_records_person_seq", "audit_records", ["person_id", "seq"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_records") as batch_op:
-        batch_op.drop_index("ix_audit_records_person_seq")
-        batch_op.create_index("ix_audit_records_person_id", ["person_id"])
-    with op.batch_alter_table("documents") as batch_op:
-        batch_op.drop_index("ix_documents_person_created")
-        batch_op.create_index("ix_documents_person_id", ["person_id"])
+    op.drop_index("ix_audit_records_person_seq", table_name="audit_records")
+    op.create_index("ix_audit_records_person_id", "audit_records", ["person_id"])
+    op.drop_index("ix_documents_person_created", table_name="documents")
+    op.create_index("ix_documents_person_id", "documents", ["person_id"])
