@@ -88,22 +88,24 @@ OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
 
 @pages.before_app_request
 def _first_things_first() -> Any:
-    """Before any other page: a person whose password someone else chose changes it, then
-    a person reads and accepts the information page. The API refuses nothing for the
+    """Before any other page: a professional passes the second factor (or enrols it), a
+    person whose password someone else chose changes it, then a person reads and accepts the information page. The API refuses nothing for the
     information page (clients show the text themselves: GET /api/v1/me)."""
-    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+    if request.path.startswith("/api/"):
         return None
     user = web_user()
     if user is None:
         return None
-    if must_change_password(user.signed_in):
-        return redirect(url_for("accounts.change_password"))
     if factor_pending(user.signed_in) and request.endpoint not in OPEN_BEFORE_SECOND_FACTOR:
         # A professional's session opens nothing before the second factor passes.
         enrolled = is_enrolled(db(), user.signed_in.user)
         wanted = request.full_path.rstrip("?") if request.method == "GET" else None
         target = "accounts.second_factor" if enrolled else "accounts.enrol_second_factor"
         return redirect(url_for(target, next=local(wanted)))
+    if request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+        return None
+    if must_change_password(user.signed_in):
+        return redirect(url_for("accounts.change_password"))
     person = user.signed_in.user
     if (
         isinstance(person, Person)
