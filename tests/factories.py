@@ -149,9 +149,10 @@ def second_factor_code(
     or None when they have no confirmed factor.
 
     The product refuses a step already used; so that tests may sign the same professional
-    in again and again at one test-clock time, this takes the next unused step of the
-    accepted window and, once the window is used up, moves the professional's last used
-    step back, as if a minute had passed (only tests do that)."""
+    in again and again at one test-clock time, when the current step is used already this
+    moves the professional's last used step back, as if 30 seconds had passed (only tests
+    do that). The code is always the current step's: with the real clock, a step that
+    ends before the server reads it is still in the accepted window."""
     if isinstance(sessions, Flask):
         found = sessions.extensions["locker"]
         sessions, clock = found.session_factory, clock or found.clock
@@ -162,16 +163,10 @@ def second_factor_code(
         if factor is None or factor.confirmed_at is None:
             return None
         now = current_step(clock)
-        free = [
-            step
-            for step in range(now - second_factor.WINDOW, now + second_factor.WINDOW + 1)
-            if factor.last_step is None or step > factor.last_step
-        ]
-        if not free:
-            factor.last_step = now - second_factor.WINDOW - 1
+        if factor.last_step is not None and factor.last_step >= now:
+            factor.last_step = now - 1
             session.commit()
-            free = [now - second_factor.WINDOW]
-        return totp_at(free[0])
+        return totp_at(now)
 
 
 def new_person(
