@@ -48,6 +48,7 @@ from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
     MIN_TARGET_PX,
     LiveServer,
     browser,
+    enter_second_factor,
     live_server,
     screenshot,
     sign_in,
@@ -150,6 +151,8 @@ class Tour:
     professional_email: str
     helper_email: str  # a digital-inclusion helper she gave a mandate
     counter_link: Callable[[], str]  # a fresh link of hers for a counter: its path
+    pending_email: str  # a professional at the second factor's page (password typed)
+    enrolling_email: str  # a professional without a factor yet, at its enrolment page
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +173,30 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         add_grant(session, utc_now, referent, shared)
         helpers = new_organization(session, utc_now, "Espace numérique", digital_inclusion=True)
         helper = new_professional(
-            session, utc_now, helpers, "M. Benali", email="benali@numerique.example"
+            session,
+            utc_now,
+            helpers,
+            "M. Benali",
+            email="benali@numerique.example",
+            keyring=found.keyring,
+        )
+        # Two colleagues who have typed their password only: one enrolled (the code's
+        # page), one not yet (the enrolment page).
+        pending = new_professional(
+            session,
+            utc_now,
+            helpers,
+            "Mme Roux",
+            email="roux@numerique.example",
+            keyring=found.keyring,
+        )
+        enrolling = new_professional(
+            session,
+            utc_now,
+            helpers,
+            "M. Petit",
+            email="petit@numerique.example",
+            enrolled=False,
         )
         add_mandate(session, utc_now, add_member(session, utc_now, person, helper), "view upload")
         session.commit()
@@ -189,7 +215,16 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
             session.commit()
             return f"/c/{made.token}"
 
-    return Tour(person.username, person.id, shared, email, helper.email, counter_link)
+    return Tour(
+        person.username,
+        person.id,
+        shared,
+        email,
+        helper.email,
+        counter_link,
+        pending.email,
+        enrolling.email,
+    )
 
 
 @pytest.fixture
@@ -267,6 +302,11 @@ def _issue_recovery_code(page: Page) -> None:
     expect(page.locator("#recovery-code")).to_be_visible()
 
 
+def _renew_backup_codes(page: Page, email: str) -> None:
+    enter_second_factor(page, email)
+    expect(page.locator("#backup-codes code").first).to_be_visible()
+
+
 def walk(tour: Tour) -> list[Stop]:
     """Every page a person and a professional reach, in a useful state."""
     paper = f"/papers/{tour.shared}"
@@ -310,6 +350,15 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("pro-profile", "professional", "/pro/profile"),
         Stop("pro-my-actions", "professional", "/pro/my-actions"),
         Stop("pro-settings", "professional", "/settings"),
+        Stop("second-factor", "pending", "/sign-in/code"),
+        Stop("second-factor-enrol", "enrolling", "/account/second-factor"),
+        Stop("backup-codes", "professional", "/account/second-factor/backup-codes"),
+        Stop(
+            "backup-codes-made",
+            "professional",
+            "/account/second-factor/backup-codes",
+            lambda page: _renew_backup_codes(page, tour.professional_email),
+        ),
     ]
 
 
@@ -317,7 +366,7 @@ def in_language(path: str, lang: str) -> str:
     return f"{path}{'&' if urlsplit(path).query else '?'}lang={lang}"
 
 
-VISITORS = ("anonymous", "person", "professional", "helper")
+VISITORS = ("anonymous", "person", "professional", "helper", "pending", "enrolling")
 
 
 def signed_in_pages(
@@ -325,10 +374,16 @@ def signed_in_pages(
 ) -> dict[str, Page]:
     """A page per kind of visitor, each in its own browser, the accounts signed in."""
     pages = {who: make(viewport).new_page() for who in VISITORS}
-    for who, identifier in zip(
-        VISITORS[1:], (tour.username, tour.professional_email, tour.helper_email), strict=True
-    ):
-        sign_in(pages[who], identifier)
+    signing_in = (
+        tour.username,
+        tour.professional_email,
+        tour.helper_email,
+        tour.pending_email,
+        tour.enrolling_email,
+    )
+    for who, identifier in zip(VISITORS[1:], signing_in, strict=True):
+        # The last two stop at their second factor's page (the code, the enrolment).
+        sign_in(pages[who], identifier, second_factor=who not in {"pending", "enrolling"})
         expect(pages[who].locator("#sign-out")).to_be_visible()
     # The professional opens the shared paper: the person's access log has a line.
     pages["professional"].goto(f"/papers/{tour.shared}")
