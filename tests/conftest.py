@@ -211,6 +211,10 @@ class FactorClient(FlaskClient):
         return response
 
 
+# Every app the tests make (the fixture's, and those a test builds itself) gives this client.
+Flask.test_client_class = FactorClient
+
+
 @pytest.fixture
 def app(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """A fresh application on the stack under test: the one app of every test.
@@ -224,7 +228,6 @@ def app(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Flask]:
         config["WTF_CSRF_ENABLED"] = False
     clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else utc_now
     application = create_app(settings, config=config, clock=clock)
-    application.test_client_class = FactorClient
     application.extensions["locker"].store.ensure_ready()
     use_keyring(application.extensions["locker"].keyring)
     yield application

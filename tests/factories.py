@@ -347,7 +347,7 @@ def build_world(app: Flask, clock: Clock) -> World:
                 continue
             home = helper_org if name in HELPERS else other_org if name == "other_org_pro" else org
             role = "org_admin" if name == "org_admin" else "professional"
-            pros[name] = new_professional(session, clock, home, name, role)
+            pros[name] = new_professional(session, clock, home, name, role, keyring=found.keyring)
         pros["referent_nogrant"] = pros["referent_grant"]
         world.users.update(pros)
         m = world.members
