@@ -89,8 +89,9 @@ OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
 @pages.before_app_request
 def _first_things_first() -> Any:
     """Before any other page: a professional passes the second factor (or enrols it), a
-    person whose password someone else chose changes it, then a person reads and accepts the information page. The API refuses nothing for the
-    information page (clients show the text themselves: GET /api/v1/me)."""
+    person whose password someone else chose changes it, then a person reads and accepts
+    the information page. The API refuses nothing for the information page (clients show
+    the text themselves: GET /api/v1/me)."""
     if request.path.startswith("/api/"):
         return None
     user = web_user()
