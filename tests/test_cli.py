@@ -68,12 +68,9 @@ def test_init_is_idempotent_and_keeps_keys_private(env: dict[str, str], tmp_path
     assert (tmp_path / "var" / "locker.sqlite3").exists()
 
 
-def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
-    assert run(env, "init").returncode == 0
-    org = run(env, "create-org", "CHRS Les Lilas")
-    assert org.returncode == 0, org.stderr
-    org_id = json.loads(org.stdout)["id"]
-    pro = run(
+def create_martin(env: dict[str, str], org_id: str) -> subprocess.CompletedProcess[str]:
+    """`locker create-professional` of Mme Martin, password "a long enough password"."""
+    return run(
         env,
         "create-professional",
         "--org",
@@ -85,6 +82,14 @@ def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
         "--password-stdin",
         stdin="a long enough password\n",
     )
+
+
+def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
+    assert run(env, "init").returncode == 0
+    org = run(env, "create-org", "CHRS Les Lilas")
+    assert org.returncode == 0, org.stderr
+    org_id = json.loads(org.stdout)["id"]
+    pro = create_martin(env, org_id)
     assert pro.returncode == 0, pro.stderr
     assert len(json.loads(pro.stdout)["id"]) == 36
     person = run(
@@ -290,18 +295,7 @@ def test_reset_second_factor_ends_the_sessions_and_asks_for_enrolment(
 
     assert run(env, "init").returncode == 0
     org_id = json.loads(run(env, "create-org", "CHRS").stdout)["id"]
-    made = run(
-        env,
-        "create-professional",
-        "--org",
-        org_id,
-        "--email",
-        "martin@lilas.example",
-        "--name",
-        "Mme Martin",
-        "--password-stdin",
-        stdin="a long enough password\n",
-    )
+    made = create_martin(env, org_id)
     pro_id = json.loads(made.stdout)["id"]
     client = create_app(load_settings(env)).test_client()
     sign_in = {"email": "martin@lilas.example", "password": "a long enough password"}
