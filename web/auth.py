@@ -46,6 +46,11 @@ class WebUser(UserMixin):  # type: ignore[misc]
         return isinstance(self.signed_in.user, Person)
 
     @property
+    def factor_pending(self) -> bool:
+        """A professional's session that has not passed its second factor yet."""
+        return factor_pending(self.signed_in)
+
+    @property
     def display_name(self) -> str:
         return self.signed_in.user.display_name
 

@@ -84,7 +84,7 @@ def second_factor_page() -> Any:
 def _qr_svg(uri: str) -> Markup:
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(
-        buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, title=None
+        buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, omitsize=True
     )
     svg = buffer.getvalue().decode()
     # Drawn here, inline: the secret never goes to another request or another site.
