@@ -210,7 +210,6 @@ MESSAGES = {
     "no_second_factor_enrolment": _l(
         "Commencez par ajouter l'application (nouvelle clé), puis entrez son code."
     ),
-    "second_factor_confirmed": _l("La double authentification est en place."),
     "member_added": _l(
         "Le professionnel est ajouté à votre liste. Il ne voit rien tant que vous ne partagez pas."
     ),
