@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -283,8 +283,18 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def start_session(session: Session, clock: Clock, user: User, channel: str, hours: int) -> str:
-    """A new random sign-in token (never reused) whose hash only is stored."""
+def start_session(
+    session: Session,
+    clock: Clock,
+    user: User,
+    channel: str,
+    hours: int,
+    *,
+    second_factor_at: datetime | None = None,
+) -> str:
+    """A new random sign-in token (never reused) whose hash only is stored; a
+    professional's opens nothing but the second factor's pages until `second_factor_at`
+    is set (here, when the factor came with the password, or later)."""
     token = secrets.token_urlsafe(32)
     now = clock()
     session.add(
@@ -295,6 +305,7 @@ def start_session(session: Session, clock: Clock, user: User, channel: str, hour
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
+            second_factor_at=second_factor_at,
         )
     )
     session.flush()
@@ -375,10 +386,16 @@ def sign_in(
     password: str,
     channel: str,
     hours: int,
+    professional_hours: int | None = None,
+    second_factor: Callable[[Professional], bool | None] | None = None,
 ) -> tuple[str, SignedIn] | None:
     """Check credentials and open a new session; success and failure both go on the log.
 
     An identifier with "@" is a professional's e-mail, anything else a person's username.
+    A professional's session lasts `professional_hours` at most (an absolute limit). With
+    `second_factor`, a professional's factor is checked after the password: True passes it
+    (the session opens everything), False refuses the sign-in, None (no factor yet) opens
+    a session for the enrolment only; without it, the session waits for the factor.
     The caller commits (a failed attempt's record too).
     """
     announced = closure(session)
@@ -400,7 +417,19 @@ def sign_in(
         )
         append_event(session, clock, refused)
         return None
-    token = start_session(session, clock, user, channel, hours)
+    factor_at = None
+    if isinstance(user, Professional):
+        if professional_hours is not None:
+            hours = min(hours, professional_hours)
+        passed = second_factor(user) if second_factor is not None else None
+        if passed is False:
+            refused = AuditEvent(
+                "session:sign_in", "denied", "second_factor", actor_for(user), None
+            )
+            append_event(session, clock, refused)
+            return None
+        factor_at = clock() if passed else None
+    token = start_session(session, clock, user, channel, hours, second_factor_at=factor_at)
     actor = actor_for(user)
     append_allowed(session, clock, "session:sign_in", channel, actor, person_id=_own_id(actor))
     signed_in = resolve_session(session, clock, token, channel)

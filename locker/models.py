@@ -133,6 +133,9 @@ class AuthSession(Base):
     revoked_at: Mapped[datetime | None]
     # The last request seen (to the minute): a browser session idle too long ends.
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When this sign-in passed its second factor (professionals: TOTP or a backup code).
+    # A professional's sign-in without it opens only the enrolment or the code's page.
+    second_factor_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_auth_sessions_user", "user_kind", "user_id"),)
 

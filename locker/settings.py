@@ -37,6 +37,9 @@ class Settings:
     cookie_secure: bool
     # Uploads: each person's quota, and what parsing one upload may cost its worker.
     quota_bytes: int = 1024 * MIB
+    # A professional's sign-in (browser or token) ends this long after it began, however
+    # active (an absolute limit beside the idle one).
+    professional_session_hours: int = 10
     sanitize_memory_mb: int = 768
     sanitize_cpu_seconds: int = 20
     # The audit log's checkpoint origin (also the signing key's name), witness folder and
@@ -183,6 +186,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         person_idle_minutes=_int(env, "LOCKER_PERSON_IDLE_MINUTES", 20, 1, 24 * 60),
         professional_idle_minutes=_int(env, "LOCKER_PROFESSIONAL_IDLE_MINUTES", 30, 1, 24 * 60),
         cookie_secure=_bool(env, "LOCKER_COOKIE_SECURE", not embedded),
+        professional_session_hours=_int(env, "LOCKER_PROFESSIONAL_SESSION_HOURS", 10, 1, 24 * 7),
         quota_bytes=_int(env, "LOCKER_QUOTA_BYTES", 1024 * MIB, 1, 2**50),
         sanitize_memory_mb=_int(env, "LOCKER_SANITIZE_MEMORY_MB", 768, 64, 16384),
         sanitize_cpu_seconds=_int(env, "LOCKER_SANITIZE_CPU_SECONDS", 20, 1, 600),

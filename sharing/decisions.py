@@ -67,6 +67,11 @@ class Action(StrEnum):
     RECOVERY_ISSUE = "recovery:issue"
     RECOVERY_REDEEM = "recovery:redeem"
     REFERENT_SET = "referent:set"
+    SECOND_FACTOR_BACKUP_CODES = "second_factor:backup_codes"
+    SECOND_FACTOR_CONFIRM = "second_factor:confirm"
+    SECOND_FACTOR_ENROL = "second_factor:enrol"
+    SECOND_FACTOR_RESET = "second_factor:reset"
+    SECOND_FACTOR_USE = "second_factor:use"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,24 @@ class TooManyAttempts(SharingError):
     code = "too_many_attempts"
 
 
+class BadSecondFactorCode(SharingError):
+    """The one-time code (or backup code) is wrong, of a step already used, or missing."""
+
+    code = "bad_second_factor_code"
+
+
+class SecondFactorEnrolled(SharingError):
+    """The professional already has a confirmed factor: only the operator resets it."""
+
+    code = "second_factor_enrolled"
+
+
+class NoEnrolment(SharingError):
+    """Nothing to confirm: no enrolment was started (POST /api/v1/me/totp first)."""
+
+    code = "no_second_factor_enrolment"
+
+
 class NotAHelper(SharingError):
     """A mandate goes only to a professional whose organisation does digital inclusion."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from locker.models import Base, new_id
@@ -220,3 +220,34 @@ class ProfessionalDeparture(Base):
     decided_at: Mapped[datetime | None]
     # "ended" or "handed_over", once the person chose.
     outcome: Mapped[str | None] = mapped_column(String(12))
+
+
+class SecondFactor(Base):
+    """A professional's TOTP factor (sharing/second_factor.py): the secret sealed under a
+    key of its own, that key wrapped by the keyring's master key (bound to the professional
+    id), so a database dump alone yields no factor.
+
+    `confirmed_at` is None while enrolling (the secret shown, no code typed back yet);
+    `last_step` is the last 30-second step used: a code of that step or before is refused.
+    """
+
+    __tablename__ = "second_factors"
+
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    secret_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BackupCode(Base):
+    """One of a professional's ten single-use backup codes, stored hashed only."""
+
+    __tablename__ = "second_factor_backup_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from crypto.keyring import create_keyfile
 from locker.actors import utc_now
@@ -26,7 +30,15 @@ from locker.db import make_engine
 from locker.models import Organization, Person, Professional
 from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
-from tests.factories import PASSWORD, Clock, new_organization, new_person, new_professional
+from tests.factories import (
+    PASSWORD,
+    Clock,
+    new_organization,
+    new_person,
+    new_professional,
+    second_factor_code,
+    use_keyring,
+)
 from tests.postgres_server import answers, throwaway_cluster
 from tests.s3_server import (  # noqa: F401  (fixture re-export)
     make_bucket,
@@ -135,6 +147,74 @@ def clock() -> Clock:
     return Clock()
 
 
+def code_for_email(app: Flask, email: object) -> str | None:
+    """A valid unused second-factor code of the professional signing in as `email`."""
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    with app.extensions["locker"].session_factory() as session:
+        pro_id = session.scalar(
+            select(Professional.id).where(Professional.email == email.strip().lower())
+        )
+    return second_factor_code(app, pro_id) if pro_id else None
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class FactorClient(FlaskClient):
+    """The tests' client: a professional's sign-in passes the second factor by itself.
+
+    `POST /api/v1/auth/token` with an enrolled professional's e-mail and no code gets a
+    valid unused one (FACTOR_SECRET, tests/factories.py); `POST /sign-in` that leads to
+    the code's page answers that page too, and gives back its answer (where the sign-in
+    leads). Existing tests sign professionals in as before. A test about the factor
+    itself sets `auto_second_factor = False` (or sends its own code)."""
+
+    auto_second_factor = True
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
+        method = str(kwargs.get("method", "GET")).upper()
+        body = kwargs.get("json")
+        if (
+            self.auto_second_factor
+            and method == "POST"
+            and path == "/api/v1/auth/token"
+            and isinstance(body, dict)
+            and "totp" not in body
+            and "backup_code" not in body
+        ):
+            code = code_for_email(self.application, body.get("email"))
+            if code is not None:
+                kwargs["json"] = {**body, "totp": code}
+        if not (self.auto_second_factor and method == "POST" and path.startswith("/sign-in")):
+            return super().open(*args, **kwargs)
+        follow = kwargs.pop("follow_redirects", False)
+        response = super().open(*args, **kwargs)
+        location = response.headers.get("Location", "")
+        if response.status_code != 302 or urlsplit(location).path != "/sign-in/code":
+            return self._followed(response) if follow else response
+        data = kwargs.get("data")
+        email = data.get("identifier") if isinstance(data, dict) else None
+        code = code_for_email(self.application, email)
+        if code is None:
+            return self._followed(response) if follow else response
+        page = super().open(location, method="GET")
+        found = _CSRF.search(page.get_data(as_text=True))
+        form = {"code": code, **({"csrf_token": found.group(1)} if found else {})}
+        answer = super().open(location, method="POST", data=form)
+        return self._followed(answer) if follow else answer
+
+    def _followed(self, response: TestResponse) -> TestResponse:
+        while response.status_code in {301, 302, 303, 307, 308}:
+            response = super().open(response.headers["Location"], method="GET")
+        return response
+
+
+# Every app the tests make (the fixture's, and those a test builds itself) gives this client.
+Flask.test_client_class = FactorClient
+
+
 @pytest.fixture
 def app(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Flask]:
     """A fresh application on the stack under test: the one app of every test.
@@ -149,7 +229,9 @@ def app(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Flask]:
     clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else utc_now
     application = create_app(settings, config=config, clock=clock)
     application.extensions["locker"].store.ensure_ready()
+    use_keyring(application.extensions["locker"].keyring)
     yield application
+    use_keyring(None)
     application.extensions["locker"].engine.dispose()
 
 
@@ -201,9 +283,14 @@ def world(app: Flask) -> Actors:
 
 
 def token_for(client: FlaskClient, identifier: str, password: str = PASSWORD) -> str:
-    """Sign in through the API and return the bearer token."""
+    """Sign in through the API and return the bearer token (a professional's second factor
+    passed with a valid unused code, when they have one)."""
     key = "email" if "@" in identifier else "username"
-    response = client.post("/api/v1/auth/token", json={key: identifier, "password": password})
+    body = {key: identifier, "password": password}
+    code = code_for_email(client.application, identifier)
+    if code is not None:
+        body["totp"] = code
+    response = client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 201, response.get_json()
     return str(response.get_json()["token"])
 

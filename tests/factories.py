@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyotp
 from flask import Flask
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from crypto.keyring import Keyring
 from locker import accounts, actors
@@ -16,7 +17,8 @@ from locker.actors import Actor
 from locker.context import RequestContext
 from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
-from sharing.models import AccompanimentMember, Grant, Mandate
+from sharing import second_factor
+from sharing.models import AccompanimentMember, Grant, Mandate, SecondFactor
 from sharing.organizations import set_digital_inclusion
 from web.accounts import INFORMATION_VERSION
 from web.context import Services
@@ -25,6 +27,19 @@ PASSWORD = "correct horse battery"
 # Hashing once keeps world building fast; every account still has a real Argon2id hash.
 PASSWORD_HASH = accounts.PASSWORD_HASHER.hash(PASSWORD)
 PNG = (Path(__file__).parent / "samples" / "scan.png").read_bytes()
+# Every professional made here is enrolled in the second factor with this secret (stored
+# sealed, as enrolment stores it), so tests compute codes: `second_factor_code`.
+FACTOR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+# The keyring of the app under test (set by the `app` fixture): professionals are enrolled
+# under it. Without one (no app), they are made without a factor.
+_keyring: list[Keyring] = []
+
+
+def use_keyring(keyring: Keyring | None) -> None:
+    """The keyring new professionals' factors are sealed under (the `app` fixture's)."""
+    _keyring.clear()
+    if keyring is not None:
+        _keyring.append(keyring)
 
 
 class Clock:
@@ -71,8 +86,13 @@ def new_professional(
     name: str,
     role: str = "professional",
     email: str | None = None,
+    *,
+    enrolled: bool = True,
+    keyring: Keyring | None = None,
 ) -> Professional:
-    """A professional named `name`, signing in as `email` (`name`@example.org) with PASSWORD."""
+    """A professional named `name`, signing in as `email` (`name`@example.org) with PASSWORD
+    and, unless not `enrolled`, a confirmed second factor of FACTOR_SECRET (sealed under
+    `keyring`, by default the app's under test)."""
     pro = Professional(
         organization_id=org.id,
         email=email or f"{name}@example.org",
@@ -83,7 +103,70 @@ def new_professional(
     )
     session.add(pro)
     session.flush()
+    keyring = keyring or (_keyring[0] if _keyring else None)
+    if enrolled and keyring is not None:
+        enrol(session, keyring, clock, pro)
     return pro
+
+
+def enrol(
+    session: Session,
+    keyring: Keyring,
+    clock: actors.Clock,
+    pro: Professional,
+    secret: str = FACTOR_SECRET,
+) -> None:
+    """`pro`'s confirmed second factor of `secret`, stored as enrolment stores it."""
+    wrapped, sealed = second_factor.seal_secret(keyring, pro.id, secret)
+    session.add(
+        SecondFactor(
+            professional_id=pro.id,
+            wrapped_key=wrapped,
+            secret_ciphertext=sealed,
+            created_at=clock(),
+            confirmed_at=clock(),
+        )
+    )
+    session.flush()
+
+
+def totp_at(step: int, secret: str = FACTOR_SECRET) -> str:
+    """The app's code of one 30-second step."""
+    return pyotp.TOTP(secret, interval=second_factor.STEP_SECONDS).generate_otp(step)
+
+
+def current_step(clock: actors.Clock) -> int:
+    """The 30-second step the app's clock is in."""
+    return pyotp.TOTP(FACTOR_SECRET, interval=second_factor.STEP_SECONDS).timecode(clock())
+
+
+def second_factor_code(
+    sessions: Flask | sessionmaker[Session],
+    professional: Professional | str,
+    clock: actors.Clock | None = None,
+) -> str | None:
+    """A valid, unused code of `professional`'s factor (FACTOR_SECRET) at the app's time,
+    or None when they have no confirmed factor.
+
+    The product refuses a step already used; so that tests may sign the same professional
+    in again and again at one test-clock time, when the current step is used already this
+    moves the professional's last used step back, as if 30 seconds had passed (only tests
+    do that). The code is always the current step's: with the real clock, a step that
+    ends before the server reads it is still in the accepted window."""
+    if isinstance(sessions, Flask):
+        found = sessions.extensions["locker"]
+        sessions, clock = found.session_factory, clock or found.clock
+    assert clock is not None
+    pro_id = professional if isinstance(professional, str) else professional.id
+    with sessions() as session:
+        factor = session.get(SecondFactor, pro_id)
+        if factor is None or factor.confirmed_at is None:
+            return None
+        now = current_step(clock)
+        if factor.last_step is not None and factor.last_step >= now:
+            factor.last_step = now - 1
+            session.commit()
+        return totp_at(now)
 
 
 def new_person(
@@ -264,7 +347,7 @@ def build_world(app: Flask, clock: Clock) -> World:
                 continue
             home = helper_org if name in HELPERS else other_org if name == "other_org_pro" else org
             role = "org_admin" if name == "org_admin" else "professional"
-            pros[name] = new_professional(session, clock, home, name, role)
+            pros[name] = new_professional(session, clock, home, name, role, keyring=found.keyring)
         pros["referent_nogrant"] = pros["referent_grant"]
         world.users.update(pros)
         m = world.members

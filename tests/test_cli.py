@@ -68,12 +68,9 @@ def test_init_is_idempotent_and_keeps_keys_private(env: dict[str, str], tmp_path
     assert (tmp_path / "var" / "locker.sqlite3").exists()
 
 
-def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
-    assert run(env, "init").returncode == 0
-    org = run(env, "create-org", "CHRS Les Lilas")
-    assert org.returncode == 0, org.stderr
-    org_id = json.loads(org.stdout)["id"]
-    pro = run(
+def create_martin(env: dict[str, str], org_id: str) -> subprocess.CompletedProcess[str]:
+    """`locker create-professional` of Mme Martin, password "a long enough password"."""
+    return run(
         env,
         "create-professional",
         "--org",
@@ -85,6 +82,14 @@ def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
         "--password-stdin",
         stdin="a long enough password\n",
     )
+
+
+def test_accounts_from_the_command_line(env: dict[str, str]) -> None:
+    assert run(env, "init").returncode == 0
+    org = run(env, "create-org", "CHRS Les Lilas")
+    assert org.returncode == 0, org.stderr
+    org_id = json.loads(org.stdout)["id"]
+    pro = create_martin(env, org_id)
     assert pro.returncode == 0, pro.stderr
     assert len(json.loads(pro.stdout)["id"]) == 36
     person = run(
@@ -277,3 +282,41 @@ def test_create_person_forces_a_password_change_only_when_asked(
         )
     engine.dispose()
     assert {k: bool(v) for k, v in rows.items()} == {"plain": False, "forced": True}
+
+
+def test_reset_second_factor_ends_the_sessions_and_asks_for_enrolment(
+    env: dict[str, str],
+) -> None:
+    """A lost phone: the operator's command deletes the factor and ends every sign-in."""
+    import pyotp
+
+    from locker.settings import load_settings
+    from web.app import create_app
+
+    assert run(env, "init").returncode == 0
+    org_id = json.loads(run(env, "create-org", "CHRS").stdout)["id"]
+    made = create_martin(env, org_id)
+    pro_id = json.loads(made.stdout)["id"]
+    client = create_app(load_settings(env)).test_client()
+    sign_in = {"email": "martin@lilas.example", "password": "a long enough password"}
+    token = client.post("/api/v1/auth/token", json=sign_in).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    secret = client.post("/api/v1/me/totp", headers=auth).get_json()["secret"]
+    code = pyotp.TOTP(secret).now()
+    assert (
+        client.post("/api/v1/me/totp/confirm", headers=auth, json={"code": code}).status_code == 204
+    )
+    assert client.get("/api/v1/professionals/me/persons", headers=auth).status_code == 200
+
+    reset = run(env, "reset-second-factor", pro_id)
+    assert reset.returncode == 0, reset.stderr
+    assert json.loads(reset.stdout) == {"id": pro_id, "second_factor": "reset"}
+    assert client.get("/api/v1/me", headers=auth).status_code == 401
+    # Signed in again with the password alone: enrolment only.
+    again = client.post("/api/v1/auth/token", json=sign_in).get_json()["token"]
+    assert (
+        client.post("/api/v1/me/totp", headers={"Authorization": f"Bearer {again}"}).status_code
+        == 200
+    )
+    unknown = run(env, "reset-second-factor", "00000000-0000-0000-0000-000000000000")
+    assert unknown.returncode != 0

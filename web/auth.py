@@ -20,6 +20,7 @@ from flask_login import (
 from locker.accounts import SignedIn, actor_for, resolve_session
 from locker.actors import Actor
 from locker.models import Person, Professional
+from sharing.second_factor import factor_pending
 from web.context import db, is_probe, services
 from web.errors import error_response
 
@@ -43,6 +44,11 @@ class WebUser(UserMixin):  # type: ignore[misc]
     @property
     def is_person(self) -> bool:
         return isinstance(self.signed_in.user, Person)
+
+    @property
+    def factor_pending(self) -> bool:
+        """A professional's session that has not passed its second factor yet."""
+        return factor_pending(self.signed_in)
 
     @property
     def display_name(self) -> str:
@@ -118,6 +124,11 @@ def api_auth(view: F) -> F:
             response = jsonify({"error": "password_change_required"})
             response.status_code = 403
             return response
+        if factor_pending(signed_in) and request.endpoint not in OPEN_BEFORE_SECOND_FACTOR:
+            # Exactly this body (stable interface): enrol (or sign in again with the code).
+            response = jsonify({"error": "second_factor_required"})
+            response.status_code = 403
+            return response
         g.api_actor = actor_for(signed_in.user)
         g.api_signed_in = signed_in
         return view(*args, **kwargs)
@@ -129,6 +140,19 @@ def api_auth(view: F) -> F:
 # whether they must change it, change it, and sign out.
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
     {"accounts_api.me", "accounts_api.change_password", "accounts_api.delete_token"}
+)
+
+
+# What a professional's token that has not passed the second factor opens: enrolling it,
+# reading who they are, and signing out.
+OPEN_BEFORE_SECOND_FACTOR = frozenset(
+    {
+        "accounts_api.me",
+        "accounts_api.begin_totp",
+        "accounts_api.confirm_totp",
+        "accounts_api.delete_token",
+        "accounts_api.delete_tokens",
+    }
 )
 
 

@@ -143,6 +143,7 @@ def demo() -> None:
         else:
             accounts.set_password(session, utc_now, pro, pro_password)
             existed.append(DEMO_EMAIL)
+        pro_id = pro.id
         person = session.scalar(select(Person).where(Person.username == DEMO_USERNAME))
         if person is None:
             person = accounts.create_person(
@@ -173,7 +174,9 @@ def demo() -> None:
     click.echo(
         f'\nSign in, at the address `locker serve` gives ("Serving on ..."), as '
         f"'{DEMO_USERNAME}' / '{person_password}' "
-        f"(person) or '{DEMO_EMAIL}' / '{pro_password}' (professional).",
+        f"(person) or '{DEMO_EMAIL}' / '{pro_password}' (professional: an authenticator "
+        "app's code too, enrolled at the first sign-in; `locker reset-second-factor` "
+        f"{pro_id} forgets it).",
         err=True,
     )
 

@@ -169,6 +169,14 @@ class AccountForm(Form):
     expiry_reminders = StringField("expiry_reminders")  # "1" when ticked
 
 
+class SecondFactorForm(Form):
+    """A code of the authenticator app (or, at sign-in, a backup code)."""
+
+    code = StringField(
+        "code", validators=[required("Entrez le code de l'application."), Length(max=64)]
+    )
+
+
 class ChangePasswordForm(Form):
     """The current password, then the new one (the service checks length and difference)."""
 

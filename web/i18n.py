@@ -221,6 +221,15 @@ MESSAGES = {
         "Ce code ne marche pas : il est faux, déjà utilisé ou trop ancien. Demandez un nouveau code à votre référent."
     ),
     "too_many_attempts": _l("Trop d'essais. Attendez 15 minutes avant de réessayer."),
+    "bad_second_factor_code": _l(
+        "Ce code ne marche pas : il est faux ou déjà utilisé. Attendez le code suivant de l'application."
+    ),
+    "second_factor_enrolled": _l(
+        "Votre double authentification est déjà en place. Téléphone perdu : demandez à l'exploitant du service de la remettre à zéro."
+    ),
+    "no_second_factor_enrolment": _l(
+        "Commencez par ajouter l'application (nouvelle clé), puis entrez son code."
+    ),
     "member_added": _l(
         "Le professionnel est ajouté à votre liste. Il ne voit rien tant que vous ne partagez pas."
     ),

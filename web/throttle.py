@@ -24,7 +24,7 @@ from locker.accounts import normalise_username
 from locker.errors import NotFound, WrongCurrentPassword
 from locker.models import Person, Professional
 from sharing import recovery
-from sharing.errors import BadRecoveryCode, TooManyAttempts
+from sharing.errors import BadRecoveryCode, BadSecondFactorCode, TooManyAttempts
 from web.context import db, services
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,22 @@ def password_guarded(user: Person | Professional) -> Iterator[None]:
         yield
     except WrongCurrentPassword:
         db().rollback()
+        sign_in_failed(identifier)
+        raise
+
+
+@contextmanager
+def factor_guarded(user: Person | Professional) -> Iterator[None]:
+    """An act confirmed with a second-factor code, counted with the account's failed
+    sign-ins (TooManyAttempts once over). A BadSecondFactorCode counts one failure; its
+    record in the audit log is committed, nothing else the act began."""
+    identifier = account_name(user)
+    if not sign_in_allowed(identifier):
+        raise TooManyAttempts("code")
+    try:
+        yield
+    except BadSecondFactorCode:
+        db().commit()  # the service wrote the refusal's record, and nothing else yet
         sign_in_failed(identifier)
         raise
 

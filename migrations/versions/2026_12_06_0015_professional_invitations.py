@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 
 UTC = sa.DateTime(timezone=True)
 ID = sa.String(length=36)

@@ -225,6 +225,13 @@ API: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/me/password"): Row(
         rule(AUTH, 403), json={"current_password": "not-the-one", "new_password": "whatever-new"}
     ),
+    # The second factor: a professional's own, already confirmed in every professional's
+    # cell (a new one only after the operator's reset); persons have none.
+    ("POST", "/api/v1/me/totp"): Row(rule(PERSONS, 403, denied=409)),
+    ("POST", "/api/v1/me/totp/confirm"): Row(
+        rule(PERSONS, 403, denied=409), json={"code": "000000"}
+    ),
+    ("POST", "/api/v1/me/totp/backup-codes"): Row(rule(AUTH, 403), json={"code": "000000"}),
     # A body that fits the schema, so the rights decide; the service refuses its values.
     ("POST", "/api/v1/persons"): Row(
         rule(PROS, 422, denied=403), json={"username": "", "display_name": "", "password": ""}
@@ -409,6 +416,8 @@ API: dict[tuple[str, str], Row] = {
     ("POST", "/api/v1/persons/<person_id>/notices/<notice_id>/not-me"): Row(
         rule({"owner"}, 204), {"person_id": "pid", "notice_id": "fresh_reset"}
     ),
+    # Very last: it ends every session and token of each actor in turn.
+    ("DELETE", "/api/v1/auth/tokens"): Row(rule(AUTH, 204), fresh_token=True),
 }
 
 P = {"anon": 302}  # pages send anonymous callers to the sign-in page
@@ -624,6 +633,21 @@ PAGES: dict[tuple[str, str], Row] = {
             "password": PASSWORD,
         },
     ),
+    # The second factor's pages: a professional's session that passed it goes on (302),
+    # a person has none (404).
+    ("GET", "/sign-in/code"): Row(rule(PERSONS, 404, denied=302, **P)),
+    ("POST", "/sign-in/code"): Row(
+        rule(PERSONS, 404, denied=302, **P), form=lambda c: {"code": "000000"}
+    ),
+    ("GET", "/account/second-factor"): Row(rule(PERSONS, 404, denied=302, **P)),
+    ("POST", "/account/second-factor"): Row(
+        rule(PERSONS, 404, denied=302, **P), form=lambda c: {"code": "000000"}
+    ),
+    ("GET", "/account/second-factor/backup-codes"): Row(rule(PERSONS, 404, denied=200, **P)),
+    # A wrong code renews nothing.
+    ("POST", "/account/second-factor/backup-codes"): Row(
+        rule(PERSONS, 404, denied=403, **P), form=lambda c: {"code": "000000"}
+    ),
     ("GET", "/account/password"): Row(rule(AUTH, 200, **P)),
     ("POST", "/account/password"): Row(
         rule(AUTH, 403, **P),
@@ -660,9 +684,10 @@ def _tokens(app: Flask, world: World, clock: ClockType) -> dict[str, tuple[str, 
     with app.extensions["locker"].session_factory() as s:
         for name, user in world.users.items():
             user = s.merge(user)
+            # Each professional's sign-in has passed the second factor (persons have none).
             out[name] = (
-                accounts.start_session(s, clock, user, "api", 24),
-                accounts.start_session(s, clock, user, "web", 24),
+                accounts.start_session(s, clock, user, "api", 24, second_factor_at=clock()),
+                accounts.start_session(s, clock, user, "web", 24, second_factor_at=clock()),
             )
         s.commit()
     return out
@@ -739,4 +764,83 @@ def test_api_matrix(app: Flask, clock: Clock) -> None:
 @pytest.mark.no_csrf
 def test_page_matrix(app: Flask, clock: Clock) -> None:
     wrong = _run(app, clock, PAGES, api=False)
+    assert not wrong, "\n".join(wrong)
+
+
+# What a professional's sign-in reaches before its second factor passes: the API routes
+# of enrolment, who am I and signing out; the pages of the code, enrolment, signing in and
+# out, and the pages open to anyone. Everything else: 403 second_factor_required, or a
+# redirect to the code's page.
+OPEN_PENDING_API = {
+    ("GET", "/api/v1/openapi.json"): 200,
+    ("POST", "/api/v1/auth/token"): 400,
+    ("DELETE", "/api/v1/auth/token"): 204,
+    ("DELETE", "/api/v1/auth/tokens"): 204,
+    ("GET", "/api/v1/me"): 200,
+    ("POST", "/api/v1/me/totp"): 409,  # enrolled already: the code, not a new secret
+    ("POST", "/api/v1/me/totp/confirm"): 409,
+    ("GET", "/api/v1/audit/checkpoint"): 200,
+    ("GET", "/api/v1/audit/public-key"): 200,
+    ("GET", "/api/v1/audit/proofs/consistency"): 400,
+    ("POST", "/api/v1/recovery"): 422,  # open to anyone: a person's recovery code
+}
+OPEN_PENDING_PAGES = {
+    ("GET", "/sign-in"): 200,
+    ("POST", "/sign-in"): 401,
+    ("POST", "/sign-out"): 302,
+    ("GET", "/sign-in/code"): 200,
+    ("POST", "/sign-in/code"): 401,
+    ("GET", "/account/second-factor"): 302,
+    ("POST", "/account/second-factor"): 302,
+    ("GET", "/accessibility"): 200,
+    ("GET", "/information"): 200,
+    ("POST", "/information"): 200,
+    ("GET", "/privacy"): 200,
+    ("GET", "/static/<path:filename>"): 200,
+}
+
+
+@pytest.mark.no_csrf
+@pytest.mark.parametrize("api", [True, False], ids=["api", "pages"])
+def test_a_sign_in_before_its_second_factor_reaches_nothing(
+    app: Flask, clock: Clock, api: bool
+) -> None:
+    world = build_world(app, clock)
+    spare = _spare(app, world, clock)
+    found = app.extensions["locker"]
+    rows, opened = (API, OPEN_PENDING_API) if api else (PAGES, OPEN_PENDING_PAGES)
+    wrong = []
+    for (method, path), row in rows.items():
+        cell = Cell(app, clock, world, "referent_grant", spare)
+        values = {arg: cell.make(src) for arg, src in row.args.items()}
+        url = path
+        for arg, value in values.items():
+            url = url.replace(f"<{arg}>", value).replace(f"<path:{arg}>", value)
+        with found.session_factory() as s:
+            pro = s.merge(world.users["referent_grant"])
+            token = accounts.start_session(s, clock, pro, "api" if api else "web", 24)
+            s.commit()
+        client = app.test_client()
+        kwargs: dict[str, Any] = {}
+        if api:
+            kwargs["headers"] = {"Authorization": f"Bearer {token}"}
+        else:
+            with client.session_transaction() as session:
+                session["_user_id"] = token
+        if row.json is not None:
+            kwargs["json"] = _fill(row.json, values)
+        if row.form is not None:
+            kwargs["data"] = row.form(cell)
+        response = client.open(url, method=method, **kwargs)
+        if (method, path) in opened:
+            expected, ok = opened[(method, path)], True
+        elif api:
+            expected = 403
+            ok = response.get_json(silent=True) == {"error": "second_factor_required"}
+        else:
+            expected = 302
+            ok = response.headers.get("Location", "").startswith("/sign-in/code")
+        if response.status_code != expected or not ok:
+            wrong.append(f"{method} {path}: {response.status_code} != {expected}")
+        response.close()
     assert not wrong, "\n".join(wrong)

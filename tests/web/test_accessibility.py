@@ -49,6 +49,7 @@ from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
     MIN_TARGET_PX,
     LiveServer,
     browser,
+    enter_second_factor,
     live_server,
     screenshot,
     sign_in,
@@ -153,6 +154,8 @@ class Tour:
     counter_link: Callable[[], str]  # a fresh link of hers for a counter: its path
     admin_email: str  # the admin of the professional's organisation
     referent_id: str  # the professional (their deactivation's confirmation step)
+    pending_email: str  # a professional at the second factor's page (password typed)
+    enrolling_email: str  # a professional without a factor yet, at its enrolment page
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +176,30 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         add_grant(session, utc_now, referent, shared)
         helpers = new_organization(session, utc_now, "Espace numérique", digital_inclusion=True)
         helper = new_professional(
-            session, utc_now, helpers, "M. Benali", email="benali@numerique.example"
+            session,
+            utc_now,
+            helpers,
+            "M. Benali",
+            email="benali@numerique.example",
+            keyring=found.keyring,
+        )
+        # Two colleagues who have typed their password only: one enrolled (the code's
+        # page), one not yet (the enrolment page).
+        pending = new_professional(
+            session,
+            utc_now,
+            helpers,
+            "Mme Roux",
+            email="roux@numerique.example",
+            keyring=found.keyring,
+        )
+        enrolling = new_professional(
+            session,
+            utc_now,
+            helpers,
+            "M. Petit",
+            email="petit@numerique.example",
+            enrolled=False,
         )
         add_mandate(session, utc_now, add_member(session, utc_now, person, helper), "view upload")
         # A colleague who left: Awa is told on every page, and may hand over to another.
@@ -185,6 +211,7 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
             "Mme Gestion",
             "org_admin",
             email=f"g{secrets.token_hex(4)}@l.example",
+            keyring=found.keyring,
         )
         left = new_professional(
             session, utc_now, org, "M. Parti", email=f"p{secrets.token_hex(4)}@l.example"
@@ -221,6 +248,8 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         counter_link,
         admin.email,
         pro.id,
+        pending.email,
+        enrolling.email,
     )
 
 
@@ -310,6 +339,11 @@ def _invite(page: Page) -> None:
     expect(page.locator("#invitation-url")).to_be_visible()
 
 
+def _renew_backup_codes(page: Page, email: str) -> None:
+    enter_second_factor(page, email)
+    expect(page.locator("#backup-codes code").first).to_be_visible()
+
+
 def walk(tour: Tour) -> list[Stop]:
     """Every page a person and a professional reach, in a useful state."""
     paper = f"/papers/{tour.shared}"
@@ -364,6 +398,15 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("org", "admin", "/org"),
         Stop("org-invited", "admin", "/org", _invite),
         Stop("org-deactivate", "admin", f"/org/professionals/{tour.referent_id}/deactivate"),
+        Stop("second-factor", "pending", "/sign-in/code"),
+        Stop("second-factor-enrol", "enrolling", "/account/second-factor"),
+        Stop("backup-codes", "professional", "/account/second-factor/backup-codes"),
+        Stop(
+            "backup-codes-made",
+            "professional",
+            "/account/second-factor/backup-codes",
+            lambda page: _renew_backup_codes(page, tour.professional_email),
+        ),
     ]
 
 
@@ -371,7 +414,7 @@ def in_language(path: str, lang: str) -> str:
     return f"{path}{'&' if urlsplit(path).query else '?'}lang={lang}"
 
 
-VISITORS = ("anonymous", "person", "professional", "helper", "admin")
+VISITORS = ("anonymous", "person", "professional", "helper", "admin", "pending", "enrolling")
 
 
 def signed_in_pages(
@@ -379,12 +422,17 @@ def signed_in_pages(
 ) -> dict[str, Page]:
     """A page per kind of visitor, each in its own browser, the accounts signed in."""
     pages = {who: make(viewport).new_page() for who in VISITORS}
-    for who, identifier in zip(
-        VISITORS[1:],
-        (tour.username, tour.professional_email, tour.helper_email, tour.admin_email),
-        strict=True,
-    ):
-        sign_in(pages[who], identifier)
+    signing_in = (
+        tour.username,
+        tour.professional_email,
+        tour.helper_email,
+        tour.admin_email,
+        tour.pending_email,
+        tour.enrolling_email,
+    )
+    for who, identifier in zip(VISITORS[1:], signing_in, strict=True):
+        # The last two stop at their second factor's page (the code, the enrolment).
+        sign_in(pages[who], identifier, second_factor=who not in {"pending", "enrolling"})
         expect(pages[who].locator("#sign-out")).to_be_visible()
     # The professional opens the shared paper: the person's access log has a line.
     pages["professional"].goto(f"/papers/{tour.shared}")

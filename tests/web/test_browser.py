@@ -28,7 +28,7 @@ from locker.db import make_engine
 from locker.models import Document, Person
 from locker.schema import upgrade_schema
 from locker.settings import load_settings
-from tests.conftest import SAMPLES, STRICT, require_service
+from tests.conftest import SAMPLES, STRICT, code_for_email, require_service
 from tests.factories import PASSWORD, new_organization, new_person, new_professional
 from web.app import create_app
 
@@ -118,15 +118,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     found.store.ensure_ready()
     with found.session_factory() as session:
         org = new_organization(session, utc_now, "CHRS Les Lilas")
-        pro = new_professional(session, utc_now, org, "Mme Martin", email="martin@lilas.example")
+        pro = new_professional(
+            session,
+            utc_now,
+            org,
+            "Mme Martin",
+            email="martin@lilas.example",
+            keyring=found.keyring,
+        )
         session.commit()
         email = pro.email
     server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: a free port
     thread = threading.Thread(target=server.serve_forever, name="live-locker", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    LIVE_APPS[url] = app
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, email)
+        yield LiveServer(url, app, email)
     finally:
+        LIVE_APPS.pop(url, None)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
@@ -198,12 +208,32 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def sign_in(page: Page, identifier: str, password: str = PASSWORD) -> None:
-    """Fill and submit the real sign-in form."""
+# The live servers' apps by origin: a professional's sign-in computes its second factor's
+# code from the database of the server the page is on.
+LIVE_APPS: dict[str, Flask] = {}
+
+
+def sign_in(
+    page: Page, identifier: str, password: str = PASSWORD, *, second_factor: bool = True
+) -> None:
+    """Fill and submit the real sign-in form; a professional's second factor too (a valid
+    unused code on the code's page), unless not `second_factor`."""
     page.goto("/sign-in")
     page.fill("#identifier", identifier)
     page.fill("#password", password)
     page.click(SUBMIT)
+    page.wait_for_load_state()
+    if second_factor and urlsplit(page.url).path == "/sign-in/code":
+        enter_second_factor(page, identifier)
+
+
+def enter_second_factor(page: Page, email: str, field: str = "#code") -> None:
+    """Type a valid unused code of `email`'s second factor into the page's form."""
+    code = code_for_email(LIVE_APPS[origin_of(page.url)], email)
+    assert code is not None, f"{email} has no second factor"
+    page.fill(field, code)
+    page.locator(field).locator("xpath=ancestor::form").locator("button[type=submit]").click()
+    page.wait_for_load_state()
 
 
 def add_paper(page: Page, file: Path | dict[str, object], title: str, category: str) -> None:

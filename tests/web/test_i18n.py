@@ -15,12 +15,14 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 import web
 from locker.actors import Actor
+from locker.models import Professional
 from sharing.counter import create_counter_link
 from tests.conftest import Actors
-from tests.factories import Clock, World, build_world, context
+from tests.factories import Clock, World, build_world, context, new_professional
 from tests.web.test_pages import sign_in
 from web.i18n import LANGUAGES, Language
 
@@ -191,6 +193,15 @@ def _pages(app: Flask, world: World) -> dict[str, list[str]]:
         "/pro/my-actions",
         "/settings",
     ]
+    pro.append("/account/second-factor/backup-codes")
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        if session.scalar(select(Professional.id).where(Professional.email == ENROLLING)) is None:
+            org = session.merge(world.org)
+            new_professional(
+                session, found.clock, org, "Enrolling", email=ENROLLING, enrolled=False
+            )
+            session.commit()
     return {
         "": [
             "/sign-in",
@@ -209,7 +220,23 @@ def _pages(app: Flask, world: World) -> dict[str, list[str]]:
             "/org",
             f"/org/professionals/{world.users['intervenor_grant'].id}/deactivate",
         ],
+        # Signed in with the password only: the second factor's pages.
+        "pending:referent_grant@example.org": ["/sign-in/code"],
+        f"pending:{ENROLLING}": ["/account/second-factor"],
     }
+
+
+ENROLLING = "enrolling@example.org"
+
+
+def _signed_in(app: Flask, who: str) -> FlaskClient:
+    """A client signed in as `who` ("pending:" first: the password only, no code)."""
+    client = app.test_client()
+    if who.startswith("pending:"):
+        client.auto_second_factor = False  # type: ignore[attr-defined]
+    if who:
+        assert sign_in(client, who.removeprefix("pending:")).status_code == 302
+    return client
 
 
 # The words do not depend on the database: the pages are walked once, on the default stack.
@@ -221,9 +248,7 @@ def test_every_page_in_every_language_has_no_french_left(app: Flask, clock: Cloc
     theirs.add("CAF de Lyon")  # whom the person made a counter link for
     theirs |= {user.display_name for user in world.users.values()}
     for who, paths in _pages(app, world).items():
-        client = app.test_client()
-        if who:
-            assert sign_in(client, who).status_code == 302
+        client = _signed_in(app, who)
         for path in paths:
             french = {p for p in _read(client, f"{path}?lang=fr").pieces if _french(p)}
             french -= {p for p in french if any(name in p for name in theirs)}
@@ -243,9 +268,7 @@ def test_each_page_has_one_heading_and_a_title_of_its_own(app: Flask, clock: Clo
     world = build_world(app, clock)
     titles: dict[str, str] = {}
     for who, paths in _pages(app, world).items():
-        client = app.test_client()
-        if who:
-            assert sign_in(client, who).status_code == 302
+        client = _signed_in(app, who)
         for path in paths:
             html = client.get(path).get_data(as_text=True)
             headings = re.findall(r"<h1[^>]*>(.*?)</h1>", html, re.S)

@@ -15,6 +15,7 @@ from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
     at,
     browser,
     live_server,
+    sign_in,
 )
 
 PHONE = {"width": 360, "height": 640}
@@ -70,10 +71,7 @@ def test_a_person_shares_a_photo_and_sees_who_opened_it(
 
     # The referent, at a desk, gives their code; the person adds them and shares the photo.
     desk = _page(browser, live_server, DESK, javascript)
-    desk.goto("/sign-in")
-    desk.fill("#identifier", live_server.professional_email)
-    desk.fill("#password", "correct horse battery")
-    desk.click(SUBMIT)
+    sign_in(desk, live_server.professional_email)
     desk.goto("/pro/profile")
     code = desk.locator("#share-code code").inner_text().strip()
     person.goto(f"/accompaniment?code={code}")

@@ -9,11 +9,13 @@ from flask import Blueprint, g, jsonify
 from locker import accounts
 from locker.errors import InvalidInput
 from locker.models import Person, Professional
+from sharing import second_factor
 from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
 from sharing.members import share_code_for
 from web.accounts import INFORMATION_VERSION
 from web.accounts.closure import close_account
 from web.accounts.schemas import (
+    BackupCodes,
     Closing,
     Information,
     Me,
@@ -23,12 +25,14 @@ from web.accounts.schemas import (
     PersonCreated,
     SignIn,
     Token,
+    TotpCode,
+    TotpEnrolment,
 )
 from web.auth import bearer_token, current_actor
 from web.context import db, services
 from web.errors import error_response
 from web.openapi import INVALID, Answers, Error, operation
-from web.throttle import password_guarded, sign_in_allowed, sign_in_failed
+from web.throttle import factor_guarded, password_guarded, sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -40,7 +44,12 @@ api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
     resp=Answers(
         HTTP_201=(Token, "A new token"),
         HTTP_400=(Error, "Malformed body"),
-        HTTP_401=(Error, "Wrong credentials (same answer whichever part)"),
+        HTTP_401=(
+            Error,
+            "Wrong credentials (same answer whichever part): the password, or a "
+            "professional's second factor (`totp`: missing, wrong or of a step already used; "
+            "a used backup code)",
+        ),
         HTTP_429=(
             Error,
             "Too many failed sign-ins for this account or from this address "
@@ -49,7 +58,9 @@ api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
     ),
 )
 def create_token(json: SignIn) -> Any:
-    """Sign in and get a bearer token"""
+    """Sign in and get a bearer token. A professional with a second factor sends `totp`
+    (the app's current code, or a backup code; `backup_code` is read too); one without
+    gets a token that opens only POST /me/totp, POST /me/totp/confirm and GET /me"""
     identifier = json.email if json.email is not None else json.username or ""
     if json.username is not None and "@" in json.username:
         identifier = ""  # a username never holds "@": never let it reach the e-mail lookup
@@ -63,6 +74,15 @@ def create_token(json: SignIn) -> Any:
         password=json.password,
         channel="api",
         hours=found.settings.token_hours,
+        professional_hours=found.settings.professional_session_hours,
+        second_factor=lambda professional: second_factor.check(
+            db(),
+            found.keyring,
+            found.clock,
+            professional,
+            code=json.totp,
+            backup_code=json.backup_code,
+        ),
     )
     db().commit()
     if result is None:
@@ -79,6 +99,75 @@ def delete_token() -> Any:
     assert token is not None
     accounts.sign_out(db(), services().clock, token, current_actor())
     return "", 204
+
+
+@operation(api.delete, "/auth/tokens", resp=Answers(HTTP_204=(None, "Every sign-in ended")))
+def delete_tokens() -> Any:
+    """Sign out everywhere: every session and token of mine ends, this one included"""
+    token = bearer_token()
+    assert token is not None
+    signed_in = g.api_signed_in
+    accounts.sign_out(db(), services().clock, token, current_actor(), everywhere=signed_in.user)
+    return "", 204
+
+
+@operation(
+    api.post,
+    "/me/totp",
+    resp=Answers(
+        HTTP_200=(TotpEnrolment, "The secret to type or scan, and ten backup codes"),
+        HTTP_403=(Error, "Only professionals have a second factor"),
+        HTTP_409=(Error, "A factor is already confirmed (the operator resets a lost one)"),
+    ),
+)
+def begin_totp() -> Any:
+    """Start (or start again) enrolling my second factor (a professional): a TOTP secret,
+    its otpauth:// URI, and ten backup codes shown this once"""
+    found = services()
+    made = second_factor.begin_enrolment(db(), found.keyring, found.clock, g.api_signed_in.user)
+    return TotpEnrolment(
+        secret=made.secret, otpauth_uri=made.otpauth_uri, backup_codes=made.backup_codes
+    )
+
+
+@operation(
+    api.post,
+    "/me/totp/confirm",
+    resp=Answers(
+        HTTP_204=(None, "Confirmed: this token opens everything; every other one ended"),
+        HTTP_403=(Error, "A wrong code, or not a professional"),
+        HTTP_409=(Error, "No enrolment started, or a factor already confirmed"),
+        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+    ),
+)
+def confirm_totp(json: TotpCode) -> Any:
+    """Confirm my second factor with a current code of the app"""
+    found, signed_in = services(), g.api_signed_in
+    with factor_guarded(signed_in.user):
+        second_factor.confirm_enrolment(
+            db(), found.keyring, found.clock, signed_in, json.code, fresh_codes=False
+        )
+    return "", 204
+
+
+@operation(
+    api.post,
+    "/me/totp/backup-codes",
+    resp=Answers(
+        HTTP_200=(BackupCodes, "Ten new backup codes; the earlier ones no longer work"),
+        HTTP_403=(Error, "A wrong code, or not a professional"),
+        HTTP_409=(Error, "No confirmed factor"),
+        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+    ),
+)
+def renew_backup_codes(json: TotpCode) -> Any:
+    """New backup codes, against a current code of the app; every other sign-in ends"""
+    found, signed_in = services(), g.api_signed_in
+    with factor_guarded(signed_in.user):
+        codes = second_factor.renew_backup_codes(
+            db(), found.keyring, found.clock, signed_in, json.code
+        )
+    return BackupCodes(backup_codes=codes)
 
 
 @operation(

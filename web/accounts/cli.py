@@ -6,6 +6,7 @@ import click
 
 from locker import accounts
 from locker.actors import utc_now
+from sharing.second_factor import reset_second_factor
 from web.app import open_keyring
 from web.commands import command_session, command_settings, emit, read_password
 
@@ -75,4 +76,16 @@ def create_person(
         emit({"id": person.id, "username": person.username})
 
 
-commands = [create_org, create_professional, create_person]
+@click.command("reset-second-factor")
+@click.argument("professional_id")
+def reset_factor(professional_id: str) -> None:
+    """A professional lost their phone: delete their second factor and backup codes and end
+    every session and token of theirs (recorded); they enrol again at their next sign-in.
+    Check who asks first (in person, or by their organisation): this opens the account to
+    whoever holds its password."""
+    with command_session(command_settings()) as session:
+        reset_second_factor(session, utc_now, professional_id)
+    emit({"id": professional_id, "second_factor": "reset"})
+
+
+commands = [create_org, create_professional, create_person, reset_factor]

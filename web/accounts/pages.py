@@ -18,15 +18,18 @@ from flask_babel import lazy_gettext as _l
 
 from locker import accounts
 from locker.errors import LockerError, WrongCurrentPassword
-from locker.models import Person
+from locker.models import Person, Professional
 from sharing.accounts import (
     change_own_password,
     correct_own_account,
     create_person_with_card,
     may_create_persons,
 )
+from sharing.second_factor import factor_pending, is_enrolled
 from web.accounts import INFORMATION_VERSION
+from web.accounts import second_factor as second_factor_pages
 from web.accounts.closure import close_account
+from web.accounts.second_factor import OPEN_BEFORE_SECOND_FACTOR, local
 from web.auth import (
     current_actor,
     must_change_password,
@@ -65,6 +68,7 @@ pages_for_signed_in(
     "accounts.information",
     "accounts.privacy",
 )
+second_factor_pages.register(pages)
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
@@ -89,13 +93,22 @@ OPEN_BEFORE_INFORMATION = OPEN_BEFORE_PASSWORD_CHANGE | {
 
 @pages.before_app_request
 def _first_things_first() -> Any:
-    """Before any other page: a person whose password someone else chose changes it, then
-    a person reads and accepts the information page. The API refuses nothing for the
-    information page (clients show the text themselves: GET /api/v1/me)."""
-    if request.path.startswith("/api/") or request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
+    """Before any other page: a professional passes the second factor (or enrols it), a
+    person whose password someone else chose changes it, then a person reads and accepts
+    the information page. The API refuses nothing for the information page (clients show
+    the text themselves: GET /api/v1/me)."""
+    if request.path.startswith("/api/"):
         return None
     user = web_user()
     if user is None:
+        return None
+    if factor_pending(user.signed_in) and request.endpoint not in OPEN_BEFORE_SECOND_FACTOR:
+        # A professional's session opens nothing before the second factor passes.
+        enrolled = is_enrolled(db(), user.signed_in.user)
+        wanted = request.full_path.rstrip("?") if request.method == "GET" else None
+        target = "accounts.second_factor" if enrolled else "accounts.enrol_second_factor"
+        return redirect(url_for(target, next=local(wanted)))
+    if request.endpoint in OPEN_BEFORE_PASSWORD_CHANGE:
         return None
     if must_change_password(user.signed_in):
         return redirect(url_for("accounts.change_password"))
@@ -197,13 +210,6 @@ def home() -> Any:
     return redirect(url_for("organisation.staff_list" if admin else "accounts.professional_home"))
 
 
-def _local(path: str | None) -> str | None:
-    """`path` if it is a page of this service (never another site: no open redirect)."""
-    if not path or len(path) > 512 or not path.startswith("/") or path.startswith(("//", "/\\")):
-        return None
-    return path if path.isprintable() else None
-
-
 @pages.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> Any:
     form = SignInForm()
@@ -220,11 +226,16 @@ def sign_in() -> Any:
             password=form.password.data or "",
             channel="web",
             hours=found.settings.session_hours,
+            professional_hours=found.settings.professional_session_hours,
         )
         db().commit()
         if result is not None:
             sign_in_browser(*result)
-            return redirect(_local(request.args.get("next")) or url_for("accounts.home"))
+            onward = local(request.args.get("next"))
+            if isinstance(result[1].user, Professional):
+                # The second factor's page next (or its enrolment), then where they wanted.
+                return redirect(url_for("accounts.second_factor", next=onward))
+            return redirect(onward or url_for("accounts.home"))
         sign_in_failed(identifier)
         problems, status = [Problem(None, message("bad_credentials"))], 401
     elif request.method == "POST":

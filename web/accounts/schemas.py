@@ -10,11 +10,15 @@ from web.openapi import Timestamp
 
 
 class SignIn(BaseModel):
-    """A username (a person) or an e-mail address (a professional), and the password."""
+    """A username (a person) or an e-mail address (a professional), and the password; a
+    professional with a second factor adds `totp`, the 6-digit code of their app (or one
+    of their backup codes, in `totp` or in `backup_code`)."""
 
     username: str | None = None
     email: str | None = None
     password: str
+    totp: str | None = Field(None, json_schema_extra={"maxLength": 64})
+    backup_code: str | None = Field(None, json_schema_extra={"maxLength": 64})
 
     @model_validator(mode="after")
     def _named(self) -> SignIn:
@@ -87,3 +91,24 @@ class PersonCreated(BaseModel):
     username: str
     # The person's recovery card, shown this once (only the codes' hashes are kept).
     recovery_codes: list[str]
+
+
+class TotpEnrolment(BaseModel):
+    """A new TOTP secret to type (or scan, as the URI) into an authenticator app, and ten
+    backup codes, shown this once, that work once the factor is confirmed."""
+
+    secret: str
+    otpauth_uri: str
+    backup_codes: list[str]
+
+
+class TotpCode(BaseModel):
+    """A current 6-digit code of the authenticator app."""
+
+    code: str = Field(json_schema_extra={"maxLength": 64})
+
+
+class BackupCodes(BaseModel):
+    """Ten new single-use backup codes, shown this once (the earlier ones stop working)."""
+
+    backup_codes: list[str]

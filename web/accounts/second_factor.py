@@ -1,0 +1,194 @@
+"""The second factor's pages: the code after the password, enrolment, backup codes.
+
+A professional's browser session that has not passed its factor reaches only these pages
+and signing out (`accounts.pages._first_things_first` sends it here)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import segno
+from flask import Blueprint, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from locker.errors import LockerError
+from locker.models import Professional
+from sharing import second_factor
+from sharing.errors import TooManyAttempts
+from web.auth import professional_or_404, web_user
+from web.context import db, services
+from web.forms import Problem, SecondFactorForm, form_problems, refused
+from web.i18n import message
+from web.throttle import account_name, factor_guarded, sign_in_allowed, sign_in_failed
+
+# Endpoints a professional's session reaches before its factor passes (with the pages
+# open to anyone).
+OPEN_BEFORE_SECOND_FACTOR = frozenset(
+    {
+        "static",
+        "accounts.sign_in",
+        "accounts.sign_out",
+        "accounts.second_factor",
+        "accounts.enrol_second_factor",
+        "accounts.accessibility",
+        "accounts.information",
+        "accounts.privacy",
+    }
+)
+
+
+def local(path: str | None) -> str | None:
+    """`path` if it is a page of this service (never another site: no open redirect)."""
+    if not path or len(path) > 512 or not path.startswith("/") or path.startswith(("//", "/\\")):
+        return None
+    return path if path.isprintable() else None
+
+
+def _onward() -> Any:
+    return redirect(local(request.args.get("next")) or url_for("accounts.home"))
+
+
+def second_factor_page() -> Any:
+    """After the password: the app's code (or a backup code), counted like passwords."""
+    user = web_user()
+    professional = professional_or_404()
+    assert user is not None
+    found = services()
+    if not second_factor.is_enrolled(db(), professional):
+        return redirect(url_for("accounts.enrol_second_factor", next=request.args.get("next")))
+    if not second_factor.factor_pending(user.signed_in):
+        return _onward()
+    form = SecondFactorForm()
+    problems: list[Problem] = []
+    status = 200
+    identifier = account_name(professional)
+    if request.method == "POST" and not sign_in_allowed(identifier):
+        problems, status = [Problem(None, message("too_many_attempts"))], 429
+    elif form.validate_on_submit():
+        passed = second_factor.check(
+            db(), found.keyring, found.clock, professional, code=form.code.data or ""
+        )
+        if passed:
+            second_factor.pass_factor(db(), found.clock, user.signed_in)
+            db().commit()
+            return _onward()
+        db().commit()  # the refusal's record
+        sign_in_failed(identifier)
+        problems, status = [Problem("code", message("bad_second_factor_code"))], 401
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    return render_template("second_factor.html", form=form, problems=problems), status
+
+
+def _qr_svg(uri: str) -> Markup:
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(
+        buffer, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, omitsize=True
+    )
+    svg = buffer.getvalue().decode()
+    # Drawn here, inline: the secret never goes to another request or another site.
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-labelledby="qr-label" ', 1))  # noqa: S704
+
+
+def enrol_page() -> Any:
+    """Enrolment: the QR code and the text key, then a code typed back; then the backup
+    codes, shown this once."""
+    user = web_user()
+    professional = professional_or_404()
+    assert user is not None
+    found = services()
+    if second_factor.is_enrolled(db(), professional):
+        if second_factor.factor_pending(user.signed_in):
+            return redirect(url_for("accounts.second_factor", next=request.args.get("next")))
+        return redirect(url_for("accounts.backup_codes"))
+    form = SecondFactorForm()
+    problems: list[Problem] = []
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            with factor_guarded(professional):
+                codes = second_factor.confirm_enrolment(
+                    db(),
+                    found.keyring,
+                    found.clock,
+                    user.signed_in,
+                    form.code.data or "",
+                    fresh_codes=True,
+                )
+        except LockerError as refusal:
+            problems, status = refused(
+                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
+            )
+        else:
+            db().commit()
+            return render_template(
+                "second_factor_codes.html", codes=codes, onward=local(request.args.get("next"))
+            )
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    enrolment = second_factor.begin_enrolment(
+        db(), found.keyring, found.clock, professional, keep=True
+    )
+    db().commit()
+    return (
+        render_template(
+            "second_factor_enrol.html",
+            form=form,
+            problems=problems,
+            secret=" ".join(
+                enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4)
+            ),
+            qr=_qr_svg(enrolment.otpauth_uri),
+        ),
+        status,
+    )
+
+
+def backup_codes_page() -> Any:
+    """Ten new backup codes, against a current code of the app; other sessions end."""
+    user = web_user()
+    professional: Professional = professional_or_404()
+    assert user is not None
+    found = services()
+    if not second_factor.is_enrolled(db(), professional):
+        return redirect(url_for("accounts.enrol_second_factor"))
+    form = SecondFactorForm()
+    problems: list[Problem] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with factor_guarded(professional):
+                codes = second_factor.renew_backup_codes(
+                    db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
+                )
+        except LockerError as refusal:
+            problems, status = refused(
+                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
+            )
+        else:
+            db().commit()
+            return render_template("second_factor_codes.html", codes=codes, onward=None)
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    left = second_factor.remaining_backup_codes(db(), professional.id)
+    return (
+        render_template("second_factor_renew.html", form=form, problems=problems, left=left),
+        status,
+    )
+
+
+def register(pages: Blueprint) -> None:
+    """The second factor's pages, on the accounts blueprint."""
+    pages.add_url_rule(
+        "/sign-in/code", "second_factor", second_factor_page, methods=["GET", "POST"]
+    )
+    pages.add_url_rule(
+        "/account/second-factor", "enrol_second_factor", enrol_page, methods=["GET", "POST"]
+    )
+    pages.add_url_rule(
+        "/account/second-factor/backup-codes",
+        "backup_codes",
+        backup_codes_page,
+        methods=["GET", "POST"],
+    )
