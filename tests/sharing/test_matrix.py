@@ -783,6 +783,7 @@ OPEN_PENDING_API = {
     ("GET", "/api/v1/audit/public-key"): 200,
     ("GET", "/api/v1/audit/proofs/consistency"): 400,
     ("POST", "/api/v1/recovery"): 422,  # open to anyone: a person's recovery code
+    ("POST", "/api/v1/invitations/accept"): 422,  # open to anyone holding an invitation
 }
 OPEN_PENDING_PAGES = {
     ("GET", "/sign-in"): 200,
@@ -797,6 +798,10 @@ OPEN_PENDING_PAGES = {
     ("POST", "/information"): 200,
     ("GET", "/privacy"): 200,
     ("GET", "/static/<path:filename>"): 200,
+    # The operator's probes and metrics know no session (web/ops.py).
+    ("GET", "/healthz"): 200,
+    ("GET", "/readyz"): 200,
+    ("GET", "/metrics"): 200,
 }
 
 
