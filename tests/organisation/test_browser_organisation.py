@@ -47,10 +47,21 @@ def _accounts(live_server: LiveServer) -> tuple[str, str, str]:  # noqa: F811
 
         home = session.get(Organization, org)
         admin = new_professional(
-            session, utc_now, home, "Mme Gestion", "org_admin", email=f"a{tag}@l.example"
+            session,
+            utc_now,
+            home,
+            "Mme Gestion",
+            "org_admin",
+            email=f"a{tag}@l.example",
+            keyring=found.keyring,
         )
         leaving = new_professional(
-            session, utc_now, home, f"M. Départ {tag}", email=f"d{tag}@l.example"
+            session,
+            utc_now,
+            home,
+            f"M. Départ {tag}",
+            email=f"d{tag}@l.example",
+            keyring=found.keyring,
         )
         session.commit()
         return admin.email, leaving.email, leaving.id
