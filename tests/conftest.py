@@ -176,7 +176,8 @@ def fresh_code_for(app: Flask, path: str, method: str, headers: object) -> str |
     if not getattr(app.view_functions.get(endpoint), FRESH_MARK, False):
         return None
     with app.extensions["locker"].session_factory() as session:
-        row = session.get(AuthSession, hashlib.sha256(token.strip().encode()).hexdigest()  # as stored)
+        stored = hashlib.sha256(token.strip().encode()).hexdigest()  # as accounts keeps it
+        row = session.get(AuthSession, stored)
         pro_id = row.user_id if row is not None and row.user_kind == "professional" else None
     return second_factor_code(app, pro_id) if pro_id else None
 
