@@ -20,7 +20,6 @@ from sharing.errors import TooManyAttempts
 from web.auth import professional_or_404, web_user
 from web.context import db, services
 from web.forms import Problem, SecondFactorForm, form_problems, refused
-from web.fresh_factor import stale
 from web.i18n import message
 from web.throttle import account_name, factor_guarded, sign_in_allowed, sign_in_failed
 
@@ -89,8 +88,6 @@ def confirm_code_page() -> Any:
     user = web_user()
     professional = professional_or_404()
     assert user is not None
-    if not stale(user.signed_in):
-        return _onward()
     found = services()
     form = SecondFactorForm()
     problems: list[Problem] = []
