@@ -142,10 +142,9 @@ def operation(
     if "<" in rule:
         resp.add_model(404, Error, replace=False, description=NOT_FOUND[1])
     if fresh_factor:
-        earlier = resp.code_descriptions.get("HTTP_403")
-        both = f"{earlier}; or: {FRESH_FACTOR_REFUSAL}" if earlier else FRESH_FACTOR_REFUSAL
-        resp.add_model(403, Error, description=both)
-        resp.add_model(429, Error, replace=False, description="Too many wrong codes lately")
+        for code, said in ((403, FRESH_FACTOR_REFUSAL), (429, "Too many wrong codes lately")):
+            earlier = resp.code_descriptions.get(f"HTTP_{code}")
+            resp.add_model(code, Error, description=f"{earlier}; or: {said}" if earlier else said)
     writes = route.__name__ != "get"
 
     def decorate(view: F) -> F:
