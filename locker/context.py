@@ -30,6 +30,10 @@ class RequestContext:
     keyring: Keyring
     clock: Clock
     actor: Actor
+    # Whether the actor, a professional, passed their second factor within the last
+    # minutes (LOCKER_FRESH_FACTOR_MINUTES): the sensitive acts of `sharing.guard` need it.
+    # Never fresh unless the caller says so (the web layer reads it from the sign-in).
+    fresh_factor: bool = False
 
     def acting(self, actor: Actor) -> RequestContext:
         """The same context for another actor (the actor under a mandate, say)."""

@@ -40,6 +40,9 @@ class Settings:
     # A professional's sign-in (browser or token) ends this long after it began, however
     # active (an absolute limit beside the idle one).
     professional_session_hours: int = 10
+    # A professional's second factor counts as fresh this long after it passed (at sign-in
+    # or confirmed again): issuing a recovery code, a deposit, a mandate, an export need it.
+    fresh_factor_minutes: int = 15
     sanitize_memory_mb: int = 768
     sanitize_cpu_seconds: int = 20
     # The audit log's checkpoint origin (also the signing key's name), witness folder and
@@ -187,6 +190,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         professional_idle_minutes=_int(env, "LOCKER_PROFESSIONAL_IDLE_MINUTES", 30, 1, 24 * 60),
         cookie_secure=_bool(env, "LOCKER_COOKIE_SECURE", not embedded),
         professional_session_hours=_int(env, "LOCKER_PROFESSIONAL_SESSION_HOURS", 10, 1, 24 * 7),
+        fresh_factor_minutes=_int(env, "LOCKER_FRESH_FACTOR_MINUTES", 15, 1, 720),
         quota_bytes=_int(env, "LOCKER_QUOTA_BYTES", 1024 * MIB, 1, 2**50),
         sanitize_memory_mb=_int(env, "LOCKER_SANITIZE_MEMORY_MB", 768, 64, 16384),
         sanitize_cpu_seconds=_int(env, "LOCKER_SANITIZE_CPU_SECONDS", 20, 1, 600),

@@ -45,6 +45,13 @@ class BadSecondFactorCode(SharingError):
     code = "bad_second_factor_code"
 
 
+class FreshFactorRequired(SharingError):
+    """A professional's sensitive act (a recovery code, a deposit, a mandate, an export)
+    asks for a second factor passed within the last minutes: this one passed longer ago."""
+
+    code = "fresh_second_factor_required"
+
+
 class SecondFactorEnrolled(SharingError):
     """The professional already has a confirmed factor: only the operator resets it."""
 

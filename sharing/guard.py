@@ -1,4 +1,11 @@
-"""Asking the policy from a sharing service: a yes, or a recorded refusal that reads 404."""
+"""Asking the policy from a sharing service: a yes, or a recorded refusal that reads 404.
+
+The fresh second factor is checked here, once for every service: a professional's
+sensitive act (FRESH_FACTOR_ACTIONS) that the policy allows is still refused, recorded,
+with FreshFactorRequired (403) unless the request context says their factor passed within
+the last minutes (`RequestContext.fresh_factor`, set by the web layer from the sign-in).
+A route that forgot to offer the code again still cannot do the act with a stale session.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,31 @@ from locker.context import RequestContext
 from locker.errors import NotFound
 from locker.models import Document, Person
 from sharing.decisions import Action, Decision, deny
-from sharing.errors import ServiceClosed
+from sharing.errors import FreshFactorRequired, ServiceClosed
 from sharing.models import AccompanimentMember
 from sharing.policy import Target, acting_as, decide, person_id_of
+
+# What a professional does only with a second factor passed within the last minutes: a
+# stolen session or token alone must not hand out a way into a person's locker (a recovery
+# code, a mandate prepared at the desk), put a paper in it, or take everything out of it.
+# (Persons have no second factor: they are never asked.)
+FRESH_FACTOR_ACTIONS = frozenset(
+    {
+        Action.RECOVERY_ISSUE,
+        Action.PERSON_DEPOSIT,
+        Action.PERSON_UPLOAD,  # a helper's upload under a mandate: a deposit too
+        Action.MANDATE_PREPARE,
+        Action.MANDATE_CREATE,
+        Action.PERSON_EXPORT,
+    }
+)
+
+
+def needs_fresh_factor(ctx: RequestContext, action: Action) -> bool:
+    """Whether `action` by this context's actor waits for a fresh second factor."""
+    return (
+        action in FRESH_FACTOR_ACTIONS and ctx.actor.kind == "professional" and not ctx.fresh_factor
+    )
 
 
 def require(
@@ -29,6 +58,10 @@ def require(
         decision = decided
     else:
         decision = decide(ctx.session, ctx.actor, action, target, now=ctx.clock())
+    if decision.allowed and needs_fresh_factor(ctx, action):
+        # Said as it is (403): the actor may do this, once they type a code again.
+        ctx.record_denied(action, "stale_second_factor", person_id=person_id_of(target))
+        raise FreshFactorRequired(action)
     if decision.allowed:
         return decision
     document_id = target.id if isinstance(target, Document) else None

@@ -13,6 +13,9 @@ Why it works so:
 - **Every enrolment, confirmation, use, failure, renewal and reset is in the audit log.**
 - **A factor change ends every other sign-in** (confirmation, backup-code renewal); the
   operator's reset (a lost phone) ends all of them.
+- **Sensitive acts ask for a fresh factor** (`sharing.guard.FRESH_FACTOR_ACTIONS`): a
+  sign-in is fresh for some minutes after its factor passed (`is_fresh`); a code typed
+  again (`confirm_again`) makes it fresh once more.
 
 The time is always the app's clock (`Clock`), so tests move it.
 """
@@ -23,7 +26,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, select
@@ -250,6 +253,27 @@ def pass_factor(session: Session, clock: Clock, signed_in: accounts.SignedIn) ->
     """Mark this sign-in as having passed its second factor."""
     signed_in.auth_session.second_factor_at = clock()
     session.flush()
+
+
+def is_fresh(signed_in: accounts.SignedIn, now: datetime, minutes: int) -> bool:
+    """Whether this sign-in's second factor passed (at sign-in, or typed again) within the
+    last `minutes`; a person's sign-in always is (persons have no second factor)."""
+    if not isinstance(signed_in.user, Professional):
+        return True
+    passed = signed_in.auth_session.second_factor_at
+    return passed is not None and now - passed < timedelta(minutes=minutes)
+
+
+def confirm_again(
+    session: Session, keyring: Keyring, clock: Clock, signed_in: accounts.SignedIn, code: str
+) -> None:
+    """A professional types a code again before a sensitive act: checked like any (a step
+    used already is refused; a backup code is taken too), recorded, and this sign-in is
+    fresh from now. BadSecondFactorCode (recorded) when wrong; the caller commits either way."""
+    professional = _professional(signed_in.user)
+    if not check(session, keyring, clock, professional, code=code):
+        raise BadSecondFactorCode("wrong code", field="code")
+    pass_factor(session, clock, signed_in)
 
 
 def confirm_enrolment(

@@ -7,6 +7,7 @@ instead of a skip, so CI can never pass by testing less.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
@@ -22,12 +23,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
 from crypto.keyring import create_keyfile
 from locker.actors import utc_now
 from locker.db import make_engine
-from locker.models import Organization, Person, Professional
+from locker.models import AuthSession, Organization, Person, Professional
 from locker.schema import upgrade_schema
 from locker.settings import Settings, load_settings
 from tests.factories import (
@@ -47,6 +49,8 @@ from tests.s3_server import (  # noqa: F401  (fixture re-export)
     s3_server,
 )
 from web.app import create_app
+from web.fresh_factor import HEADER as FRESH_HEADER
+from web.fresh_factor import MARK as FRESH_MARK
 
 STRICT = os.environ.get("LOCKER_TEST_STRICT") == "1" or os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -158,11 +162,35 @@ def code_for_email(app: Flask, email: object) -> str | None:
     return second_factor_code(app, pro_id) if pro_id else None
 
 
+def fresh_code_for(app: Flask, path: str, method: str, headers: object) -> str | None:
+    """A valid unused code for an API request to a route that takes a fresh second factor
+    (web/fresh_factor.py), when its bearer token is an enrolled professional's."""
+    auth = dict(headers) if isinstance(headers, dict | list) else {}
+    scheme, _, token = str(auth.get("Authorization", "")).partition(" ")
+    if scheme != "Bearer" or not token:
+        return None
+    try:
+        endpoint, _args = app.url_map.bind("localhost").match(urlsplit(path).path, method)
+    except HTTPException:
+        return None
+    if not getattr(app.view_functions.get(endpoint), FRESH_MARK, False):
+        return None
+    with app.extensions["locker"].session_factory() as session:
+        stored = hashlib.sha256(token.strip().encode()).hexdigest()  # as accounts keeps it
+        row = session.get(AuthSession, stored)
+        pro_id = row.user_id if row is not None and row.user_kind == "professional" else None
+    return second_factor_code(app, pro_id) if pro_id else None
+
+
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 class FactorClient(FlaskClient):
     """The tests' client: a professional's sign-in passes the second factor by itself.
+
+    An API request with an enrolled professional's token, to a route that asks for a fresh
+    factor, carries a valid unused code in `X-Second-Factor-Code` (used only when the
+    token's factor is no longer fresh).
 
     `POST /api/v1/auth/token` with an enrolled professional's e-mail and no code gets a
     valid unused one (FACTOR_SECRET, tests/factories.py); `POST /sign-in` that leads to
@@ -176,6 +204,11 @@ class FactorClient(FlaskClient):
         path = args[0] if args and isinstance(args[0], str) else kwargs.get("path", "")
         method = str(kwargs.get("method", "GET")).upper()
         body = kwargs.get("json")
+        headers = kwargs.get("headers")
+        if self.auto_second_factor and path.startswith("/api/") and headers is not None:
+            code = fresh_code_for(self.application, path, method, headers)
+            if code is not None and FRESH_HEADER not in dict(headers):
+                kwargs["headers"] = {**dict(headers), FRESH_HEADER: code}
         if (
             self.auto_second_factor
             and method == "POST"

@@ -56,9 +56,15 @@ class Clock:
 
 
 def context(
-    found: Services, session: Session, actor: Actor, clock: actors.Clock | None = None
+    found: Services,
+    session: Session,
+    actor: Actor,
+    clock: actors.Clock | None = None,
+    *,
+    fresh_factor: bool = True,
 ) -> RequestContext:
-    """What a service call needs: the app's collaborators, `session`, and who acts."""
+    """What a service call needs: the app's collaborators, `session`, and who acts (a
+    professional as if they had just typed their code, unless not `fresh_factor`)."""
     return RequestContext(
         session=session,
         session_factory=found.session_factory,
@@ -66,6 +72,7 @@ def context(
         keyring=found.keyring,
         clock=clock or found.clock,
         actor=actor,
+        fresh_factor=fresh_factor,
     )
 
 

@@ -97,6 +97,15 @@ def current_actor() -> Actor:
     return user.actor if user is not None else Actor.anonymous()
 
 
+def current_sign_in() -> SignedIn | None:
+    """The sign-in behind this request: its API token's, or its browser session's."""
+    signed_in = g.get("api_signed_in")
+    if isinstance(signed_in, SignedIn):
+        return signed_in
+    user = web_user()
+    return user.signed_in if user is not None else None
+
+
 def bearer_token() -> str | None:
     """The token of an `Authorization: Bearer` header, if well-formed."""
     header = request.headers.get("Authorization", "")

@@ -15,6 +15,7 @@ from locker.context import RequestContext
 from locker.settings import Settings
 from locker.storage import ObjectStore
 from locker.witness import S3Witness
+from sharing.second_factor import is_fresh
 
 if TYPE_CHECKING:
     from web.throttle import SignInThrottle
@@ -74,11 +75,12 @@ def init_app(app: Flask, found: Services) -> None:
 
 
 def request_context() -> RequestContext:
-    """This request's context for the services: its session, the app's collaborators and
-    the signed-in actor (anonymous when nobody is)."""
-    from web.auth import current_actor  # web.auth builds on this module
+    """This request's context for the services: its session, the app's collaborators, the
+    signed-in actor (anonymous when nobody is) and whether their second factor is fresh."""
+    from web.auth import current_actor, current_sign_in  # web.auth builds on this module
 
     found = services()
+    signed_in = current_sign_in()
     return RequestContext(
         session=db(),
         session_factory=found.session_factory,
@@ -86,4 +88,6 @@ def request_context() -> RequestContext:
         keyring=found.keyring,
         clock=found.clock,
         actor=current_actor(),
+        fresh_factor=signed_in is not None
+        and is_fresh(signed_in, found.clock(), found.settings.fresh_factor_minutes),
     )

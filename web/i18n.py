@@ -224,6 +224,9 @@ MESSAGES = {
     "bad_second_factor_code": _l(
         "Ce code ne marche pas : il est faux ou déjà utilisé. Attendez le code suivant de l'application."
     ),
+    "fresh_second_factor_required": _l(
+        "Pour cette action, entrez à nouveau le code de l'application."
+    ),
     "second_factor_enrolled": _l(
         "Votre double authentification est déjà en place. Téléphone perdu : demandez à l'exploitant du service de la remettre à zéro."
     ),

@@ -25,6 +25,7 @@ from spectree.plugins.flask_plugin import FlaskPlugin
 from web.auth import api_auth
 from web.context import db
 from web.errors import error_response
+from web.fresh_factor import HEADER, api_fresh_factor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,6 +109,13 @@ spec = SpecTree(
     security={"bearer": []},
 )
 PUBLIC: dict[str, list[str]] = {}  # a route anyone may call, without a token
+# Operations (by id) that take a fresh second factor's code in a header.
+FRESH_FACTOR_OPERATIONS: set[str] = set()
+FRESH_FACTOR_REFUSAL = (
+    "For a professional: fresh_second_factor_required when their second factor passed more "
+    f"than LOCKER_FRESH_FACTOR_MINUTES ago (send a current code in {HEADER}), or "
+    "bad_second_factor_code when that code is wrong or of a step already used"
+)
 
 
 def operation(
@@ -116,6 +124,7 @@ def operation(
     *,
     resp: Answers,
     token: bool = True,
+    fresh_factor: bool = False,
     **declared: Any,
 ) -> Callable[[F], F]:
     """One API route: its rule, its schemas and answers (spectree's `validate`), and unless
@@ -123,13 +132,19 @@ def operation(
     the check that enforces them come from the same flag, so they cannot disagree.
 
     A route with an id in its path may answer 404. A write route (any method but GET) owns
-    its transaction: committed once its answer is not an error."""
+    its transaction: committed once its answer is not an error. With `fresh_factor`, a
+    professional's sensitive act (web/fresh_factor.py): its 403 and 429 answers, and the
+    code's header, are declared with the check that reads it."""
     # Every route refuses a body or query it cannot read with 400 (unless it says more).
     resp.add_model(400, Error, replace=False, description=BAD_REQUEST[1])
     if token:
         resp.add_model(401, Error, replace=False, description=UNAUTHORIZED[1])
     if "<" in rule:
         resp.add_model(404, Error, replace=False, description=NOT_FOUND[1])
+    if fresh_factor:
+        for code, said in ((403, FRESH_FACTOR_REFUSAL), (429, "Too many wrong codes lately")):
+            earlier = resp.code_descriptions.get(f"HTTP_{code}")
+            resp.add_model(code, Error, description=f"{earlier}; or: {said}" if earlier else said)
     writes = route.__name__ != "get"
 
     def decorate(view: F) -> F:
@@ -138,6 +153,10 @@ def operation(
         )(view)
         if writes:
             checked = _committed(checked)
+        if fresh_factor:
+            assert token, "a fresh second factor is a signed-in professional's"
+            FRESH_FACTOR_OPERATIONS.add(view.__name__)
+            checked = api_fresh_factor(checked)
         return route(rule)(api_auth(checked) if token else checked)
 
     return decorate
@@ -164,6 +183,18 @@ def api_document() -> Any:
     return jsonify(openapi_document())
 
 
+_FRESH_FACTOR_PARAMETER = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": (
+        "A professional's current code of their authenticator app (or a backup code), when "
+        "their second factor passed more than LOCKER_FRESH_FACTOR_MINUTES ago; used once"
+    ),
+}
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The whole description, as a JSON-ready dict, with paths relative to /api/v1."""
@@ -178,6 +209,10 @@ def openapi_document() -> dict[str, Any]:
         made: dict[str, Any] = copy.deepcopy(spec.spec)
     made["servers"] = [{"url": PREFIX}]
     made["paths"] = {path.removeprefix(PREFIX): item for path, item in made["paths"].items()}
+    for item in made["paths"].values():
+        for op in item.values():
+            if op["operationId"] in FRESH_FACTOR_OPERATIONS:
+                op.setdefault("parameters", []).append(_FRESH_FACTOR_PARAMETER)
     names = [op["operationId"] for item in made["paths"].values() for op in item.values()]
     assert len(names) == len(set(names)), "two API views share a name (the operationId)"
     return made

@@ -643,6 +643,11 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/account/second-factor"): Row(
         rule(PERSONS, 404, denied=302, **P), form=lambda c: {"code": "000000"}
     ),
+    # The code again before a sensitive act (a wrong one makes nothing fresh).
+    ("GET", "/account/confirm-code"): Row(rule(PERSONS, 404, denied=200, **P)),
+    ("POST", "/account/confirm-code"): Row(
+        rule(PERSONS, 404, denied=403, **P), form=lambda c: {"code": "000000"}
+    ),
     ("GET", "/account/second-factor/backup-codes"): Row(rule(PERSONS, 404, denied=200, **P)),
     # A wrong code renews nothing.
     ("POST", "/account/second-factor/backup-codes"): Row(

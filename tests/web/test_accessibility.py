@@ -401,6 +401,7 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("second-factor", "pending", "/sign-in/code"),
         Stop("second-factor-enrol", "enrolling", "/account/second-factor"),
         Stop("backup-codes", "professional", "/account/second-factor/backup-codes"),
+        Stop("confirm-code", "professional", "/account/confirm-code?next=/pro/persons"),
         Stop(
             "backup-codes-made",
             "professional",

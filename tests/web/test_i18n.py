@@ -194,6 +194,7 @@ def _pages(app: Flask, world: World) -> dict[str, list[str]]:
         "/settings",
     ]
     pro.append("/account/second-factor/backup-codes")
+    pro.append("/account/confirm-code")
     found = app.extensions["locker"]
     with found.session_factory() as session:
         if session.scalar(select(Professional.id).where(Professional.email == ENROLLING)) is None:

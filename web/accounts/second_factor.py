@@ -1,4 +1,5 @@
-"""The second factor's pages: the code after the password, enrolment, backup codes.
+"""The second factor's pages: the code after the password, enrolment, backup codes, and
+the code again before a sensitive act (web/fresh_factor.py).
 
 A professional's browser session that has not passed its factor reaches only these pages
 and signing out (`accounts.pages._first_things_first` sends it here)."""
@@ -79,6 +80,44 @@ def second_factor_page() -> Any:
     elif request.method == "POST":
         problems, status = form_problems(form), 400
     return render_template("second_factor.html", form=form, problems=problems), status
+
+
+def confirm_code_page() -> Any:
+    """Before a sensitive act, when the factor passed too long ago: the app's code (or a
+    backup code) again, counted like passwords; then back to the form (`next`)."""
+    user = web_user()
+    professional = professional_or_404()
+    assert user is not None
+    found = services()
+    form = SecondFactorForm()
+    problems: list[Problem] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with factor_guarded(professional):
+                second_factor.confirm_again(
+                    db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
+                )
+        except LockerError as refusal:
+            problems, status = refused(
+                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
+            )
+        else:
+            db().commit()
+            return _onward()
+    elif request.method == "POST":
+        problems, status = form_problems(form), 400
+    action = url_for("accounts.confirm_code", next=local(request.args.get("next")))
+    return (
+        render_template(
+            "second_factor.html",
+            form=form,
+            problems=problems,
+            confirm=action,
+            intro=message("fresh_second_factor_required"),
+        ),
+        status,
+    )
 
 
 def _qr_svg(uri: str) -> Markup:
@@ -185,6 +224,9 @@ def register(pages: Blueprint) -> None:
     )
     pages.add_url_rule(
         "/account/second-factor", "enrol_second_factor", enrol_page, methods=["GET", "POST"]
+    )
+    pages.add_url_rule(
+        "/account/confirm-code", "confirm_code", confirm_code_page, methods=["GET", "POST"]
     )
     pages.add_url_rule(
         "/account/second-factor/backup-codes",

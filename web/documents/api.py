@@ -49,6 +49,7 @@ def list_documents(person_id: str, query: DocumentsQuery) -> Any:
 @operation(
     api.get,
     "/persons/<person_id>/export",
+    fresh_factor=True,
     resp=Answers(
         HTTP_200=(
             None,
@@ -69,6 +70,7 @@ def export_person(person_id: str) -> Response:
     api.post,
     "/persons/<person_id>/documents",
     form=Upload,
+    fresh_factor=True,
     skip_validation=True,
     resp=Answers(
         HTTP_201=(Document, "Stored"),

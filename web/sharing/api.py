@@ -183,6 +183,7 @@ def my_persons() -> Any:
     api.post,
     "/persons/<person_id>/deposits",
     form=Deposit,
+    fresh_factor=True,
     skip_validation=True,
     resp=Answers(
         HTTP_201=(Document, "Stored"),
@@ -234,6 +235,7 @@ def create_mandate(person_id: str, json: NewMandate) -> Any:
 @operation(
     api.post,
     "/persons/<person_id>/desk-mandates",
+    fresh_factor=True,
     resp=Answers(
         HTTP_201=(Mandate, "Created"),
         HTTP_403=NOT_CONFIRMED,
@@ -266,6 +268,7 @@ def revoke_mandate(mandate_id: str) -> Any:
 @operation(
     api.post,
     "/persons/<person_id>/recovery-codes",
+    fresh_factor=True,
     resp=Answers(HTTP_201=(RecoveryCode, "The code (shown once)")),
 )
 def issue_recovery_code(person_id: str) -> Any:

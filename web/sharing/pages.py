@@ -29,6 +29,7 @@ from web.auth import (
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
 from web.forms import Problem, asks_first, done, form_problems, refused
+from web.fresh_factor import fresh_factor_page
 from web.i18n import category_choices, message
 from web.sharing.forms import (
     AddMemberForm,
@@ -269,6 +270,7 @@ def desk_paper(person_id: str, document_id: str) -> Any:
 
 
 @pages.post("/pro/persons/<person_id>/deposit")
+@fresh_factor_page("sharing.desk_person")
 def deposit(person_id: str) -> Any:
     form = DepositForm()
     upload = form.file.data
@@ -283,6 +285,7 @@ def deposit(person_id: str) -> Any:
 
 
 @pages.post("/pro/persons/<person_id>/recovery-code")
+@fresh_factor_page("sharing.desk_person")
 def issue_recovery_code(person_id: str) -> Any:
     code, expires_at = recovery.issue_recovery_code(request_context(), person_id=person_id)
     db().commit()
@@ -290,6 +293,7 @@ def issue_recovery_code(person_id: str) -> Any:
 
 
 @pages.route("/pro/persons/<person_id>/mandate", methods=["GET", "POST"])
+@fresh_factor_page("sharing.desk_mandate")
 def desk_mandate(person_id: str) -> Any:
     professional_or_404()
     if request.method == "POST":
