@@ -169,13 +169,20 @@ class S3Store:
             return self._put_replayed(name, chunks)
         stream = _Stream(iter(chunks))
         with _translated_errors("put"):
-            self._client.upload_fileobj(
-                cast("IO[bytes]", io.BufferedReader(stream, READ_CHUNK_BYTES)),
-                self._bucket,
-                name,
-                ExtraArgs={"ContentType": _CONTENT_TYPE},
-                Config=self._transfer,
-            )
+            try:
+                self._client.upload_fileobj(
+                    cast("IO[bytes]", io.BufferedReader(stream, READ_CHUNK_BYTES)),
+                    self._bucket,
+                    name,
+                    ExtraArgs={"ContentType": _CONTENT_TYPE},
+                    Config=self._transfer,
+                )
+            except KeyError as exc:
+                if stream.failure is not None:
+                    raise
+                # A 200 whose body the server cut off (gone mid-answer) parses to nothing,
+                # and the transfer then misses the field it reads (`UploadId`, `ETag`).
+                raise StorageUnavailable("put: the object store's answer was cut off") from exc
         return stream.size
 
     def _put_replayed(self, name: str, source: Replayable) -> int:
@@ -293,13 +300,19 @@ class _Stream(io.RawIOBase):
         self._chunks = chunks
         self._pending = memoryview(b"")
         self.size = 0
+        # The source's own failure, told apart from the transfer's (see `put`).
+        self.failure: BaseException | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._pending:
-            chunk = next(self._chunks, None)
+            try:
+                chunk = next(self._chunks, None)
+            except BaseException as exc:
+                self.failure = exc
+                raise
             if chunk is None:
                 return 0
             self._pending = memoryview(chunk).cast("B")

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import http.server
 import itertools
 import os
 import re
 import stat
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from locker.errors import ConfigurationError, ObjectNotFound, StorageError, StorageUnavailable
@@ -717,3 +720,48 @@ def test_open_store_rejects_bad_urls_naming_the_setting(url: str) -> None:
 
     assert "LOCKER_STORAGE_URL" in str(refused.value)
     assert "hunter2secret" not in str(refused.value)
+
+
+class _CutOffAnswers(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint gone mid-answer: a 200 whose body never came."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_an_answer_cut_off_by_the_server_is_storage_unavailable() -> None:
+    # Seen with Ceph stopped just as it answered the start of a multipart upload: the
+    # transfer found no `UploadId` and raised a KeyError, which was a 500 for the phone.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CutOffAnswers)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            aws_access_key_id="LOCKERTEST",
+            aws_secret_access_key="locker-test-secret",
+            region_name="us-east-1",
+            config=s3_client_config(connect_timeout=1, read_timeout=5, max_attempts=1),
+        )
+        store = S3Store(client, "bucket", multipart_threshold=PART, part_size=PART)
+        with pytest.raises(StorageUnavailable, match="cut off"):
+            store.put(store.new_key(), iter([os.urandom(PART + 1), b"end"]))
+
+        # The source's own error still comes out as itself.
+        def failing() -> Iterator[bytes]:
+            yield b"start"
+            raise KeyError("the source's own")
+
+        with pytest.raises(KeyError, match="the source's own"):
+            store.put(store.new_key(), failing())
+    finally:
+        server.shutdown()
+        server.server_close()
