@@ -16,17 +16,17 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from locker import documents as core
 from locker.context import RequestContext
 from locker.documents import DocumentView
 from locker.models import Document, Organization, Person, Professional
 from locker.reminders import expires_in
-from sharing.decisions import Action, Decision
+from sharing.decisions import Action
 from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
-from sharing.guard import record_read, require, require_person
+from sharing.guard import require, require_person
 from sharing.models import AccompanimentMember, DeskVisit, Grant, Mandate, SharingNotice
 from sharing.policy import decide
+from sharing.professionals import describable_papers
 from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_document
 
 PAGE_SIZE = 50
@@ -284,16 +284,7 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
     share = _share(ctx, member, last)
-    shown: list[Document] = []
-    shown_by: Decision | None = None
-    for document in share.papers:  # the policy's own yes for each title shown
-        seen = decide(ctx.session, ctx.actor, Action.DOCUMENT_DESCRIBE, document, now=now)
-        if seen.allowed:
-            shown_by = shown_by or seen
-            shown.append(document)
-    if shown_by is not None:  # on the person's log before any title is decrypted
-        record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id)
-    papers = [core.describe_document(ctx.session, ctx.keyring, d) for d in shown]
+    papers = describable_papers(ctx, person.id, share.papers)
     if visit is None:
         ctx.session.add(
             DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now)

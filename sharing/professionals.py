@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -43,12 +44,29 @@ class DepositNotice:
     document_id: str | None
 
 
+def describable_papers(
+    ctx: RequestContext, person_id: str, papers: Iterable[Document]
+) -> list[DocumentView]:
+    """Those of the person's papers the policy lets the actor describe, described: the
+    listing goes on the person's log (once) before any title is decrypted."""
+    now = ctx.clock()
+    shown: list[Document] = []
+    shown_by: Decision | None = None
+    for document in papers:  # the policy's own yes for each title shown
+        seen = decide(ctx.session, ctx.actor, Action.DOCUMENT_DESCRIBE, document, now=now)
+        if seen.allowed:
+            shown_by = shown_by or seen
+            shown.append(document)
+    if shown_by is not None:
+        record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person_id)
+    return [core.describe_document(ctx.session, ctx.keyring, document) for document in shown]
+
+
 def my_persons(ctx: RequestContext) -> list[MyPerson]:
     """The persons whose list I am on (accepted), each with the documents I may see."""
     decision = decide(ctx.session, ctx.actor, Action.PROFESSIONAL_PERSONS, now=ctx.clock())
     if not decision.allowed:
         raise AccessDenied(decision.reason)
-    now = ctx.clock()
     rows = ctx.session.execute(
         select(AccompanimentMember, Person)
         .join(Person, Person.id == AccompanimentMember.person_id)
@@ -62,20 +80,12 @@ def my_persons(ctx: RequestContext) -> list[MyPerson]:
     )
     result = []
     for member, person in rows:
-        shown: list[Document] = []
-        shown_by: Decision | None = None
-        for document in ctx.session.scalars(
+        papers = ctx.session.scalars(
             select(Document)
             .where(Document.person_id == person.id, Document.deleted_at.is_(None))
             .order_by(Document.created_at.desc())
-        ):
-            seen = decide(ctx.session, ctx.actor, Action.DOCUMENT_DESCRIBE, document, now=now)
-            if seen.allowed:
-                shown_by = shown_by or seen
-                shown.append(document)
-        if shown_by is not None:  # on this person's log before any title is decrypted
-            record_read(ctx, Action.PERSON_LIST_DOCUMENTS, shown_by, person.id)
-        views = [core.describe_document(ctx.session, ctx.keyring, document) for document in shown]
+        )
+        views = describable_papers(ctx, person.id, papers)
         result.append(
             view_of(
                 MyPerson,
