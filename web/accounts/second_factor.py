@@ -7,7 +7,8 @@ and signing out (`accounts.pages._first_things_first` sends it here)."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import segno
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -22,6 +23,8 @@ from web.context import db, services
 from web.forms import Problem, SecondFactorForm, form_problems, refused
 from web.i18n import message
 from web.throttle import account_name, factor_guarded, sign_in_allowed, sign_in_failed
+
+T = TypeVar("T")
 
 # Endpoints a professional's session reaches before its factor passes (with the pages
 # open to anyone).
@@ -82,6 +85,23 @@ def second_factor_page() -> Any:
     return render_template("second_factor.html", form=form, problems=problems), status
 
 
+def _with_code(
+    professional: Professional, act: Callable[[], T]
+) -> tuple[T | None, list[Problem], int]:
+    """`act` (checking a typed code), counted like passwords: its result once committed,
+    or (no result) the refusal to show beside the code's field."""
+    try:
+        with factor_guarded(professional):
+            result = act()
+    except LockerError as refusal:
+        problems, status = refused(
+            refusal, None if isinstance(refusal, TooManyAttempts) else "code"
+        )
+        return None, problems, status
+    db().commit()
+    return result, [], 200
+
+
 def confirm_code_page() -> Any:
     """Before a sensitive act, when the factor passed too long ago: the app's code (or a
     backup code) again, counted like passwords; then back to the form (`next`)."""
@@ -93,17 +113,13 @@ def confirm_code_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        try:
-            with factor_guarded(professional):
-                second_factor.confirm_again(
-                    db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
-                )
-        except LockerError as refusal:
-            problems, status = refused(
-                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
-            )
-        else:
-            db().commit()
+        _, problems, status = _with_code(
+            professional,
+            lambda: second_factor.confirm_again(
+                db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
+            ),
+        )
+        if not problems:
             return _onward()
     elif request.method == "POST":
         problems, status = form_problems(form), 400
@@ -145,22 +161,18 @@ def enrol_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        try:
-            with factor_guarded(professional):
-                codes = second_factor.confirm_enrolment(
-                    db(),
-                    found.keyring,
-                    found.clock,
-                    user.signed_in,
-                    form.code.data or "",
-                    fresh_codes=True,
-                )
-        except LockerError as refusal:
-            problems, status = refused(
-                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
-            )
-        else:
-            db().commit()
+        codes, problems, status = _with_code(
+            professional,
+            lambda: second_factor.confirm_enrolment(
+                db(),
+                found.keyring,
+                found.clock,
+                user.signed_in,
+                form.code.data or "",
+                fresh_codes=True,
+            ),
+        )
+        if not problems:
             return render_template(
                 "second_factor_codes.html", codes=codes, onward=local(request.args.get("next"))
             )
@@ -196,17 +208,13 @@ def backup_codes_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        try:
-            with factor_guarded(professional):
-                codes = second_factor.renew_backup_codes(
-                    db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
-                )
-        except LockerError as refusal:
-            problems, status = refused(
-                refusal, None if isinstance(refusal, TooManyAttempts) else "code"
-            )
-        else:
-            db().commit()
+        codes, problems, status = _with_code(
+            professional,
+            lambda: second_factor.renew_backup_codes(
+                db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
+            ),
+        )
+        if not problems:
             return render_template("second_factor_codes.html", codes=codes, onward=None)
     elif request.method == "POST":
         problems, status = form_problems(form), 400
