@@ -1,15 +1,20 @@
 """Who may read which part of the audit log (asked through sharing.policy.decide).
 
 The person reads the log of their own locker; a professional reads their own actions;
-an auditor (a professional of the organisation running the service, role "auditor")
-exports the whole log, which holds ids only and never any document content.
+an auditor exports the whole log, which holds ids only and never any document content.
+An auditor is a professional with the role "auditor" in the organisation the operator
+named as auditing the service (read now, on every call): an organisation admin who names
+an auditor anywhere else gives them nothing of anyone's log.
 """
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from locker.actors import Actor
 from locker.models import Person
 from sharing.decisions import Action, Decision, allow, deny
+from sharing.rights import audits_service
 
 AUDITOR_ROLE = "auditor"
 AUDIT_ACTIONS = frozenset(
@@ -22,11 +27,15 @@ AUDIT_ACTIONS = frozenset(
 )
 
 
-def decide_audit(actor: Actor, action: Action, target: object) -> Decision:
+def decide_audit(session: Session, actor: Actor, action: Action, target: object) -> Decision:
     """Allowed or not for one audit-log action; anything unforeseen is refused."""
     if actor.kind == "anonymous" or actor.id is None:
         return deny("anonymous")
-    auditor = actor.kind == "professional" and actor.role == AUDITOR_ROLE
+    auditor = (
+        actor.kind == "professional"
+        and actor.role == AUDITOR_ROLE
+        and audits_service(session, actor.id)
+    )
     owner = actor.kind == "person" and isinstance(target, Person) and target.id == actor.id
     if action == Action.PERSON_READ_ACCESS_LOG:
         return allow("owner") if owner else deny("not_owner")

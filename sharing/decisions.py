@@ -49,6 +49,7 @@ class Action(StrEnum):
     MEMBER_LIST = "member:list"
     MEMBER_REMOVE = "member:remove"
     NOTICE_LIST = "notice:list"
+    ORGANIZATION_AUDITS = "organization:audits"
     ORGANIZATION_INCLUSION = "organization:inclusion"
     ORGANIZATION_STAFF = "organization:staff"
     PERSON_CREATE = "person:create"

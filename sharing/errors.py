@@ -70,6 +70,12 @@ class NotAHelper(SharingError):
     code = "not_digital_inclusion"
 
 
+class NotAnAuditBody(SharingError):
+    """The auditor role exists only in the organisation the operator named as auditing."""
+
+    code = "not_audit_body"
+
+
 class CardLocked(SharingError):
     """The recovery card cannot be replaced in the 7 days after a reset by someone's code."""
 

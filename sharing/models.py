@@ -8,23 +8,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from locker.models import Base, new_id
 
 
 class OrganizationProfile(Base):
-    """What sharing needs to know of an organisation: whether it does digital inclusion.
+    """What sharing needs to know of an organisation: whether it does digital inclusion,
+    and whether it audits the service.
 
-    Only professionals of such an organisation may be given, or act under, a mandate.
-    No row means no (an organisation is not a helpers' one until the operator says so).
+    Only professionals of a digital-inclusion organisation may be given, or act under, a
+    mandate; only those of the organisation auditing the service act as auditors (the
+    whole log's metadata, every person's). No row means no to both: the operator says.
     """
 
     __tablename__ = "organization_profiles"
 
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     digital_inclusion: Mapped[bool] = mapped_column(Boolean, default=False)
+    audits_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime]
 
 

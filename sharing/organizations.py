@@ -1,4 +1,5 @@
-"""Organisation profiles: which organisations do digital inclusion (their staff may be helpers)."""
+"""Organisation profiles, set by the operator: which organisations do digital inclusion
+(their staff may be helpers), and which one audits the service (its staff may be auditors)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,35 @@ def set_digital_inclusion(
     Switching it off ends, at once, every mandate its professionals act under: the policy
     reads this row on every request.
     """
+    profile = _profile(session, clock, organization_id)
+    profile.digital_inclusion = on
+    profile.updated_at = clock()
+    session.flush()
+    reason = "on" if on else "off"
+    append_allowed(session, clock, Action.ORGANIZATION_INCLUSION, reason, Actor.system())
+    return profile
+
+
+def set_audits_service(
+    session: Session, clock: Clock, *, organization_id: str, on: bool
+) -> OrganizationProfile:
+    """Say whether an organisation audits the service (an operator's act); recorded.
+
+    Its auditors export every person's log metadata, so no organisation admin can name
+    one elsewhere; switching it off ends its auditors' reach at once (read on every call).
+    """
+    profile = _profile(session, clock, organization_id)
+    profile.audits_service = on
+    profile.updated_at = clock()
+    session.flush()
+    append_allowed(
+        session, clock, Action.ORGANIZATION_AUDITS, "on" if on else "off", Actor.system()
+    )
+    return profile
+
+
+def _profile(session: Session, clock: Clock, organization_id: str) -> OrganizationProfile:
+    """The organisation's profile, made when it has none; NotFound for no organisation."""
     org = session.get(Organization, organization_id) if len(organization_id) == 36 else None
     if org is None:
         raise NotFound("organization")
@@ -27,9 +57,4 @@ def set_digital_inclusion(
     if profile is None:
         profile = OrganizationProfile(organization_id=org.id, updated_at=clock())
         session.add(profile)
-    profile.digital_inclusion = on
-    profile.updated_at = clock()
-    session.flush()
-    reason = "on" if on else "off"
-    append_allowed(session, clock, Action.ORGANIZATION_INCLUSION, reason, Actor.system())
     return profile

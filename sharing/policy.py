@@ -220,7 +220,7 @@ def decide(
             return deny("org_admin_no_persons")
         return deny("not_permitted")
     if action in AUDIT_ACTIONS:
-        return decide_audit(actor, action, target)
+        return decide_audit(session, actor, action, target)
     known = action in DOCUMENT_ACTIONS or action in PERSON_ACTIONS
     if not known and action not in {Action.GRANT_REVOKE, Action.MEMBER_LEAVE}:
         return deny("unknown_action")

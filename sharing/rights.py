@@ -79,6 +79,18 @@ def live_scopes(session: Session, member: AccompanimentMember, now: datetime) ->
     return {scope for row in rows for scope in row.split()}
 
 
+def audits_service(session: Session, professional_id: str | None) -> bool:
+    """Whether the professional's organisation (read from their row, now) audits the service."""
+    if professional_id is None:
+        return False
+    found = session.scalar(
+        select(OrganizationProfile.audits_service)
+        .join(Professional, Professional.organization_id == OrganizationProfile.organization_id)
+        .where(Professional.id == professional_id)
+    )
+    return bool(found)
+
+
 def does_digital_inclusion(session: Session, professional_id: str | None) -> bool:
     """Whether the professional's organisation (read from their row, now) does digital inclusion."""
     if professional_id is None:

@@ -22,7 +22,7 @@ from locker.context import RequestContext
 from locker.errors import InvalidInput, NotFound
 from locker.models import Organization, Professional
 from sharing.decisions import Action, Decision
-from sharing.errors import AccessDenied, LastOrgAdmin, NotAHelper
+from sharing.errors import AccessDenied, LastOrgAdmin, NotAHelper, NotAnAuditBody
 from sharing.models import OrganizationProfile, ProfessionalInvitation
 from sharing.org_access import NOT_ADMIN, decide_admin, decide_staff_change
 from sharing.rights import does_digital_inclusion
@@ -103,12 +103,15 @@ def role_of(session: Session, professional: Professional) -> str:
 
 def stored_role(session: Session, organization_id: str, role: str) -> str:
     """The role kept on the account for a role the admin named; "helper" only where the
-    organisation does digital inclusion (NotAHelper otherwise)."""
+    organisation does digital inclusion (NotAHelper otherwise), "auditor" only in the one
+    the operator named as auditing the service (NotAnAuditBody otherwise)."""
     if role not in ROLES:
         raise InvalidInput("role", field="role")
+    profile = session.get(OrganizationProfile, organization_id)
+    if role == "auditor" and (profile is None or not profile.audits_service):
+        raise NotAnAuditBody("the organisation does not audit the service")
     if role != "helper":
         return role
-    profile = session.get(OrganizationProfile, organization_id)
     if profile is None or not profile.digital_inclusion:
         raise NotAHelper("the organisation does not do digital inclusion")
     return "professional"

@@ -19,7 +19,7 @@ from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
 from sharing import second_factor
 from sharing.models import AccompanimentMember, Grant, Mandate, SecondFactor
-from sharing.organizations import set_digital_inclusion
+from sharing.organizations import set_audits_service, set_digital_inclusion
 from web.accounts import INFORMATION_VERSION
 from web.context import Services
 
@@ -77,12 +77,19 @@ def context(
 
 
 def new_organization(
-    session: Session, clock: actors.Clock, name: str, digital_inclusion: bool = False
+    session: Session,
+    clock: actors.Clock,
+    name: str,
+    digital_inclusion: bool = False,
+    audits_service: bool = False,
 ) -> Organization:
-    """An organisation; with `digital_inclusion`, its professionals' mandates count."""
+    """An organisation; with `digital_inclusion`, its professionals' mandates count; with
+    `audits_service`, its auditors read the whole log."""
     org = accounts.create_organization(session, clock, name)
     if digital_inclusion:
         set_digital_inclusion(session, clock, organization_id=org.id, on=True)
+    if audits_service:
+        set_audits_service(session, clock, organization_id=org.id, on=True)
     return org
 
 

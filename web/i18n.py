@@ -217,6 +217,9 @@ MESSAGES = {
     "not_digital_inclusion": _l(
         "Un mandat ne peut être donné qu'à un professionnel d'une structure d'inclusion numérique (aidant)."
     ),
+    "not_audit_body": _l(
+        "Le rôle d'auditeur n'existe que dans la structure chargée d'auditer le service."
+    ),
     "bad_recovery_code": _l(
         "Ce code ne marche pas : il est faux, déjà utilisé ou trop ancien. Demandez un nouveau code à votre référent."
     ),

@@ -10,8 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from locker.models import AuditRecord, Professional
+from locker.models import AuditRecord, Organization, Professional
 from sharing.models import AccompanimentMember, Grant, ProfessionalInvitation
+from sharing.organizations import set_audits_service
 from tests.conftest import PASSWORD, Actors, bearer, token_for
 from tests.factories import (
     Clock,
@@ -64,9 +65,9 @@ def test_admin_lists_invites_sets_role_and_the_invited_signs_in(
     )
     assert refused.status_code == 401
     role = client.patch(
-        f"/api/v1/professionals/{body['id']}", json={"role": "auditor"}, headers=bearer(admin)
+        f"/api/v1/professionals/{body['id']}", json={"role": "org_admin"}, headers=bearer(admin)
     )
-    assert role.status_code == 200 and role.get_json()["role"] == "auditor"
+    assert role.status_code == 200 and role.get_json()["role"] == "org_admin"
     accepted = client.post(
         "/api/v1/invitations/accept", json={"token": token, "password": "my own password"}
     )
@@ -75,7 +76,7 @@ def test_admin_lists_invites_sets_role_and_the_invited_signs_in(
     assert token_for(client, "petit@lilas.example", "my own password")
     again = client.get(f"/api/v1/organizations/{world.org.id}/professionals", headers=bearer(admin))
     mine = next(p for p in again.get_json() if p["id"] == body["id"])
-    assert mine["status"] == "active" and mine["role"] == "auditor"
+    assert mine["status"] == "active" and mine["role"] == "org_admin"
     # Everything is on the audit log: ids only.
     actions = set(db_session.scalars(select(AuditRecord.action)))
     assert {"professional:invite", "professional:role", "invitation:accept"} <= actions
@@ -241,6 +242,42 @@ def test_helper_is_a_role_of_digital_inclusion_organisations_only(
     hub_admin = token_for(client, "hub-admin@example.org")
     made = _invite(client, hub_admin, hub_id, "mediatrice@hub.example", role="helper")
     assert made.status_code == 201 and made.get_json()["role"] == "helper"
+
+
+def test_auditor_is_a_role_of_the_auditing_organisation_only(
+    app: Flask, client: FlaskClient, world: Actors
+) -> None:
+    # An admin cannot hand their own staff every person's log metadata.
+    admin = token_for(client, "admin@lilas.example")
+    refused = client.patch(
+        f"/api/v1/professionals/{world.pro.id}", json={"role": "auditor"}, headers=bearer(admin)
+    )
+    assert refused.status_code == 422 and refused.get_json()["error"] == "not_audit_body"
+    invited = _invite(client, admin, world.org.id, "audit@lilas.example", role="auditor")
+    assert invited.status_code == 422 and invited.get_json()["error"] == "not_audit_body"
+    found = app.extensions["locker"]
+    with found.session_factory() as s:
+        # An auditor made in an ordinary organisation (an old account, a direct write).
+        new_professional(s, found.clock, s.merge(world.org), "old-auditor", "auditor")
+        body = new_organization(s, found.clock, "Délégué à la protection", audits_service=True)
+        new_professional(s, found.clock, body, "dpo-admin", "org_admin")
+        body_id = s.merge(body).id
+        s.commit()
+    old = token_for(client, "old-auditor@example.org")
+    assert client.get("/api/v1/audit/export", headers=bearer(old)).status_code == 403
+    body_admin = token_for(client, "dpo-admin@example.org")
+    made = _invite(client, body_admin, body_id, "dpo@body.example", role="auditor")
+    assert made.status_code == 201 and made.get_json()["role"] == "auditor"
+    with found.session_factory() as s:
+        new_professional(s, found.clock, s.get(Organization, body_id), "dpo2", "auditor")
+        s.commit()
+    auditor = token_for(client, "dpo2@example.org")
+    assert client.get("/api/v1/audit/export", headers=bearer(auditor)).status_code == 200
+    # The operator switches it off: the auditor's reach ends at once.
+    with found.session_factory() as s:
+        set_audits_service(s, found.clock, organization_id=body_id, on=False)
+        s.commit()
+    assert client.get("/api/v1/audit/export", headers=bearer(auditor)).status_code == 403
 
 
 def test_deactivation_ends_tokens_and_browser_sessions_at_once(

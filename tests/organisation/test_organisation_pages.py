@@ -69,11 +69,13 @@ def test_role_change_and_deactivation_with_a_confirmation_step(
 ) -> None:
     browser = _admin(app)
     token = csrf(browser, "/org")
+    cell = "<td>Gestionnaire de la structure</td>"
+    before = browser.get("/org").get_data(as_text=True).count(cell)
     changed = browser.post(
-        f"/org/professionals/{world.pro.id}/role", data={"role": "auditor", "csrf_token": token}
+        f"/org/professionals/{world.pro.id}/role", data={"role": "org_admin", "csrf_token": token}
     )
     assert changed.status_code == 302
-    assert "Auditeur du journal" in browser.get("/org").get_data(as_text=True)
+    assert browser.get("/org").get_data(as_text=True).count(cell) == before + 1
     martin = token_for(client, "martin@lilas.example")
     asked = browser.get(f"/org/professionals/{world.pro.id}/deactivate")
     assert asked.status_code == 200 and "Oui, désactiver" in asked.get_data(as_text=True)

@@ -157,6 +157,19 @@ def test_set_org_inclusion_from_the_command_line(env: dict[str, str]) -> None:
     assert run(env, "set-org-inclusion", org_id).returncode != 0  # --on or --off is required
 
 
+def test_set_org_auditing_from_the_command_line(env: dict[str, str]) -> None:
+    assert run(env, "init").returncode == 0
+    org_id = json.loads(run(env, "create-org", "Délégué à la protection").stdout)["id"]
+    on = run(env, "set-org-auditing", org_id, "--on")
+    assert on.returncode == 0, on.stderr
+    assert json.loads(on.stdout) == {"id": org_id, "audits_service": True}
+    assert (
+        json.loads(run(env, "set-org-auditing", org_id, "--off").stdout)["audits_service"] is False
+    )
+    missing = run(env, "set-org-auditing", "0" * 36, "--on")
+    assert missing.returncode != 0 and "not_found" in missing.stderr
+
+
 def test_desk_mandate_page_without_javascript(app: Flask, world: Actors) -> None:
     found = app.extensions["locker"]
     clock = Clock()

@@ -390,7 +390,7 @@ API: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/professionals/<professional_id>"): Row(
         rule(ADMIN, 200, denied=403),
         {"professional_id": "fresh_colleague"},
-        json={"role": "auditor"},
+        json={"role": "org_admin"},
     ),
     ("POST", "/api/v1/professionals/<professional_id>/deactivate"): Row(
         rule(ADMIN, 204, denied=403), {"professional_id": "fresh_colleague"}
@@ -495,7 +495,7 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/org/professionals/<professional_id>/role"): Row(
         rule(ADMIN, 302, denied=403, **PERSONS_404, **P),
         {"professional_id": "fresh_colleague"},
-        form=lambda c: {"role": "auditor"},
+        form=lambda c: {"role": "org_admin"},
     ),
     ("GET", "/org/professionals/<professional_id>/deactivate"): Row(
         rule(ADMIN, 200, denied=403, **PERSONS_404, **P), {"professional_id": "fresh_colleague"}

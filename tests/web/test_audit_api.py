@@ -19,6 +19,7 @@ from locker.access_log import EXPORT_COLUMNS
 from locker.actors import Actor, utc_now
 from locker.audit import AuditEvent, record_event
 from locker.checkpoints import publish_current_checkpoint
+from sharing.organizations import set_audits_service
 from tests import audit_verifier as rfc
 from tests.conftest import Actors, bearer, sample, token_for
 from tests.factories import new_professional
@@ -43,7 +44,9 @@ def upload(client: FlaskClient, token: str, person_id: str) -> str:
 
 
 def make_auditor(app: Flask, world: Actors) -> str:
+    """An auditor in world.org, which the operator named as auditing the service."""
     with app.extensions["locker"].session_factory() as session:
+        set_audits_service(session, utc_now, organization_id=world.org.id, on=True)
         new_professional(
             session, utc_now, world.org, "Auditrice", role="auditor", email="audit@lilas.example"
         )

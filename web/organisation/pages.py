@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from locker.errors import AlreadyExists, InvalidInput, LockerError
 from sharing import departures, invitations, staff
-from sharing.errors import NotAHelper
+from sharing.errors import NotAHelper, NotAnAuditBody
 from web.auth import pages_for_signed_in, person_id_or_404, professional_or_404, web_user
 from web.context import db, request_context, services
 from web.forms import Problem, asks_first, done, form_problems, refused, sent
@@ -80,7 +80,7 @@ def invite() -> Any:
             name=form.text("name"),
             role=form.text("role"),
         )
-    except (InvalidInput, AlreadyExists, NotAHelper) as refusal:
+    except (InvalidInput, AlreadyExists, NotAHelper, NotAnAuditBody) as refusal:
         db().rollback()
         field = str(refusal.params.get("field") or "role")
         problems, status = refused(refusal, field if field in {"email", "name"} else "role")

@@ -1,11 +1,12 @@
-"""`locker set-org-inclusion`: say which organisations do digital inclusion (helpers)."""
+"""`locker set-org-inclusion` and `locker set-org-auditing`: the operator says which
+organisations do digital inclusion (helpers) and which one audits the service (auditors)."""
 
 from __future__ import annotations
 
 import click
 
 from locker.actors import utc_now
-from sharing.organizations import set_digital_inclusion
+from sharing.organizations import set_audits_service, set_digital_inclusion
 from web.commands import command_session, command_settings, emit
 
 
@@ -20,4 +21,15 @@ def set_org_inclusion(org_id: str, on: bool) -> None:
     emit({"id": org_id, "digital_inclusion": on})
 
 
-commands = [set_org_inclusion]
+@click.command("set-org-auditing")
+@click.argument("org_id")
+@click.option("--on/--off", "on", required=True, help="audits the service, or not")
+def set_org_auditing(org_id: str, on: bool) -> None:
+    """Say whether an organisation audits the service: only its professionals with the
+    auditor role export the whole log. Switching off ends their reach at once."""
+    with command_session(command_settings()) as session:
+        set_audits_service(session, utc_now, organization_id=org_id, on=on)
+    emit({"id": org_id, "audits_service": on})
+
+
+commands = [set_org_inclusion, set_org_auditing]
