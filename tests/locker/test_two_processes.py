@@ -1,0 +1,166 @@
+"""Two app processes at once (issue 16): their audit appends and checkpoints, raced on one
+database, leave one gapless log whose tree, signed checkpoints and witness all verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import func, select
+
+from locker.audit_models import AuditCheckpoint
+from locker.audit_verify import verify_log
+from locker.checkpoints import open_checkpoint, witness_notes
+from locker.models import AuditRecord
+from locker.proofs import consistency_proof, inclusion_proof
+from locker.settings import Settings
+from tests import audit_verifier as rfc
+from tests.test_cli import ROOT
+from web.cli import main
+
+# The issue asks for 1,000 appends from each process; a slow machine may ask for fewer.
+PER_PROCESS = int(os.environ.get("LOCKER_TEST_APPENDS_PER_PROCESS", "1000"))
+LABELS = ("a", "b")
+WORKER_TIMEOUT = 600
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The LOCKER_* environment that makes another process open the same service."""
+    env = {
+        "LOCKER_DATA_DIR": str(settings.data_dir),
+        "LOCKER_DATABASE_URL": settings.database_url,
+        "LOCKER_STORAGE_URL": settings.storage_url,
+        "LOCKER_MASTER_KEY_FILE": str(settings.master_key_file),
+        "LOCKER_SECRET_KEY": settings.secret_key,
+        "LOCKER_AUDIT_WITNESS_DIR": str(settings.audit_witness_dir),
+        "LOCKER_AUDIT_ORIGIN": settings.audit_origin,
+        "LOCKER_COOKIE_SECURE": "true" if settings.cookie_secure else "false",
+    }
+    if settings.s3_endpoint_url:
+        env["LOCKER_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
+        env["LOCKER_S3_REGION"] = settings.s3_region or "us-east-1"
+    return env
+
+
+def _race(settings: Settings, barrier: Path) -> tuple[dict[str, dict[str, list]], float]:
+    """Start both workers, release them together, return what each reported and the time
+    from the release until both were done."""
+    env = {**os.environ, **settings_env(settings)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.locker.append_worker", label, str(PER_PROCESS), barrier],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for label in LABELS
+    ]
+    try:
+        while not all((barrier / f"ready-{label}").exists() for label in LABELS):
+            for worker in workers:
+                assert worker.poll() is None, worker.communicate()[1]
+            time.sleep(0.01)
+        (barrier / "go").touch()
+        started = time.monotonic()
+        outputs = [worker.communicate(timeout=WORKER_TIMEOUT) for worker in workers]
+        elapsed = time.monotonic() - started
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    reports = {}
+    for worker, (out, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err
+        report = json.loads(out.strip().splitlines()[-1])
+        reports[report["label"]] = report
+    return reports, elapsed
+
+
+def test_two_processes_append_into_one_log_that_verifies(
+    app: Flask,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record_property: pytest.RecordProperty,
+) -> None:
+    settings: Settings = app.extensions["locker"].settings
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    reports, elapsed = _race(settings, barrier)
+    record_property("append_seconds", round(elapsed, 2))
+    print(f"\n{2 * PER_PROCESS} appends from two processes: {elapsed:.2f} s")
+
+    total = PER_PROCESS * len(LABELS)
+    for label, report in reports.items():
+        assert report["errors"] == [], label  # no lost append, no 503, no deadlock
+        assert report["logged"] == [], label  # no checkpoint failed (nor a false fork)
+        assert len(report["seqs"]) == PER_PROCESS
+        assert report["seqs"] == sorted(report["seqs"])  # each process's own order kept
+    seqs = [seq for report in reports.values() for seq in report["seqs"]]
+    assert sorted(seqs) == list(range(total))  # contiguous, no duplicate
+
+    found = app.extensions["locker"]
+    with found.session_factory() as session:
+        rows = session.execute(select(AuditRecord.seq, AuditRecord.reason)).all()
+        assert sorted(seq for seq, _ in rows) == list(range(total))
+        by_process = {label: [seq for seq, why in rows if why.startswith(f"{label}:")] for label in LABELS}
+        assert {label: sorted(s) for label, s in by_process.items()} == {
+            label: report["seqs"] for label, report in reports.items()
+        }
+        checkpoints = session.scalars(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
+        ).all()
+        _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_process, total)
+
+    public_key = found.keyring.audit_signing_key().public_key()
+    with found.engine.connect() as conn:
+        report = verify_log(conn, public_key, settings.audit_origin, settings.audit_witness_dir)
+    assert report.ok, report.problems
+    assert report.tree_size == total
+    assert report.checkpoints_checked == len(checkpoints)
+    assert report.witness_checked == len(checkpoints)
+
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    verified = CliRunner().invoke(main, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout[: verified.stdout.rindex("}") + 1])["tree_size"] == total
+
+
+def _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_process, total):  # type: ignore[no-untyped-def]
+    """Every checkpoint both processes signed is the only one of its size, is on the
+    witness word for word, extends the one before, and proves records of both processes."""
+    public_key = found.keyring.audit_signing_key().public_key()
+    # Each process signs every 100 records or so; racing, they must never fork.
+    assert len(checkpoints) >= total // 100 - 1
+    witnessed = {path.name: note for path, note in witness_notes(settings.audit_witness_dir)}
+    assert len(witnessed) == len(checkpoints)
+    heads = []
+    for checkpoint in checkpoints:
+        head = open_checkpoint(checkpoint.note, settings.audit_origin, public_key)
+        assert (head.tree_size, head.root_hash) == (checkpoint.tree_size, checkpoint.root_hash)
+        assert witnessed[f"checkpoint-{checkpoint.tree_size:012d}.txt"] == checkpoint.note
+        heads.append(head)
+    for earlier, later in zip(heads, heads[1:], strict=False):
+        proof = consistency_proof(session, earlier.tree_size, later.tree_size)
+        assert rfc.verify_consistency(
+            earlier.tree_size, later.tree_size, earlier.root_hash, later.root_hash, proof
+        )
+    last = heads[-1]
+    for label, seqs in by_process.items():
+        inside = [seq for seq in seqs if seq < last.tree_size]
+        assert inside, label
+        for seq in {inside[0], inside[len(inside) // 2], inside[-1]}:
+            proof = inclusion_proof(session, seq, last.tree_size)
+            assert json.loads(proof.leaf)["reason"].startswith(f"{label}:")
+            assert rfc.verify_inclusion(
+                seq, last.tree_size, rfc.leaf_hash(proof.leaf), proof.hashes, last.root_hash
+            )
