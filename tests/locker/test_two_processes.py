@@ -3,17 +3,20 @@ database, leave one gapless log whose tree, signed checkpoints and witness all v
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from locker.audit_models import AuditCheckpoint
 from locker.audit_verify import verify_log
@@ -24,11 +27,14 @@ from locker.settings import Settings
 from tests import audit_verifier as rfc
 from tests.test_cli import ROOT
 from web.cli import main
+from web.context import Services
 
 # The issue asks for 1,000 appends from each process; a slow machine may ask for fewer.
 PER_PROCESS = int(os.environ.get("LOCKER_TEST_APPENDS_PER_PROCESS", "1000"))
 LABELS = ("a", "b")
 WORKER_TIMEOUT = 600
+CHECKPOINT_ROUNDS = 200
+WITNESS_ROUNDS = 1000
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -49,13 +55,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _race(settings: Settings, barrier: Path) -> tuple[dict[str, dict[str, list]], float]:
+def _race(
+    settings: Settings, barrier: Path, mode: str = "append", count: int = PER_PROCESS
+) -> tuple[dict[str, dict[str, list]], float]:
     """Start both workers, release them together, return what each reported and the time
     from the release until both were done."""
     env = {**os.environ, **settings_env(settings)}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.locker.append_worker", label, str(PER_PROCESS), barrier],
+            [sys.executable, "-m", "tests.locker.append_worker", mode, label, str(count), barrier],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -111,14 +119,16 @@ def test_two_processes_append_into_one_log_that_verifies(
     with found.session_factory() as session:
         rows = session.execute(select(AuditRecord.seq, AuditRecord.reason)).all()
         assert sorted(seq for seq, _ in rows) == list(range(total))
-        by_process = {label: [seq for seq, why in rows if why.startswith(f"{label}:")] for label in LABELS}
+        by_process = {
+            label: [seq for seq, why in rows if why.startswith(f"{label}:")] for label in LABELS
+        }
         assert {label: sorted(s) for label, s in by_process.items()} == {
             label: report["seqs"] for label, report in reports.items()
         }
         checkpoints = session.scalars(
             select(AuditCheckpoint).order_by(AuditCheckpoint.tree_size)
         ).all()
-        _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_process, total)
+        _check_checkpoints_and_proofs(session, found, checkpoints, by_process, total)
 
     public_key = found.keyring.audit_signing_key().public_key()
     with found.engine.connect() as conn:
@@ -135,9 +145,16 @@ def test_two_processes_append_into_one_log_that_verifies(
     assert json.loads(verified.stdout[: verified.stdout.rindex("}") + 1])["tree_size"] == total
 
 
-def _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_process, total):  # type: ignore[no-untyped-def]
+def _check_checkpoints_and_proofs(
+    session: Session,
+    found: Services,
+    checkpoints: Sequence[AuditCheckpoint],
+    by_process: dict[str, list[int]],
+    total: int,
+) -> None:
     """Every checkpoint both processes signed is the only one of its size, is on the
     witness word for word, extends the one before, and proves records of both processes."""
+    settings = found.settings
     public_key = found.keyring.audit_signing_key().public_key()
     # Each process signs every 100 records or so; racing, they must never fork.
     assert len(checkpoints) >= total // 100 - 1
@@ -149,7 +166,7 @@ def _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_proc
         assert (head.tree_size, head.root_hash) == (checkpoint.tree_size, checkpoint.root_hash)
         assert witnessed[f"checkpoint-{checkpoint.tree_size:012d}.txt"] == checkpoint.note
         heads.append(head)
-    for earlier, later in zip(heads, heads[1:], strict=False):
+    for earlier, later in itertools.pairwise(heads):
         proof = consistency_proof(session, earlier.tree_size, later.tree_size)
         assert rfc.verify_consistency(
             earlier.tree_size, later.tree_size, earlier.root_hash, later.root_hash, proof
@@ -164,3 +181,40 @@ def _check_checkpoints_and_proofs(session, found, settings, checkpoints, by_proc
             assert rfc.verify_inclusion(
                 seq, last.tree_size, rfc.leaf_hash(proof.leaf), proof.hashes, last.root_hash
             )
+
+
+def test_two_processes_signing_checkpoints_at_once_never_fork(app: Flask, tmp_path: Path) -> None:
+    settings: Settings = app.extensions["locker"].settings
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    # Each appends and signs at once, so both often sign the same size at the same moment.
+    reports, _ = _race(settings, barrier, "checkpoint", CHECKPOINT_ROUNDS)
+    for label, report in reports.items():
+        assert report["errors"] == [], label  # no duplicate-key error, no false fork
+    found = app.extensions["locker"]
+    public_key = found.keyring.audit_signing_key().public_key()
+    with found.engine.connect() as conn:
+        report = verify_log(conn, public_key, settings.audit_origin, settings.audit_witness_dir)
+    assert report.ok, report.problems
+    assert report.tree_size == 2 * CHECKPOINT_ROUNDS
+    # Each process signs after each of its own appends: a larger size every time.
+    assert report.witness_checked == report.checkpoints_checked >= CHECKPOINT_ROUNDS
+
+
+@pytest.mark.parametrize("stack", ["sqlite-file"])  # a folder's matter: one stack is enough
+def test_two_processes_copying_one_checkpoint_to_the_witness_see_no_fork(
+    settings: Settings, tmp_path: Path
+) -> None:
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    # Both copy the same notes at the same moments: neither may read the other's file
+    # half-written (an empty file is "a different checkpoint": a false fork).
+    reports, _ = _race(settings, barrier, "witness", WITNESS_ROUNDS)
+    for label, report in reports.items():
+        assert report["errors"] == [], label
+    notes = witness_notes(settings.audit_witness_dir)
+    assert [path.name for path, _ in notes] == [
+        f"checkpoint-{size:012d}.txt" for size in range(1, WITNESS_ROUNDS + 1)
+    ]
+    assert all(note.split("\n")[1] == path.name[11:23].lstrip("0") for path, note in notes)
+    assert sorted(os.listdir(settings.audit_witness_dir)) == [path.name for path, _ in notes]
