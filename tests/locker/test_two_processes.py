@@ -25,7 +25,7 @@ from locker.models import AuditRecord
 from locker.proofs import consistency_proof, inclusion_proof
 from locker.settings import Settings
 from tests import audit_verifier as rfc
-from tests.test_cli import ROOT
+from tests.app_processes import ROOT, settings_env
 from web.cli import main
 from web.context import Services
 
@@ -35,24 +35,6 @@ LABELS = ("a", "b")
 WORKER_TIMEOUT = 600
 CHECKPOINT_ROUNDS = 200
 WITNESS_ROUNDS = 1000
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The LOCKER_* environment that makes another process open the same service."""
-    env = {
-        "LOCKER_DATA_DIR": str(settings.data_dir),
-        "LOCKER_DATABASE_URL": settings.database_url,
-        "LOCKER_STORAGE_URL": settings.storage_url,
-        "LOCKER_MASTER_KEY_FILE": str(settings.master_key_file),
-        "LOCKER_SECRET_KEY": settings.secret_key,
-        "LOCKER_AUDIT_WITNESS_DIR": str(settings.audit_witness_dir),
-        "LOCKER_AUDIT_ORIGIN": settings.audit_origin,
-        "LOCKER_COOKIE_SECURE": "true" if settings.cookie_secure else "false",
-    }
-    if settings.s3_endpoint_url:
-        env["LOCKER_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-        env["LOCKER_S3_REGION"] = settings.s3_region or "us-east-1"
-    return env
 
 
 def _race(
