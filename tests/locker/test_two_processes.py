@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from locker.audit_models import AuditCheckpoint
@@ -35,6 +36,7 @@ LABELS = ("a", "b")
 WORKER_TIMEOUT = 600
 CHECKPOINT_ROUNDS = 200
 WITNESS_ROUNDS = 1000
+ISOLATION_ROUNDS = 300
 
 
 def _race(
@@ -200,3 +202,30 @@ def test_two_processes_copying_one_checkpoint_to_the_witness_see_no_fork(
     ]
     assert all(note.split("\n")[1] == path.name[11:23].lstrip("0") for path, note in notes)
     assert sorted(os.listdir(settings.audit_witness_dir)) == [path.name for path, _ in notes]
+
+
+@pytest.mark.parametrize("stack", ["postgres-s3"])
+def test_appends_race_alike_when_the_server_defaults_to_serializable(
+    app: Flask, tmp_path: Path
+) -> None:
+    found = app.extensions["locker"]
+    settings: Settings = found.settings
+    # A database administrator may make SERIALIZABLE the default; appends must not then
+    # fail with "could not serialize access" when two processes append at once.
+    name = make_url(settings.database_url).database
+    with found.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+            text(f"ALTER DATABASE \"{name}\" SET default_transaction_isolation = 'serializable'")
+        )
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    reports, _ = _race(settings, barrier, "append", ISOLATION_ROUNDS)
+    for label, report in reports.items():
+        assert report["errors"] == [], label
+        assert report["logged"] == [], label
+    seqs = sorted(seq for report in reports.values() for seq in report["seqs"])
+    assert seqs == list(range(2 * ISOLATION_ROUNDS))
+    public_key = found.keyring.audit_signing_key().public_key()
+    with found.engine.connect() as conn:
+        report = verify_log(conn, public_key, settings.audit_origin, settings.audit_witness_dir)
+    assert report.ok, report.problems
