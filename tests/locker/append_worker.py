@@ -6,11 +6,11 @@ LOCKER_* settings in the environment. It appends through the app's own paths, al
 transaction that read first (a change and its record, as `sharing.guard` does). After
 each one, in mode `append` it calls `checkpoint_if_due`, as the app does after every
 request; in mode `checkpoint` it signs one at once (`publish_current_checkpoint`, as
-`locker audit checkpoint` and `GET /api/v1/audit/checkpoint` do) and raises what that
+`locker audit checkpoint` and `GET /api/v1/audit/checkpoint` do) and reports what that
 raises. Mode `witness` appends nothing: it copies the same COUNT checkpoints to the
 witness folder (`publish_checkpoint`) as the other process does. It starts when
-BARRIER_DIR/go appears, and prints one JSON line: its sequence
-numbers, and every append or checkpoint that failed.
+BARRIER_DIR/go appears, and prints one JSON line: its sequence numbers, and every
+append, checkpoint or witness copy that failed.
 """
 
 from __future__ import annotations
