@@ -23,6 +23,7 @@ import binascii
 import hashlib
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -168,14 +170,24 @@ def make_checkpoint(
     existing = session.get(AuditCheckpoint, size)
     if existing is not None:
         return existing
-    checkpoint = AuditCheckpoint(
-        tree_size=size,
-        root_hash=root,
-        note=sign_checkpoint(origin, size, root, key),
-        created_at=clock(),
+    values = {
+        "tree_size": size,
+        "root_hash": root,
+        "note": sign_checkpoint(origin, size, root, key),
+        "created_at": clock(),
+    }
+    # Another process may sign this very size at this moment: it signs the same note
+    # (same tree, deterministic Ed25519), so whichever insert lands first is kept, and
+    # the other waits for it instead of failing on the duplicate key.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(AuditCheckpoint)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["tree_size"])
     )
-    session.add(checkpoint)
-    session.flush()
+    checkpoint = session.get(AuditCheckpoint, size)
+    if checkpoint is None:
+        raise CheckpointInvalid("the checkpoint just signed cannot be read back")
     return checkpoint
 
 
@@ -186,18 +198,23 @@ def publish_checkpoint(witness_dir: Path, tree_size: int, note: str) -> Path:
     """
     witness_dir.mkdir(parents=True, exist_ok=True)
     path = witness_dir / f"checkpoint-{tree_size:012d}.txt"
+    # Written whole under a private name, then linked in: link() never replaces, and
+    # another process (or a crash) never sees a half-written checkpoint under the name.
+    fd, staged = tempfile.mkstemp(prefix=".staged-", suffix=".tmp", dir=witness_dir)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o644)
+            handle.write(note)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(staged, path)
     except FileExistsError:
         if path.read_text(encoding="utf-8") != note:
             raise ForkDetected(
                 f"the witness holds a different checkpoint of size {tree_size}"
             ) from None
-        return path
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(note)
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        os.unlink(staged)
     return path
 
 

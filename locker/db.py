@@ -47,7 +47,14 @@ def make_engine(database_url: str) -> Engine:
         event.listen(engine, "connect", partial(_sqlite_pragmas, on_disk))
         return engine
     return create_engine(
-        database_url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True
+        database_url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        hide_parameters=True,
+        # Whatever the server's default: an audit append waits on the log's state row and
+        # then reads its new size; under SERIALIZABLE it would fail instead (a 503).
+        isolation_level="READ COMMITTED",
     )
 
 

@@ -15,6 +15,7 @@ from locker.reconcile import reconcile_storage
 from locker.settings import Settings
 from locker.trash import purge_trash
 from sharing.retention import RETENTION
+from tests.app_processes import settings_env
 from tests.conftest import Actors, bearer
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
 from web.cli import main
@@ -112,20 +113,6 @@ def test_a_tampered_thumbnail_is_an_error_not_an_image(app: Flask, world: Actors
     assert thumb.status_code == 502 and thumb.get_json()["error"] == "document_damaged"
 
 
-def _cli_env(settings: Settings) -> dict[str, str]:
-    env = {
-        "LOCKER_DATA_DIR": str(settings.data_dir),
-        "LOCKER_DATABASE_URL": settings.database_url,
-        "LOCKER_STORAGE_URL": settings.storage_url,
-        "LOCKER_MASTER_KEY_FILE": str(settings.master_key_file),
-        "LOCKER_SECRET_KEY": settings.secret_key,
-    }
-    if settings.s3_endpoint_url:
-        env["LOCKER_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-        env["LOCKER_S3_REGION"] = settings.s3_region or "us-east-1"
-    return env
-
-
 def test_reconcile_and_purge_commands(app: Flask, world: Actors, settings: Settings) -> None:
     client = app.test_client()
     alice = person_token(client)
@@ -138,7 +125,7 @@ def test_reconcile_and_purge_commands(app: Flask, world: Actors, settings: Setti
         assert doc is not None
         found.store.delete(doc.object_key)
     runner = CliRunner()
-    env = _cli_env(settings)
+    env = settings_env(settings)
     report = runner.invoke(main, ["storage", "reconcile"], env=env)
     assert report.exit_code == 1, report.output
     body = json.loads(report.output)
