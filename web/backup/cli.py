@@ -1,0 +1,147 @@
+"""`locker backup DEST` and `locker restore SRC`: the database and the store's ciphertext,
+checked whole before anything is restored (docs/operations.md, "Backup and restore")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from locker.actors import utc_now
+from locker.backup import RestoreOptions, RestoreTarget, create_backup, restore_backup
+from locker.errors import LockerError
+from web.app import open_object_store
+from web.commands import command_settings, emit, failure
+
+PG_BIN = click.option(
+    "--pg-bin",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="folder of pg_dump and pg_restore of the server's major version (default: PATH)",
+)
+
+
+@click.command()
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--witness",
+    is_flag=True,
+    help="also copy the audit witness folder's checkpoints (LOCKER_AUDIT_WITNESS_DIR)",
+)
+@PG_BIN
+def backup(destination: Path, witness: bool, pg_bin: Path | None) -> None:
+    """Back up the database and every object documents name into DESTINATION (a new
+    folder), with a manifest of SHA-256 sums. Needs no key: objects stay encrypted, and
+    the key file is backed up apart. Prints {"digest", ...}: note the digest elsewhere."""
+    settings = command_settings()
+    try:
+        report = create_backup(
+            settings.database_url,
+            open_object_store(settings),
+            destination,
+            utc_now,
+            witness_dir=settings.audit_witness_dir if witness else None,
+            pg_bin=pg_bin,
+        )
+    except LockerError as exc:
+        raise failure(exc) from exc
+    manifest = report.manifest
+    emit(
+        {
+            "folder": str(report.folder),
+            "digest": report.digest,
+            "migration_revision": manifest.migration_revision,
+            "objects": manifest.object_count,
+            "object_bytes": manifest.object_bytes,
+            "database_bytes": manifest.database_bytes,
+            "audit_records": manifest.audit_tree_size,
+            "witness_files": manifest.witness_files,
+            "missing_objects": list(manifest.missing_objects),
+            "seconds": round(report.seconds, 2),
+        }
+    )
+    if manifest.missing_objects:
+        click.echo(
+            f"{len(manifest.missing_objects)} object(s) documents name were not in the store; "
+            "the backup is whole otherwise (see `locker storage reconcile`)",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
+@click.command()
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--check-only", is_flag=True, help="verify the backup whole; write nothing")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="restore over a database or store that holds data (it is replaced)",
+)
+@click.option(
+    "--witness",
+    is_flag=True,
+    help="put the backup's checkpoints into LOCKER_AUDIT_WITNESS_DIR (never over others)",
+)
+@click.option("--expect-digest", default=None, help="the digest `locker backup` printed")
+@PG_BIN
+def restore(
+    source: Path,
+    check_only: bool,
+    force: bool,
+    witness: bool,
+    expect_digest: str | None,
+    pg_bin: Path | None,
+) -> None:
+    """Restore SOURCE into the database and store of the settings: every file is checked
+    against the manifest first, and an empty target is required (--force to replace).
+    Run again after an interruption: it carries on. Exits 1 if documents lack objects."""
+    settings = command_settings(create=True)
+    target = RestoreTarget(
+        settings.database_url, open_object_store(settings), settings.audit_witness_dir
+    )
+    options = RestoreOptions(force, witness, check_only, expect_digest, pg_bin)
+    try:
+        if not check_only:
+            target.store.ensure_ready()
+        report = restore_backup(source, target, options)
+    except LockerError as exc:
+        raise failure(exc) from exc
+    emit(
+        {
+            "digest": report.digest,
+            "checked_only": check_only,
+            "created_at": report.manifest.created_at,
+            "migration_revision": report.manifest.migration_revision,
+            "audit_records": report.manifest.audit_tree_size,
+            "objects_written": report.objects_written,
+            "objects_already_there": report.objects_already_there,
+            "foreign_objects": report.foreign_objects,
+            "witness_files_written": report.witness_files_written,
+            "witness_ahead_of_log": report.witness_ahead_of_log,
+            "missing_documents": list(report.missing_documents),
+            "seconds": round(report.seconds, 2),
+        }
+    )
+    _explain(report.witness_ahead_of_log, report.manifest.audit_tree_size, report.foreign_objects)
+    if report.missing_documents:
+        click.echo(f"{len(report.missing_documents)} document(s) have no object", err=True)
+        raise SystemExit(1)
+
+
+def _explain(ahead: int | None, tree_size: int, foreign: int) -> None:
+    if ahead is not None:
+        click.echo(
+            f"The witness signed {ahead} audit records; the backup holds {tree_size}: the "
+            "records after it were lost, and `locker audit verify` will say so. Keep that "
+            "witness as the record of it (docs/operations.md).",
+            err=True,
+        )
+    if foreign:
+        click.echo(
+            f"{foreign} object(s) of the store are not this backup's: `locker storage "
+            "reconcile --fix` removes them",
+            err=True,
+        )
+
+
+commands = [backup, restore]
