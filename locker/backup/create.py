@@ -105,7 +105,7 @@ def _copy_witness(witness_dir: Path, folder: Path) -> list[tuple[str, str]]:
 
 def _copy_object(store: ObjectStore, key: str, target: Path) -> tuple[str, int]:
     """Stream one object to a file; its SHA-256 and size. A partial file never stays."""
-    target.parent.mkdir(mode=0o700, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = target.with_name(f"{target.name}.partial")
     digest = hashlib.sha256()
     size = 0
