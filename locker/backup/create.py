@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from locker.actors import Clock
@@ -23,6 +24,7 @@ from locker.backup.manifest import (
     write_manifest,
     write_sums,
 )
+from locker.backup.parallel import in_parallel
 from locker.errors import ObjectNotFound, TargetRefused
 from locker.storage import ObjectStore
 
@@ -45,6 +47,7 @@ def create_backup(
     *,
     witness_dir: Path | None = None,
     pg_bin: Path | None = None,
+    jobs: int = 8,
 ) -> BackupReport:
     """Write a whole backup into `folder` (absent or empty), manifest last.
 
@@ -64,14 +67,13 @@ def create_backup(
     sums.append((dump.name, database_sha256))
     missing: list[str] = []
     total = 0
-    for key in sorted(facts.object_keys):
-        try:
-            sha, size = _copy_object(store, key, folder / object_path(key))
-        except ObjectNotFound:
+    copies = in_parallel(partial(_copy_object, store, folder), sorted(facts.object_keys), jobs)
+    for key, copied in copies:
+        if copied is None:
             missing.append(key)
             continue
-        sums.append((object_path(key), sha))
-        total += size
+        sums.append((object_path(key), copied[0]))
+        total += copied[1]
     manifest = Manifest(
         created_at=clock().isoformat(),
         dialect=facts.dialect,
@@ -103,8 +105,10 @@ def _copy_witness(witness_dir: Path, folder: Path) -> list[tuple[str, str]]:
     return sums
 
 
-def _copy_object(store: ObjectStore, key: str, target: Path) -> tuple[str, int]:
-    """Stream one object to a file; its SHA-256 and size. A partial file never stays."""
+def _copy_object(store: ObjectStore, folder: Path, key: str) -> tuple[str, tuple[str, int] | None]:
+    """Stream one object to its file: (key, (SHA-256, size)), or (key, None) when the store
+    no longer has it. A partial file never stays."""
+    target = folder / object_path(key)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = target.with_name(f"{target.name}.partial")
     digest = hashlib.sha256()
@@ -115,6 +119,8 @@ def _copy_object(store: ObjectStore, key: str, target: Path) -> tuple[str, int]:
                 handle.write(chunk)
                 size += len(chunk)
         staging.replace(target)
+    except ObjectNotFound:
+        return key, None
     finally:
         staging.unlink(missing_ok=True)
-    return digest.hexdigest(), size
+    return key, (digest.hexdigest(), size)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from locker.backup.manifest import (
     read_manifest,
     verify_backup,
 )
+from locker.backup.parallel import in_parallel
 from locker.db import make_engine
 from locker.errors import BackupInvalid, TargetRefused
 from locker.reconcile import reconcile_storage
@@ -58,6 +60,7 @@ class RestoreOptions:
     check_only: bool = False
     expect_digest: str | None = None
     pg_bin: Path | None = None
+    jobs: int = 8
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,9 @@ def restore_backup(folder: Path, target: RestoreTarget, options: RestoreOptions)
     there, foreign = _check_bucket(contents, target.store, options.force)
     if options.witness:
         _check_witness(folder, contents, target.witness_dir)
-    written = 0
-    for key, sha in sorted(contents.objects.items()):
-        if key not in there:
-            _put_object(target.store, key, folder / object_path(key), sha)
-            written += 1
+    wanted = sorted(key for key in contents.objects if key not in there)
+    put = partial(_put_object, target.store, folder, contents.objects)
+    written = sum(1 for _ in in_parallel(put, wanted, options.jobs))
     restore_database(
         target.database_url,
         folder / manifest.database_file,
@@ -172,10 +173,10 @@ def _check_witness(folder: Path, contents: Contents, witness_dir: Path) -> None:
             )
 
 
-def _put_object(store: ObjectStore, key: str, path: Path, sha: str) -> None:
+def _put_object(store: ObjectStore, folder: Path, sums: dict[str, str], key: str) -> None:
     digest = hashlib.sha256()
-    store.put(key, hash_chunks(read_file(path), digest))
-    if digest.hexdigest() != sha:  # the file changed since it was checked
+    store.put(key, hash_chunks(read_file(folder / object_path(key)), digest))
+    if digest.hexdigest() != sums[key]:  # the file changed since it was checked
         store.delete(key)
         raise BackupInvalid(f"{object_path(key)} changed during the restore")
 

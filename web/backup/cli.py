@@ -19,6 +19,13 @@ PG_BIN = click.option(
     default=None,
     help="folder of pg_dump and pg_restore of the server's major version (default: PATH)",
 )
+JOBS = click.option(
+    "--jobs",
+    type=click.IntRange(1, 10),
+    default=8,
+    show_default=True,
+    help="objects copied at once (the S3 client keeps 10 connections)",
+)
 
 
 @click.command()
@@ -29,7 +36,8 @@ PG_BIN = click.option(
     help="also copy the audit witness folder's checkpoints (LOCKER_AUDIT_WITNESS_DIR)",
 )
 @PG_BIN
-def backup(destination: Path, witness: bool, pg_bin: Path | None) -> None:
+@JOBS
+def backup(destination: Path, witness: bool, pg_bin: Path | None, jobs: int) -> None:
     """Back up the database and every object documents name into DESTINATION (a new
     folder), with a manifest of SHA-256 sums. Needs no key: objects stay encrypted, and
     the key file is backed up apart. Prints {"digest", ...}: note the digest elsewhere."""
@@ -42,6 +50,7 @@ def backup(destination: Path, witness: bool, pg_bin: Path | None) -> None:
             utc_now,
             witness_dir=settings.audit_witness_dir if witness else None,
             pg_bin=pg_bin,
+            jobs=jobs,
         )
     except LockerError as exc:
         raise failure(exc) from exc
@@ -84,6 +93,7 @@ def backup(destination: Path, witness: bool, pg_bin: Path | None) -> None:
 )
 @click.option("--expect-digest", default=None, help="the digest `locker backup` printed")
 @PG_BIN
+@JOBS
 def restore(
     source: Path,
     check_only: bool,
@@ -91,6 +101,7 @@ def restore(
     witness: bool,
     expect_digest: str | None,
     pg_bin: Path | None,
+    jobs: int,
 ) -> None:
     """Restore SOURCE into the database and store of the settings: every file is checked
     against the manifest first, and an empty target is required (--force to replace).
@@ -99,7 +110,7 @@ def restore(
     target = RestoreTarget(
         settings.database_url, open_object_store(settings), settings.audit_witness_dir
     )
-    options = RestoreOptions(force, witness, check_only, expect_digest, pg_bin)
+    options = RestoreOptions(force, witness, check_only, expect_digest, pg_bin, jobs)
     try:
         if not check_only:
             target.store.ensure_ready()
