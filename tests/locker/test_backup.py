@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from locker.actors import Actor
 from locker.backup import RestoreOptions, RestoreTarget, restore_backup
@@ -26,7 +26,8 @@ from locker.backup.manifest import (
     read_manifest,
     write_manifest,
 )
-from locker.errors import BackupInvalid, TargetRefused
+from locker.errors import BackupInvalid, DocumentDamaged, NotFound, TargetRefused
+from locker.models import Document
 from locker.schema import upgrade_schema
 from locker.settings import Settings
 from sharing.documents import open_document_for
@@ -55,19 +56,21 @@ def json_of(result: Result) -> dict[str, object]:
 
 
 def seeded(app: Flask, clock: Clock) -> World:
-    """Two persons with papers of three kinds, shares, mandates and audit records, and a
-    checkpoint signed onto the witness."""
+    """Two persons with papers of three kinds (a scan, a PDF letter, a photo), shares,
+    mandates, and audit records of uploads and of a referent's reading."""
     world = build_world(app, clock)
     upload_sample(app, clock, world.alice.id, "caf_letter.pdf", "Lettre CAF", "income_benefits")
     upload_sample(app, clock, world.bob.id, "id_photo_gps.jpg", "Photo d'identité", "identity")
     found = app.extensions["locker"]
     with found.session_factory() as session:  # a share used: the referent reads
         referent = world.users["referent_grant"]
-        ctx = context(
-            found, session, Actor(kind="professional", id=referent.id, role="professional")
-        )
+        ctx = context(found, session, pro_actor(referent.id))
         b"".join(open_document_for(ctx, document_id=world.doc).chunks)
     return world
+
+
+def pro_actor(professional_id: str) -> Actor:
+    return Actor(kind="professional", id=professional_id, role="professional")
 
 
 def sign_checkpoint(settings: Settings) -> None:
@@ -110,7 +113,9 @@ def test_drill_back_up_destroy_restore_every_paper_opens_and_the_log_verifies(
     destroy(app, settings)
 
     restored = json_of(
-        locker(target.env, "restore", str(folder), "--witness", "--expect-digest", made["digest"])
+        locker(
+            target.env, "restore", str(folder), "--witness", "--expect-digest", str(made["digest"])
+        )
     )
     assert restored["objects_written"] == 15 and restored["missing_documents"] == []
     assert restored["witness_files_written"] == 1
@@ -122,12 +127,14 @@ def test_drill_back_up_destroy_restore_every_paper_opens_and_the_log_verifies(
     try:
         assert read_every_paper(again) == before
         found = again.extensions["locker"]
-        with found.session_factory() as session:  # the referent's share came back too
-            referent = world.users["referent_grant"]
-            ctx = context(
-                found, session, Actor(kind="professional", id=referent.id, role="professional")
+        with found.session_factory() as session:  # the shares came back as they were
+            referent, revoked = (
+                world.users[name] for name in ("referent_grant", "intervenor_revoked")
             )
+            ctx = context(found, session, pro_actor(referent.id))
             assert b"".join(open_document_for(ctx, document_id=world.doc).chunks)
+            with pytest.raises(NotFound):
+                open_document_for(ctx.acting(pro_actor(revoked.id)), document_id=world.doc)
     finally:
         again.extensions["locker"].engine.dispose()
     # The openings above are on the restored log, which still verifies.
@@ -189,16 +196,12 @@ TAMPERS: dict[str, tuple[Callable[[Path], None], str]] = {
     "object byte flipped": (flip_object_byte, "altered or damaged"),
     "manifest edited": (edit_manifest, "was altered"),
     "manifest edited, digest recomputed": (edit_manifest_and_its_digest, "the manifest counts"),
-    "dump truncated": (truncate_dump, "database"),
+    "dump truncated": (truncate_dump, "database."),
     "object removed": (remove_object, "missing from the backup"),
     "object added": (add_object, "not in SHA256SUMS"),
     "foreign path listed": (list_a_foreign_path, "a path a backup never holds"),
     "manifest missing (unfinished)": (drop_manifest, "unfinished"),
 }
-
-
-def options(**given: object) -> RestoreOptions:
-    return RestoreOptions(**given)  # type: ignore[arg-type]
 
 
 def restore_target(fresh: Target) -> RestoreTarget:
@@ -217,7 +220,7 @@ def test_a_damaged_or_incomplete_backup_is_refused_and_the_target_left_untouched
         shutil.copytree(folder, copy)
         tamper(copy)
         with pytest.raises(BackupInvalid) as refused:
-            restore_backup(copy, restore_target(target), options(witness=True))
+            restore_backup(copy, restore_target(target), RestoreOptions(witness=True))
         assert said in str(refused.value), (name, str(refused.value))
         assert target.is_untouched(), name
         refusal = locker(target.env, "restore", str(copy))
@@ -226,7 +229,7 @@ def test_a_damaged_or_incomplete_backup_is_refused_and_the_target_left_untouched
     assert wrong.exit_code == 1 and "not the one expected" in wrong.output
     assert target.is_untouched()
     # The untouched backup still restores.
-    report = restore_backup(folder, restore_target(target), options(witness=True))
+    report = restore_backup(folder, restore_target(target), RestoreOptions(witness=True))
     assert report.objects_written == 15 and report.missing_documents == ()
 
 
@@ -240,7 +243,7 @@ def test_a_target_holding_data_is_refused_unless_forced(
     foreign = target.store.new_key()
     target.store.put(foreign, [b"another service's object"])
     with pytest.raises(TargetRefused, match="1 object"):
-        restore_backup(folder, restore_target(target), options())
+        restore_backup(folder, restore_target(target), RestoreOptions())
     assert list(target.store.list_keys()) == [foreign]
     target.store.delete(foreign)
 
@@ -248,12 +251,12 @@ def test_a_target_holding_data_is_refused_unless_forced(
     upgrade_schema(engine)  # `locker init` was run on the target: tables, no rows
     engine.dispose()  # the service is stopped before a restore replaces its database
     with pytest.raises(TargetRefused, match="already has tables"):
-        restore_backup(folder, restore_target(target), options())
+        restore_backup(folder, restore_target(target), RestoreOptions())
     assert list(target.store.list_keys()) == []
     refusal = locker(target.env, "restore", str(folder))
     assert refusal.exit_code == 1 and "target_refused" in refusal.output
 
-    report = restore_backup(folder, restore_target(target), options(force=True))
+    report = restore_backup(folder, restore_target(target), RestoreOptions(force=True))
     assert report.objects_written == 15 and report.missing_documents == ()
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM documents")) == 5
@@ -277,7 +280,7 @@ def test_an_interrupted_restore_carries_on_and_the_witness_tells_what_was_lost(
     shared_witness = RestoreTarget(
         target.settings.database_url, target.store, settings.audit_witness_dir
     )
-    report = restore_backup(folder, shared_witness, options())
+    report = restore_backup(folder, shared_witness, RestoreOptions())
     assert (report.objects_already_there, report.objects_written) == (4, 11)
     # Restored beside the live witness, the records since the backup show as lost.
     assert report.witness_ahead_of_log is not None
@@ -286,3 +289,39 @@ def test_an_interrupted_restore_carries_on_and_the_witness_tells_what_was_lost(
     beside_live = {**target.env, "LOCKER_AUDIT_WITNESS_DIR": str(settings.audit_witness_dir)}
     lost = locker(beside_live, "audit", "verify")
     assert lost.exit_code == 1 and "were removed" in lost.output
+
+
+def test_a_forged_backup_with_matching_sums_still_cannot_pass_off_a_changed_paper(
+    app: Flask, settings: Settings, clock: Clock, target: Target, tmp_path: Path
+) -> None:
+    """Sums only catch damage: a forger who rewrites them is caught by the encryption."""
+    world = seeded(app, clock)
+    folder = tmp_path / "backup"
+    backup_of(settings, folder)
+    with app.extensions["locker"].session_factory() as session:
+        key = session.scalar(select(Document.object_key).where(Document.id == world.doc))
+    forged = folder / object_path(str(key))
+    data = bytearray(forged.read_bytes())
+    data[-40] ^= 0x01
+    forged.write_bytes(bytes(data))
+    sums = folder / SUMS
+    lines = [
+        f"{file_sha256(forged)}  {object_path(str(key))}" if line.endswith(str(key)) else line
+        for line in sums.read_text().splitlines()
+    ]
+    sums.write_text("\n".join(lines) + "\n")
+    resealed(folder, sums_sha256=file_sha256(sums))
+
+    report = restore_backup(folder, restore_target(target), RestoreOptions())
+    assert report.missing_documents == ()
+    target.bring_keys(settings)
+    again = create_app(target.settings, clock=clock)
+    try:
+        found = again.extensions["locker"]
+        with found.session_factory() as session:
+            ctx = context(found, session, Actor(kind="person", id=world.alice.id))
+            with pytest.raises(DocumentDamaged):
+                b"".join(open_document_for(ctx, document_id=world.doc).chunks)
+            assert b"".join(open_document_for(ctx, document_id=world.doc_plain).chunks)
+    finally:
+        found.engine.dispose()
