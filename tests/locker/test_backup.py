@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from locker.actors import Actor
 from locker.backup import RestoreOptions, RestoreTarget, restore_backup
@@ -137,8 +138,13 @@ def test_drill_back_up_destroy_restore_every_paper_opens_and_the_log_verifies(
                 open_document_for(ctx.acting(pro_actor(revoked.id)), document_id=world.doc)
     finally:
         again.extensions["locker"].engine.dispose()
-    # The openings above are on the restored log, which still verifies.
+    # The openings above are on the restored log, which still verifies...
     assert json_of(locker(target.env, "audit", "verify"))["ok"]
+    # ...and is still append-only: its triggers came back with it.
+    engine = create_engine(target.settings.database_url)
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET reason = 'x' WHERE seq = 1"))
+    engine.dispose()
 
 
 def flip_object_byte(folder: Path) -> None:
@@ -227,6 +233,9 @@ def test_a_damaged_or_incomplete_backup_is_refused_and_the_target_left_untouched
         assert refusal.exit_code == 1 and "backup_invalid" in refusal.output, name
     wrong = locker(target.env, "restore", str(folder), "--expect-digest", "0" * 64)
     assert wrong.exit_code == 1 and "not the one expected" in wrong.output
+    assert target.is_untouched()
+    checked = json_of(locker(target.env, "restore", str(folder), "--check-only"))
+    assert checked["checked_only"] and checked["objects_written"] == 0
     assert target.is_untouched()
     # The untouched backup still restores.
     report = restore_backup(folder, restore_target(target), RestoreOptions(witness=True))
