@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
+from crypto.keyring import create_keyfile
 from locker.actors import Actor
 from locker.backup import RestoreOptions, RestoreTarget, restore_backup
 from locker.backup.manifest import (
@@ -120,6 +121,7 @@ def test_drill_back_up_destroy_restore_every_paper_opens_and_the_log_verifies(
     )
     assert restored["objects_written"] == 15 and restored["missing_documents"] == []
     assert restored["witness_files_written"] == 1
+    assert (restored["person_keys_checked"], restored["person_keys_unreadable"]) == (2, [])
     verified = json_of(locker(target.env, "audit", "verify"))
     assert verified["ok"] and verified["witness_checkpoints_checked"] == 1
     assert verified["tree_size"] == made["audit_records"]
@@ -240,6 +242,13 @@ def test_a_damaged_or_incomplete_backup_is_refused_and_the_target_left_untouched
     # The untouched backup still restores.
     report = restore_backup(folder, restore_target(target), RestoreOptions(witness=True))
     assert report.objects_written == 15 and report.missing_documents == ()
+    # The persons' keys are tried with the key file put back: another service's fails.
+    create_keyfile(target.settings.master_key_file)
+    other_keys = locker(target.env, "restore", str(folder), "--check-only")
+    assert other_keys.exit_code == 1 and "2 of 2 person key(s) do not open" in other_keys.output
+    target.bring_keys(settings)
+    right_keys = json_of(locker(target.env, "restore", str(folder), "--check-only"))
+    assert (right_keys["person_keys_checked"], right_keys["person_keys_unreadable"]) == (2, [])
 
 
 def test_a_target_holding_data_is_refused_unless_forced(

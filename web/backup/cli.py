@@ -9,9 +9,12 @@ import click
 
 from locker.actors import utc_now
 from locker.backup import RestoreOptions, RestoreTarget, create_backup, restore_backup
+from locker.backup.database import database_is_empty
+from locker.backup.keys import KeyCheck, check_person_keys
 from locker.errors import LockerError
-from web.app import open_object_store
-from web.commands import command_settings, emit, failure
+from locker.settings import Settings
+from web.app import open_keyring, open_object_store
+from web.commands import command_session, command_settings, emit, failure
 
 PG_BIN = click.option(
     "--pg-bin",
@@ -105,7 +108,8 @@ def restore(
 ) -> None:
     """Restore SOURCE into the database and store of the settings: every file is checked
     against the manifest first, and an empty target is required (--force to replace).
-    Run again after an interruption: it carries on. Exits 1 if documents lack objects."""
+    Run again after an interruption: it carries on. Then every person key is tried with
+    the key file put back. Exits 1 if documents lack objects or person keys do not open."""
     settings = command_settings(create=True)
     target = RestoreTarget(
         settings.database_url, open_object_store(settings), settings.audit_witness_dir
@@ -117,6 +121,9 @@ def restore(
         report = restore_backup(source, target, options)
     except LockerError as exc:
         raise failure(exc) from exc
+    # With --check-only on a database restored earlier, the keys put back since are tried.
+    restored = not check_only or not database_is_empty(settings.database_url)
+    keys = _check_keys(settings) if restored else None
     emit(
         {
             "digest": report.digest,
@@ -130,13 +137,40 @@ def restore(
             "witness_files_written": report.witness_files_written,
             "witness_ahead_of_log": report.witness_ahead_of_log,
             "missing_documents": list(report.missing_documents),
+            "person_keys_checked": None if keys is None else keys.checked,
+            "person_keys_unreadable": [] if keys is None else list(keys.unreadable),
             "seconds": round(report.seconds, 2),
         }
     )
     _explain(report.witness_ahead_of_log, report.manifest.audit_tree_size, report.foreign_objects)
+    failed = False
     if report.missing_documents:
         click.echo(f"{len(report.missing_documents)} document(s) have no object", err=True)
+        failed = True
+    if keys is not None and keys.unreadable:
+        click.echo(
+            f"{len(keys.unreadable)} of {keys.checked} person key(s) do not open with this "
+            "key file: a key backup older than the database, or accounts closed after the "
+            "backup (docs/operations.md)",
+            err=True,
+        )
+        failed = True
+    if failed:
         raise SystemExit(1)
+
+
+def _check_keys(settings: Settings) -> KeyCheck | None:
+    """Every restored person key tried with the key file put back (None without one)."""
+    if not settings.master_key_file.exists():
+        click.echo(
+            "No key file at LOCKER_MASTER_KEY_FILE: put the key backup back, then run "
+            "`locker restore SRC --check-only`: it tries the restored persons' keys",
+            err=True,
+        )
+        return None
+    keyring = open_keyring(settings)
+    with command_session(settings) as session:
+        return check_person_keys(session, keyring)
 
 
 def _explain(ahead: int | None, tree_size: int, foreign: int) -> None:
