@@ -16,11 +16,12 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, func, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from locker.audit_models import AuditCheckpoint, AuditLogState
 from locker.db import make_engine
-from locker.errors import BackupInvalid, BackupToolFailed, TargetRefused
+from locker.errors import BackupInvalid, BackupToolFailed, TargetRefused, Unreachable
 from locker.reconcile import referenced_keys
 
 # A dump of the whole database takes as long as it takes; an hour stops a hung server.
@@ -150,6 +151,9 @@ def database_is_empty(database_url: str) -> bool:
     engine = create_engine(database_url)
     try:
         return not inspect(engine).get_table_names()
+    except OperationalError as exc:
+        cause = str(exc.orig or exc).strip().splitlines()[:1]
+        raise Unreachable(f"LOCKER_DATABASE_URL does not answer: {''.join(cause)}") from exc
     finally:
         engine.dispose()
 

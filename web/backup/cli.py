@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from crypto.errors import CryptoError
 from locker.actors import utc_now
 from locker.backup import RestoreOptions, RestoreTarget, create_backup, restore_backup
 from locker.backup.database import database_is_empty
@@ -121,9 +122,12 @@ def restore(
         report = restore_backup(source, target, options)
     except LockerError as exc:
         raise failure(exc) from exc
-    # With --check-only on a database restored earlier, the keys put back since are tried.
-    restored = not check_only or not database_is_empty(settings.database_url)
-    keys = _check_keys(settings) if restored else None
+    try:
+        # With --check-only on a database restored earlier, the keys put back are tried.
+        restored = not check_only or not database_is_empty(settings.database_url)
+        keys, key_file_failed = _check_keys(settings) if restored else (None, False)
+    except LockerError as exc:
+        raise failure(exc) from exc
     emit(
         {
             "digest": report.digest,
@@ -143,10 +147,8 @@ def restore(
         }
     )
     _explain(report.witness_ahead_of_log, report.manifest.audit_tree_size, report.foreign_objects)
-    failed = False
     if report.missing_documents:
         click.echo(f"{len(report.missing_documents)} document(s) have no object", err=True)
-        failed = True
     if keys is not None and keys.unreadable:
         click.echo(
             f"{len(keys.unreadable)} of {keys.checked} person key(s) do not open with this "
@@ -154,23 +156,27 @@ def restore(
             "backup (docs/operations.md)",
             err=True,
         )
-        failed = True
-    if failed:
+    if report.missing_documents or key_file_failed or (keys is not None and keys.unreadable):
         raise SystemExit(1)
 
 
-def _check_keys(settings: Settings) -> KeyCheck | None:
-    """Every restored person key tried with the key file put back (None without one)."""
+def _check_keys(settings: Settings) -> tuple[KeyCheck | None, bool]:
+    """Every restored person key tried with the key file put back (None without one), and
+    whether the key file itself failed to open."""
     if not settings.master_key_file.exists():
         click.echo(
             "No key file at LOCKER_MASTER_KEY_FILE: put the key backup back, then run "
             "`locker restore SRC --check-only`: it tries the restored persons' keys",
             err=True,
         )
-        return None
-    keyring = open_keyring(settings)
+        return None, False
+    try:
+        keyring = open_keyring(settings)
+    except CryptoError as exc:  # after a restore: its report is printed all the same
+        click.echo(f"LOCKER_MASTER_KEY_FILE cannot be read: {exc}", err=True)
+        return None, True
     with command_session(settings) as session:
-        return check_person_keys(session, keyring)
+        return check_person_keys(session, keyring), False
 
 
 def _explain(ahead: int | None, tree_size: int, foreign: int) -> None:
