@@ -131,3 +131,23 @@ class ServiceEnded(LockerError):
     """The service closed more than 12 months ago: nobody signs in any more."""
 
     code = "service_ended"
+
+
+class BackupInvalid(LockerError):
+    """A backup is incomplete, altered or of a format this version cannot read; nothing
+    of the restore target was touched."""
+
+    code = "backup_invalid"
+
+
+class TargetRefused(LockerError):
+    """Where a backup or a restore would write already holds data (for a restore: data
+    that is not this backup's), or cannot take it; nothing was written."""
+
+    code = "target_refused"
+
+
+class BackupToolFailed(LockerError):
+    """pg_dump or pg_restore failed or is missing; the message carries its last line."""
+
+    code = "backup_tool_failed"

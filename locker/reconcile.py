@@ -22,7 +22,8 @@ class ReconcileReport:
     removed: list[str]
 
 
-def _referenced(session: Session) -> dict[str, str]:
+def referenced_keys(session: Session) -> dict[str, str]:
+    """Every object key a document row names (file, thumbnail, preview), to its document id."""
     keys: dict[str, str] = {}
     for document_id, *named in session.execute(
         select(Document.id, Document.object_key, Document.thumbnail_key, Document.preview_key)
@@ -40,7 +41,7 @@ def reconcile_storage(
     orphans are looked up again after `grace_seconds` and only those still unnamed go.
     """
     stored = set(store.list_keys())
-    referenced = _referenced(session)
+    referenced = referenced_keys(session)
     orphans = sorted(stored - referenced.keys())
     missing = sorted({doc for key, doc in referenced.items() if key not in stored})
     removed: list[str] = []
@@ -48,6 +49,6 @@ def reconcile_storage(
         time.sleep(grace_seconds)
         session.expire_all()
         session.rollback()  # a fresh snapshot: rows committed during the grace count
-        still = set(orphans) - _referenced(session).keys()
+        still = set(orphans) - referenced_keys(session).keys()
         removed = [key for key in orphans if key in still and discard_object(store, key)]
     return ReconcileReport(orphans=orphans, missing=missing, removed=removed)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import migrations
@@ -36,3 +37,10 @@ def downgrade_schema(engine: Engine, revision: str) -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision id this version's migrations know (a backup from a newer version
+    names one outside this set)."""
+    scripts = ScriptDirectory(str(Path(migrations.__file__).parent))
+    return frozenset(script.revision for script in scripts.walk_revisions())

@@ -51,6 +51,8 @@ def test_help_lists_the_commands(env: dict[str, str]) -> None:
         "create-person",
         "demo",
         "service",
+        "backup",
+        "restore",
     ):
         assert command in result.stdout
 

@@ -17,6 +17,7 @@ from locker.models import Organization, Person, Professional
 from locker.rotation import rewrap_person_keys
 from locker.service import announce_closure
 from web.app import open_keyring
+from web.backup import cli as backup_cli
 from web.commands import command_session, command_settings, emit, failure
 from web.domains import DOMAINS
 
@@ -184,6 +185,8 @@ def demo() -> None:
 for domain in DOMAINS:
     for command in domain.commands:
         main.add_command(command)
+for command in backup_cli.commands:
+    main.add_command(command)
 
 if __name__ == "__main__":
     main()
