@@ -53,9 +53,9 @@ def new_token(conf: Path, pin_dir: Path) -> TokenLocation:
     """A freshly initialised token with a random label and user PIN (its PIN file 0600)."""
     label = f"locker-{secrets.token_hex(6)}"
     pin = secrets.token_hex(8)
+    init = ["softhsm2-util", "--init-token", "--free", "--label", label]
     subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin]
-        + ["--so-pin", secrets.token_hex(8)],
+        [*init, "--pin", pin, "--so-pin", secrets.token_hex(8)],
         env={**os.environ, "SOFTHSM2_CONF": str(conf)},
         check=True,
         capture_output=True,
