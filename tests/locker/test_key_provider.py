@@ -234,11 +234,16 @@ def test_a_token_of_another_locker_is_not_taken_over(
 
 
 def test_readyz_asks_the_token_and_names_it_once_gone(
-    hsm_settings: Settings, softhsm_conf: Path, tmp_path: Path
+    hsm_settings: Settings,
+    world_in_token: tuple[Flask, Actors],
+    softhsm_conf: Path,
+    tmp_path: Path,
 ) -> None:
-    app = fresh_app(hsm_settings)
+    app, world = world_in_token
+    served = papers_of(app, world)
     client = app.test_client()
     assert client.get("/readyz").get_json() == {"ready": True, "failing": []}
+    alice = token_for(client, "alice")
     assert hsm_settings.pkcs11 is not None
     subprocess.run(
         ["softhsm2-util", "--delete-token", "--token", hsm_settings.pkcs11.token_label],
@@ -249,4 +254,8 @@ def test_readyz_asks_the_token_and_names_it_once_gone(
     answer = client.get("/readyz")
     assert answer.status_code == 503
     assert answer.get_json() == {"ready": False, "failing": ["key_provider"]}
-    app.extensions["locker"].engine.dispose()
+    # A paper asked for meanwhile: the service is unavailable, the paper is not "damaged".
+    doc_id = next(iter(served))
+    opened = client.get(f"/api/v1/documents/{doc_id}/content", headers=bearer(alice))
+    assert opened.status_code == 503
+    assert opened.get_json()["error"] == "key_provider_unavailable"
