@@ -267,8 +267,12 @@ class Pkcs11Keyring:
         self.master_versions()
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
-        """Return `key` wrapped under the current master key, its version embedded and bound."""
-        current = self.current_version()
+        """Return `key` wrapped under the newest master key, its version embedded and bound."""
+        # The versions are read again first (one search in the token): a rotation run by
+        # `locker rotate-master-key` is used by every running process at once.
+        if not self.master_versions():
+            raise KeyNotFound(f"the token {self._token.location} holds no master key")
+        current = self._versions[-1]
         version = current.to_bytes(VERSION_SIZE, "big")
         return version + self._token.run(
             lambda session: wrap_key_with(

@@ -6,6 +6,7 @@ and the audit log verifiable; /readyz asks the token."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -259,3 +260,21 @@ def test_readyz_asks_the_token_and_names_it_once_gone(
     opened = client.get(f"/api/v1/documents/{doc_id}/content", headers=bearer(alice))
     assert opened.status_code == 503
     assert opened.get_json()["error"] == "key_provider_unavailable"
+
+
+def test_init_makes_master_key_one_in_the_token_once(
+    settings: Settings, hsm_token: TokenLocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_token = replace(settings, pkcs11=hsm_token)
+    cli_env(in_token, monkeypatch)
+    first = CliRunner().invoke(main, ["init"])
+    assert first.exit_code == 0, first.output
+    assert f"master key: {hsm_token} (created)" in first.output
+    sidecar = in_token.pkcs11_sidecar_file.read_bytes()
+    again = CliRunner().invoke(main, ["init"])
+    assert again.exit_code == 0, again.output
+    assert f"master key: {hsm_token} (already there)" in again.output
+    assert in_token.pkcs11_sidecar_file.read_bytes() == sidecar
+    keyring = Pkcs11Keyring.open(hsm_token, in_token.pkcs11_sidecar_file)
+    assert keyring.master_versions() == [1]
+    assert stat.S_IMODE(in_token.pkcs11_sidecar_file.stat().st_mode) == 0o600
