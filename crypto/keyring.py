@@ -3,7 +3,8 @@
 A keyring-wrapped key is  master key version (4 bytes, big-endian) ‖ `wrap_key` output, with
 the version also prepended to the associated data, so editing it cannot point the blob at a
 master key it was not sealed under. Rotation appends a version; nothing is re-encrypted
-except, by the caller, the person keys rewrapped under the new version.
+except, by the caller, the wrapped keys rewrapped under the new version (sharing/rekey.py).
+crypto/hsm.py keeps the same layout with the master keys inside a PKCS#11 token.
 
 Key file (JSON, mode 0600):
     {"format": "locker-keyring/1",
@@ -40,7 +41,8 @@ _logger = logging.getLogger("crypto.keyring")
 
 
 class Keyring(Protocol):
-    """Where master keys live: a local key file for the embedded default, a KMS in production."""
+    """Where master keys live: a local key file for the embedded default, a PKCS#11 token
+    (crypto/hsm.py) in production."""
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
         """Return `key` wrapped under the current master key, its version embedded and bound."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crypto.errors import KeyNotFound
 from crypto.keyring import Keyring
 from locker.accounts import ERASABLE, master_wrapped, person_key_aad, seal_person_key
 from locker.models import Person
@@ -29,13 +30,16 @@ def rewrap_person_keys(session: Session, keyring: Keyring, source: Keyring | Non
     itself; the key file when moving to a token, whose erasure keys were copied).
 
     Idempotent and resumable: a person already on the current version and sealed is
-    skipped; a closed account (no key left) too. The caller commits.
+    skipped; a closed account (no key left, or no erasure key left) too. The caller commits.
     """
     count = 0
     for person in session.scalars(select(Person).order_by(Person.id)):
         if not person.wrapped_person_key:
             continue
-        wrapped = master_wrapped(keyring, person)
+        try:
+            wrapped = master_wrapped(keyring, person)
+        except KeyNotFound:
+            continue  # its erasure key is destroyed: a closed account, nothing to rewrap
         aad = person_key_aad(person.id)
         fresh = rewrapped(wrapped, aad, keyring, source or keyring)
         if fresh is None:

@@ -145,6 +145,17 @@ def test_rotating_the_key_file_rewraps_second_factor_keys_too(
     assert token_for(after.test_client(), "martin@lilas.example")  # the factor still opens
 
 
+def test_rotation_passes_over_an_account_whose_erasure_key_is_gone(
+    app: Flask, world: Actors, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bob closed his account after the backup this database was restored from: his row
+    # still holds a wrapped key, his erasure key is destroyed. Nothing of his can be rewrapped.
+    app.extensions["locker"].keyring.erasure_keys().destroy(world.bob.id)
+    cli_env(settings, monkeypatch)
+    rotated = invoke("rotate-master-key")
+    assert rotated["person_keys_rewrapped"] == 1
+
+
 def test_rotating_in_the_token_makes_a_version_there_and_rewraps_everything(
     hsm_settings: Settings, world_in_token: tuple[Flask, Actors], monkeypatch: pytest.MonkeyPatch
 ) -> None:
