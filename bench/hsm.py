@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from crypto.hsm import Pkcs11Keyring, TokenLocation  # noqa: E402
-from crypto.keyring import Keyring, LocalKeyring  # noqa: E402
-from crypto.keys import generate_key  # noqa: E402
+from crypto.hsm import Pkcs11Keyring, TokenLocation
+from crypto.keyring import Keyring, LocalKeyring
+from crypto.keys import generate_key
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 AAD = b"locker/person-key/v1:bench"
@@ -53,9 +53,9 @@ def main() -> None:
     conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nlog.level = ERROR\n")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     pin = secrets.token_hex(8)
+    init = ["softhsm2-util", "--init-token", "--free", "--label", "bench"]
     subprocess.run(
-        ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", pin]
-        + ["--so-pin", secrets.token_hex(8)],
+        [*init, "--pin", pin, "--so-pin", secrets.token_hex(8)],
         check=True,
         capture_output=True,
     )
