@@ -1,6 +1,7 @@
 """Envelope encryption for the locker: streaming AEAD objects, wrapped keys, master keyring.
 
-Imports only the standard library and `cryptography`.
+Imports only the standard library and `cryptography`, and python-pkcs11 in `crypto.hsm`
+(the master keys in a PKCS#11 token).
 """
 
 from crypto.errors import CryptoError, IntegrityError, KeyFileError, KeyNotFound

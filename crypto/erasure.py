@@ -81,6 +81,28 @@ class ErasureKeys:
             raise KeyNotFound("no erasure key for this owner")
         return key
 
+    def owners(self) -> list[str]:
+        """Every owner holding an erasure key, in a stable order."""
+        if self._path is None:
+            return sorted(self._memory)
+        rows = self._connection().execute("SELECT owner FROM erasure_keys ORDER BY owner")
+        return [str(row[0]) for row in rows]
+
+    def adopt(self, owner: str, key: bytes) -> bool:
+        """Keep `key` (copied from another provider) as the owner's erasure key; False if it
+        is already theirs, ValueError if they hold a different one."""
+        try:
+            held = self.get(owner)
+        except KeyNotFound:
+            if self._path is None:
+                self._memory[owner] = key
+            else:
+                self._connection().execute("INSERT INTO erasure_keys VALUES (?, ?)", (owner, key))
+            return True
+        if held != key:
+            raise ValueError("this owner already has a different erasure key")
+        return False
+
     def destroy(self, owner: str) -> bool:
         """Destroy the owner's erasure key for good; False if there was none."""
         if self._path is None:

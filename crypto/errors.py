@@ -17,3 +17,7 @@ class KeyNotFound(CryptoError):
 
 class KeyFileError(CryptoError):
     """The local key file is missing, too widely readable or malformed; the message names it."""
+
+
+class KeyProviderUnavailable(CryptoError):
+    """The key provider (a PKCS#11 token) does not answer: a service fault, not damage."""

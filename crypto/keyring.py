@@ -3,7 +3,8 @@
 A keyring-wrapped key is  master key version (4 bytes, big-endian) ‖ `wrap_key` output, with
 the version also prepended to the associated data, so editing it cannot point the blob at a
 master key it was not sealed under. Rotation appends a version; nothing is re-encrypted
-except, by the caller, the person keys rewrapped under the new version.
+except, by the caller, the wrapped keys rewrapped under the new version (sharing/rekey.py).
+crypto/hsm.py keeps the same layout with the master keys inside a PKCS#11 token.
 
 Key file (JSON, mode 0600):
     {"format": "locker-keyring/1",
@@ -40,7 +41,8 @@ _logger = logging.getLogger("crypto.keyring")
 
 
 class Keyring(Protocol):
-    """Where master keys live: a local key file for the embedded default, a KMS in production."""
+    """Where master keys live: a local key file for the embedded default, a PKCS#11 token
+    (crypto/hsm.py) in production."""
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
         """Return `key` wrapped under the current master key, its version embedded and bound."""
@@ -95,7 +97,7 @@ class LocalKeyring:
     @classmethod
     def load(cls, path: Path) -> LocalKeyring:
         """Return the keyring in a key file readable by its owner only; KeyFileError otherwise."""
-        master_keys, audit_seed = _parse_keyfile(path, _read_keyfile(path))
+        master_keys, audit_seed = _parse_keyfile(path, read_private_json(path))
         erasure = ErasureKeys(erasure_keys_file(path))
         return cls(master_keys, Ed25519PrivateKey.from_private_bytes(audit_seed), erasure)
 
@@ -158,7 +160,7 @@ def create_keyfile(path: Path) -> bool:
         "master_keys": [_new_master_key(1)],
         "audit_signing_key": base64.b64encode(seed).decode("ascii"),
     }
-    temporary = _write_temporary(path, document)
+    temporary = write_private_json(path, document)
     try:
         # link() refuses an existing target, unlike rename(): two concurrent creators
         # cannot overwrite each other, and readers never see a half-written file.
@@ -169,26 +171,26 @@ def create_keyfile(path: Path) -> bool:
         raise KeyFileError(f"cannot create key file {path}: {error.strerror}") from None
     finally:
         os.unlink(temporary)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return True
 
 
 def rotate_master_key(path: Path) -> int:
     """Append a new master key version to the key file atomically and return that version."""
     # One operator rotates at a time; two concurrent rotations could lose one new version.
-    document = _read_keyfile(path)
+    document = read_private_json(path)
     master_keys, _ = _parse_keyfile(path, document)
     version = max(master_keys) + 1
     if version > _MAX_VERSION:
         raise KeyFileError(f"key file {path} has no master key version left")
     document["master_keys"].append(_new_master_key(version))
-    temporary = _write_temporary(path, document)
+    temporary = write_private_json(path, document)
     try:
         os.replace(temporary, path)
     except OSError as error:
         os.unlink(temporary)
         raise KeyFileError(f"cannot replace key file {path}: {error.strerror}") from None
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
     return version
 
 
@@ -200,7 +202,8 @@ def _new_master_key(version: int) -> dict[str, Any]:
     }
 
 
-def _read_keyfile(path: Path) -> dict[str, Any]:
+def read_private_json(path: Path) -> dict[str, Any]:
+    """Return the JSON object in a file only its owner may read; KeyFileError otherwise."""
     try:
         with open(path, "rb") as handle:
             # fstat on the open descriptor, so the mode checked is that of the bytes read.
@@ -265,7 +268,7 @@ def _decode_key(value: object, where: str) -> bytes:
     return key
 
 
-def _write_temporary(path: Path, document: dict[str, Any]) -> Path:
+def write_private_json(path: Path, document: dict[str, Any]) -> Path:
     """Write the document next to `path` with mode 0600, flushed to disk; return its path."""
     try:
         # mkstemp creates the file 0600 and in the same directory, so the final rename or
@@ -285,7 +288,7 @@ def _write_temporary(path: Path, document: dict[str, Any]) -> Path:
     return Path(name)
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     # Makes the new directory entry itself durable, not only the file's bytes.
     descriptor = os.open(directory, os.O_RDONLY)
     try:

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 from sqlalchemy.exc import OperationalError
 
-from crypto.keyring import create_keyfile
 from locker.db import make_engine
 from locker.errors import StorageUnavailable, Unreachable
+from locker.key_provider import provision_key_provider
 from locker.schema import upgrade_schema
 from locker.settings import Settings
 from locker.storage import open_store
@@ -52,8 +52,9 @@ def initialize(settings: Settings, wait_seconds: float = 0.0) -> InitReport:
     deadline = time.monotonic() + wait_seconds
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(settings.data_dir, 0o700)
-    settings.master_key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key_created = create_keyfile(settings.master_key_file)
+    if settings.pkcs11 is None:
+        settings.master_key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_created = provision_key_provider(settings)
     engine = make_engine(settings.database_url)
     shown = engine.url.render_as_string(hide_password=True)
     try:

@@ -30,7 +30,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, KeyProviderUnavailable
 from crypto.keyring import Keyring
 from crypto.keys import decrypt_field, encrypt_field, generate_key, unwrap_key, wrap_key
 from crypto.streaming import EncryptedObject, decrypt_object, verify_object
@@ -741,6 +741,8 @@ def open_document(
         raise NotFound("document")
     try:
         data_key = _data_key(ctx.keyring, person, document)
+    except KeyProviderUnavailable:
+        raise  # the token does not answer: the service is unavailable, nothing is damaged
     except CryptoError as exc:
         log.error("document key failed to unwrap", extra={"document_id": document.id})
         raise DocumentDamaged("key unwrap failed") from exc

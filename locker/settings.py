@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+from crypto.hsm import TokenLocation
 from locker.errors import ConfigurationError
 from locker.sysusers import user_ids
 from locker.witness import parse_witness_url
@@ -69,11 +70,19 @@ class Settings:
     # The bearer token a scraper shows to read /metrics; empty: only a client on this host,
     # connected directly (not through a proxy), may read them.
     metrics_token: str = ""
+    # LOCKER_KEY_PROVIDER: None for the local key file (the default), else the PKCS#11
+    # token holding the master keys.
+    pkcs11: TokenLocation | None = None
 
     @property
     def embedded(self) -> bool:
         """True when the database is the embedded SQLite default (no server at all)."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def pkcs11_sidecar_file(self) -> Path:
+        """Beside a token: the audit key's sealed seed (erasure keys in a file next to it)."""
+        return self.data_dir / "pkcs11.keyring.json"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
@@ -210,7 +219,49 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
         notifier=env.get("LOCKER_NOTIFIER", "").strip(),
         metrics_token=_metrics_token(env),
+        pkcs11=parse_key_provider(
+            env.get("LOCKER_KEY_PROVIDER", ""), env.get("LOCKER_PKCS11_PIN_FILE", "")
+        ),
     )
+
+
+# A PKCS#11 token label is 32 bytes at most (CK_TOKEN_INFO.label).
+_TOKEN_LABEL_BYTES = 32
+
+
+def parse_key_provider(value: str, pin_file: str) -> TokenLocation | None:
+    """`file` (or nothing): None, the local key file; `pkcs11:<module>?token=<label>`: that
+    token, its user PIN in the file `pin_file` names. ConfigurationError naming the variable."""
+    value = value.strip()
+    if value in {"", "file"}:
+        return None
+    usage = "LOCKER_KEY_PROVIDER must be `file` or `pkcs11:/path/to/module.so?token=LABEL`"
+    scheme, _, rest = value.partition(":")
+    module, _, query = rest.rpartition("?")
+    if scheme != "pkcs11" or not module:
+        raise ConfigurationError(f"{usage}, not {value!r}")
+    try:
+        fields = parse_qs(query, strict_parsing=True)
+    except ValueError:
+        fields = {}
+    labels = fields.pop("token", [])
+    if fields or len(labels) != 1 or not 1 <= len(labels[0].encode()) <= _TOKEN_LABEL_BYTES:
+        raise ConfigurationError(
+            f"{usage}: the query must be exactly token=LABEL (1 to 32 bytes), not {query!r}"
+        )
+    module_path = Path(module)
+    if not module_path.is_absolute() or not module_path.is_file():
+        raise ConfigurationError(
+            f"LOCKER_KEY_PROVIDER: the PKCS#11 module {module} is not an existing file "
+            "(an absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so)"
+        )
+    if not pin_file:
+        raise ConfigurationError(
+            "LOCKER_PKCS11_PIN_FILE must name the file holding the token's user PIN"
+        )
+    if not Path(pin_file).is_file():
+        raise ConfigurationError(f"LOCKER_PKCS11_PIN_FILE {pin_file} is not an existing file")
+    return TokenLocation(module_path, labels[0], Path(pin_file))
 
 
 def _metrics_token(env: Mapping[str, str]) -> str:

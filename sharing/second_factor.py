@@ -39,6 +39,7 @@ from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
 from locker.errors import NotFound
 from locker.models import Professional
+from locker.rotation import rewrapped
 from sharing.decisions import Action
 from sharing.errors import AccessDenied, BadSecondFactorCode, NoEnrolment, SecondFactorEnrolled
 from sharing.models import BackupCode, SecondFactor
@@ -89,6 +90,22 @@ def open_secret(keyring: Keyring, factor: SecondFactor) -> str:
     aad = _aad(factor.professional_id)
     key = keyring.unwrap(factor.wrapped_key, aad)
     return decrypt_field(key, factor.secret_ciphertext, aad).decode()
+
+
+def rewrap_factor_keys(session: Session, keyring: Keyring, source: Keyring | None = None) -> int:
+    """Rewrap every factor's key not yet under the keyring's current master key version
+    (unwrapped by `source`, default `keyring`); the sealed secrets stay as they are.
+    Idempotent; the caller commits."""
+    count = 0
+    for factor in session.scalars(select(SecondFactor).order_by(SecondFactor.professional_id)):
+        fresh = rewrapped(
+            factor.wrapped_key, _aad(factor.professional_id), keyring, source or keyring
+        )
+        if fresh is not None:
+            factor.wrapped_key = fresh
+            count += 1
+    session.flush()
+    return count
 
 
 def otpauth_uri(secret: str, professional: Professional) -> str:

@@ -48,6 +48,11 @@ from tests.s3_server import (  # noqa: F401  (fixture re-export)
     s3_bucket,
     s3_server,
 )
+from tests.softhsm import (  # noqa: F401  (fixture re-export)
+    hsm_settings,
+    hsm_token,
+    softhsm_conf,
+)
 from web.app import create_app
 from web.fresh_factor import HEADER as FRESH_HEADER
 from web.fresh_factor import MARK as FRESH_MARK
@@ -296,6 +301,11 @@ class Actors:
 
 @pytest.fixture
 def world(app: Flask) -> Actors:
+    return make_world(app)
+
+
+def make_world(app: Flask) -> Actors:
+    """The small world, on `app` (professionals' factors sealed under its keyring)."""
     found = app.extensions["locker"]
     with found.session_factory() as session:
         org = new_organization(session, utc_now, "CHRS Les Lilas")

@@ -13,12 +13,12 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crypto.keyring import Keyring, LocalKeyring
+from crypto.keyring import Keyring
 from locker.actors import Clock, utc_now
 from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
-from locker.errors import ConfigurationError
+from locker.key_provider import open_keyring as open_provider_keyring
 from locker.reminders import expires_in
 from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
@@ -110,13 +110,8 @@ def _interface_words() -> dict[str, Any]:
 
 
 def open_keyring(settings: Settings) -> Keyring:
-    """The keyring named by the settings (a local key file on the embedded default)."""
-    if not settings.master_key_file.exists():
-        raise ConfigurationError(
-            f"LOCKER_MASTER_KEY_FILE {settings.master_key_file} does not exist: "
-            "run `locker init` first"
-        )
-    return LocalKeyring.load(settings.master_key_file)
+    """The keyring named by LOCKER_KEY_PROVIDER (a local key file on the embedded default)."""
+    return open_provider_keyring(settings)
 
 
 def open_s3_witness(settings: Settings, clock: Clock) -> S3Witness | None:

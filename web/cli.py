@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import datetime
 
 import click
 from sqlalchemy import select
 
-from crypto.keyring import rotate_master_key
+from crypto.errors import CryptoError
 from locker import accounts
 from locker.actors import utc_now
 from locker.bootstrap import initialize
 from locker.errors import LockerError
+from locker.key_provider import add_master_key_version, prepare_token_from_key_file
 from locker.models import Organization, Person, Professional
-from locker.rotation import rewrap_person_keys
 from locker.service import announce_closure
+from locker.settings import parse_key_provider
+from sharing.rekey import rewrap_every_key
 from web.app import open_keyring
 from web.backup import cli as backup_cli
 from web.commands import command_session, command_settings, emit, failure
@@ -44,7 +47,7 @@ def init(wait_seconds: float) -> None:
         raise failure(exc) from exc
     click.echo(f"data dir:   {report.data_dir}", err=True)
     click.echo(
-        f"master key: {settings.master_key_file} "
+        f"master key: {settings.pkcs11 or settings.master_key_file} "
         f"({'created' if report.key_created else 'already there'})",
         err=True,
     )
@@ -66,17 +69,53 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command("rotate-master-key")
 def rotate_master_key_command() -> None:
-    """Add a new master key version and rewrap every person key under it.
+    """Add a new master key version (in the key file, or inside the PKCS#11 token) and
+    rewrap every wrapped key under it: person keys and second-factor keys.
 
-    Objects and data keys are not touched; older versions stay in the key file so that
-    backups made before the rotation still open.
+    Objects and data keys are not touched; older versions stay so that backups made before
+    the rotation still open. Run again after a failure: it resumes.
     """
     settings = command_settings()
-    version = rotate_master_key(settings.master_key_file)
-    keyring = open_keyring(settings)
-    with command_session(settings) as session:
-        count = rewrap_person_keys(session, keyring)
-    emit({"master_key_version": version, "person_keys_rewrapped": count})
+    try:
+        version = add_master_key_version(settings)
+        keyring = open_keyring(settings)
+        with command_session(settings) as session:
+            counts = rewrap_every_key(session, keyring)
+    except CryptoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    emit({"master_key_version": version, **counts})
+
+
+@main.command("migrate-key-provider")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    help="pkcs11:/path/to/module.so?token=LABEL (the user PIN in LOCKER_PKCS11_PIN_FILE)",
+)
+def migrate_key_provider_command(target: str) -> None:
+    """Move the master keys from the key file into a PKCS#11 token: a master key generated
+    in the token, the audit and erasure keys copied beside it, every wrapped key rewrapped
+    by the token. Resumable; then restart with LOCKER_KEY_PROVIDER set to the same value.
+    Docs: docs/operations.md ("Master keys in an HSM")."""
+    settings = command_settings()
+    try:
+        location = parse_key_provider(target, os.environ.get("LOCKER_PKCS11_PIN_FILE", ""))
+        if location is None:
+            raise click.UsageError("--to must name a pkcs11: token")
+        handover = prepare_token_from_key_file(settings, location)
+        with command_session(settings) as session:
+            counts = rewrap_every_key(session, handover.target, handover.source)
+    except (CryptoError, LockerError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    emit(
+        {
+            "key_provider": str(location),
+            "master_key_version": handover.target.current_version(),
+            "erasure_keys_copied": handover.erasure_keys_copied,
+            **counts,
+        }
+    )
 
 
 DEMO_ORG = "Association Démo"

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, KeyProviderUnavailable
 from locker.documents import UnsupportedType
 from locker.errors import (
     AlreadyExists,
@@ -188,6 +188,12 @@ def _database_down(_error: OperationalError) -> Response:
     return error_response("database_unavailable", 503)
 
 
+def _key_provider_down(_error: KeyProviderUnavailable) -> Response:
+    # The token does not answer: nothing is damaged, the service is (briefly) unavailable.
+    log.error("key provider unavailable")
+    return error_response("key_provider_unavailable", 503)
+
+
 def _crypto_error(_error: CryptoError) -> Response:
     log.error("cryptographic check failed")
     return error_response("document_damaged", 502)
@@ -217,5 +223,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ClientDisconnected, _cut_short)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(KeyProviderUnavailable, _key_provider_down)
     app.register_error_handler(CryptoError, _crypto_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -178,6 +178,9 @@ MESSAGES = {
     "database_unavailable": _l(
         "Le service est momentanément indisponible. Réessayez dans quelques minutes."
     ),
+    "key_provider_unavailable": _l(
+        "Le service est momentanément indisponible. Réessayez dans quelques minutes."
+    ),
     "method_not_allowed": _l("Cette action n'est pas possible ici."),
     "invalid_text": _l(
         "Le texte envoyé contient des caractères invalides. Corrigez-le et réessayez."

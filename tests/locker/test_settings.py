@@ -77,3 +77,80 @@ def test_sandbox_user_by_name_or_number(tmp_path: Path) -> None:
     assert load_settings(env, create=True).sandbox_user is None
     assert load_settings({**env, "LOCKER_SANDBOX_USER": "nobody"}).sandbox_user == "nobody"
     assert load_settings({**env, "LOCKER_SANDBOX_USER": "40123"}).sandbox_user == "40123"
+
+
+# -- LOCKER_KEY_PROVIDER ------------------------------------------------------------------
+
+MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+@pytest.fixture
+def pin_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pin"
+    path.write_text("1234\n")
+    return path
+
+
+@pytest.mark.parametrize("value", [None, "", "file", " file "])
+def test_the_key_file_is_the_default_provider(tmp_path: Path, value: str | None) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path)}
+    if value is not None:
+        env["LOCKER_KEY_PROVIDER"] = value
+    assert load_settings(env, create=True).pkcs11 is None
+
+
+def test_a_pkcs11_provider_names_module_token_and_pin_file(tmp_path: Path, pin_file: Path) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path),
+        "LOCKER_KEY_PROVIDER": f"pkcs11:{tmp_path / 'module.so'}?token=locker%20prod",
+        "LOCKER_PKCS11_PIN_FILE": str(pin_file),
+    }
+    (tmp_path / "module.so").write_bytes(b"")
+    token = load_settings(env, create=True).pkcs11
+    assert token is not None
+    assert (token.module, token.token_label, token.pin_file) == (
+        tmp_path / "module.so",
+        "locker prod",
+        pin_file,
+    )
+    assert str(token) == f"pkcs11:{tmp_path / 'module.so'}?token=locker prod"
+
+
+@pytest.mark.parametrize(
+    ("value", "pin", "named"),
+    [
+        ("kms:arn", True, "LOCKER_KEY_PROVIDER"),
+        ("pkcs11", True, "LOCKER_KEY_PROVIDER"),
+        ("pkcs11:?token=x", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?token=", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?label=x", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?token=x&token=y", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?token=x&pin=1234", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?token={'x' * 33}", True, "LOCKER_KEY_PROVIDER"),
+        ("pkcs11:libsofthsm2.so?token=x", True, "LOCKER_KEY_PROVIDER"),
+        ("pkcs11:/no/such/module.so?token=x", True, "LOCKER_KEY_PROVIDER"),
+        (f"pkcs11:{MODULE}?token=x", False, "LOCKER_PKCS11_PIN_FILE"),
+    ],
+)
+def test_bad_key_providers_name_the_variable(
+    tmp_path: Path, pin_file: Path, value: str, pin: bool, named: str
+) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path), "LOCKER_KEY_PROVIDER": value}
+    if pin:
+        env["LOCKER_PKCS11_PIN_FILE"] = str(pin_file)
+    if "module.so" not in value and not Path(MODULE).is_file():
+        env["LOCKER_KEY_PROVIDER"] = value.replace(MODULE, str(pin_file))  # any existing file
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env, create=True)
+    assert named in str(caught.value)
+
+
+def test_a_missing_pin_file_is_named(tmp_path: Path, pin_file: Path) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path),
+        "LOCKER_KEY_PROVIDER": f"pkcs11:{pin_file}?token=x",
+        "LOCKER_PKCS11_PIN_FILE": str(tmp_path / "nowhere"),
+    }
+    with pytest.raises(ConfigurationError, match=r"LOCKER_PKCS11_PIN_FILE .*nowhere"):
+        load_settings(env, create=True)
