@@ -50,6 +50,7 @@ class Action(StrEnum):
     MEMBER_REMOVE = "member:remove"
     NOTICE_LIST = "notice:list"
     ORGANIZATION_INCLUSION = "organization:inclusion"
+    ORGANIZATION_SIRET = "organization:siret"
     ORGANIZATION_STAFF = "organization:staff"
     PERSON_CREATE = "person:create"
     PERSON_DEPOSIT = "person:deposit"
