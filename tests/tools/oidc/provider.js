@@ -46,11 +46,15 @@ const configuration = {
     { ...client, client_id: 'locker-hs256', id_token_signed_response_alg: 'HS256' },
   ],
   jwks: { keys: [signing] },
+  // HS256 offered too (for the client above): the service must still refuse it.
+  enabledJWA: { idTokenSigningAlgValues: ['RS256', 'HS256'] },
   cookies: { keys: ['test-cookie-key-not-a-secret'] },
   pkce: { required: () => true },
   scopes: ['openid', 'email', 'given_name', 'usual_name', 'siret', 'uid'],
   claims: {
     openid: ['sub'],
+    // Returned when asked for by name (claims parameter), as ProConnect does.
+    amr: null,
     email: ['email', 'email_verified'],
     given_name: ['given_name'],
     usual_name: ['usual_name'],
@@ -124,7 +128,7 @@ async function interact(ctx) {
   if (details.prompt.name === 'login') {
     if (!next) {
       ctx.status = 409;
-      ctx.body = 'no test account chosen (GET /_test/next first)';
+      ctx.body = `no test account chosen (GET /_test/next first): ${JSON.stringify(details.prompt)}`;
       return;
     }
     result = { login: { accountId: next.sub, acr: next.acr, amr: next.amr } };
@@ -139,9 +143,8 @@ async function interact(ctx) {
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
     result = { consent: { grantId: await grant.save() } };
   }
-  await provider.interactionFinished(ctx.req, ctx.res, result, {
-    mergeWithLastSubmission: false,
-  });
+  // Merged with the login's result: prompt=login stays answered for the consent's return.
+  await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
 }
 
 provider.listen(Number(port), '127.0.0.1', () => {
