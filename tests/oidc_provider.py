@@ -90,7 +90,7 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdPr
     port = _free_port()
     log = tmp_path_factory.mktemp("oidc") / "provider.log"
     with log.open("w") as errors:
-        process = subprocess.Popen(  # noqa: S603 (the machine's node, our own script)
+        process = subprocess.Popen(
             [str(node), str(TOOL / "provider.js"), str(port), REDIRECT_URI, POST_LOGOUT_URI],
             stdout=subprocess.PIPE,
             stderr=errors,
