@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -73,36 +74,48 @@ def _form(page_url: str, page: str) -> tuple[str, dict[str, str]]:
     return urljoin(page_url, action.group(1)), {**fields, "logout": "yes"}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port of this machine free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvider]:
-    """The test provider, started once for the session (strict mode: no Node, no run)."""
+@contextmanager
+def running_provider(
+    redirect_uri: str, post_logout_uri: str, log: Path
+) -> Iterator[OpenIdProvider]:
+    """A test provider whose client comes back to these addresses, stopped on exit (strict
+    mode: no Node.js or no package is a failure)."""
     node = shutil.which("node")
     if node is None:
         require_service("Node.js is missing: the ProConnect tests run oidc-provider with it")
     if not (TOOL / "node_modules" / "oidc-provider").is_dir():
         require_service(f"oidc-provider is not installed: npm ci --prefix {TOOL}")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    port = free_port()
     with log.open("w") as errors:
         process = subprocess.Popen(
-            [str(node), str(TOOL / "provider.js"), str(port), REDIRECT_URI, POST_LOGOUT_URI],
+            [str(node), str(TOOL / "provider.js"), str(port), redirect_uri, post_logout_uri],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
         )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("ready "):
-        process.kill()
-        pytest.fail(f"the test OpenID provider did not start: {log.read_text()[:500]}")
-    issuer = line.split()[1]
-    assert urlsplit(issuer).port == port
-    yield OpenIdProvider(issuer=issuer, process=process)
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("ready "):
+            pytest.fail(f"the test OpenID provider did not start: {log.read_text()[:500]}")
+        issuer = line.split()[1]
+        assert urlsplit(issuer).port == port
+        yield OpenIdProvider(issuer=issuer, process=process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvider]:
+    """The test provider of Flask's test client (http://localhost), started once."""
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    with running_provider(REDIRECT_URI, POST_LOGOUT_URI, log) as provider:
+        yield provider

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -314,16 +315,20 @@ def test_signing_out_signs_out_at_proconnect_too(setting: Setting) -> None:
     come_back(client, to_provider_and_back(setting, client, account()))
     assert signed_in(client)
     out = client.post("/sign-out", data={"csrf_token": csrf(client, "/settings")})
-    assert out.status_code == 302
-    target = urlsplit(out.headers["Location"])
-    assert out.headers["Location"].startswith(f"{setting.provider.issuer}/session/end?")
+    assert out.status_code == 200
+    found = re.search(r'href="([^"]+)" id="proconnect-sign-out"', words(out))
+    assert found is not None and found.group(1), words(out)[:500]
+    end_session = found.group(1)
+    assert f'content="0;url={end_session}"' in words(out)  # goes on by itself
+    target = urlsplit(end_session)
+    assert end_session.startswith(f"{setting.provider.issuer}/session/end?")
     asked = parse_qs(target.query)
     assert asked["post_logout_redirect_uri"] == ["http://localhost/sign-out/proconnect"]
     assert asked["id_token_hint"] and asked["state"]
     # Signed out here at once, before the provider answers.
     assert not signed_in(client)
     assert "_session" in setting.browser.cookies  # still signed in at the provider
-    back = setting.provider.follow(setting.browser, out.headers["Location"])
+    back = setting.provider.follow(setting.browser, end_session)
     assert parse_qs(urlsplit(back).query)["state"] == asked["state"]
     landed = come_back(client, back)
     assert landed.status_code == 302 and landed.headers["Location"] == "/sign-in"

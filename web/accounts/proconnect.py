@@ -134,7 +134,10 @@ def callback() -> Any:
 
 
 def end_at_provider(id_token: str) -> Any:
-    """After this service's sign-out: the provider's sign-out, coming back with a state."""
+    """After this service's sign-out: on to the provider's sign-out, coming back with a
+    state. A page that goes on by itself (and a link), not a redirect: the sign-out form's
+    page allows forms to post to this service only (CSP form-action), and browsers hold
+    the redirects that follow a form to that too."""
     client = relying_party()
     if client is None:
         return None
@@ -148,7 +151,7 @@ def end_at_provider(id_token: str) -> Any:
     except LockerError:
         return None
     session[LOGOUT_STATE_KEY] = state
-    return redirect(target)
+    return render_template("proconnect_sign_out.html", target=target)
 
 
 def signed_out() -> Any:
