@@ -25,11 +25,12 @@ from tests.oidc_provider import (
     free_port,
     running_provider,
 )
+from tests.web.test_accessibility import AXE_TAGS, RUN_AXE, axe_source
 from tests.web.test_browser import LIVE_APPS, LiveServer, NewContext, at, browser, new_context
 from tests.web.test_proconnect import SIRET, account
 from web.app import create_app
 
-__all__ = ["browser", "new_context"]  # the fixtures, used by name
+__all__ = ["axe_source", "browser", "new_context"]  # the fixtures, used by name
 
 pytestmark = pytest.mark.browser
 
@@ -93,14 +94,24 @@ def live_server(proconnect_server: ProConnectServer) -> LiveServer:
 
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_sign_in_and_out_with_proconnect_in_a_browser(
-    proconnect_server: ProConnectServer, new_context: NewContext, javascript: bool, tmp_path: Path
+    proconnect_server: ProConnectServer,
+    new_context: NewContext,
+    javascript: bool,
+    tmp_path: Path,
+    axe_source: str,
 ) -> None:
     from playwright.sync_api import expect
 
     server = proconnect_server.server
-    page = new_context(javascript=javascript).new_page()
+    context = new_context(javascript=javascript)
+    page = context.new_page()
     proconnect_server.provider.choose(**account())
     page.goto("/sign-in")
+    if javascript:
+        # The sign-in page with its ProConnect button: no WCAG 2.2 AA violation (axe-core).
+        page.evaluate(axe_source)
+        assert page.evaluate("axe.version")
+        assert page.evaluate(RUN_AXE, AXE_TAGS) == []
     page.get_by_role("link", name="S'identifier avec ProConnect").click()
     # The provider signs the chosen account in at once, and sends the browser back.
     page.wait_for_url(at(server, "/pro"))
