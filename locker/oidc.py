@@ -160,6 +160,14 @@ class RelyingParty:
         return Identity(claims=claims, userinfo=userinfo, id_token=id_token)
 
     def _decode(self, value: str) -> dict[str, Any]:
+        cached = self._keys is not None
+        try:
+            return jwt.decode(value, self.keys(), algorithms=self.algorithms()).claims
+        except (JoseError, ValueError):
+            if not cached:
+                raise OidcError("signature", reason="bad_signature") from None
+        # The provider may have rotated its keys since they were read: read them once more.
+        self._keys = None
         try:
             return jwt.decode(value, self.keys(), algorithms=self.algorithms()).claims
         except (JoseError, ValueError):

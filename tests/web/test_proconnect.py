@@ -253,6 +253,15 @@ def test_the_state_works_once_even_with_a_replayed_cookie(setting: Setting) -> N
     assert "a déjà servi" in words(answer)
 
 
+def test_a_sign_in_cancelled_at_proconnect_signs_nobody_in(setting: Setting) -> None:
+    client = setting.app.test_client()
+    start = client.get("/sign-in/proconnect")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    answer = client.get(f"/sign-in/proconnect/callback?error=access_denied&state={state}")
+    refused(setting, answer, "cancelled", client)
+    assert "a été interrompue" in words(answer)
+
+
 def test_a_callback_without_the_browser_that_left_is_refused(setting: Setting) -> None:
     """Login CSRF: a code and state sent to someone else's browser open nothing there."""
     client = setting.app.test_client()

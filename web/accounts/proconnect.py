@@ -100,7 +100,8 @@ def callback() -> Any:
     code = request.args.get("code")
     try:
         if request.args.get("error") or not code:
-            raise OidcError("the provider sent no code", reason="failed")
+            # The professional cancelled at ProConnect, or it could not sign them in.
+            raise OidcError("the provider sent no code", reason="cancelled")
         if issuer is not None and issuer != client.settings.issuer:
             # RFC 9207: an answer from another provider (a mix-up attack).
             raise OidcError("iss", reason="failed")
@@ -124,7 +125,7 @@ def callback() -> Any:
         reason = str(failure.params.get("reason", "failed"))
         proconnect.refuse(db(), found.clock, reason)
         # The log keeps which check failed; the page says only that it did.
-        return _refused("unreachable" if reason == "unreachable" else "failed")
+        return _refused(reason if reason in {"unreachable", "cancelled"} else "failed")
     except ProConnectRefused as refusal:
         return _refused(str(refusal.params["reason"]))
     db().commit()
