@@ -168,7 +168,9 @@ MESSAGES = {
     "proconnect_unreachable": _l(
         "ProConnect ne répond pas pour le moment. Réessayez dans quelques minutes, ou connectez-vous avec votre mot de passe."
     ),
-    "proconnect_cancelled": _l("La connexion avec ProConnect a été interrompue : vous n'êtes pas connecté. Recommencez, ou connectez-vous avec votre mot de passe."),
+    "proconnect_cancelled": _l(
+        "La connexion avec ProConnect a été interrompue : vous n'êtes pas connecté. Recommencez, ou connectez-vous avec votre mot de passe."
+    ),
     "proconnect_failed": _l(
         "La réponse de ProConnect n'a pas pu être vérifiée : vous n'êtes pas connecté. Recommencez depuis la page de connexion."
     ),
