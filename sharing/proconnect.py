@@ -14,14 +14,14 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from locker import accounts
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
 from locker.errors import ServiceEnded
-from locker.models import Organization, Professional
+from locker.models import AuthSession, Organization, Professional
 from locker.service import closure
 from sharing.errors import ProConnectRefused
 from sharing.models import ProConnectAttempt, ProConnectSignIn
@@ -134,6 +134,7 @@ def sign_in_with_proconnect(
     append_allowed(session, clock, "session:sign_in", reason, accounts.actor_for(professional))
     signed_in = accounts.resolve_session(session, clock, token, "web")
     assert signed_in is not None
+    _forget_ended_sign_ins(session, clock)
     session.add(
         ProConnectSignIn(
             token_hash=signed_in.auth_session.token_hash, id_token=id_token, created_at=clock()
@@ -141,6 +142,17 @@ def sign_in_with_proconnect(
     )
     session.flush()
     return token, signed_in
+
+
+def _forget_ended_sign_ins(session: Session, clock: Clock) -> None:
+    """ID tokens serve only to sign a live session out at the provider: those of sessions
+    ended otherwise (idle, expired, ended everywhere) go with each new sign-in."""
+    live = exists().where(
+        AuthSession.token_hash == ProConnectSignIn.token_hash,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > clock(),
+    )
+    session.execute(delete(ProConnectSignIn).where(~live))
 
 
 def take_id_token(session: Session, signed_in: accounts.SignedIn) -> str | None:

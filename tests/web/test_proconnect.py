@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from locker.models import AuditRecord, AuthSession, Organization, Professional
 from locker.settings import ProConnectSettings, Settings
-from sharing.models import ProConnectAttempt
+from sharing.models import ProConnectAttempt, ProConnectSignIn
 from sharing.organizations import set_siret
 from tests.factories import Clock, new_organization, new_professional
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, oidc_provider
@@ -344,6 +344,19 @@ def test_signing_out_signs_out_at_proconnect_too(setting: Setting) -> None:
     assert "chez ProConnect" in words(client.get("/sign-in"))
     # The provider's own session is over too: its cookie was removed.
     assert "_session" not in setting.browser.cookies
+
+
+def test_the_id_token_of_an_ended_sign_in_is_not_kept(setting: Setting) -> None:
+    first = setting.app.test_client()
+    come_back(first, to_provider_and_back(setting, first, account()))
+    with setting.app.extensions["locker"].session_factory() as session:
+        for row in session.scalars(select(AuthSession)):
+            row.revoked_at = setting.app.extensions["locker"].clock()  # ended, e.g. idle
+        session.commit()
+    second = setting.app.test_client()
+    come_back(second, to_provider_and_back(setting, second, account()))
+    with setting.app.extensions["locker"].session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProConnectSignIn)) == 1
 
 
 def test_proconnect_is_off_until_configured(app: Flask) -> None:
