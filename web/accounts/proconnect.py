@@ -10,8 +10,17 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session
-from flask import url_for as flask_url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from locker.errors import LockerError
 from locker.oidc import OidcError, RelyingParty
@@ -44,7 +53,7 @@ def relying_party() -> RelyingParty | None:
 
 def _url(setting: str, endpoint: str) -> str:
     # The URI registered at ProConnect, or this request's own address for the page.
-    return setting or flask_url_for(endpoint, _external=True)
+    return setting or url_for(endpoint, _external=True)
 
 
 def _relying_party_or_404() -> RelyingParty:
@@ -131,7 +140,7 @@ def callback() -> Any:
     db().commit()
     sign_in_browser(token, signed_in)
     # Without a second factor at ProConnect, the TOTP code's page comes next.
-    return redirect(flask_url_for("accounts.home"))
+    return redirect(url_for("accounts.home"))
 
 
 def end_at_provider(id_token: str) -> Any:
@@ -162,7 +171,7 @@ def signed_out() -> Any:
     state = request.args.get("state", "")
     if web_user() is None and isinstance(expected, str) and secrets.compare_digest(expected, state):
         flash(message("proconnect_signed_out"), "info")
-    return redirect(flask_url_for("accounts.sign_in"))
+    return redirect(url_for("accounts.sign_in"))
 
 
 def register(pages: Blueprint) -> None:
