@@ -53,6 +53,7 @@ class Action(StrEnum):
     ORGANIZATION_SIRET = "organization:siret"
     ORGANIZATION_STAFF = "organization:staff"
     PERSON_CREATE = "person:create"
+    PROCONNECT_UNLINK = "proconnect:unlink"
     PERSON_DEPOSIT = "person:deposit"
     PERSON_DESK = "person:desk"
     PERSON_EXPORT = "person:export"

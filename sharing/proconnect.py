@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from locker import accounts
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
-from locker.errors import ServiceEnded
+from locker.errors import NotFound, ServiceEnded
 from locker.models import AuthSession, Organization, Professional
 from locker.service import closure
+from sharing.decisions import Action
 from sharing.errors import ProConnectRefused
 from sharing.models import ProConnectAttempt, ProConnectSignIn
 
@@ -164,3 +165,18 @@ def take_id_token(session: Session, signed_in: accounts.SignedIn) -> str | None:
     session.delete(found)
     session.flush()
     return found.id_token
+
+
+def unlink_proconnect(session: Session, clock: Clock, professional_id: str) -> None:
+    """The operator's act when a professional's ProConnect account changed: the link to the
+    old one removed (the next ProConnect sign-in links the new one), every sign-in of theirs
+    ended; recorded; the caller commits."""
+    professional = session.get(Professional, professional_id) if professional_id else None
+    if professional is None:
+        raise NotFound("professional")
+    professional.proconnect_sub = None
+    accounts.end_all_sessions(session, clock, professional)
+    append_allowed(
+        session, clock, Action.PROCONNECT_UNLINK, f"professional:{professional_id}", Actor.system()
+    )
+    session.flush()

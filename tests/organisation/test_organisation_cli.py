@@ -74,3 +74,20 @@ def test_set_an_organisation_siret_from_the_command_line(tmp_path: Path) -> None
     cleared = run(env, "set-org-siret", org["id"], "--clear")
     assert json.loads(cleared.stdout) == {"id": org["id"], "siret": None}
     assert run(env, "set-org-siret", org["id"]).returncode != 0  # a SIRET or --clear
+    pro = run(
+        env,
+        "create-professional",
+        "--org",
+        org["id"],
+        "--email",
+        "camille@tilleuls.example",
+        "--name",
+        "Camille",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    pro_id = json.loads(pro.stdout)["id"]
+    unlinked = run(env, "unlink-proconnect", pro_id)
+    assert json.loads(unlinked.stdout) == {"id": pro_id, "proconnect": "unlinked"}
+    missing = run(env, "unlink-proconnect", "0" * 36)
+    assert missing.returncode == 1 and "not_found" in missing.stderr

@@ -21,6 +21,7 @@ from locker.models import AuditRecord, AuthSession, Organization, Professional
 from locker.settings import ProConnectSettings, Settings
 from sharing.models import ProConnectAttempt, ProConnectSignIn
 from sharing.organizations import set_siret
+from sharing.proconnect import unlink_proconnect
 from tests.factories import Clock, new_organization, new_professional
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, oidc_provider
 from tests.web.test_pages import csrf
@@ -317,6 +318,21 @@ def test_a_deactivated_or_relinked_professional_is_refused(setting: Setting) -> 
         "deactivated",
         again,
     )
+
+
+def test_the_operator_unlinks_an_old_proconnect_account(setting: Setting) -> None:
+    first = setting.app.test_client()
+    assert come_back(first, to_provider_and_back(setting, first, account())).status_code == 302
+    with setting.app.extensions["locker"].session_factory() as session:
+        unlink_proconnect(session, setting.app.extensions["locker"].clock, setting.pro_id)
+        session.commit()
+    assert not signed_in(first)  # every sign-in of theirs ended
+    again = setting.app.test_client()
+    answer = come_back(again, to_provider_and_back(setting, again, account(sub="pc-new")))
+    assert answer.status_code == 302 and signed_in(again)
+    with setting.app.extensions["locker"].session_factory() as session:
+        pro = session.get(Professional, setting.pro_id)
+        assert pro is not None and pro.proconnect_sub == "pc-new"
 
 
 def test_signing_out_signs_out_at_proconnect_too(setting: Setting) -> None:
