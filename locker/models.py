@@ -72,6 +72,9 @@ class Organization(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # Its establishment number (SIRET, 14 digits): a ProConnect sign-in names it, and a
+    # professional is let in only by the organisation whose SIRET the provider asserts.
+    siret: Mapped[str | None] = mapped_column(String(14), unique=True, default=None)
 
 
 class Professional(Base):
@@ -88,6 +91,9 @@ class Professional(Base):
     disabled_at: Mapped[datetime | None]
     # The interface language chosen (a BCP 47 code); the browser's own choice when None.
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The ProConnect account (`sub`) first matched to this professional: a later sign-in
+    # with the same e-mail but another ProConnect account is refused.
+    proconnect_sub: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
 
 
 class Person(Base):

@@ -18,6 +18,21 @@ MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class ProConnectSettings:
+    """How the service signs professionals in through ProConnect (OpenID Connect)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    # The `acr` values the service accepts (any one of them), the first one asked for.
+    acr_values: tuple[str, ...]
+    # Where the provider sends the browser back; empty: derived from the request.
+    redirect_uri: str = ""
+    # Where the provider sends the browser after signing out there; empty: derived too.
+    post_logout_redirect_uri: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Validated configuration; every field has a working embedded default."""
 
@@ -73,6 +88,8 @@ class Settings:
     # LOCKER_KEY_PROVIDER: None for the local key file (the default), else the PKCS#11
     # token holding the master keys.
     pkcs11: TokenLocation | None = None
+    # ProConnect (docs/proconnect.md): off while the issuer is empty.
+    proconnect: ProConnectSettings | None = None
 
     @property
     def embedded(self) -> bool:
@@ -222,6 +239,49 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         pkcs11=parse_key_provider(
             env.get("LOCKER_KEY_PROVIDER", ""), env.get("LOCKER_PKCS11_PIN_FILE", "")
         ),
+        proconnect=_proconnect(env),
+    )
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str:
+    url = env.get(name, "").strip()
+    parts = urlsplit(url)
+    # Plain HTTP only to this machine (a test provider); anything else goes over TLS.
+    local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if url and not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ConfigurationError(f"{name} must be an https:// URL")
+    return url.rstrip("/") if name == "LOCKER_PROCONNECT_ISSUER" else url
+
+
+def _proconnect(env: Mapping[str, str]) -> ProConnectSettings | None:
+    issuer = _http_url(env, "LOCKER_PROCONNECT_ISSUER")
+    if not issuer:
+        return None
+    client_id = env.get("LOCKER_PROCONNECT_CLIENT_ID", "").strip()
+    secret = env.get("LOCKER_PROCONNECT_CLIENT_SECRET", "").strip()
+    secret_file = env.get("LOCKER_PROCONNECT_CLIENT_SECRET_FILE", "").strip()
+    if secret_file and not secret:
+        try:
+            secret = Path(secret_file).read_text().strip()
+        except OSError as error:
+            raise ConfigurationError(
+                f"LOCKER_PROCONNECT_CLIENT_SECRET_FILE cannot be read: {error.strerror}"
+            ) from None
+    if not client_id or not secret:
+        raise ConfigurationError(
+            "LOCKER_PROCONNECT_ISSUER is set: LOCKER_PROCONNECT_CLIENT_ID and "
+            "LOCKER_PROCONNECT_CLIENT_SECRET (or _FILE) are required too"
+        )
+    acr = tuple(env.get("LOCKER_PROCONNECT_ACR", "eidas1").replace(",", " ").split())
+    if not acr:
+        raise ConfigurationError("LOCKER_PROCONNECT_ACR must name at least one acr value")
+    return ProConnectSettings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=secret,
+        acr_values=acr,
+        redirect_uri=_http_url(env, "LOCKER_PROCONNECT_REDIRECT_URI"),
+        post_logout_redirect_uri=_http_url(env, "LOCKER_PROCONNECT_POST_LOGOUT_REDIRECT_URI"),
     )
 
 

@@ -30,8 +30,10 @@ if [ "$MODE" = test ]; then
   apt_install "the tests' PostgreSQL and Redis" postgresql redis-server
   apt_install "the tests' tools" curl
   apt_install "the tests' PKCS#11 token (master keys in an HSM)" softhsm2
-  # npm fetches axe-core, the accessibility checker the browser tests inject into each page.
-  command -v npm >/dev/null || apt_install "the tests' accessibility checker (axe-core)" npm
+  # npm fetches axe-core, the accessibility checker the browser tests inject into each page,
+  # and oidc-provider, run by Node.js as the ProConnect tests' OpenID provider.
+  command -v npm >/dev/null || apt_install "the tests' accessibility checker and OpenID provider" npm
+  command -v node >/dev/null || apt_install "the tests' OpenID provider (oidc-provider)" nodejs
 fi
 
 PY=${PYTHON:-python3}
@@ -61,15 +63,17 @@ if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 if [ "$MODE" = test ]; then
-  # axe-core at the version pinned in tests/tools/axe/package-lock.json, into its
-  # node_modules (git-ignored); again whenever the lock file changes.
-  AXE=tests/tools/axe
-  if [ ! -e "$AXE/node_modules/.package-lock.json" ] \
-    || [ "$AXE/package-lock.json" -nt "$AXE/node_modules/.package-lock.json" ]; then
-    if command -v npm >/dev/null; then
-      npm ci --prefix "$AXE" --ignore-scripts --no-audit --no-fund --loglevel=error
-    else
-      echo "npm is missing: the accessibility tests need axe-core (npm ci --prefix $AXE)" >&2
+  # axe-core (the accessibility checker) and oidc-provider (the OpenID provider the
+  # ProConnect tests start) at the versions pinned in each package-lock.json, into their
+  # node_modules (git-ignored); again whenever a lock file changes.
+  for TOOL in tests/tools/axe tests/tools/oidc; do
+    if [ ! -e "$TOOL/node_modules/.package-lock.json" ] \
+      || [ "$TOOL/package-lock.json" -nt "$TOOL/node_modules/.package-lock.json" ]; then
+      if command -v npm >/dev/null; then
+        npm ci --prefix "$TOOL" --ignore-scripts --no-audit --no-fund --loglevel=error
+      else
+        echo "npm is missing: the tests need $TOOL (npm ci --prefix $TOOL)" >&2
+      fi
     fi
-  fi
+  done
 fi

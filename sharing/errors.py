@@ -136,3 +136,10 @@ class NoSuccessor(SharingError):
     organisation (or is no longer)."""
 
     code = "no_successor"
+
+
+class ProConnectRefused(SharingError):
+    """A ProConnect sign-in that matches no professional of this service, or not well
+    enough; `reason` says why (the words in web/i18n.py), and the log keeps it."""
+
+    code = "proconnect_refused"

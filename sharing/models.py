@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from locker.models import Base, new_id
@@ -254,3 +254,32 @@ class BackupCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class ProConnectAttempt(Base):
+    """A ProConnect sign-in under way: what the callback needs, found by the state's hash
+    and deleted when it comes back (the state is single use, whatever the browser replays).
+
+    The PKCE verifier and the nonce are useless without the code the provider gives the
+    browser, and the row lives a few minutes at most.
+    """
+
+    __tablename__ = "proconnect_attempts"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProConnectSignIn(Base):
+    """The ID token behind a sign-in made through ProConnect, kept for signing out at the
+    provider too (`id_token_hint`); deleted when that sign-out starts."""
+
+    __tablename__ = "proconnect_sign_ins"
+
+    token_hash: Mapped[str] = mapped_column(
+        ForeignKey("auth_sessions.token_hash", ondelete="CASCADE"), primary_key=True
+    )
+    id_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

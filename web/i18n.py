@@ -139,6 +139,42 @@ MESSAGES = {
     "invalid_input": _l("Une information n'est pas valable : {field}."),
     "already_exists": _l("Ce nom est déjà pris : {field}."),
     "bad_credentials": _l("Identifiant ou mot de passe incorrect."),
+    # A ProConnect sign-in refused (sharing/proconnect.py, locker/oidc.py): no account is
+    # ever created by it, so each message says who can help.
+    "proconnect_weak_acr": _l(
+        "ProConnect n'a pas confirmé votre identité au niveau de sécurité que ce service demande. Connectez-vous chez ProConnect avec un moyen plus sûr, ou ici avec votre mot de passe et votre code."
+    ),
+    "proconnect_unverified_email": _l(
+        "Votre adresse e-mail n'est pas vérifiée chez ProConnect. Faites-la vérifier chez ProConnect, ou connectez-vous ici avec votre mot de passe."
+    ),
+    "proconnect_unknown_organisation": _l(
+        "Votre structure (son numéro SIRET) n'est pas inscrite sur ce service. Demandez à l'équipe qui gère le service de l'enregistrer."
+    ),
+    "proconnect_unknown_email": _l(
+        "Aucun compte professionnel de ce service n'a cette adresse e-mail. Aucun compte n'est créé automatiquement : demandez-en un au gestionnaire de votre structure."
+    ),
+    "proconnect_other_organisation": _l(
+        "Votre compte sur ce service appartient à une autre structure que celle indiquée par ProConnect. Demandez au gestionnaire de votre structure de vérifier votre compte."
+    ),
+    "proconnect_deactivated": _l(
+        "Ce compte professionnel a été désactivé. Adressez-vous au gestionnaire de votre structure."
+    ),
+    "proconnect_other_account": _l(
+        "Ce compte professionnel est déjà relié à un autre compte ProConnect. Adressez-vous à l'équipe qui gère le service."
+    ),
+    "proconnect_expired": _l(
+        "Cette connexion avec ProConnect a expiré ou a déjà servi. Recommencez depuis la page de connexion."
+    ),
+    "proconnect_unreachable": _l(
+        "ProConnect ne répond pas pour le moment. Réessayez dans quelques minutes, ou connectez-vous avec votre mot de passe."
+    ),
+    "proconnect_cancelled": _l(
+        "La connexion avec ProConnect a été interrompue : vous n'êtes pas connecté. Recommencez, ou connectez-vous avec votre mot de passe."
+    ),
+    "proconnect_failed": _l(
+        "La réponse de ProConnect n'a pas pu être vérifiée : vous n'êtes pas connecté. Recommencez depuis la page de connexion."
+    ),
+    "proconnect_signed_out": _l("Vous êtes déconnecté, ici et chez ProConnect."),
     "unauthorized": _l("Connectez-vous pour continuer."),
     "forbidden": _l("Vous ne pouvez pas faire cela."),
     "last_org_admin": _l(

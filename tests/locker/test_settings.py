@@ -154,3 +154,61 @@ def test_a_missing_pin_file_is_named(tmp_path: Path, pin_file: Path) -> None:
     }
     with pytest.raises(ConfigurationError, match=r"LOCKER_PKCS11_PIN_FILE .*nowhere"):
         load_settings(env, create=True)
+
+
+def test_proconnect_is_off_unless_its_issuer_is_set(tmp_path: Path) -> None:
+    base = {"LOCKER_DATA_DIR": str(tmp_path / "var")}
+    assert load_settings(base, create=True).proconnect is None
+    secret = tmp_path / "proconnect-secret"
+    secret.write_text("from-a-file\n")
+    on = load_settings(
+        {
+            **base,
+            "LOCKER_PROCONNECT_ISSUER": "https://auth.agentconnect.gouv.fr/api/v2/",
+            "LOCKER_PROCONNECT_CLIENT_ID": "locker",
+            "LOCKER_PROCONNECT_CLIENT_SECRET_FILE": str(secret),
+            "LOCKER_PROCONNECT_ACR": "eidas2, eidas3",
+        }
+    ).proconnect
+    assert on is not None
+    assert on.issuer == "https://auth.agentconnect.gouv.fr/api/v2"
+    assert on.client_secret == "from-a-file"
+    assert on.acr_values == ("eidas2", "eidas3")
+    assert on.redirect_uri == ""  # derived from each request
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"LOCKER_PROCONNECT_CLIENT_SECRET": "s"}, "LOCKER_PROCONNECT_CLIENT_ID"),
+        ({"LOCKER_PROCONNECT_CLIENT_ID": "locker"}, "LOCKER_PROCONNECT_CLIENT_SECRET"),
+        (
+            {"LOCKER_PROCONNECT_CLIENT_ID": "c", "LOCKER_PROCONNECT_CLIENT_SECRET_FILE": "/nope"},
+            "LOCKER_PROCONNECT_CLIENT_SECRET_FILE",
+        ),
+        (
+            {"LOCKER_PROCONNECT_CLIENT_ID": "c", "LOCKER_PROCONNECT_CLIENT_SECRET": "s"}
+            | {"LOCKER_PROCONNECT_REDIRECT_URI": "http://example.org/cb"},
+            "LOCKER_PROCONNECT_REDIRECT_URI",
+        ),
+    ],
+)
+def test_proconnect_settings_are_complete_or_named(
+    tmp_path: Path, extra: dict[str, str], named: str
+) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path / "var"),
+        "LOCKER_PROCONNECT_ISSUER": "https://proconnect.example",
+        **extra,
+    }
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings(env, create=True)
+
+
+def test_proconnect_issuer_over_plain_http_only_on_this_machine(tmp_path: Path) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path / "var"),
+        "LOCKER_PROCONNECT_ISSUER": "http://op.example",
+    }
+    with pytest.raises(ConfigurationError, match="LOCKER_PROCONNECT_ISSUER"):
+        load_settings(env, create=True)

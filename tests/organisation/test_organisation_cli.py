@@ -56,3 +56,38 @@ def test_invite_then_deactivate_from_the_command_line(tmp_path: Path) -> None:
     assert json.loads(off.stdout) == {"id": invited["id"], "deactivated": True}
     missing = run(env, "deactivate-professional", "00000000-0000-4000-8000-000000000000")
     assert missing.returncode == 1
+
+
+def test_set_an_organisation_siret_from_the_command_line(tmp_path: Path) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path / "var")}
+    assert run(env, "init").returncode == 0
+    org = json.loads(run(env, "create-org", "CHRS Les Tilleuls").stdout)
+    other = json.loads(run(env, "create-org", "CCAS").stdout)
+    made = run(env, "set-org-siret", org["id"], "732 829 320 00074")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout) == {"id": org["id"], "siret": "73282932000074"}
+    # Two organisations never share one; a wrong check digit is refused.
+    taken = run(env, "set-org-siret", other["id"], "73282932000074")
+    assert taken.returncode == 1 and "already_exists" in taken.stderr
+    wrong = run(env, "set-org-siret", other["id"], "73282932000075")
+    assert wrong.returncode == 1 and "invalid_input" in wrong.stderr
+    cleared = run(env, "set-org-siret", org["id"], "--clear")
+    assert json.loads(cleared.stdout) == {"id": org["id"], "siret": None}
+    assert run(env, "set-org-siret", org["id"]).returncode != 0  # a SIRET or --clear
+    pro = run(
+        env,
+        "create-professional",
+        "--org",
+        org["id"],
+        "--email",
+        "camille@tilleuls.example",
+        "--name",
+        "Camille",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    pro_id = json.loads(pro.stdout)["id"]
+    unlinked = run(env, "unlink-proconnect", pro_id)
+    assert json.loads(unlinked.stdout) == {"id": pro_id, "proconnect": "unlinked"}
+    missing = run(env, "unlink-proconnect", "0" * 36)
+    assert missing.returncode == 1 and "not_found" in missing.stderr

@@ -431,6 +431,11 @@ PAGES: dict[tuple[str, str], Row] = {
     ("GET", "/metrics"): Row(rule(AUTH, 200, anon=200)),
     ("GET", "/sign-in"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/sign-in"): Row(rule(AUTH, 401, anon=401), form=lambda c: {}),
+    # ProConnect's pages: off here (LOCKER_PROCONNECT_ISSUER unset), so missing for all;
+    # tests/web/test_proconnect.py walks them with a provider.
+    ("GET", "/sign-in/proconnect"): Row(rule(AUTH, 404, anon=404)),
+    ("GET", "/sign-in/proconnect/callback"): Row(rule(AUTH, 404, anon=404)),
+    ("GET", "/sign-out/proconnect"): Row(rule(AUTH, 404, anon=404)),
     ("POST", "/sign-out"): Row(rule(AUTH, 302, **P), form=lambda c: {}, fresh_token=True),
     ("GET", "/settings"): Row(rule(AUTH, 200, **P)),
     # Everything at once, and only one's own: a professional has no locker to take.
@@ -793,6 +798,9 @@ OPEN_PENDING_API = {
 OPEN_PENDING_PAGES = {
     ("GET", "/sign-in"): 200,
     ("POST", "/sign-in"): 401,
+    ("GET", "/sign-in/proconnect"): 404,  # off here, open before the factor when on
+    ("GET", "/sign-in/proconnect/callback"): 404,
+    ("GET", "/sign-out/proconnect"): 404,
     ("POST", "/sign-out"): 302,
     ("GET", "/sign-in/code"): 200,
     ("POST", "/sign-in/code"): 401,

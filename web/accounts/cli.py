@@ -6,6 +6,7 @@ import click
 
 from locker import accounts
 from locker.actors import utc_now
+from sharing.proconnect import unlink_proconnect
 from sharing.second_factor import reset_second_factor
 from web.app import open_keyring
 from web.commands import command_session, command_settings, emit, read_password
@@ -88,4 +89,15 @@ def reset_factor(professional_id: str) -> None:
     emit({"id": professional_id, "second_factor": "reset"})
 
 
-commands = [create_org, create_professional, create_person, reset_factor]
+@click.command("unlink-proconnect")
+@click.argument("professional_id")
+def unlink_proconnect_account(professional_id: str) -> None:
+    """A professional's ProConnect account changed (a ProConnect sign-in is refused as
+    "another ProConnect account"): forget the old link and end their sign-ins (recorded);
+    their next ProConnect sign-in links the new account. Check who asks first."""
+    with command_session(command_settings()) as session:
+        unlink_proconnect(session, utc_now, professional_id)
+    emit({"id": professional_id, "proconnect": "unlinked"})
+
+
+commands = [create_org, create_professional, create_person, reset_factor, unlink_proconnect_account]

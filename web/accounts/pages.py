@@ -25,8 +25,10 @@ from sharing.accounts import (
     create_person_with_card,
     may_create_persons,
 )
+from sharing.proconnect import take_id_token
 from sharing.second_factor import factor_pending, is_enrolled
 from web.accounts import INFORMATION_VERSION
+from web.accounts import proconnect as proconnect_pages
 from web.accounts import second_factor as second_factor_pages
 from web.accounts.closure import close_account
 from web.accounts.second_factor import OPEN_BEFORE_SECOND_FACTOR, local
@@ -67,8 +69,10 @@ pages_for_signed_in(
     "accounts.accessibility",
     "accounts.information",
     "accounts.privacy",
+    *proconnect_pages.OPEN_ENDPOINTS,
 )
 second_factor_pages.register(pages)
+proconnect_pages.register(pages)
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(
@@ -250,9 +254,15 @@ def sign_out() -> Any:
     form = ConfirmForm()
     user = web_user()
     if form.validate_on_submit() and user is not None:
+        id_token = take_id_token(db(), user.signed_in)
         accounts.sign_out(db(), services().clock, user.token, user.actor)
         db().commit()
         sign_out_browser()
+        # Signed in through ProConnect: signed out there too, or the next person at this
+        # desk would be let back in by the provider's own session.
+        onward = proconnect_pages.end_at_provider(id_token) if id_token else None
+        if onward is not None:
+            return onward
     return redirect(url_for("accounts.sign_in"))
 
 

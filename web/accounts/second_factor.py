@@ -38,6 +38,9 @@ OPEN_BEFORE_SECOND_FACTOR = frozenset(
         "accounts.accessibility",
         "accounts.information",
         "accounts.privacy",
+        "accounts.proconnect_start",
+        "accounts.proconnect_callback",
+        "accounts.proconnect_signed_out",
     }
 )
 

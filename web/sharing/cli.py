@@ -1,12 +1,13 @@
-"""`locker set-org-inclusion` and `locker set-org-auditing`: the operator says which
-organisations do digital inclusion (helpers) and which one audits the service (auditors)."""
+"""`locker set-org-inclusion`, `set-org-auditing` and `set-org-siret`: the operator says
+which organisations do digital inclusion (helpers), which one audits the service
+(auditors), and each one's SIRET (ProConnect sign-in)."""
 
 from __future__ import annotations
 
 import click
 
 from locker.actors import utc_now
-from sharing.organizations import set_audits_service, set_digital_inclusion
+from sharing.organizations import set_audits_service, set_digital_inclusion, set_siret
 from web.commands import command_session, command_settings, emit
 
 
@@ -32,4 +33,18 @@ def set_org_auditing(org_id: str, on: bool) -> None:
     emit({"id": org_id, "audits_service": on})
 
 
-commands = [set_org_inclusion, set_org_auditing]
+@click.command("set-org-siret")
+@click.argument("org_id")
+@click.argument("siret", required=False)
+@click.option("--clear", is_flag=True, help="remove the organisation's SIRET")
+def set_org_siret(org_id: str, siret: str | None, clear: bool) -> None:
+    """Record an organisation's SIRET (14 digits, checked): its professionals may then sign
+    in with ProConnect (docs/proconnect.md). --clear removes it."""
+    if (siret is None) != clear:
+        raise click.UsageError("give a SIRET, or --clear")
+    with command_session(command_settings()) as session:
+        set_siret(session, utc_now, organization_id=org_id, siret=None if clear else siret)
+    emit({"id": org_id, "siret": None if clear else "".join((siret or "").split())})
+
+
+commands = [set_org_inclusion, set_org_auditing, set_org_siret]
