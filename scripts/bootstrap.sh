@@ -29,6 +29,7 @@ if [ "$MODE" = test ]; then
   apt_install "the tests' browser" chromium chromium-driver
   apt_install "the tests' PostgreSQL and Redis" postgresql redis-server
   apt_install "the tests' tools" curl
+  apt_install "the tests' reverse proxy (deploy/nginx.conf)" nginx
   # npm fetches axe-core, the accessibility checker the browser tests inject into each page.
   command -v npm >/dev/null || apt_install "the tests' accessibility checker (axe-core)" npm
 fi
