@@ -142,12 +142,9 @@ def _wait_until_alive(endpoint: Endpoint, process: subprocess.Popen[bytes], log:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
+    # gunicorn lets requests in flight finish (graceful_timeout, 30 s); nginx stops at once.
     process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    process.wait(timeout=60)
 
 
 @dataclass
