@@ -10,6 +10,7 @@ import http.client
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from cryptography import x509
@@ -116,7 +118,7 @@ def _production_env(settings: Settings, folder: Path, port: int) -> dict[str, st
             "LOCKER_S3_REGION": str(settings.s3_region),
             "LOCKER_MASTER_KEY_FILE": str(settings.master_key_file),
             "LOCKER_AUDIT_WITNESS_DIR": str(settings.audit_witness_dir),
-            "LOCKER_COOKIE_SECURE": "false",
+            "LOCKER_COOKIE_SECURE": "true",
             "LOCKER_PROXY_HOPS": "1",
             "LOCKER_TRUSTED_PROXIES": "127.0.0.1",
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
@@ -267,6 +269,8 @@ def _local_nginx_conf(folder: Path, upstream: int, http_port: int, https_port: i
         "/var/cache/nginx": str(folder),
         "/run/secrets": str(folder),
         "listen 80;": f"listen 127.0.0.1:{http_port};",
+        # Browsers name the port in Referer; on 443 in production, nobody does.
+        "proxy_set_header Host $host;": f"proxy_set_header Host $host:{https_port};",
         "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
         "server app1:8000": f"server 127.0.0.1:{upstream}",
         # Both containers are the one gunicorn here.
@@ -327,6 +331,34 @@ def _slow_bodies(endpoint: Endpoint) -> list[socket.socket]:
         )
         opened.append(slow)
     return opened
+
+
+def _form_sign_in(proxy: Endpoint, referer: str | None) -> Answer:
+    page = proxy.call("GET", "/sign-in")
+    cookie = page.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-locker=") and "Secure" in cookie, cookie
+    found = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body)
+    assert found is not None, page.body[:300]
+    form = urlencode(
+        {"identifier": "alice", "password": PASSWORD, "csrf_token": found.group(1).decode()}
+    )
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": cookie.split(";", 1)[0],
+    }
+    if referer is not None:
+        headers["Referer"] = referer
+    return proxy.call("POST", "/sign-in", form.encode(), headers)
+
+
+@pytest.mark.parametrize("stack", ["postgres-s3"])
+def test_the_app_sees_https_through_the_proxy(nginx: Proxy, world: Actors) -> None:
+    # A form sent over HTTPS must name its page in Referer (Flask-WTF's strict check),
+    # which the app applies only if nginx's X-Forwarded-Proto reached it through gunicorn.
+    assert _form_sign_in(nginx.https, None).status == 400
+    signed_in = _form_sign_in(nginx.https, f"https://127.0.0.1:{nginx.https.port}/sign-in")
+    assert signed_in.status in {302, 303}, signed_in.body[:300]
+    assert signed_in.headers["Set-Cookie"].startswith("__Host-locker=")
 
 
 @pytest.mark.parametrize("stack", ["postgres-s3"])
