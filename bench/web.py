@@ -12,6 +12,7 @@ PostgreSQL is a throwaway database on LOCKER_TEST_PG_URL's server; the store is 
 S3_ENDPOINT (with AWS_* credentials) is set, else a local folder.
 
     .venv/bin/python bench/web.py [--part list|uploads] [--seconds 10] [--rounds 3]
+        [--uploads 50] [--through-nginx]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -46,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import sample  # noqa: E402
 from tests.photos import make_phone_photo  # noqa: E402
+from tests.test_deploy_serve import local_nginx_conf, self_signed  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get(
     "LOCKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -64,9 +67,18 @@ def _free_port() -> int:
 
 
 def _call(
-    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    connection = (
+        http.client.HTTPSConnection("127.0.0.1", port, timeout=300, context=tls)
+        if tls is not None
+        else http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    )
     try:
         connection.request(method, path, body or None, headers=headers or {})
         response = connection.getresponse()
@@ -185,7 +197,14 @@ def sign_in(port: int) -> str:
     return str(json.loads(answer)["token"])
 
 
-def upload(port: int, token: str, person_id: str, data: bytes, filename: str) -> int:
+def upload(
+    port: int,
+    token: str,
+    person_id: str,
+    data: bytes,
+    filename: str,
+    tls: ssl.SSLContext | None = None,
+) -> int:
     boundary = secrets.token_hex(8)
     body = (
         (
@@ -205,6 +224,7 @@ def upload(port: int, token: str, person_id: str, data: bytes, filename: str) ->
             "Authorization": f"Bearer {token}",
             "Content-Type": f"multipart/form-data; boundary={boundary}",
         },
+        tls,
     )
     if status != 201:
         print(f"  upload answered {status}: {answer[:200]!r}")
@@ -329,28 +349,70 @@ def phone_photo(folder: Path) -> bytes:
     return path.read_bytes()
 
 
-def uploads_part(count: int) -> None:
+@dataclass
+class Front:
+    """Where the uploads are sent: gunicorn itself, or nginx (deploy/nginx.conf) before it."""
+
+    port: int
+    tls: ssl.SSLContext | None
+    pid: int | None
+
+
+@contextlib.contextmanager
+def front(upstream: int, through_nginx: bool) -> Iterator[Front]:
+    if not through_nginx:
+        yield Front(upstream, None, None)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    certificate, _ = self_signed(folder)
+    https = _free_port()
+    conf = local_nginx_conf(folder, upstream, _free_port(), https)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen(
+        [nginx, "-p", str(folder), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    tls = ssl.create_default_context(cafile=str(certificate))
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                if _call(https, "GET", "/healthz", tls=tls)[0] == 200:
+                    break
+            time.sleep(0.1)
+        yield Front(https, tls, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def uploads_part(count: int, through_nginx: bool) -> None:
     with tempfile.TemporaryDirectory() as folder, locker_env(Path(folder)) as env:
         photo = phone_photo(Path(folder))
         person_id = new_person(env)
-        with gunicorn(env) as locker:
+        with gunicorn(env) as locker, front(locker.port, through_nginx) as door:
             token = sign_in(locker.port)
-            assert upload(locker.port, token, person_id, photo, "warm-up.jpg") == 201
+
+            def send(name: str) -> int:
+                return upload(door.port, token, person_id, photo, name, door.tls)
+
+            assert send("warm-up.jpg") == 201
             idle = _memory(_tree(locker.process.pid))
             started = time.perf_counter()
-            with PeakMemory(locker.process.pid) as peak, ThreadPoolExecutor(count) as pool:
-                statuses = list(
-                    pool.map(
-                        lambda n: upload(locker.port, token, person_id, photo, f"p{n}.jpg"),
-                        range(count),
-                    )
-                )
+            with contextlib.ExitStack() as sampling:
+                peak = sampling.enter_context(PeakMemory(locker.process.pid))
+                proxy = sampling.enter_context(PeakMemory(door.pid)) if door.pid else None
+                with ThreadPoolExecutor(count) as pool:
+                    statuses = list(pool.map(lambda n: send(f"p{n}.jpg"), range(count)))
             spent = time.perf_counter() - started
     stored = statuses.count(201)
     mib = 1024 * 1024
-    print(
-        f"{count} concurrent uploads of {len(photo) / 1e6:.2f} MB: {stored} stored, {spent:.1f} s"
-    )
+    via = "through nginx" if through_nginx else "straight to gunicorn"
+    print(f"{count} concurrent uploads of {len(photo) / 1e6:.2f} MB {via}: {stored} stored")
+    print(f"in {spent:.1f} s")
+    if proxy is not None:
+        print(f"nginx's peak: RSS {proxy.rss / mib:.0f} MiB, PSS {proxy.pss / mib:.0f} MiB summed")
     print(
         f"service at rest after one upload: RSS {idle[0] / mib:.0f} MiB, "
         f"PSS {idle[1] / mib:.0f} MiB"
@@ -367,11 +429,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs of each, in turns")
     parser.add_argument("--uploads", type=int, default=50, help="uploads sent at once")
+    parser.add_argument("--through-nginx", action="store_true", help="deploy/nginx.conf in front")
     args = parser.parse_args()
     if args.part in (None, "list"):
         list_part(args.seconds, args.rounds)
     if args.part in (None, "uploads"):
-        uploads_part(args.uploads)
+        uploads_part(args.uploads, args.through_nginx)
 
 
 if __name__ == "__main__":

@@ -231,7 +231,7 @@ def test_gunicorn_serves_the_app_with_the_production_settings(
     assert b'locker_uploads_total{outcome="stored"} 1.0' in metrics.body
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
+def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "locker.test")])
     now = datetime.datetime.now(datetime.UTC)
@@ -261,7 +261,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _local_nginx_conf(folder: Path, upstream: int, http_port: int, https_port: int) -> Path:
+def local_nginx_conf(folder: Path, upstream: int, http_port: int, https_port: int) -> Path:
     """deploy/nginx.conf with its container addresses and paths replaced by this test's."""
     text = (DEPLOY / "nginx.conf").read_text()
     replacements = {
@@ -297,9 +297,9 @@ def nginx(gunicorn: Gunicorn, tmp_path: Path) -> Iterator[Proxy]:
         require_service("nginx is not installed (apt-get install nginx)")
     folder = tmp_path / "nginx"
     folder.mkdir()
-    cert, _ = _self_signed(folder)
+    cert, _ = self_signed(folder)
     https, plain = _free_port(), _free_port()
-    conf = _local_nginx_conf(folder, gunicorn.endpoint.port, plain, https)
+    conf = local_nginx_conf(folder, gunicorn.endpoint.port, plain, https)
     log = folder / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
