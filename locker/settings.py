@@ -219,7 +219,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         audit_witness_retain_days=_int(env, "LOCKER_AUDIT_WITNESS_RETAIN_DAYS", 3650, 1, 36500),
         throttle_storage_url=_throttle_storage_url(env),
         proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
-        trusted_proxies=_trusted_proxies(env),
+        trusted_proxies=_trusted_proxies(env, _int(env, "LOCKER_PROXY_HOPS", 0, 0, 5)),
         sandbox_user=_sandbox_user(env),
         operator_name=env.get("LOCKER_OPERATOR_NAME", "").strip()[:200],
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
@@ -263,10 +263,10 @@ def _metrics_token(env: Mapping[str, str]) -> str:
     return token
 
 
-def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+def _trusted_proxies(env: Mapping[str, str], hops: int) -> tuple[str, ...]:
     raw = env.get("LOCKER_TRUSTED_PROXIES", "")
     try:
-        return tuple(
+        found = tuple(
             str(ip_network(part.strip(), strict=False)) for part in raw.split(",") if part.strip()
         )
     except ValueError:
@@ -274,6 +274,10 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
             "LOCKER_TRUSTED_PROXIES must be IP addresses or networks separated by commas, "
             f"not {raw!r}"
         ) from None
+    if found and not hops:
+        # Listing proxies while reading no forwarded header would protect nothing.
+        raise ConfigurationError("LOCKER_TRUSTED_PROXIES needs LOCKER_PROXY_HOPS of 1 or more")
+    return found
 
 
 def _sandbox_user(env: Mapping[str, str]) -> str | None:

@@ -47,6 +47,7 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ("LOCKER_METRICS_TOKEN", "too-short-to-be-a-secret"),
         ("LOCKER_METRICS_TOKEN", "a token with spaces in it, long enough anyway"),
         ("LOCKER_TRUSTED_PROXIES", "10.0.0.2, nginx"),
+        ("LOCKER_TRUSTED_PROXIES", "10.0.0.2"),  # without LOCKER_PROXY_HOPS
         ("LOCKER_SECRET_KEY_FILE", "/no/such/secret"),
     ],
 )
@@ -102,6 +103,7 @@ def test_secrets_read_from_files(tmp_path: Path) -> None:
             tmp_path, "redis", "redis://:pw@redis:6379/0\n"
         ),
         "LOCKER_TRUSTED_PROXIES": "172.30.16.2, 10.1.0.0/16",
+        "LOCKER_PROXY_HOPS": "1",
     }
     settings = load_settings(env)
     assert settings.secret_key == key
