@@ -153,7 +153,13 @@ def test_the_proxy_accepts_what_the_app_accepts_and_forwards_to_both() -> None:
         int(limit.group(1)) * MIB
         == load_settings({"LOCKER_SECRET_KEY": "k" * 40}).max_upload_bytes + MIB
     )
-    for directive in ("proxy_request_buffering on;", "proxy_buffering on;"):
+    for directive in (
+        "proxy_request_buffering on;",
+        "proxy_buffering on;",
+        # The address nginx saw replaces whatever the client wrote (never appended to it).
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+    ):
         assert directive in conf
     upstreams = set(re.findall(r"server (\w+):8000", conf))
     assert upstreams == set(_apps(_production()))
