@@ -196,3 +196,7 @@ def test_gunicorn_believes_forwarded_headers_from_the_proxy_only(tmp_path: Path)
     assert config["worker_class"] == "gthread"
     assert config["accesslog"] == "None"  # the app logs each request, without an address
     assert int(config["graceful_timeout"]) < int(config["timeout"])
+    # Docker waits longer than gunicorn's grace before it kills a stopping container.
+    assert int(_apps(_production())["app1"]["stop_grace_period"].removesuffix("s")) > int(
+        config["graceful_timeout"]
+    )
