@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,6 +16,16 @@ from locker.sysusers import user_ids
 from locker.witness import parse_witness_url
 
 MIB = 1024 * 1024
+
+# Settings that hold a secret may instead name a file holding it (`NAME_FILE`, e.g. a
+# Docker or Kubernetes secret mounted under /run/secrets): an environment is readable by
+# whoever can inspect the container, and is copied into every child process.
+SECRET_SETTINGS = (
+    "LOCKER_SECRET_KEY",
+    "LOCKER_DATABASE_URL",
+    "LOCKER_METRICS_TOKEN",
+    "LOCKER_THROTTLE_STORAGE_URL",
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,9 @@ class Settings:
     # and the client address is read this many proxies back.
     throttle_storage_url: str = "memory://"
     proxy_hops: int = 0
+    # The addresses (or networks) of those proxies: a request from any other peer keeps its
+    # own address, whatever X-Forwarded-For says. Empty: any peer is believed.
+    trusted_proxies: tuple[str, ...] = ()
     # Who the sanitiser child becomes when the service runs as root (None: the default).
     sandbox_user: str | None = None
     # Who runs the service and how to reach them, as the information and privacy pages
@@ -183,7 +197,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
 
     With `create`, the embedded secret key is generated into the data dir when missing.
     """
-    env = os.environ if env is None else env
+    env = with_secret_files(os.environ if env is None else env)
     data_dir = Path(env.get("LOCKER_DATA_DIR") or "./var").expanduser().resolve()
     database_url = _check_database_url(
         env.get("LOCKER_DATABASE_URL") or f"sqlite:///{data_dir / 'locker.sqlite3'}"
@@ -231,6 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         audit_witness_retain_days=_int(env, "LOCKER_AUDIT_WITNESS_RETAIN_DAYS", 3650, 1, 36500),
         throttle_storage_url=_throttle_storage_url(env),
         proxy_hops=_int(env, "LOCKER_PROXY_HOPS", 0, 0, 5),
+        trusted_proxies=_trusted_proxies(env, _int(env, "LOCKER_PROXY_HOPS", 0, 0, 5)),
         sandbox_user=_sandbox_user(env),
         operator_name=env.get("LOCKER_OPERATOR_NAME", "").strip()[:200],
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
@@ -324,6 +339,29 @@ def parse_key_provider(value: str, pin_file: str) -> TokenLocation | None:
     return TokenLocation(module_path, labels[0], Path(pin_file))
 
 
+def with_secret_files(env: Mapping[str, str]) -> Mapping[str, str]:
+    """`env` with each `NAME_FILE` of SECRET_SETTINGS replaced by `NAME` and the file's text
+    (one trailing line break dropped); a file set beside its variable, or unreadable, stops."""
+    resolved = dict(env)
+    for name in SECRET_SETTINGS:
+        path = resolved.pop(f"{name}_FILE", "")
+        if not path:
+            continue
+        if resolved.get(name):
+            raise ConfigurationError(f"set {name} or {name}_FILE, not both")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"{name}_FILE: {path} cannot be read ({type(exc).__name__})"
+            ) from None
+        value = text.removesuffix("\n").removesuffix("\r")
+        if not value:
+            raise ConfigurationError(f"{name}_FILE: {path} is empty")
+        resolved[name] = value
+    return resolved
+
+
 def _metrics_token(env: Mapping[str, str]) -> str:
     token = env.get("LOCKER_METRICS_TOKEN", "")
     # A bearer token is sent in a header: printable ASCII without spaces, and long enough
@@ -334,6 +372,23 @@ def _metrics_token(env: Mapping[str, str]) -> str:
             "LOCKER_METRICS_TOKEN must be 32 to 256 printable ASCII characters without spaces"
         )
     return token
+
+
+def _trusted_proxies(env: Mapping[str, str], hops: int) -> tuple[str, ...]:
+    raw = env.get("LOCKER_TRUSTED_PROXIES", "")
+    try:
+        found = tuple(
+            str(ip_network(part.strip(), strict=False)) for part in raw.split(",") if part.strip()
+        )
+    except ValueError:
+        raise ConfigurationError(
+            "LOCKER_TRUSTED_PROXIES must be IP addresses or networks separated by commas, "
+            f"not {raw!r}"
+        ) from None
+    if found and not hops:
+        # Listing proxies while reading no forwarded header would protect nothing.
+        raise ConfigurationError("LOCKER_TRUSTED_PROXIES needs LOCKER_PROXY_HOPS of 1 or more")
+    return found
 
 
 def _sandbox_user(env: Mapping[str, str]) -> str | None:

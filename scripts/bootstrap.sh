@@ -29,6 +29,7 @@ if [ "$MODE" = test ]; then
   apt_install "the tests' browser" chromium chromium-driver
   apt_install "the tests' PostgreSQL and Redis" postgresql redis-server
   apt_install "the tests' tools" curl
+  apt_install "the tests' reverse proxy (deploy/nginx.conf)" nginx
   apt_install "the tests' PKCS#11 token (master keys in an HSM)" softhsm2
   # npm fetches axe-core, the accessibility checker the browser tests inject into each page,
   # and oidc-provider, run by Node.js as the ProConnect tests' OpenID provider.

@@ -11,7 +11,6 @@ from flask import Flask, Request, Response, current_app, g
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crypto.keyring import Keyring
 from locker.actors import Clock, utc_now
@@ -29,6 +28,7 @@ from locker.storage.s3 import make_s3_client
 from locker.witness import S3Witness, parse_witness_url
 from web import auth, context, errors, i18n, observe, ops
 from web.json_body import check_form_text
+from web.proxies import TrustedProxyFix
 from web.throttle import SignInThrottle
 
 HSTS = "max-age=63072000; includeSubDomains"
@@ -210,8 +210,8 @@ def create_app(
     )
     if settings.proxy_hops:
         # The client's address (for sign-in throttling) and scheme, as the proxies saw them.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, settings.proxy_hops, settings.trusted_proxies
         )
     # Each request's id, log line and latency (web/observe.py); its route noted first.
     app.wsgi_app = observe.RequestObserver(app.wsgi_app)  # type: ignore[method-assign]

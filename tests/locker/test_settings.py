@@ -212,3 +212,54 @@ def test_proconnect_issuer_over_plain_http_only_on_this_machine(tmp_path: Path) 
     }
     with pytest.raises(ConfigurationError, match="LOCKER_PROCONNECT_ISSUER"):
         load_settings(env, create=True)
+
+
+def _secret_file(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_secrets_read_from_files(tmp_path: Path) -> None:
+    key = "k" * 40
+    token = "t" * 64
+    url = "postgresql://locker:pass-from-file@db:5432/locker"
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path),
+        # Docker secrets and `echo > file` end with a line break: it is not part of the secret.
+        "LOCKER_SECRET_KEY_FILE": _secret_file(tmp_path, "secret_key", key + "\n"),
+        "LOCKER_DATABASE_URL_FILE": _secret_file(tmp_path, "database_url", url + "\r\n"),
+        "LOCKER_METRICS_TOKEN_FILE": _secret_file(tmp_path, "metrics", token),
+        "LOCKER_THROTTLE_STORAGE_URL_FILE": _secret_file(
+            tmp_path, "redis", "redis://:pw@redis:6379/0\n"
+        ),
+        "LOCKER_TRUSTED_PROXIES": "172.30.16.2, 10.1.0.0/16",
+        "LOCKER_PROXY_HOPS": "1",
+    }
+    settings = load_settings(env)
+    assert settings.secret_key == key
+    assert settings.database_url == "postgresql+psycopg://locker:pass-from-file@db:5432/locker"
+    assert settings.metrics_token == token
+    assert settings.throttle_storage_url == "redis://:pw@redis:6379/0"
+    assert settings.trusted_proxies == ("172.30.16.2/32", "10.1.0.0/16")
+
+
+@pytest.mark.parametrize("text", ["", "\n"])
+def test_an_empty_secret_file_stops_the_start(tmp_path: Path, text: str) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path),
+        "LOCKER_METRICS_TOKEN_FILE": _secret_file(tmp_path, "metrics", text),
+    }
+    with pytest.raises(ConfigurationError, match="LOCKER_METRICS_TOKEN_FILE"):
+        load_settings(env, create=True)
+
+
+def test_a_secret_set_twice_stops_the_start(tmp_path: Path) -> None:
+    env = {
+        "LOCKER_DATA_DIR": str(tmp_path),
+        "LOCKER_SECRET_KEY": "k" * 40,
+        "LOCKER_SECRET_KEY_FILE": _secret_file(tmp_path, "secret_key", "j" * 40),
+    }
+    with pytest.raises(ConfigurationError, match="not both"):
+        load_settings(env, create=True)

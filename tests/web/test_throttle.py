@@ -99,6 +99,32 @@ def test_behind_a_proxy_each_client_address_counts(settings: Settings, world: Ac
     app.extensions["locker"].engine.dispose()
 
 
+def test_only_the_trusted_proxy_names_the_client(settings: Settings, world: Actors) -> None:
+    proxy = "10.20.30.2"
+    trusted = replace(settings, proxy_hops=1, trusted_proxies=("10.20.30.0/28",))
+    app = create_app(trusted, config={"TESTING": True})
+    client = app.test_client()
+
+    def attempt(peer: str, forwarded: str) -> int:
+        response = client.post(
+            "/api/v1/auth/token",
+            json={"username": f"guess-{secrets.token_hex(3)}", "password": "guess"},
+            headers={"X-Forwarded-For": forwarded},
+            environ_base={"REMOTE_ADDR": peer},
+        )
+        return response.status_code
+
+    # A client reaching the app around the proxy forges a new address at each attempt:
+    # its own address is counted all the same.
+    for n in range(PER_ADDRESS.amount):
+        assert attempt(OFFICE, f"192.0.2.{n + 1}") == 401
+    assert attempt(OFFICE, "192.0.2.250") == 429
+    # Through the proxy, the address it forwards is the one counted.
+    assert attempt(proxy, HOME) == 401
+    assert attempt(proxy, OFFICE) == 429
+    app.extensions["locker"].engine.dispose()
+
+
 def test_the_sign_in_page_is_throttled_too(app: Flask, world: Actors) -> None:
     client = app.test_client()
 
