@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -86,6 +87,21 @@ def canonical_bytes(seq: int, at: datetime, event: AuditEvent) -> bytes:
     )
 
 
+# Whether the current request (its context) appended a record: only then can a checkpoint
+# have fallen due by count, so a read that appended nothing skips the check's two reads.
+_appended: ContextVar[bool] = ContextVar("audit_appended", default=False)
+
+
+def reset_appended() -> None:
+    """Start counting anew (at the start of each request)."""
+    _appended.set(False)
+
+
+def appended() -> bool:
+    """Whether a record was appended in this context since reset_appended()."""
+    return _appended.get()
+
+
 def append_event(session: Session, clock: Clock, event: AuditEvent) -> AuditRecord:
     """Add one record at the next sequence number in the caller's transaction.
 
@@ -98,7 +114,9 @@ def append_event(session: Session, clock: Clock, event: AuditEvent) -> AuditReco
         raise ValueError("outcome must be 'allowed' or 'denied'")
     try:
         with timed_audit_append():
-            return _append(session, clock, event)
+            record = _append(session, clock, event)
+        _appended.set(True)
+        return record
     except IntegrityError:
         raise  # a sequence number taken by another writer: record_event tries again
     except SQLAlchemyError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import partial
 from typing import IO, Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crypto.keyring import Keyring
 from locker.actors import Clock, utc_now
+from locker.audit import appended, reset_appended
 from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
@@ -60,10 +62,15 @@ def _security_headers(response: Response) -> Response:
 
 def _checkpoint_if_due(response: Response) -> Response:
     # The service signs its own checkpoints as records come in (every 100, or after 5
-    # minutes): the witness then holds what a database rewrite would have to match.
+    # minutes): the witness then holds what a database rewrite would have to match. A
+    # request that appended nothing is checked only once a minute a process, for the age.
     if context.is_probe():
         return response
     found = context.services()
+    now, last = found.clock(), current_app.extensions.get(_LAST_CHECK)
+    if not appended() and last is not None and now - last < CHECK_AGE_EVERY:
+        return response
+    current_app.extensions[_LAST_CHECK] = now
     checkpoint_if_due(
         found.session_factory,
         found.keyring.audit_signing_key(),
@@ -73,6 +80,10 @@ def _checkpoint_if_due(response: Response) -> Response:
         s3_witness=found.s3_witness,
     )
     return response
+
+
+_LAST_CHECK = "locker.checkpoint_checked_at"
+CHECK_AGE_EVERY = timedelta(minutes=1)
 
 
 def _announced_closure() -> Closure | None:
@@ -215,6 +226,7 @@ def create_app(
         )
     # Each request's id, log line and latency (web/observe.py); its route noted first.
     app.wsgi_app = observe.RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(reset_appended)
     app.before_request(observe.note_route)
     # Text no database stores is refused with a clear message before any view reads it.
     app.before_request(check_form_text)
