@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, not_, select
+from sqlalchemy import Connection, false, select, true
 from sqlalchemy.orm import Session
 
 from locker.models import AuditRecord, Organization, Person, Professional
@@ -102,11 +102,11 @@ def person_access_log(
     """
     before, limit = _page(before, limit)
     query = select(AuditRecord).where(AuditRecord.person_id == person.id)
-    themself = and_(AuditRecord.actor_kind == "person", AuditRecord.actor_id == person.id)
+    # Equalities on the computed column, so that (person_id, by_person, seq) serves them.
     if by == "others":
-        query = query.where(not_(themself) | AuditRecord.actor_id.is_(None))
+        query = query.where(AuditRecord.by_person == false())
     elif by == "self":
-        query = query.where(themself)
+        query = query.where(AuditRecord.by_person == true())
     if document_id is not None:
         query = query.where(AuditRecord.document_id == document_id)
     if before is not None:
