@@ -25,9 +25,9 @@ from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
 from sharing.guard import require, require_person
 from sharing.models import AccompanimentMember, DeskVisit, Grant, Mandate, SharingNotice
-from sharing.policy import decide
+from sharing.policy import MANDATE_SCOPE, decide
 from sharing.professionals import describable_papers
-from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_document
+from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_documents
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -162,13 +162,42 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
+    # A fixed number of queries for the whole page, whatever its rows.
+    members = [member for member, _ in rows]
+    shares = _shares(ctx, members, visits)
+    mandates = _mandates(ctx, members)
+    pending = _pending_counts(ctx, list(rows), mandates)
+    today = ctx.clock().date()
     return DeskPage(
-        rows=[_row(ctx, member, person, visits.get(person.id)) for member, person in rows],
+        rows=[
+            DeskRow(
+                person_id=person.id,
+                display_name=person.display_name,
+                member_id=member.id,
+                mission=member.mission,
+                referent=member.referent,
+                shared=len(shares[member.id].papers),
+                new=_new_count(shares[member.id], visits.get(person.id)),
+                ended=len(shares[member.id].ended),
+                pending=pending.get(person.id),
+                mandates=mandates.get(member.id, []),
+                expiring=sum(
+                    1
+                    for d in shares[member.id].papers
+                    if expires_in(d.valid_until, today) is not None
+                ),
+            )
+            for member, person in rows
+        ],
         query=query,
         page=page,
         pages=pages,
         total=total,
     )
+
+
+def _new_count(share: _Share, last: datetime | None) -> int | None:
+    return None if last is None else len(share.new_ids) + len(share.new_categories)
 
 
 def _visits(session: Session, professional_id: str, person_ids: list[str]) -> dict[str, datetime]:
@@ -180,42 +209,51 @@ def _visits(session: Session, professional_id: str, person_ids: list[str]) -> di
     return {person_id: visited_at for person_id, visited_at in rows}
 
 
-def _row(
-    ctx: RequestContext, member: AccompanimentMember, person: Person, last: datetime | None
-) -> DeskRow:
-    share = _share(ctx, member, last)
-    today = ctx.clock().date()
-    return DeskRow(
-        person_id=person.id,
-        display_name=person.display_name,
-        member_id=member.id,
-        mission=member.mission,
-        referent=member.referent,
-        shared=len(share.papers),
-        new=None if last is None else len(share.new_ids) + len(share.new_categories),
-        ended=len(share.ended),
-        pending=_pending_count(ctx, person),
-        mandates=_mandates(ctx, member),
-        expiring=sum(1 for d in share.papers if expires_in(d.valid_until, today) is not None),
-    )
-
-
-def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Share:
-    """The person's papers I may read now (the policy's rows, three queries for all), which
-    are new to me since `last`, and my shares that ended since."""
+def _shares(
+    ctx: RequestContext, members: list[AccompanimentMember], visits: dict[str, datetime]
+) -> dict[str, _Share]:
+    """For each of my list entries: the person's papers I may read now (the policy's rows),
+    which are new to me since my last visit, and my shares that ended since. Four queries
+    for all the entries."""
     now = ctx.clock()
-    documents = list(
-        ctx.session.scalars(
-            select(Document)
-            .where(Document.person_id == member.person_id, Document.deleted_at.is_(None))
-            .order_by(Document.created_at.desc(), Document.id)
+    person_ids = [member.person_id for member in members]
+    documents: dict[str, list[Document]] = {person_id: [] for person_id in person_ids}
+    for document in ctx.session.scalars(
+        select(Document)
+        .where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id)
+    ):
+        documents[document.person_id].append(document)
+    readers = readers_by_documents(
+        ctx.session,
+        [(d.id, d.category, d.person_id) for papers in documents.values() for d in papers],
+        now,
+    )
+    grants: dict[str, list[Grant]] = {member.id: [] for member in members}
+    for grant in ctx.session.scalars(
+        select(Grant).where(Grant.member_id.in_([member.id for member in members]))
+    ):
+        grants[grant.member_id].append(grant)
+    return {
+        member.id: _share(
+            member,
+            [d for d in documents[member.person_id] if member.id in readers.get(d.id, set())],
+            grants[member.id],
+            visits.get(member.person_id),
+            now,
         )
-    )
-    readers = readers_by_document(
-        ctx.session, member.person_id, [(d.id, d.category) for d in documents], now
-    )
-    papers = [d for d in documents if member.id in readers.get(d.id, set())]
-    grants = list(ctx.session.scalars(select(Grant).where(Grant.member_id == member.id)))
+        for member in members
+    }
+
+
+def _share(
+    member: AccompanimentMember,
+    papers: list[Document],
+    grants: list[Grant],
+    last: datetime | None,
+    now: datetime,
+) -> _Share:
+    """What my grants say of the papers I may read (newest first), since `last`."""
     live = [
         g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
     ]
@@ -240,38 +278,60 @@ def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | No
     return _Share(papers, new_ids, categories, ended)
 
 
-def _pending_count(ctx: RequestContext, person: Person) -> int | None:
-    if not decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=ctx.clock()).allowed:
-        return None
-    return (
-        ctx.session.scalar(
-            select(func.count())
-            .select_from(AccompanimentMember)
+def _pending_counts(
+    ctx: RequestContext,
+    rows: list[tuple[AccompanimentMember, Person]],
+    mandates: dict[str, list[MandateLine]],
+) -> dict[str, int | None]:
+    """How many ask to join each person's list, for the persons whose list I may read
+    (None for the others). The policy lets a professional read it only under a live
+    mandate naming its scope, so it is asked only for those (usually none)."""
+    scope = MANDATE_SCOPE[Action.MEMBER_LIST]
+    now = ctx.clock()
+    readable = [
+        person.id
+        for member, person in rows
+        if any(scope in line.scopes for line in mandates.get(member.id, []))
+        and decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=now).allowed
+    ]
+    counts: dict[str, int | None] = {person.id: None for _, person in rows}
+    counts.update((person_id, 0) for person_id in readable)
+    if readable:
+        asking = ctx.session.execute(
+            select(AccompanimentMember.person_id, func.count())
             .where(
-                AccompanimentMember.person_id == person.id,
+                AccompanimentMember.person_id.in_(readable),
                 AccompanimentMember.status == "requested",
                 AccompanimentMember.ended_at.is_(None),
             )
+            .group_by(AccompanimentMember.person_id)
         )
-        or 0
-    )
+        counts.update((person_id, count) for person_id, count in asking)
+    return counts
 
 
-def _mandates(ctx: RequestContext, member: AccompanimentMember) -> list[MandateLine]:
-    """My live mandates for the person (none unless my organisation does digital inclusion:
-    the policy counts them only then)."""
-    if not does_digital_inclusion(ctx.session, ctx.actor.id):
-        return []
+def _mandates(
+    ctx: RequestContext, members: list[AccompanimentMember]
+) -> dict[str, list[MandateLine]]:
+    """My live mandates by list entry (none unless my organisation does digital inclusion:
+    the policy counts them only then), soonest to end first."""
+    if not members or not does_digital_inclusion(ctx.session, ctx.actor.id):
+        return {}
     rows = ctx.session.scalars(
         select(Mandate)
         .where(
-            Mandate.member_id == member.id,
+            Mandate.member_id.in_([member.id for member in members]),
             Mandate.revoked_at.is_(None),
             Mandate.expires_at > ctx.clock(),
         )
         .order_by(Mandate.expires_at)
     )
-    return [MandateLine(tuple(m.scopes.split()), m.expires_at) for m in rows]
+    lines: dict[str, list[MandateLine]] = {}
+    for mandate in rows:
+        lines.setdefault(mandate.member_id, []).append(
+            MandateLine(tuple(mandate.scopes.split()), mandate.expires_at)
+        )
+    return lines
 
 
 def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
@@ -283,7 +343,7 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
     now = ctx.clock()
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
-    share = _share(ctx, member, last)
+    share = _shares(ctx, [member], {person.id: last} if last is not None else {})[member.id]
     papers = describable_papers(ctx, person.id, share.papers)
     if visit is None:
         ctx.session.add(
@@ -306,7 +366,7 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
         last_visit=last,
         pending=_pending(ctx, person),
         unseen_deposits=_unseen_deposits(ctx.session, member),
-        mandates=_mandates(ctx, member),
+        mandates=_mandates(ctx, [member]).get(member.id, []),
         helper=decide(ctx.session, ctx.actor, Action.MANDATE_PREPARE, person, now=now).allowed,
         may_issue_recovery=decide(
             ctx.session, ctx.actor, Action.RECOVERY_ISSUE, person, now=now
