@@ -2,7 +2,8 @@
 
 Fills two lockers on the embedded default (SQLite and a local folder) through the real
 upload pipeline, one with 40 papers and one with 1,000, then times, in each, the first page
-of the list through the API and through the page `/papers`, the access log page, and, as
+of the list through the API and through the page `/papers`, the access log page, the desk's
+table of the persons of her referent (a third of her papers shared), and, as
 the baseline the pagination replaced, the whole list with every title decrypted. Both lockers first
 get the same history (250 views of the list), and the two are timed alternately, so the
 machine's load hits both alike. Goal: a page with 1,000 papers costs at most 2 x the page
@@ -28,9 +29,18 @@ sys.path.insert(0, str(BENCH))
 from uploads import PASSWORD, make_app  # noqa: E402
 
 from locker import accounts  # noqa: E402
+from locker.accounts import actor_for  # noqa: E402
 from locker.actors import Actor  # noqa: E402
 from locker.documents import UploadRequest, list_documents, upload_document  # noqa: E402
-from tests.factories import PNG  # noqa: E402
+from sharing.desk import desk_persons  # noqa: E402
+from tests.factories import (  # noqa: E402
+    PNG,
+    add_grant,
+    add_member,
+    context,
+    new_organization,
+    new_professional,
+)
 from web.accounts import INFORMATION_VERSION  # noqa: E402
 
 
@@ -42,8 +52,9 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
     with found.session_factory() as session:
         person = session.get(accounts.Person, person_id)
         person.information_version = INFORMATION_VERSION
+        shared = []
         for number in range(papers):
-            upload_document(
+            view = upload_document(
                 session,
                 found.store,
                 found.keyring,
@@ -58,7 +69,16 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
                     max_bytes=found.settings.max_upload_bytes,
                 ),
             )
+            if number % 3 == 0:
+                shared.append(view.id)
+        # Her referent, with a third of her papers shared, for the desk's table.
+        org = new_organization(session, found.clock, "CHRS")
+        referent = new_professional(session, found.clock, org, "Référente")
+        member = add_member(session, found.clock, person, referent, referent=True)
+        for document_id in shared:
+            add_grant(session, found.clock, member, document_id)
         session.commit()
+        app.config["BENCH_REFERENT"] = actor_for(referent)
     client = app.test_client()
     answer = client.post("/api/v1/auth/token", json={"username": "bench", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
@@ -90,6 +110,12 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
     def access_log_page() -> None:
         assert browser.get("/access-log").status_code == 200
 
+    def desk_table() -> None:
+        with found.session_factory() as session:
+            ctx = context(found, session, app.config["BENCH_REFERENT"])
+            (row,) = desk_persons(ctx).rows
+            assert row.shared == -(-papers // 3)
+
     def whole_list() -> None:
         with found.session_factory() as session:
             person = session.get(accounts.Person, person_id)
@@ -101,6 +127,7 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
         "API page": api_page,
         "/papers": papers_page,
         "/access-log": access_log_page,
+        "desk table (service)": desk_table,
         "whole list (baseline)": whole_list,
     }
 

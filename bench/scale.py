@@ -70,6 +70,14 @@ FIRST = ["Amina", "Jean", "Fatou", "Ali", "Marie", "Omar", "Sofia", "Karim", "Na
 LAST = ["Martin", "Diallo", "Haddad", "Nguyen", "Rossi", "Kaya", "Petit", "Sow", "Moreau", "Said"]
 CATEGORIES = ["identity", "residence", "income_benefits", "health", "housing", "other"]
 YEAR = timedelta(days=365)
+MEASURES = (
+    "person's list, first page",
+    "access log page",
+    "desk, person search",
+    "desk, first page",
+    "inclusion proof",
+    "checkpoint signature",
+)
 Row = tuple[Any, ...]
 
 
@@ -422,14 +430,15 @@ class Measures:
             session.rollback()
 
     def all(self) -> dict[str, Callable[[], None]]:
-        return {
-            "person's list, first page": self.person_list,
-            "access log page": self.access_log,
-            "desk, person search": self.desk_search,
-            "desk, first page": self.desk_page,
-            "inclusion proof": self.proof,
-            "checkpoint signature": self.checkpoint,
-        }
+        acts = (
+            self.person_list,
+            self.access_log,
+            self.desk_search,
+            self.desk_page,
+            self.proof,
+            self.checkpoint,
+        )
+        return dict(zip(MEASURES, acts, strict=True))
 
 
 def explain(engine: Engine, measure: Callable[[], None]) -> list[str]:
@@ -470,7 +479,7 @@ def measure_both(large: Measures, small: Measures, samples: int) -> list[dict[st
     """p50 and p95 of every measure on both databases, timed alternately."""
     results = []
     for (name, big), little in zip(large.all().items(), small.all().values(), strict=True):
-        for _ in range(10):  # warm-up: caches, pool, the first plans
+        for _ in range(min(10, samples)):  # warm-up: caches, pool, the first plans
             big(), little()
         times: tuple[list[float], list[float]] = ([], [])
         for _ in range(samples):
@@ -513,6 +522,8 @@ def run(
     reuse: bool = False,
     plans: bool = False,
     generate_only: bool = False,
+    prefix: str = "locker_scale",
+    drop_after: bool = False,
 ) -> list[dict[str, Any]]:
     """Generate (or reuse) both databases and measure; return the figures."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -520,9 +531,7 @@ def run(
     records = max(persons * 2, round(NATIONAL["records"] * fraction))
     print(f"scale: {persons:,} persons, ~{persons * PAPERS_PER_PERSON:,} papers, "
           f"{records:,} audit records (fraction {fraction} of the national target)")  # fmt: skip
-    large = dataset_for(
-        persons, records, workdir, reuse=reuse, seed=1, name=f"locker_scale_{persons}"
-    )
+    large = dataset_for(persons, records, workdir, reuse=reuse, seed=1, name=f"{prefix}_{persons}")
     base_records = baseline_persons * RECORDS_PER_PERSON
     print(f"baseline: {baseline_persons} persons, {base_records:,} audit records")
     small = dataset_for(
@@ -531,7 +540,7 @@ def run(
         workdir,
         reuse=reuse,
         seed=2,
-        name=f"locker_scale_base_{baseline_persons}",
+        name=f"{prefix}_base_{baseline_persons}",
     )
     if generate_only:
         return []
@@ -546,6 +555,9 @@ def run(
     finally:
         big.engine.dispose()
         little.engine.dispose()
+        if drop_after:
+            drop(large)
+            drop(small)
 
 
 def main() -> None:
@@ -557,6 +569,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the generated databases")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     parser.add_argument("--generate-only", action="store_true", help="then stop (see --reuse)")
+    parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
     args = parser.parse_args()
     results = run(
         args.fraction,
@@ -566,6 +579,7 @@ def main() -> None:
         reuse=args.reuse,
         plans=args.explain,
         generate_only=args.generate_only,
+        drop_after=args.drop,
     )
     print("\n| measure | p50 ms | p95 ms | baseline p50 / p95 ms | p95 ratio (goal <= 5) |")
     print("|---|---|---|---|---|")
