@@ -218,18 +218,22 @@ class Generator:
         self.tree = tree
 
     def _event(self, number: int) -> AuditEvent:
-        """Mostly the person's own acts; a fifth by the professionals around them."""
+        """Mostly the person's own opens (their own list views are not recorded); a fifth
+        by the professionals around them."""
         person, papers = self.persons[number], self.papers[number]
         referent = Actor(kind="professional", id=self.professionals[self.members[number][1]])
         draw = self.rng.random()
         paper = self.rng.choice(papers)
+        own = _person(person)
         if draw < 0.55:
-            return AuditEvent("person:list_documents", "allowed", "owner", _person(person), person)
+            return AuditEvent("document:preview", "allowed", "owner", own, person, paper)
         if draw < 0.75:
-            return AuditEvent("document:read", "allowed", "owner", _person(person), person, paper)
+            return AuditEvent("document:read", "allowed", "owner", own, person, paper)
         if draw < 0.80:
-            return AuditEvent("document:upload", "allowed", "owner", _person(person), person, paper)
-        if draw < 0.95:
+            return AuditEvent("document:upload", "allowed", "owner", own, person, paper)
+        if draw < 0.88:
+            return AuditEvent("person:list_documents", "allowed", "member", referent, person)
+        if draw < 0.96:
             return AuditEvent("document:read", "allowed", "grant", referent, person, paper)
         return AuditEvent("document:read", "denied", "no_grant", referent, person, paper)
 
