@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from locker.context import RequestContext
 from locker.documents import DocumentView
@@ -164,7 +164,7 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
     visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
     # A fixed number of queries for the whole page, whatever its rows.
     members = [member for member, _ in rows]
-    shares = _shares(ctx, members, visits)
+    shares = _shares(ctx, members, visits, counting=True)
     mandates = _mandates(ctx, members)
     pending = _pending_counts(ctx, list(rows), mandates)
     today = ctx.clock().date()
@@ -210,18 +210,25 @@ def _visits(session: Session, professional_id: str, person_ids: list[str]) -> di
 
 
 def _shares(
-    ctx: RequestContext, members: list[AccompanimentMember], visits: dict[str, datetime]
+    ctx: RequestContext,
+    members: list[AccompanimentMember],
+    visits: dict[str, datetime],
+    *,
+    counting: bool = False,
 ) -> dict[str, _Share]:
     """For each of my list entries: the person's papers I may read now (the policy's rows),
     which are new to me since my last visit, and my shares that ended since. Four queries
-    for all the entries."""
+    for all the entries; `counting` (the table) loads only what the counts read."""
     now = ctx.clock()
     person_ids = [member.person_id for member in members]
     documents: dict[str, list[Document]] = {person_id: [] for person_id in person_ids}
+    query = select(Document)
+    if counting:
+        query = query.options(load_only(*_COUNTED))
     for document in ctx.session.scalars(
-        select(Document)
-        .where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id)
+        query.where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None)).order_by(
+            Document.created_at.desc(), Document.id
+        )
     ):
         documents[document.person_id].append(document)
     readers = readers_by_documents(
@@ -244,6 +251,9 @@ def _shares(
         )
         for member in members
     }
+
+
+_COUNTED = (Document.person_id, Document.category, Document.created_at, Document.valid_until)
 
 
 def _share(
