@@ -11,10 +11,11 @@ nor says anything of, a person whose list they are not on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from locker.context import RequestContext
 from locker.documents import DocumentView
@@ -111,11 +112,39 @@ class DeskPerson:
     expiring: list[DocumentView] = field(default_factory=list)
 
 
+class _Dated(Protocol):
+    """What the shares read of a paper: a Document, or the table's lighter row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def person_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def valid_until(self) -> date | None: ...
+
+
+Paper = TypeVar("Paper", bound=_Dated)
+
+
+class _Counted(NamedTuple):
+    """A paper as the table counts it: no ciphertext, no ORM object."""
+
+    id: str
+    person_id: str
+    category: str
+    created_at: datetime
+    valid_until: date | None
+
+
 @dataclass(frozen=True)
-class _Share:
+class _Share(Generic[Paper]):
     """What my grants and the person's papers say, for one person, now."""
 
-    papers: list[Document]  # the ones I may read now, newest first
+    papers: list[Paper]  # the ones I may read now, newest first
     new_ids: set[str]
     new_categories: list[str]
     ended: list[EndedShare]
@@ -164,7 +193,8 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
     visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
     # A fixed number of queries for the whole page, whatever its rows.
     members = [member for member, _ in rows]
-    shares = _shares(ctx, members, visits, counting=True)
+    person_ids = [member.person_id for member in members]
+    shares = _shares(ctx, members, visits, _counted_papers(ctx, person_ids))
     mandates = _mandates(ctx, members)
     pending = _pending_counts(ctx, list(rows), mandates)
     today = ctx.clock().date()
@@ -196,7 +226,7 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
     )
 
 
-def _new_count(share: _Share, last: datetime | None) -> int | None:
+def _new_count(share: _Share[_Counted], last: datetime | None) -> int | None:
     return None if last is None else len(share.new_ids) + len(share.new_categories)
 
 
@@ -209,31 +239,45 @@ def _visits(session: Session, professional_id: str, person_ids: list[str]) -> di
     return {person_id: visited_at for person_id, visited_at in rows}
 
 
+def _papers_of(person_ids: list[str], *columns: Any) -> Select[Any]:
+    """The persons' papers outside the trash, newest first (the columns asked for)."""
+    return (
+        select(*columns)
+        .where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id)
+    )
+
+
+# The columns of _Counted, in its order.
+_COUNTED = (
+    Document.id,
+    Document.person_id,
+    Document.category,
+    Document.created_at,
+    Document.valid_until,
+)
+
+
+def _counted_papers(ctx: RequestContext, person_ids: list[str]) -> dict[str, list[_Counted]]:
+    papers: dict[str, list[_Counted]] = {person_id: [] for person_id in person_ids}
+    for row in ctx.session.execute(_papers_of(person_ids, *_COUNTED)):
+        papers[row.person_id].append(_Counted(*row))
+    return papers
+
+
 def _shares(
     ctx: RequestContext,
     members: list[AccompanimentMember],
     visits: dict[str, datetime],
-    *,
-    counting: bool = False,
-) -> dict[str, _Share]:
-    """For each of my list entries: the person's papers I may read now (the policy's rows),
-    which are new to me since my last visit, and my shares that ended since. Four queries
-    for all the entries; `counting` (the table) loads only what the counts read."""
+    papers: dict[str, list[Paper]],
+) -> dict[str, _Share[Paper]]:
+    """For each of my list entries: the person's papers (`papers`, by person) I may read
+    now (the policy's rows), which are new to me since my last visit, and my shares that
+    ended since. Three queries for all the entries."""
     now = ctx.clock()
-    person_ids = [member.person_id for member in members]
-    documents: dict[str, list[Document]] = {person_id: [] for person_id in person_ids}
-    query = select(Document)
-    if counting:
-        query = query.options(load_only(*_COUNTED))
-    for document in ctx.session.scalars(
-        query.where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None)).order_by(
-            Document.created_at.desc(), Document.id
-        )
-    ):
-        documents[document.person_id].append(document)
     readers = readers_by_documents(
         ctx.session,
-        [(d.id, d.category, d.person_id) for papers in documents.values() for d in papers],
+        [(d.id, d.category, d.person_id) for listed in papers.values() for d in listed],
         now,
     )
     grants: dict[str, list[Grant]] = {member.id: [] for member in members}
@@ -243,8 +287,7 @@ def _shares(
         grants[grant.member_id].append(grant)
     return {
         member.id: _share(
-            member,
-            [d for d in documents[member.person_id] if member.id in readers.get(d.id, set())],
+            [d for d in papers[member.person_id] if member.id in readers.get(d.id, set())],
             grants[member.id],
             visits.get(member.person_id),
             now,
@@ -253,16 +296,9 @@ def _shares(
     }
 
 
-_COUNTED = (Document.person_id, Document.category, Document.created_at, Document.valid_until)
-
-
 def _share(
-    member: AccompanimentMember,
-    papers: list[Document],
-    grants: list[Grant],
-    last: datetime | None,
-    now: datetime,
-) -> _Share:
+    papers: list[Paper], grants: list[Grant], last: datetime | None, now: datetime
+) -> _Share[Paper]:
     """What my grants say of the papers I may read (newest first), since `last`."""
     live = [
         g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
@@ -353,7 +389,9 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
     now = ctx.clock()
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
-    share = _shares(ctx, [member], {person.id: last} if last is not None else {})[member.id]
+    listed = {person.id: list(ctx.session.scalars(_papers_of([person.id], Document)))}
+    visits = {person.id: last} if last is not None else {}
+    share = _shares(ctx, [member], visits, listed)[member.id]
     papers = describable_papers(ctx, person.id, share.papers)
     if visit is None:
         ctx.session.add(
