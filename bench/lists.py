@@ -2,9 +2,11 @@
 
 Fills two lockers on the embedded default (SQLite and a local folder) through the real
 upload pipeline, one with 40 papers and one with 1,000, then times, in each, the first page
-of the list through the API and through the page `/papers`, the access log page, and, as
-the baseline the pagination replaced, the whole list with every title decrypted. Both lockers first
-get the same history (250 views of the list), and the two are timed alternately, so the
+of the list through the API and through the page `/papers`, the access log page, the desk's
+table of the persons of her referent (a third of her papers shared), and, as
+the baseline the pagination replaced, the whole list with every title decrypted. Both
+lockers first get the same history (250 opens of their 40 newest papers: the person's own
+list views are not recorded), and the two are timed alternately, so the
 machine's load hits both alike. Goal: a page with 1,000 papers costs at most 2 x the page
 with 40.
 
@@ -28,9 +30,18 @@ sys.path.insert(0, str(BENCH))
 from uploads import PASSWORD, make_app  # noqa: E402
 
 from locker import accounts  # noqa: E402
+from locker.accounts import actor_for  # noqa: E402
 from locker.actors import Actor  # noqa: E402
 from locker.documents import UploadRequest, list_documents, upload_document  # noqa: E402
-from tests.factories import PNG  # noqa: E402
+from sharing.desk import desk_persons  # noqa: E402
+from tests.factories import (  # noqa: E402
+    PNG,
+    add_grant,
+    add_member,
+    context,
+    new_organization,
+    new_professional,
+)
 from web.accounts import INFORMATION_VERSION  # noqa: E402
 
 
@@ -42,8 +53,9 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
     with found.session_factory() as session:
         person = session.get(accounts.Person, person_id)
         person.information_version = INFORMATION_VERSION
+        made, shared = [], []
         for number in range(papers):
-            upload_document(
+            view = upload_document(
                 session,
                 found.store,
                 found.keyring,
@@ -58,7 +70,18 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
                     max_bytes=found.settings.max_upload_bytes,
                 ),
             )
+            made.append(view.id)
+            if number % 3 == 0:
+                shared.append(view.id)
+        # Her referent, with a third of her papers shared, for the desk's table.
+        org = new_organization(session, found.clock, "CHRS")
+        referent = new_professional(session, found.clock, org, "Référente")
+        member = add_member(session, found.clock, person, referent, referent=True)
+        for document_id in shared:
+            add_grant(session, found.clock, member, document_id)
         session.commit()
+        app.config["BENCH_REFERENT"] = actor_for(referent)
+        app.config["BENCH_NEWEST"] = made[-40:]
     client = app.test_client()
     answer = client.post("/api/v1/auth/token", json={"username": "bench", "password": PASSWORD})
     headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
@@ -75,8 +98,8 @@ def timed_ms(act: Callable[[], object]) -> float:
 
 
 def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[], object]]:
-    """The four measures on a locker of `papers` papers, after `history` views of its list
-    (the same for every locker: its own records then are views, folded into one line)."""
+    """The measures on a locker of `papers` papers, after `history` opens of its 40 newest
+    papers (the same for every locker: its own newest records then are those opens)."""
     app, person_id, client, headers, browser = filled(workdir, papers)
     found = app.extensions["locker"]
 
@@ -90,17 +113,30 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
     def access_log_page() -> None:
         assert browser.get("/access-log").status_code == 200
 
+    def desk_table() -> None:
+        with found.session_factory() as session:
+            ctx = context(found, session, app.config["BENCH_REFERENT"])
+            (row,) = desk_persons(ctx).rows
+            assert row.shared == -(-papers // 3)
+
     def whole_list() -> None:
         with found.session_factory() as session:
             person = session.get(accounts.Person, person_id)
             assert len(list_documents(session, found.keyring, person)) == papers
 
-    for _ in range(history):
-        api_page()
+    # Her own opens are on her log (her list views are not): the same history in every
+    # locker, so that her own section of the access log has the same lines in each.
+    newest = app.config["BENCH_NEWEST"]
+    for number in range(history):
+        opened = client.get(
+            f"/api/v1/documents/{newest[number % len(newest)]}/content", headers=headers
+        )
+        assert opened.status_code == 200, opened.status_code
     return {
         "API page": api_page,
         "/papers": papers_page,
         "/access-log": access_log_page,
+        "desk table (service)": desk_table,
         "whole list (baseline)": whole_list,
     }
 
@@ -110,7 +146,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=40)
     parser.add_argument("--large", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--history", type=int, default=250, help="list views before measuring")
+    parser.add_argument("--history", type=int, default=250, help="opens before measuring")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as two:
         small = measures(args.small, Path(one), args.history)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -194,6 +195,10 @@ class ServiceClosure(Base):
     announced_at: Mapped[datetime]
 
 
+# The same text builds the column on PostgreSQL (stored) and SQLite (virtual): migration 0018.
+BY_PERSON = "coalesce(actor_kind = 'person' AND actor_id = person_id, false)"
+
+
 class AuditRecord(Base):
     """One leaf of the append-only audit log; `canonical` is exactly the hashed leaf bytes."""
 
@@ -212,6 +217,13 @@ class AuditRecord(Base):
     reason: Mapped[str] = mapped_column(String(64))
     canonical: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    # The person acted on their own locker. Computed by the database from the actor columns
+    # (which the canonical bytes cover), so it is never written, nor altered, on its own.
+    by_person: Mapped[bool] = mapped_column(Boolean, Computed(BY_PERSON))
 
-    # A page of the person's access log walks this from its key (locker/access_log.py).
-    __table_args__ = (Index("ix_audit_records_person_seq", "person_id", "seq"),)
+    # A page of the person's access log walks one of these from its key: all their records,
+    # or only theirs or only others' (locker/access_log.py).
+    __table_args__ = (
+        Index("ix_audit_records_person_seq", "person_id", "seq"),
+        Index("ix_audit_records_person_by_seq", "person_id", "by_person", "seq"),
+    )

@@ -11,9 +11,10 @@ nor says anything of, a person whose list they are not on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from locker.context import RequestContext
@@ -25,9 +26,9 @@ from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
 from sharing.guard import require, require_person
 from sharing.models import AccompanimentMember, DeskVisit, Grant, Mandate, SharingNotice
-from sharing.policy import decide
+from sharing.policy import MANDATE_SCOPE, decide
 from sharing.professionals import describable_papers
-from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_document
+from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_documents
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -111,11 +112,39 @@ class DeskPerson:
     expiring: list[DocumentView] = field(default_factory=list)
 
 
+class _Dated(Protocol):
+    """What the shares read of a paper: a Document, or the table's lighter row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def person_id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def valid_until(self) -> date | None: ...
+
+
+Paper = TypeVar("Paper", bound=_Dated)
+
+
+class _Counted(NamedTuple):
+    """A paper as the table counts it: no ciphertext, no ORM object."""
+
+    id: str
+    person_id: str
+    category: str
+    created_at: datetime
+    valid_until: date | None
+
+
 @dataclass(frozen=True)
-class _Share:
+class _Share(Generic[Paper]):
     """What my grants and the person's papers say, for one person, now."""
 
-    papers: list[Document]  # the ones I may read now, newest first
+    papers: list[Paper]  # the ones I may read now, newest first
     new_ids: set[str]
     new_categories: list[str]
     ended: list[EndedShare]
@@ -162,13 +191,43 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
+    # A fixed number of queries for the whole page, whatever its rows.
+    members = [member for member, _ in rows]
+    person_ids = [member.person_id for member in members]
+    shares = _shares(ctx, members, visits, _counted_papers(ctx, person_ids))
+    mandates = _mandates(ctx, members)
+    pending = _pending_counts(ctx, list(rows), mandates)
+    today = ctx.clock().date()
     return DeskPage(
-        rows=[_row(ctx, member, person, visits.get(person.id)) for member, person in rows],
+        rows=[
+            DeskRow(
+                person_id=person.id,
+                display_name=person.display_name,
+                member_id=member.id,
+                mission=member.mission,
+                referent=member.referent,
+                shared=len(shares[member.id].papers),
+                new=_new_count(shares[member.id], visits.get(person.id)),
+                ended=len(shares[member.id].ended),
+                pending=pending.get(person.id),
+                mandates=mandates.get(member.id, []),
+                expiring=sum(
+                    1
+                    for d in shares[member.id].papers
+                    if expires_in(d.valid_until, today) is not None
+                ),
+            )
+            for member, person in rows
+        ],
         query=query,
         page=page,
         pages=pages,
         total=total,
     )
+
+
+def _new_count(share: _Share[_Counted], last: datetime | None) -> int | None:
+    return None if last is None else len(share.new_ids) + len(share.new_categories)
 
 
 def _visits(session: Session, professional_id: str, person_ids: list[str]) -> dict[str, datetime]:
@@ -180,42 +239,67 @@ def _visits(session: Session, professional_id: str, person_ids: list[str]) -> di
     return {person_id: visited_at for person_id, visited_at in rows}
 
 
-def _row(
-    ctx: RequestContext, member: AccompanimentMember, person: Person, last: datetime | None
-) -> DeskRow:
-    share = _share(ctx, member, last)
-    today = ctx.clock().date()
-    return DeskRow(
-        person_id=person.id,
-        display_name=person.display_name,
-        member_id=member.id,
-        mission=member.mission,
-        referent=member.referent,
-        shared=len(share.papers),
-        new=None if last is None else len(share.new_ids) + len(share.new_categories),
-        ended=len(share.ended),
-        pending=_pending_count(ctx, person),
-        mandates=_mandates(ctx, member),
-        expiring=sum(1 for d in share.papers if expires_in(d.valid_until, today) is not None),
+def _papers_of(person_ids: list[str], *columns: Any) -> Select[Any]:
+    """The persons' papers outside the trash, newest first (the columns asked for)."""
+    return (
+        select(*columns)
+        .where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None))
+        .order_by(Document.created_at.desc(), Document.id)
     )
 
 
-def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Share:
-    """The person's papers I may read now (the policy's rows, three queries for all), which
-    are new to me since `last`, and my shares that ended since."""
+# The columns of _Counted, in its order.
+_COUNTED = (
+    Document.id,
+    Document.person_id,
+    Document.category,
+    Document.created_at,
+    Document.valid_until,
+)
+
+
+def _counted_papers(ctx: RequestContext, person_ids: list[str]) -> dict[str, list[_Counted]]:
+    papers: dict[str, list[_Counted]] = {person_id: [] for person_id in person_ids}
+    for row in ctx.session.execute(_papers_of(person_ids, *_COUNTED)):
+        papers[row.person_id].append(_Counted(*row))
+    return papers
+
+
+def _shares(
+    ctx: RequestContext,
+    members: list[AccompanimentMember],
+    visits: dict[str, datetime],
+    papers: dict[str, list[Paper]],
+) -> dict[str, _Share[Paper]]:
+    """For each of my list entries: the person's papers (`papers`, by person) I may read
+    now (the policy's rows), which are new to me since my last visit, and my shares that
+    ended since. Three queries for all the entries."""
     now = ctx.clock()
-    documents = list(
-        ctx.session.scalars(
-            select(Document)
-            .where(Document.person_id == member.person_id, Document.deleted_at.is_(None))
-            .order_by(Document.created_at.desc(), Document.id)
+    readers = readers_by_documents(
+        ctx.session,
+        [(d.id, d.category, d.person_id) for listed in papers.values() for d in listed],
+        now,
+    )
+    grants: dict[str, list[Grant]] = {member.id: [] for member in members}
+    for grant in ctx.session.scalars(
+        select(Grant).where(Grant.member_id.in_([member.id for member in members]))
+    ):
+        grants[grant.member_id].append(grant)
+    return {
+        member.id: _share(
+            [d for d in papers[member.person_id] if member.id in readers.get(d.id, set())],
+            grants[member.id],
+            visits.get(member.person_id),
+            now,
         )
-    )
-    readers = readers_by_document(
-        ctx.session, member.person_id, [(d.id, d.category) for d in documents], now
-    )
-    papers = [d for d in documents if member.id in readers.get(d.id, set())]
-    grants = list(ctx.session.scalars(select(Grant).where(Grant.member_id == member.id)))
+        for member in members
+    }
+
+
+def _share(
+    papers: list[Paper], grants: list[Grant], last: datetime | None, now: datetime
+) -> _Share[Paper]:
+    """What my grants say of the papers I may read (newest first), since `last`."""
     live = [
         g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
     ]
@@ -240,38 +324,60 @@ def _share(ctx: RequestContext, member: AccompanimentMember, last: datetime | No
     return _Share(papers, new_ids, categories, ended)
 
 
-def _pending_count(ctx: RequestContext, person: Person) -> int | None:
-    if not decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=ctx.clock()).allowed:
-        return None
-    return (
-        ctx.session.scalar(
-            select(func.count())
-            .select_from(AccompanimentMember)
+def _pending_counts(
+    ctx: RequestContext,
+    rows: list[tuple[AccompanimentMember, Person]],
+    mandates: dict[str, list[MandateLine]],
+) -> dict[str, int | None]:
+    """How many ask to join each person's list, for the persons whose list I may read
+    (None for the others). The policy lets a professional read it only under a live
+    mandate naming its scope, so it is asked only for those (usually none)."""
+    scope = MANDATE_SCOPE[Action.MEMBER_LIST]
+    now = ctx.clock()
+    readable = [
+        person.id
+        for member, person in rows
+        if any(scope in line.scopes for line in mandates.get(member.id, []))
+        and decide(ctx.session, ctx.actor, Action.MEMBER_LIST, person, now=now).allowed
+    ]
+    counts: dict[str, int | None] = {person.id: None for _, person in rows}
+    counts.update((person_id, 0) for person_id in readable)
+    if readable:
+        asking = ctx.session.execute(
+            select(AccompanimentMember.person_id, func.count())
             .where(
-                AccompanimentMember.person_id == person.id,
+                AccompanimentMember.person_id.in_(readable),
                 AccompanimentMember.status == "requested",
                 AccompanimentMember.ended_at.is_(None),
             )
+            .group_by(AccompanimentMember.person_id)
         )
-        or 0
-    )
+        counts.update((person_id, count) for person_id, count in asking)
+    return counts
 
 
-def _mandates(ctx: RequestContext, member: AccompanimentMember) -> list[MandateLine]:
-    """My live mandates for the person (none unless my organisation does digital inclusion:
-    the policy counts them only then)."""
-    if not does_digital_inclusion(ctx.session, ctx.actor.id):
-        return []
+def _mandates(
+    ctx: RequestContext, members: list[AccompanimentMember]
+) -> dict[str, list[MandateLine]]:
+    """My live mandates by list entry (none unless my organisation does digital inclusion:
+    the policy counts them only then), soonest to end first."""
+    if not members or not does_digital_inclusion(ctx.session, ctx.actor.id):
+        return {}
     rows = ctx.session.scalars(
         select(Mandate)
         .where(
-            Mandate.member_id == member.id,
+            Mandate.member_id.in_([member.id for member in members]),
             Mandate.revoked_at.is_(None),
             Mandate.expires_at > ctx.clock(),
         )
         .order_by(Mandate.expires_at)
     )
-    return [MandateLine(tuple(m.scopes.split()), m.expires_at) for m in rows]
+    lines: dict[str, list[MandateLine]] = {}
+    for mandate in rows:
+        lines.setdefault(mandate.member_id, []).append(
+            MandateLine(tuple(mandate.scopes.split()), mandate.expires_at)
+        )
+    return lines
 
 
 def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
@@ -283,7 +389,9 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
     now = ctx.clock()
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
-    share = _share(ctx, member, last)
+    listed = {person.id: list(ctx.session.scalars(_papers_of([person.id], Document)))}
+    visits = {person.id: last} if last is not None else {}
+    share = _shares(ctx, [member], visits, listed)[member.id]
     papers = describable_papers(ctx, person.id, share.papers)
     if visit is None:
         ctx.session.add(
@@ -306,7 +414,7 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
         last_visit=last,
         pending=_pending(ctx, person),
         unseen_deposits=_unseen_deposits(ctx.session, member),
-        mandates=_mandates(ctx, member),
+        mandates=_mandates(ctx, [member]).get(member.id, []),
         helper=decide(ctx.session, ctx.actor, Action.MANDATE_PREPARE, person, now=now).allowed,
         may_issue_recovery=decide(
             ctx.session, ctx.actor, Action.RECOVERY_ISSUE, person, now=now

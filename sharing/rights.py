@@ -137,37 +137,72 @@ def readers_by_document(
 ) -> dict[str, set[str]]:
     """For each (document id, category) of the person: the live members who may read it now,
     by a live grant on it or on its category, or by a live mandate to view (a helper of a
-    digital-inclusion organisation). Two queries for the whole list, not two a paper."""
+    digital-inclusion organisation). Three queries for the whole list, not two a paper."""
+    return readers_by_documents(
+        session, [(document_id, category, person_id) for document_id, category in papers], now
+    )
+
+
+def readers_by_documents(
+    session: Session, papers: Sequence[tuple[str, str, str]], now: datetime
+) -> dict[str, set[str]]:
+    """`readers_by_document` for the papers (document id, category, person id) of several
+    persons at once (a page of the desk), in the same three queries."""
+    person_ids = {person_id for _, _, person_id in papers}
+    if not person_ids:
+        return {}
     grants = session.execute(
-        select(Grant.member_id, Grant.document_id, Grant.category)
+        select(Grant.person_id, Grant.member_id, Grant.document_id, Grant.category)
         .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
-        .where(
-            Grant.person_id == person_id,
-            grant_is_live(now),
-            LIVE_MEMBER,
-        )
+        .where(Grant.person_id.in_(person_ids), grant_is_live(now), LIVE_MEMBER)
     ).all()
     mandates = session.execute(
-        select(Mandate.member_id, Mandate.scopes, AccompanimentMember.professional_id)
+        select(
+            Mandate.person_id,
+            Mandate.member_id,
+            Mandate.scopes,
+            AccompanimentMember.professional_id,
+        )
         .join(AccompanimentMember, AccompanimentMember.id == Mandate.member_id)
         .where(
-            Mandate.person_id == person_id,
+            Mandate.person_id.in_(person_ids),
             Mandate.revoked_at.is_(None),
             Mandate.expires_at > now,
             LIVE_MEMBER,
         )
     ).all()
-    viewers = {
-        member_id
-        for member_id, scopes, professional_id in mandates
-        if "view" in scopes.split() and does_digital_inclusion(session, professional_id)
+    helpers = digital_inclusion_among(session, {row.professional_id for row in mandates})
+    viewers: dict[str, set[str]] = {}
+    for person_id, member_id, scopes, professional_id in mandates:
+        if "view" in scopes.split() and professional_id in helpers:
+            viewers.setdefault(person_id, set()).add(member_id)
+    # A category grant covers that category's papers of its own person only.
+    by_document: dict[str, set[str]] = {}
+    by_category: dict[tuple[str, str], set[str]] = {}
+    for person_id, member_id, granted_document, granted_category in grants:
+        if granted_document is not None:
+            by_document.setdefault(granted_document, set()).add(member_id)
+        elif granted_category is not None:
+            by_category.setdefault((person_id, granted_category), set()).add(member_id)
+    return {
+        document_id: viewers.get(person_id, set())
+        | by_document.get(document_id, set())
+        | by_category.get((person_id, category), set())
+        for document_id, category, person_id in papers
     }
-    readers: dict[str, set[str]] = {}
-    for document_id, category in papers:
-        readers[document_id] = set(viewers) | {
-            member_id
-            for member_id, granted_document, granted_category in grants
-            if granted_document == document_id
-            or (granted_document is None and granted_category == category)
-        }
-    return readers
+
+
+def digital_inclusion_among(session: Session, professional_ids: set[str]) -> set[str]:
+    """Those of the professionals whose organisation does digital inclusion (one query)."""
+    if not professional_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Professional.id)
+            .join(
+                OrganizationProfile,
+                OrganizationProfile.organization_id == Professional.organization_id,
+            )
+            .where(Professional.id.in_(professional_ids), OrganizationProfile.digital_inclusion)
+        )
+    )

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from flask import Flask
 from sqlalchemy import select
 
+from locker.access_log import person_access_log
 from locker.actors import Actor
 from locker.audit import AuditEvent, canonical_bytes, leaf_hash, record_event
-from locker.models import AuditRecord
+from locker.models import AuditRecord, Person
 
 AT = datetime(2026, 3, 3, 14, 5, 0, 123456, tzinfo=UTC)
 
@@ -59,3 +60,33 @@ def test_records_are_sequenced_from_zero(app: Flask) -> None:
     for row in rows:
         assert row.leaf_hash == leaf_hash(row.canonical)
         assert json.loads(row.canonical)["reason"] == row.reason
+
+
+def test_the_person_s_log_splits_their_own_acts_from_everyone_else_s(app: Flask) -> None:
+    found = app.extensions["locker"]
+    person, other = "p" * 36, "q" * 36
+    actors = [
+        (Actor(kind="person", id=person), True),
+        (Actor(kind="professional", id=person), False),  # same id, another kind of actor
+        (Actor(kind="person", id=other), False),  # another person touching this locker
+        (Actor(kind="person", id=person, on_behalf_of=other), True),
+        (Actor.system(), False),  # no actor id at all
+    ]
+    for actor, _ in actors:
+        event = AuditEvent("test:event", "allowed", "r", actor, person_id=person)
+        record_event(found.session_factory, found.clock, event)
+    record_event(  # the person acting on someone else's record is not "by the person" there
+        found.session_factory,
+        found.clock,
+        AuditEvent("test:event", "allowed", "r", Actor(kind="person", id=person), person_id=other),
+    )
+    with found.session_factory() as session:
+        flags = session.execute(select(AuditRecord.seq, AuditRecord.by_person).order_by("seq"))
+        assert [flag for _, flag in flags] == [mine for _, mine in actors] + [False]
+        owner = Person(id=person, username="u", display_name="U", password_hash="x")
+        own = person_access_log(session, owner, by="self")
+        others = person_access_log(session, owner, by="others")
+        every = person_access_log(session, owner)
+    assert [e.seq for e in own] == [3, 0]
+    assert [e.seq for e in others] == [4, 2, 1]
+    assert [e.seq for e in every] == [4, 3, 2, 1, 0]

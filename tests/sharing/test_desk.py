@@ -11,15 +11,18 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
+from locker.accounts import actor_for
 from locker.models import Person, Professional
-from sharing.desk import PAGE_SIZE, search_pattern
+from sharing.desk import PAGE_SIZE, desk_persons, search_pattern
 from sharing.models import AccompanimentMember, DeskVisit, Grant
 from tests.conftest import bearer, token_for
 from tests.factories import (
     Clock,
     add_grant,
     add_member,
+    context,
     new_organization,
     new_person,
     new_professional,
@@ -291,3 +294,39 @@ def test_a_deposit_from_the_person_page_comes_back_to_it(app: Flask, desk: Desk)
     assert sent.status_code == 302 and sent.headers["Location"].endswith(page)
     text = martin.get(page).get_data(as_text=True)
     assert "Attestation d&#39;hébergement" in text and 'id="unseen-deposits"' in text
+
+
+def test_the_table_costs_the_same_queries_for_one_row_or_many(
+    app: Flask, desk: Desk, clock: Clock
+) -> None:
+    found = app.extensions["locker"]
+    engine = found.session_factory.kw["bind"]
+
+    def queries_for_the_table() -> tuple[int, int]:
+        sent: list[str] = []
+
+        def note(*args: object) -> None:
+            sent.append(str(args[2]))
+
+        with found.session_factory() as s:
+            martin = s.query(Professional).filter_by(email="martin@lilas.example").one()
+            ctx = context(found, s, actor_for(martin), clock)
+            event.listen(engine, "before_cursor_execute", note)
+            try:
+                rows = len(desk_persons(ctx).rows)
+            finally:
+                event.remove(engine, "before_cursor_execute", note)
+        return rows, len(sent)
+
+    rows, one_row = queries_for_the_table()
+    assert rows == 1
+    with found.session_factory() as s:
+        martin = s.query(Professional).filter_by(email="martin@lilas.example").one()
+        for n in range(5):
+            person = new_person(s, found.keyring, clock, f"many{n}", f"Personne {n}")
+            s.commit()
+            paper = upload(found, s, clock, person, f"Papier {n}", "identity")
+            add_grant(s, clock, add_member(s, clock, person, martin), paper)
+        s.commit()
+    rows, many_rows = queries_for_the_table()
+    assert rows == 6 and many_rows == one_row
