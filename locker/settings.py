@@ -69,6 +69,10 @@ class Settings:
     # The bearer token a scraper shows to read /metrics; empty: only a client on this host,
     # connected directly (not through a proxy), may read them.
     metrics_token: str = ""
+    # The site passkeys are bound to (WebAuthn relying party id, a host name) and the
+    # origin its pages are served from; empty: taken from each request's own host.
+    webauthn_rp_id: str = ""
+    webauthn_origin: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -210,7 +214,29 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
         operator_contact=env.get("LOCKER_OPERATOR_CONTACT", "").strip()[:200],
         notifier=env.get("LOCKER_NOTIFIER", "").strip(),
         metrics_token=_metrics_token(env),
+        **_webauthn(env),
     )
+
+
+def _webauthn(env: Mapping[str, str]) -> dict[str, str]:
+    origin = (env.get("LOCKER_WEBAUTHN_ORIGIN") or "").strip().rstrip("/")
+    rp_id = (env.get("LOCKER_WEBAUTHN_RP_ID") or "").strip().lower()
+    host = ""
+    if origin:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"https", "http"} or not parts.hostname or parts.path:
+            raise ConfigurationError(
+                "LOCKER_WEBAUTHN_ORIGIN must be the service's origin, e.g. https://coffre.example.org"
+            )
+        host = parts.hostname
+    if rp_id and (not rp_id.replace("-", "").replace(".", "").isalnum() or not rp_id.isascii()):
+        raise ConfigurationError("LOCKER_WEBAUTHN_RP_ID must be a host name, e.g. example.org")
+    # The browser accepts a relying party id equal to the page's host or a parent domain of it.
+    if rp_id and host and host != rp_id and not host.endswith("." + rp_id):
+        raise ConfigurationError(
+            "LOCKER_WEBAUTHN_RP_ID must be the host of LOCKER_WEBAUTHN_ORIGIN or a parent domain"
+        )
+    return {"webauthn_rp_id": rp_id or host, "webauthn_origin": origin}
 
 
 def _metrics_token(env: Mapping[str, str]) -> str:

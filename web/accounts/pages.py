@@ -27,6 +27,7 @@ from sharing.accounts import (
 )
 from sharing.second_factor import factor_pending, is_enrolled
 from web.accounts import INFORMATION_VERSION
+from web.accounts import passkeys as passkey_pages
 from web.accounts import second_factor as second_factor_pages
 from web.accounts.closure import close_account
 from web.accounts.second_factor import OPEN_BEFORE_SECOND_FACTOR, local
@@ -69,6 +70,7 @@ pages_for_signed_in(
     "accounts.privacy",
 )
 second_factor_pages.register(pages)
+passkey_pages.register(pages)
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(

@@ -18,6 +18,7 @@ from locker.errors import LockerError
 from locker.models import Professional
 from sharing import second_factor
 from sharing.errors import TooManyAttempts
+from sharing.passkeys import has_passkey
 from web.auth import professional_or_404, web_user
 from web.context import db, services
 from web.forms import Problem, SecondFactorForm, form_problems, refused
@@ -35,6 +36,8 @@ OPEN_BEFORE_SECOND_FACTOR = frozenset(
         "accounts.sign_out",
         "accounts.second_factor",
         "accounts.enrol_second_factor",
+        "accounts.passkey_use_options",
+        "accounts.passkey_use",
         "accounts.accessibility",
         "accounts.information",
         "accounts.privacy",
@@ -82,10 +85,12 @@ def second_factor_page() -> Any:
         problems, status = [Problem("code", message("bad_second_factor_code"))], 401
     elif request.method == "POST":
         problems, status = form_problems(form), 400
-    return render_template("second_factor.html", form=form, problems=problems), status
+    passkey = has_passkey(db(), professional)
+    page = render_template("second_factor.html", form=form, problems=problems, passkey=passkey)
+    return page, status
 
 
-def _with_code(
+def with_code(
     professional: Professional, act: Callable[[], T]
 ) -> tuple[T | None, list[Problem], int]:
     """`act` (checking a typed code), counted like passwords: its result once committed,
@@ -113,7 +118,7 @@ def confirm_code_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        _, problems, status = _with_code(
+        _, problems, status = with_code(
             professional,
             lambda: second_factor.confirm_again(
                 db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
@@ -131,6 +136,7 @@ def confirm_code_page() -> Any:
             problems=problems,
             confirm=action,
             intro=message("fresh_second_factor_required"),
+            passkey=has_passkey(db(), professional),
         ),
         status,
     )
@@ -161,7 +167,7 @@ def enrol_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        codes, problems, status = _with_code(
+        codes, problems, status = with_code(
             professional,
             lambda: second_factor.confirm_enrolment(
                 db(),
@@ -208,7 +214,7 @@ def backup_codes_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        codes, problems, status = _with_code(
+        codes, problems, status = with_code(
             professional,
             lambda: second_factor.renew_backup_codes(
                 db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
