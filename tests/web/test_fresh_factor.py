@@ -345,6 +345,9 @@ SENSITIVE_ENDPOINTS = {
     "sharing.issue_recovery_code",
     "sharing.deposit",
     "sharing.desk_mandate",
+    # Not a person's: removing one's own passkey (a stolen session must not strip them).
+    "accounts_api.remove_passkey",
+    "accounts.remove_passkey",
 }
 
 
