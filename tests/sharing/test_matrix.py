@@ -23,7 +23,7 @@ from sharing.counter import create_counter_link
 from sharing.departures import deactivate_professional, departure_notices
 from sharing.invitations import invite_professional
 from sharing.members import share_code_for
-from sharing.models import Passkey, RecoveryCode
+from sharing.models import RecoveryCode
 from tests.conftest import PASSWORD
 from tests.factories import (
     ACTOR_NAMES,
@@ -33,6 +33,7 @@ from tests.factories import (
     add_grant,
     add_mandate,
     add_member,
+    add_passkey,
     build_world,
     context,
     new_professional,
@@ -154,18 +155,8 @@ class Cell:
             if source == "org":
                 return w.org.id
             if source == "fresh_passkey":
-                # A passkey of the referent's (one professional, with or without a grant; its key
-                # is never checked here).
-                key = Passkey(
-                    professional_id=w.users["referent_grant"].id,
-                    credential_id=secrets.token_bytes(32),
-                    public_key=b"\xa0",
-                    sign_count=0,
-                    transports="internal",
-                    name="Bureau",
-                    created_at=clock(),
-                )
-                s.add(key)
+                # A passkey of the referent's (one professional, with or without a grant).
+                key = add_passkey(s, clock, s.merge(w.users["referent_grant"]))
                 s.commit()
                 return key.id
             if source == "fresh_email":

@@ -12,9 +12,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from locker.actors import utc_now
 from locker.models import Organization, Professional
-from sharing.models import Passkey
 from tests.conftest import code_for_email
-from tests.factories import PASSWORD, new_professional
+from tests.factories import PASSWORD, add_passkey, new_professional
 from tests.web.test_browser import (  # noqa: F401 (fixtures are used by name)
     SUBMIT,
     LiveServer,
@@ -127,17 +126,7 @@ def test_without_javascript_the_code_page_offers_only_the_code(
     found = live_server.app.extensions["locker"]
     with found.session_factory() as s:
         pro = s.query(Professional).filter_by(email=email).one()
-        s.add(
-            Passkey(
-                professional_id=pro.id,
-                credential_id=secrets.token_bytes(16),
-                public_key=b"\xa0",
-                sign_count=0,
-                transports="internal",
-                name="Bureau",
-                created_at=utc_now(),
-            )
-        )
+        add_passkey(s, utc_now, pro)
         s.commit()
     context = _desk(browser, live_server, javascript=False)
     try:
