@@ -46,6 +46,11 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ("LOCKER_FRESH_FACTOR_MINUTES", "soon"),
         ("LOCKER_METRICS_TOKEN", "too-short-to-be-a-secret"),
         ("LOCKER_METRICS_TOKEN", "a token with spaces in it, long enough anyway"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "coffre.example.org"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "https://coffre.example.org/login"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "ftp://coffre.example.org"),
+        ("LOCKER_WEBAUTHN_RP_ID", "example org"),
+        ("LOCKER_WEBAUTHN_RP_ID", "exämple.org"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -77,3 +82,21 @@ def test_sandbox_user_by_name_or_number(tmp_path: Path) -> None:
     assert load_settings(env, create=True).sandbox_user is None
     assert load_settings({**env, "LOCKER_SANDBOX_USER": "nobody"}).sandbox_user == "nobody"
     assert load_settings({**env, "LOCKER_SANDBOX_USER": "40123"}).sandbox_user == "40123"
+
+
+def test_the_passkeys_site_and_origin(tmp_path: Path) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path)}
+    default = load_settings(env, create=True)
+    # Unset: each request's own origin and host decide (web/accounts/passkeys.py).
+    assert (default.webauthn_rp_id, default.webauthn_origin) == ("", "")
+    origin = {**env, "LOCKER_WEBAUTHN_ORIGIN": "https://coffre.example.org/"}
+    made = load_settings(origin)
+    assert (made.webauthn_rp_id, made.webauthn_origin) == (
+        "coffre.example.org",
+        "https://coffre.example.org",
+    )
+    parent = load_settings({**origin, "LOCKER_WEBAUTHN_RP_ID": "Example.org"})
+    assert parent.webauthn_rp_id == "example.org"
+    # A site the origin's host is not part of: the browser would refuse every passkey.
+    with pytest.raises(ConfigurationError, match="LOCKER_WEBAUTHN_RP_ID"):
+        load_settings({**origin, "LOCKER_WEBAUTHN_RP_ID": "ample.org"})
