@@ -168,15 +168,29 @@ def _answer(credential: str) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def registration_options(
-    session: Session, clock: Clock, signed_in: accounts.SignedIn, rp: RelyingParty
-) -> str:
-    """The options (JSON) for `navigator.credentials.create()`: user verification required,
-    the professional's passkeys excluded; the challenge kept for this sign-in. A person:
-    AccessDenied; a professional without TOTP: NoEnrolment (a passkey comes in addition)."""
+def _may_add(session: Session, signed_in: accounts.SignedIn, fresh: bool) -> Professional:
     professional = _professional(signed_in.user)
     if not second_factor.is_enrolled(session, professional):
         raise NoEnrolment("totp first")
+    if not fresh:
+        # A stolen session alone must not plant a lasting factor of the thief's.
+        raise FreshFactorRequired(Action.SECOND_FACTOR_PASSKEY_ADD)
+    return professional
+
+
+def registration_options(
+    session: Session,
+    clock: Clock,
+    signed_in: accounts.SignedIn,
+    rp: RelyingParty,
+    *,
+    fresh: bool,
+) -> str:
+    """The options (JSON) for `navigator.credentials.create()`: user verification required,
+    the professional's passkeys excluded; the challenge kept for this sign-in. A person:
+    AccessDenied; a professional without TOTP: NoEnrolment (a passkey comes in addition);
+    a factor passed too long ago (not `fresh`): FreshFactorRequired."""
+    professional = _may_add(session, signed_in, fresh)
     options = generate_registration_options(
         rp_id=rp.id,
         rp_name=RP_NAME,
@@ -210,11 +224,14 @@ def add_passkey(
     rp: RelyingParty,
     credential: str,
     name: str,
+    *,
+    fresh: bool,
 ) -> Passkey:
     """The browser's answer to the registration options, verified (this sign-in's challenge,
     this site, a verified user) and stored under `name`; recorded. BadPasskey (recorded)
-    when it does not hold; the caller commits either way."""
-    professional = _professional(signed_in.user)
+    when it does not hold; the caller commits either way. FreshFactorRequired as for the
+    options."""
+    professional = _may_add(session, signed_in, fresh)
     action = Action.SECOND_FACTOR_PASSKEY_ADD
     challenge = _take_challenge(session, clock, signed_in, REGISTER)
     answer = _answer(credential)

@@ -333,3 +333,30 @@ def test_the_relying_party_comes_from_the_settings(app: Flask, world: Actors) ->
     # The request's own host is not trusted once the origin is set.
     other = register(client, token, SoftAuthenticator(origin="http://localhost"))
     assert other.status_code == 403
+
+
+def test_a_stale_sign_in_adds_no_passkey(app: Flask, world: Actors, clock: Clock) -> None:
+    client = raw(app)  # sends no code by itself
+    token = token_for(app.test_client(), EMAIL)
+    clock.advance(minutes=16)
+    refused = client.post("/api/v1/me/passkeys/registration-options", headers=bearer(token))
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "fresh_second_factor_required"
+    body = {"credential": {"id": "x"}, "name": "x"}
+    posted = client.post("/api/v1/me/passkeys", headers=bearer(token), json=body)
+    assert posted.get_json()["error"] == "fresh_second_factor_required"
+    # The page sends a stale session to the code first, and back.
+    desk = app.test_client()
+    desk.post(
+        "/sign-in",
+        data={"identifier": EMAIL, "password": PASSWORD, "csrf_token": csrf(desk, "/sign-in")},
+    )
+    clock.advance(minutes=16)
+    away = desk.get("/account/passkeys")
+    assert away.status_code == 302
+    assert away.headers["Location"].startswith("/account/confirm-code?next=/account/passkeys")
+    page_token = csrf(desk, "/account/confirm-code")
+    options = desk.post("/account/passkeys/options", headers={"X-CSRFToken": page_token})
+    assert options.status_code == 403
+    with app.extensions["locker"].session_factory() as session:
+        assert session.scalars(select(Passkey.id)).all() == []

@@ -36,6 +36,7 @@ from web.accounts.schemas import (
 from web.auth import bearer_token, current_actor
 from web.context import db, request_context, services
 from web.errors import error_response
+from web.fresh_factor import stale
 from web.openapi import INVALID, Answers, Error, operation
 from web.throttle import factor_guarded, password_guarded, sign_in_allowed, sign_in_failed
 
@@ -178,6 +179,7 @@ def renew_backup_codes(json: TotpCode) -> Any:
 @operation(
     api.post,
     "/me/passkeys/registration-options",
+    fresh_factor=True,
     resp=Answers(
         HTTP_200=(
             None,
@@ -190,13 +192,16 @@ def renew_backup_codes(json: TotpCode) -> Any:
 def passkey_registration_options() -> Any:
     """Options to add a passkey (a professional, in addition to the app's code)"""
     found = services()
-    options = passkeys.registration_options(db(), found.clock, g.api_signed_in, relying_party())
+    options = passkeys.registration_options(
+        db(), found.clock, g.api_signed_in, relying_party(), fresh=not stale(g.api_signed_in)
+    )
     return Response(options, mimetype="application/json")
 
 
 @operation(
     api.post,
     "/me/passkeys",
+    fresh_factor=True,
     resp=Answers(
         HTTP_201=(Passkey, "Added"),
         HTTP_403=(
@@ -219,6 +224,7 @@ def add_passkey(json: NewPasskey) -> Any:
             relying_party(),
             _json_text(json.credential),
             json.name,
+            fresh=not stale(signed_in),
         )
     return Passkey.model_validate(key), 201
 

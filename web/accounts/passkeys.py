@@ -22,7 +22,7 @@ from web.accounts.second_factor import local, with_code
 from web.auth import professional_or_404, web_user
 from web.context import db, request_context, services
 from web.forms import NewPasskeyForm, PasskeyForm, Problem, asks_first, done, form_problems
-from web.fresh_factor import fresh_factor_page
+from web.fresh_factor import fresh_factor_page, stale
 from web.i18n import message
 
 
@@ -65,6 +65,7 @@ def use_page() -> Any:
             lambda: passkeys.use_passkey(
                 db(), found.clock, user.signed_in, relying_party(), form.credential.data or ""
             ),
+            field=None,  # said above the forms: the passkey has no field of its own
         )
         if not problems:
             return redirect(onward or url_for("accounts.home"))
@@ -92,13 +93,17 @@ def registration_options_page() -> Any:
     user = web_user()
     assert user is not None
     found = services()
-    options = passkeys.registration_options(db(), found.clock, user.signed_in, relying_party())
+    options = passkeys.registration_options(
+        db(), found.clock, user.signed_in, relying_party(), fresh=not stale(user.signed_in)
+    )
     db().commit()
     return _json(options)
 
 
+@fresh_factor_page("accounts.passkeys")
 def passkeys_page() -> Any:
-    """The professional's passkeys, and the form that adds one."""
+    """The professional's passkeys, and the form that adds one (after a fresh factor: a
+    stolen session must not plant a passkey of the thief's, nor strip the owner's)."""
     professional = professional_or_404()
     user = web_user()
     assert user is not None
@@ -116,7 +121,9 @@ def passkeys_page() -> Any:
                 relying_party(),
                 form.credential.data or "",
                 form.name.data or "",
+                fresh=not stale(user.signed_in),
             ),
+            field=None,
         )
         if not problems:
             return done("passkey_added", "accounts.passkeys")

@@ -91,17 +91,15 @@ def second_factor_page() -> Any:
 
 
 def with_code(
-    professional: Professional, act: Callable[[], T]
+    professional: Professional, act: Callable[[], T], field: str | None = "code"
 ) -> tuple[T | None, list[Problem], int]:
-    """`act` (checking a typed code), counted like passwords: its result once committed,
-    or (no result) the refusal to show beside the code's field."""
+    """`act` (checking a typed code, or a passkey's answer), counted like passwords: its
+    result once committed, or (no result) the refusal to show beside `field`."""
     try:
         with factor_guarded(professional):
             result = act()
     except LockerError as refusal:
-        problems, status = refused(
-            refusal, None if isinstance(refusal, TooManyAttempts) else "code"
-        )
+        problems, status = refused(refusal, None if isinstance(refusal, TooManyAttempts) else field)
         return None, problems, status
     db().commit()
     return result, [], 200
