@@ -252,8 +252,12 @@ def add_passkey(
     taken = select(Passkey.id).where(Passkey.credential_id == verified.credential_id)
     if session.scalar(taken) is not None:
         raise _refuse(session, clock, professional, action, "credential_taken")
-    transports = answer.get("response", {}).get("transports") or []
+    said = answer.get("response")
+    transports = said.get("transports") if isinstance(said, dict) else None
     known = {t.value for t in AuthenticatorTransport}
+    transports = (
+        [t for t in transports if isinstance(t, str)] if isinstance(transports, list) else []
+    )
     key = Passkey(
         professional_id=professional.id,
         credential_id=verified.credential_id,
