@@ -104,6 +104,10 @@ class Settings:
     pkcs11: TokenLocation | None = None
     # ProConnect (docs/proconnect.md): off while the issuer is empty.
     proconnect: ProConnectSettings | None = None
+    # The site passkeys are bound to (WebAuthn relying party id, a host name) and the
+    # origin its pages are served from; empty: taken from each request's own host.
+    webauthn_rp_id: str = ""
+    webauthn_origin: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -255,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False)
             env.get("LOCKER_KEY_PROVIDER", ""), env.get("LOCKER_PKCS11_PIN_FILE", "")
         ),
         proconnect=_proconnect(env),
+        **_webauthn(env),
     )
 
 
@@ -360,6 +365,27 @@ def with_secret_files(env: Mapping[str, str]) -> Mapping[str, str]:
             raise ConfigurationError(f"{name}_FILE: {path} is empty")
         resolved[name] = value
     return resolved
+
+
+def _webauthn(env: Mapping[str, str]) -> dict[str, str]:
+    origin = (env.get("LOCKER_WEBAUTHN_ORIGIN") or "").strip().rstrip("/")
+    rp_id = (env.get("LOCKER_WEBAUTHN_RP_ID") or "").strip().lower()
+    host = ""
+    if origin:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"https", "http"} or not parts.hostname or parts.path:
+            raise ConfigurationError(
+                "LOCKER_WEBAUTHN_ORIGIN must be the service's origin, e.g. https://coffre.example.org"
+            )
+        host = parts.hostname
+    if rp_id and (not rp_id.replace("-", "").replace(".", "").isalnum() or not rp_id.isascii()):
+        raise ConfigurationError("LOCKER_WEBAUTHN_RP_ID must be a host name, e.g. example.org")
+    # The browser accepts a relying party id equal to the page's host or a parent domain of it.
+    if rp_id and host and host != rp_id and not host.endswith("." + rp_id):
+        raise ConfigurationError(
+            "LOCKER_WEBAUTHN_RP_ID must be the host of LOCKER_WEBAUTHN_ORIGIN or a parent domain"
+        )
+    return {"webauthn_rp_id": rp_id or host, "webauthn_origin": origin}
 
 
 def _metrics_token(env: Mapping[str, str]) -> str:

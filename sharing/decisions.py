@@ -71,6 +71,8 @@ class Action(StrEnum):
     RECOVERY_REDEEM = "recovery:redeem"
     REFERENT_SET = "referent:set"
     SECOND_FACTOR_BACKUP_CODES = "second_factor:backup_codes"
+    SECOND_FACTOR_PASSKEY_ADD = "second_factor:passkey_add"
+    SECOND_FACTOR_PASSKEY_REMOVE = "second_factor:passkey_remove"
     SECOND_FACTOR_CONFIRM = "second_factor:confirm"
     SECOND_FACTOR_ENROL = "second_factor:enrol"
     SECOND_FACTOR_RESET = "second_factor:reset"

@@ -45,6 +45,14 @@ class BadSecondFactorCode(SharingError):
     code = "bad_second_factor_code"
 
 
+class BadPasskey(BadSecondFactorCode):
+    """The passkey's answer does not hold: another challenge (replayed, expired), another
+    site, an unknown key or someone else's, a signature or a count that does not match.
+    Counted with wrong codes and passwords."""
+
+    code = "bad_passkey"
+
+
 class FreshFactorRequired(SharingError):
     """A professional's sensitive act (a recovery code, a deposit, a mandate, an export)
     asks for a second factor passed within the last minutes: this one passed longer ago."""

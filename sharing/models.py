@@ -283,3 +283,37 @@ class ProConnectSignIn(Base):
     )
     id_token: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class Passkey(Base):
+    """A professional's passkey (WebAuthn credential, sharing/passkeys.py): another way to
+    pass the second factor, beside TOTP (which stays). The public key is not a secret; the
+    sign count tells a cloned authenticator (a count that goes back is refused)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    professional_id: Mapped[str] = mapped_column(ForeignKey("professionals.id"), index=True)
+    # The authenticator's credential id (at most 1023 bytes, WebAuthn §5.8.3).
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE, as the authenticator sent it
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    transports: Mapped[str] = mapped_column(String(200))  # comma-separated, as the browser said
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class PasskeyChallenge(Base):
+    """The one WebAuthn challenge a sign-in is waiting for (a registration or a use): kept
+    on the server beside the sign-in, so it is used once whichever process answers, and
+    dropped at its first use or when it expires."""
+
+    __tablename__ = "passkey_challenges"
+
+    token_hash: Mapped[str] = mapped_column(
+        ForeignKey("auth_sessions.token_hash"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))  # "register" or "use"
+    challenge: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime]

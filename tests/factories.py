@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from locker.context import RequestContext
 from locker.documents import UploadRequest, upload_document
 from locker.models import Organization, Person, Professional
 from sharing import second_factor
-from sharing.models import AccompanimentMember, Grant, Mandate, SecondFactor
+from sharing.models import AccompanimentMember, Grant, Mandate, Passkey, SecondFactor
 from sharing.organizations import set_audits_service, set_digital_inclusion
 from web.accounts import INFORMATION_VERSION
 from web.context import Services
@@ -121,6 +122,25 @@ def new_professional(
     if enrolled and keyring is not None:
         enrol(session, keyring, clock, pro)
     return pro
+
+
+def add_passkey(
+    session: Session, clock: actors.Clock, pro: Professional, name: str = "Bureau"
+) -> Passkey:
+    """A passkey row of `pro`'s (its key is never checked: for pages and rights, not for
+    signing in; tests/soft_authenticator.py makes real ones)."""
+    key = Passkey(
+        professional_id=pro.id,
+        credential_id=secrets.token_bytes(32),
+        public_key=b"\xa0",
+        sign_count=0,
+        transports="internal",
+        name=name,
+        created_at=clock(),
+    )
+    session.add(key)
+    session.flush()
+    return key
 
 
 def enrol(

@@ -177,6 +177,20 @@ class SecondFactorForm(Form):
     )
 
 
+class PasskeyForm(Form):
+    """The browser's answer to a passkey's options (JSON, made by static/passkey.js)."""
+
+    credential = StringField(
+        "credential", validators=[required("La clé d'accès n'a pas répondu."), Length(max=65536)]
+    )
+
+
+class NewPasskeyForm(PasskeyForm):
+    """A new passkey: the browser's answer, and the name its owner gives it."""
+
+    name = StringField("name", validators=[Length(max=100)])
+
+
 class ChangePasswordForm(Form):
     """The current password, then the new one (the service checks length and difference)."""
 

@@ -266,6 +266,11 @@ MESSAGES = {
     "bad_second_factor_code": _l(
         "Ce code ne marche pas : il est faux ou déjà utilisé. Attendez le code suivant de l'application."
     ),
+    "bad_passkey": _l(
+        "La clé d'accès n'a pas marché. Réessayez, ou entrez le code de l'application."
+    ),
+    "passkey_added": _l("La clé d'accès est ajoutée."),
+    "passkey_removed": _l("La clé d'accès est retirée : elle ne permet plus de vous connecter."),
     "fresh_second_factor_required": _l(
         "Pour cette action, entrez à nouveau le code de l'application."
     ),

@@ -46,6 +46,11 @@ def test_embedded_defaults(tmp_path: Path) -> None:
         ("LOCKER_FRESH_FACTOR_MINUTES", "soon"),
         ("LOCKER_METRICS_TOKEN", "too-short-to-be-a-secret"),
         ("LOCKER_METRICS_TOKEN", "a token with spaces in it, long enough anyway"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "coffre.example.org"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "https://coffre.example.org/login"),
+        ("LOCKER_WEBAUTHN_ORIGIN", "ftp://coffre.example.org"),
+        ("LOCKER_WEBAUTHN_RP_ID", "example org"),
+        ("LOCKER_WEBAUTHN_RP_ID", "exämple.org"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -263,3 +268,21 @@ def test_a_secret_set_twice_stops_the_start(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigurationError, match="not both"):
         load_settings(env, create=True)
+
+
+def test_the_passkeys_site_and_origin(tmp_path: Path) -> None:
+    env = {"LOCKER_DATA_DIR": str(tmp_path)}
+    default = load_settings(env, create=True)
+    # Unset: each request's own origin and host decide (web/accounts/passkeys.py).
+    assert (default.webauthn_rp_id, default.webauthn_origin) == ("", "")
+    origin = {**env, "LOCKER_WEBAUTHN_ORIGIN": "https://coffre.example.org/"}
+    made = load_settings(origin)
+    assert (made.webauthn_rp_id, made.webauthn_origin) == (
+        "coffre.example.org",
+        "https://coffre.example.org",
+    )
+    parent = load_settings({**origin, "LOCKER_WEBAUTHN_RP_ID": "Example.org"})
+    assert parent.webauthn_rp_id == "example.org"
+    # A site the origin's host is not part of: the browser would refuse every passkey.
+    with pytest.raises(ConfigurationError, match="LOCKER_WEBAUTHN_RP_ID"):
+        load_settings({**origin, "LOCKER_WEBAUTHN_RP_ID": "ample.org"})

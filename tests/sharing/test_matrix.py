@@ -33,6 +33,7 @@ from tests.factories import (
     add_grant,
     add_mandate,
     add_member,
+    add_passkey,
     build_world,
     context,
     new_professional,
@@ -153,6 +154,11 @@ class Cell:
                 return code.id
             if source == "org":
                 return w.org.id
+            if source == "fresh_passkey":
+                # A passkey of the referent's (one professional, with or without a grant).
+                key = add_passkey(s, clock, s.merge(w.users["referent_grant"]))
+                s.commit()
+                return key.id
             if source == "fresh_email":
                 return f"invited-{secrets.token_hex(4)}@example.org"
             if source in {"fresh_invited", "fresh_departure"}:
@@ -207,6 +213,8 @@ def _file(_: Cell) -> dict[str, Any]:
     return {"file": (io.BytesIO(PNG), "scan.png"), "title": "x", "category": "identity"}
 
 
+PERSONS_403 = dict.fromkeys(PERSONS, 403)  # a professional's own thing: a person has none
+
 API: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/openapi.json"): Row(rule(AUTH, 200, anon=200)),
     ("POST", "/api/v1/auth/token"): Row(rule(AUTH, 400, anon=400), json={}),
@@ -232,6 +240,15 @@ API: dict[tuple[str, str], Row] = {
         rule(PERSONS, 403, denied=409), json={"code": "000000"}
     ),
     ("POST", "/api/v1/me/totp/backup-codes"): Row(rule(AUTH, 403), json={"code": "000000"}),
+    # Passkeys: a professional's own (in addition to TOTP); persons have none. An answer
+    # that does not hold adds nothing; someone else's passkey is as missing.
+    ("POST", "/api/v1/me/passkeys/registration-options"): Row(rule(PERSONS, 403, denied=200)),
+    ("POST", "/api/v1/me/passkeys"): Row(rule(AUTH, 403), json={"credential": {}, "name": "x"}),
+    ("GET", "/api/v1/me/passkeys"): Row(rule(PERSONS, 403, denied=200)),
+    ("DELETE", "/api/v1/me/passkeys/<passkey_id>"): Row(
+        rule({"referent_grant", "referent_nogrant"}, 204, **PERSONS_403),
+        {"passkey_id": "fresh_passkey"},
+    ),
     # A body that fits the schema, so the rights decide; the service refuses its values.
     ("POST", "/api/v1/persons"): Row(
         rule(PROS, 422, denied=403), json={"username": "", "display_name": "", "password": ""}
@@ -658,6 +675,18 @@ PAGES: dict[tuple[str, str], Row] = {
     ("POST", "/account/second-factor/backup-codes"): Row(
         rule(PERSONS, 404, denied=403, **P), form=lambda c: {"code": "000000"}
     ),
+    # Passkeys: using one (none here: nothing to offer; an empty answer is refused), and a
+    # professional's own list, options, addition and removal.
+    ("POST", "/sign-in/passkey/options"): Row(rule(set(), 404, **P)),
+    ("POST", "/sign-in/passkey"): Row(rule(PERSONS, 404, denied=400, **P), form=lambda c: {}),
+    ("GET", "/account/passkeys"): Row(rule(PERSONS, 404, denied=200, **P)),
+    ("POST", "/account/passkeys"): Row(rule(PERSONS, 404, denied=400, **P), form=lambda c: {}),
+    ("POST", "/account/passkeys/options"): Row(rule(PERSONS, 404, denied=200, **P)),
+    ("POST", "/account/passkeys/<passkey_id>/remove"): Row(
+        rule({"referent_grant", "referent_nogrant"}, 302, **P),
+        {"passkey_id": "fresh_passkey"},
+        form=CONFIRMED,
+    ),
     ("GET", "/account/password"): Row(rule(AUTH, 200, **P)),
     ("POST", "/account/password"): Row(
         rule(AUTH, 403, **P),
@@ -806,6 +835,8 @@ OPEN_PENDING_PAGES = {
     ("POST", "/sign-in/code"): 401,
     ("GET", "/account/second-factor"): 302,
     ("POST", "/account/second-factor"): 302,
+    ("POST", "/sign-in/passkey/options"): 404,  # no passkey: the code is the way
+    ("POST", "/sign-in/passkey"): 400,  # an empty answer
     ("GET", "/accessibility"): 200,
     ("GET", "/information"): 200,
     ("POST", "/information"): 200,

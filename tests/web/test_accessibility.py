@@ -39,6 +39,7 @@ from tests.factories import (
     add_grant,
     add_mandate,
     add_member,
+    add_passkey,
     context,
     new_organization,
     new_person,
@@ -201,6 +202,9 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
             email="petit@numerique.example",
             enrolled=False,
         )
+        # Passkeys: the code's page offers one; the settings list one.
+        add_passkey(session, utc_now, pending)
+        add_passkey(session, utc_now, pro, "Ordinateur du bureau")
         add_mandate(session, utc_now, add_member(session, utc_now, person, helper), "view upload")
         # A colleague who left: Awa is told on every page, and may hand over to another.
         org = session.get(Organization, pro.organization_id)
@@ -339,6 +343,11 @@ def _invite(page: Page) -> None:
     expect(page.locator("#invitation-url")).to_be_visible()
 
 
+def _ask_to_remove_passkey(page: Page) -> None:
+    page.click("#remove-passkey-1")
+    expect(page.locator("#confirm")).to_be_visible()
+
+
 def _renew_backup_codes(page: Page, email: str) -> None:
     enter_second_factor(page, email)
     expect(page.locator("#backup-codes code").first).to_be_visible()
@@ -402,6 +411,8 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("second-factor-enrol", "enrolling", "/account/second-factor"),
         Stop("backup-codes", "professional", "/account/second-factor/backup-codes"),
         Stop("confirm-code", "professional", "/account/confirm-code?next=/pro/persons"),
+        Stop("passkeys", "professional", "/account/passkeys"),
+        Stop("confirm-remove-passkey", "professional", "/account/passkeys", _ask_to_remove_passkey),
         Stop(
             "backup-codes-made",
             "professional",

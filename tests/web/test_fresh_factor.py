@@ -345,6 +345,13 @@ SENSITIVE_ENDPOINTS = {
     "sharing.issue_recovery_code",
     "sharing.deposit",
     "sharing.desk_mandate",
+    # Not a person's: adding or removing one's own passkey (a stolen session must neither
+    # plant a lasting factor of the thief's nor strip the owner's).
+    "accounts_api.passkey_registration_options",
+    "accounts_api.add_passkey",
+    "accounts_api.remove_passkey",
+    "accounts.passkeys",
+    "accounts.remove_passkey",
 }
 
 

@@ -21,8 +21,9 @@ import web
 from locker.actors import Actor
 from locker.models import Professional
 from sharing.counter import create_counter_link
+from sharing.models import Passkey
 from tests.conftest import Actors
-from tests.factories import Clock, World, build_world, context, new_professional
+from tests.factories import Clock, World, add_passkey, build_world, context, new_professional
 from tests.web.test_pages import sign_in
 from web.i18n import LANGUAGES, Language
 
@@ -195,8 +196,14 @@ def _pages(app: Flask, world: World) -> dict[str, list[str]]:
     ]
     pro.append("/account/second-factor/backup-codes")
     pro.append("/account/confirm-code")
+    pro.append("/account/passkeys")
     found = app.extensions["locker"]
     with found.session_factory() as session:
+        # A passkey: listed in the settings, offered on the code's pages.
+        referent = session.merge(world.users["referent_grant"])
+        if not session.scalar(select(Passkey.id).where(Passkey.professional_id == referent.id)):
+            add_passkey(session, found.clock, referent)
+            session.commit()
         if session.scalar(select(Professional.id).where(Professional.email == ENROLLING)) is None:
             org = session.merge(world.org)
             new_professional(

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from locker import accounts
 from locker.errors import InvalidInput
 from locker.models import Person, Professional
-from sharing import second_factor
+from sharing import passkeys, second_factor
 from sharing.accounts import change_own_password, correct_own_account, create_person_with_card
 from sharing.members import share_code_for
 from web.accounts import INFORMATION_VERSION
 from web.accounts.closure import close_account
+from web.accounts.passkeys import relying_party
 from web.accounts.schemas import (
     BackupCodes,
     Closing,
     Information,
     Me,
     MeCorrection,
+    NewPasskey,
     NewPassword,
     NewPerson,
+    Passkey,
+    Passkeys,
     PersonCreated,
     SignIn,
     Token,
@@ -29,8 +34,9 @@ from web.accounts.schemas import (
     TotpEnrolment,
 )
 from web.auth import bearer_token, current_actor
-from web.context import db, services
+from web.context import db, request_context, services
 from web.errors import error_response
+from web.fresh_factor import stale
 from web.openapi import INVALID, Answers, Error, operation
 from web.throttle import factor_guarded, password_guarded, sign_in_allowed, sign_in_failed
 
@@ -168,6 +174,89 @@ def renew_backup_codes(json: TotpCode) -> Any:
             db(), found.keyring, found.clock, signed_in, json.code
         )
     return BackupCodes(backup_codes=codes)
+
+
+@operation(
+    api.post,
+    "/me/passkeys/registration-options",
+    fresh_factor=True,
+    resp=Answers(
+        HTTP_200=(
+            None,
+            "PublicKeyCredentialCreationOptionsJSON (WebAuthn): its challenge is kept for this "
+            "token, used once, for 5 minutes; user verification required; my passkeys excluded",
+        ),
+        HTTP_403=(Error, "Only professionals have passkeys"),
+    ),
+)
+def passkey_registration_options() -> Any:
+    """Options to add a passkey (a professional, in addition to the app's code)"""
+    found = services()
+    options = passkeys.registration_options(
+        db(), found.clock, g.api_signed_in, relying_party(), fresh=not stale(g.api_signed_in)
+    )
+    return Response(options, mimetype="application/json")
+
+
+@operation(
+    api.post,
+    "/me/passkeys",
+    fresh_factor=True,
+    resp=Answers(
+        HTTP_201=(Passkey, "Added"),
+        HTTP_403=(
+            Error,
+            "bad_passkey: the answer does not hold (no pending challenge or an expired or used "
+            "one, another origin, user not verified, a credential already registered); or not "
+            "a professional",
+        ),
+        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+    ),
+)
+def add_passkey(json: NewPasskey) -> Any:
+    """Add a passkey: the browser's answer to the registration options"""
+    found, signed_in = services(), g.api_signed_in
+    with factor_guarded(signed_in.user):
+        key = passkeys.add_passkey(
+            db(),
+            found.clock,
+            signed_in,
+            relying_party(),
+            _json_text(json.credential),
+            json.name,
+            fresh=not stale(signed_in),
+        )
+    return Passkey.model_validate(key), 201
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value)
+
+
+@operation(
+    api.get,
+    "/me/passkeys",
+    resp=Answers(
+        HTTP_200=(Passkeys, "My passkeys, oldest first"),
+        HTTP_403=(Error, "Only professionals have passkeys"),
+    ),
+)
+def list_passkeys() -> Any:
+    """My passkeys"""
+    views = passkeys.described(db(), g.api_signed_in.user)
+    return Passkeys([Passkey.model_validate(view) for view in views])
+
+
+@operation(
+    api.delete,
+    "/me/passkeys/<passkey_id>",
+    fresh_factor=True,
+    resp=Answers(HTTP_204=(None, "Removed"), HTTP_403=(Error, "Only professionals")),
+)
+def remove_passkey(passkey_id: str) -> Any:
+    """Remove one of my passkeys (the app's code still works)"""
+    passkeys.remove_passkey(request_context(), g.api_signed_in, passkey_id)
+    return "", 204
 
 
 @operation(

@@ -28,6 +28,7 @@ from sharing.accounts import (
 from sharing.proconnect import take_id_token
 from sharing.second_factor import factor_pending, is_enrolled
 from web.accounts import INFORMATION_VERSION
+from web.accounts import passkeys as passkey_pages
 from web.accounts import proconnect as proconnect_pages
 from web.accounts import second_factor as second_factor_pages
 from web.accounts.closure import close_account
@@ -73,6 +74,7 @@ pages_for_signed_in(
 )
 second_factor_pages.register(pages)
 proconnect_pages.register(pages)
+passkey_pages.register(pages)
 
 
 OPEN_BEFORE_PASSWORD_CHANGE = frozenset(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, RootModel, model_validator
 
-from web.openapi import Timestamp
+from web.openapi import Shape, Timestamp
 
 
 class SignIn(BaseModel):
@@ -112,3 +112,24 @@ class BackupCodes(BaseModel):
     """Ten new single-use backup codes, shown this once (the earlier ones stop working)."""
 
     backup_codes: list[str]
+
+
+class NewPasskey(BaseModel):
+    """The answer of `navigator.credentials.create()` to the registration options (as
+    WebAuthn's `toJSON()` gives it: base64url fields), and a name to tell it apart."""
+
+    credential: dict[str, Any]
+    name: str = Field("", json_schema_extra={"maxLength": 100})
+
+
+class Passkey(Shape):
+    """One of my passkeys (its key and counter stay on the server)."""
+
+    id: str
+    name: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+
+
+class Passkeys(RootModel[list[Passkey]]):
+    pass

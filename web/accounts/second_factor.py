@@ -18,6 +18,7 @@ from locker.errors import LockerError
 from locker.models import Professional
 from sharing import second_factor
 from sharing.errors import TooManyAttempts
+from sharing.passkeys import has_passkey
 from web.auth import professional_or_404, web_user
 from web.context import db, services
 from web.forms import Problem, SecondFactorForm, form_problems, refused
@@ -35,6 +36,8 @@ OPEN_BEFORE_SECOND_FACTOR = frozenset(
         "accounts.sign_out",
         "accounts.second_factor",
         "accounts.enrol_second_factor",
+        "accounts.passkey_use_options",
+        "accounts.passkey_use",
         "accounts.accessibility",
         "accounts.information",
         "accounts.privacy",
@@ -85,21 +88,21 @@ def second_factor_page() -> Any:
         problems, status = [Problem("code", message("bad_second_factor_code"))], 401
     elif request.method == "POST":
         problems, status = form_problems(form), 400
-    return render_template("second_factor.html", form=form, problems=problems), status
+    passkey = has_passkey(db(), professional)
+    page = render_template("second_factor.html", form=form, problems=problems, passkey=passkey)
+    return page, status
 
 
-def _with_code(
-    professional: Professional, act: Callable[[], T]
+def with_code(
+    professional: Professional, act: Callable[[], T], field: str | None = "code"
 ) -> tuple[T | None, list[Problem], int]:
-    """`act` (checking a typed code), counted like passwords: its result once committed,
-    or (no result) the refusal to show beside the code's field."""
+    """`act` (checking a typed code, or a passkey's answer), counted like passwords: its
+    result once committed, or (no result) the refusal to show beside `field`."""
     try:
         with factor_guarded(professional):
             result = act()
     except LockerError as refusal:
-        problems, status = refused(
-            refusal, None if isinstance(refusal, TooManyAttempts) else "code"
-        )
+        problems, status = refused(refusal, None if isinstance(refusal, TooManyAttempts) else field)
         return None, problems, status
     db().commit()
     return result, [], 200
@@ -116,7 +119,7 @@ def confirm_code_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        _, problems, status = _with_code(
+        _, problems, status = with_code(
             professional,
             lambda: second_factor.confirm_again(
                 db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
@@ -134,6 +137,7 @@ def confirm_code_page() -> Any:
             problems=problems,
             confirm=action,
             intro=message("fresh_second_factor_required"),
+            passkey=has_passkey(db(), professional),
         ),
         status,
     )
@@ -164,7 +168,7 @@ def enrol_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        codes, problems, status = _with_code(
+        codes, problems, status = with_code(
             professional,
             lambda: second_factor.confirm_enrolment(
                 db(),
@@ -211,7 +215,7 @@ def backup_codes_page() -> Any:
     problems: list[Problem] = []
     status = 200
     if form.validate_on_submit():
-        codes, problems, status = _with_code(
+        codes, problems, status = with_code(
             professional,
             lambda: second_factor.renew_backup_codes(
                 db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
