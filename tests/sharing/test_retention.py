@@ -25,6 +25,7 @@ from sharing.models import AccompanimentMember, CounterLink, Grant, Mandate, Rec
 from sharing.models import SharingNotice as Notice
 from sharing.recovery import RESET_LOCK
 from sharing.retention import RETENTION, forget_history
+from tests.app_processes import settings_env
 from tests.conftest import Actors
 from tests.factories import (
     Clock,
@@ -36,7 +37,6 @@ from tests.factories import (
     context,
     new_professional,
 )
-from tests.uploads.test_trash_and_storage import _cli_env
 from web.cli import main
 
 Row = tuple[type[Base], str]
@@ -174,7 +174,7 @@ def _untouched(app: Flask) -> tuple[int, ...]:
 
 
 def _audit_verifies(settings: Settings) -> None:
-    verified = CliRunner().invoke(main, ["audit", "verify"], env=_cli_env(settings))
+    verified = CliRunner().invoke(main, ["audit", "verify"], env=settings_env(settings))
     assert verified.exit_code == 0, verified.output
 
 
@@ -237,7 +237,7 @@ def test_locker_purge_reports_what_it_forgot(app: Flask, world: Actors, settings
                 )
             )
         session.commit()
-    runner, env = CliRunner(), _cli_env(settings)
+    runner, env = CliRunner(), settings_env(settings)
     assert runner.invoke(main, ["audit", "checkpoint"], env=env).exit_code == 0
     purged = runner.invoke(main, ["purge"], env=env)
     assert purged.exit_code == 0, purged.output
