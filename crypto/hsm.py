@@ -39,6 +39,7 @@ from crypto.erasure import ErasureKeys
 from crypto.errors import IntegrityError, KeyFileError, KeyNotFound, KeyProviderUnavailable
 from crypto.keyring import (
     VERSION_SIZE,
+    claimed_version,
     erasure_keys_file,
     fsync_directory,
     read_private_json,
@@ -303,9 +304,7 @@ class Pkcs11Keyring:
 
     def wrapped_version(self, wrapped: bytes) -> int:
         """Return the master key version a wrapped key claims (not yet authenticated)."""
-        if len(wrapped) < VERSION_SIZE:
-            raise IntegrityError("wrapped key is too short to hold a master key version")
-        return int.from_bytes(wrapped[:VERSION_SIZE], "big")
+        return claimed_version(wrapped)
 
     def current_version(self) -> int:
         """Return the version new wraps use: the newest master key in the token."""

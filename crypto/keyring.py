@@ -69,6 +69,14 @@ class Keyring(Protocol):
         ...
 
 
+def claimed_version(wrapped: bytes) -> int:
+    """The master key version a keyring-wrapped key claims (not yet authenticated), whichever
+    provider sealed it: both use the same blob format."""
+    if len(wrapped) < VERSION_SIZE:
+        raise IntegrityError("wrapped key is too short to hold a master key version")
+    return int.from_bytes(wrapped[:VERSION_SIZE], "big")
+
+
 class LocalKeyring:
     """A keyring held in memory, normally loaded from a local key file."""
 
@@ -126,9 +134,7 @@ class LocalKeyring:
 
     def wrapped_version(self, wrapped: bytes) -> int:
         """Return the master key version a wrapped key claims (not yet authenticated)."""
-        if len(wrapped) < VERSION_SIZE:
-            raise IntegrityError("wrapped key is too short to hold a master key version")
-        return int.from_bytes(wrapped[:VERSION_SIZE], "big")
+        return claimed_version(wrapped)
 
     def current_version(self) -> int:
         """Return the version new wraps use: the newest master key."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from locker.models import Document, Professional
 from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProfile, RecoveryCode
@@ -81,22 +81,22 @@ def live_scopes(session: Session, member: AccompanimentMember, now: datetime) ->
 
 def audits_service(session: Session, professional_id: str | None) -> bool:
     """Whether the professional's organisation (read from their row, now) audits the service."""
-    if professional_id is None:
-        return False
-    found = session.scalar(
-        select(OrganizationProfile.audits_service)
-        .join(Professional, Professional.organization_id == OrganizationProfile.organization_id)
-        .where(Professional.id == professional_id)
-    )
-    return bool(found)
+    return _profile_says(session, professional_id, OrganizationProfile.audits_service)
 
 
 def does_digital_inclusion(session: Session, professional_id: str | None) -> bool:
     """Whether the professional's organisation (read from their row, now) does digital inclusion."""
+    return _profile_says(session, professional_id, OrganizationProfile.digital_inclusion)
+
+
+def _profile_says(
+    session: Session, professional_id: str | None, flag: InstrumentedAttribute[bool]
+) -> bool:
+    """One flag of the professional's organisation profile; no profile (or no one) is no."""
     if professional_id is None:
         return False
     found = session.scalar(
-        select(OrganizationProfile.digital_inclusion)
+        select(flag)
         .join(Professional, Professional.organization_id == OrganizationProfile.organization_id)
         .where(Professional.id == professional_id)
     )

@@ -22,6 +22,7 @@ from locker.accounts import master_wrapped
 from locker.models import Document, Person
 from locker.settings import Settings
 from sharing.models import SecondFactor
+from tests.app_processes import settings_env
 from tests.conftest import Actors, bearer, make_world, token_for
 from tests.factories import upload, use_keyring
 from tests.softhsm import new_token
@@ -31,17 +32,7 @@ from web.cli import main
 
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the in-process `locker` command at these settings (and their provider)."""
-    env = {
-        "LOCKER_DATA_DIR": str(settings.data_dir),
-        "LOCKER_DATABASE_URL": settings.database_url,
-        "LOCKER_STORAGE_URL": settings.storage_url,
-        "LOCKER_MASTER_KEY_FILE": str(settings.master_key_file),
-        "LOCKER_SECRET_KEY": settings.secret_key,
-        "LOCKER_AUDIT_WITNESS_DIR": str(settings.audit_witness_dir),
-    }
-    if settings.s3_endpoint_url:
-        env["LOCKER_S3_ENDPOINT_URL"] = settings.s3_endpoint_url
-        env["LOCKER_S3_REGION"] = settings.s3_region or "us-east-1"
+    env = settings_env(settings)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     use_provider(settings.pkcs11, monkeypatch)
