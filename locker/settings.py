@@ -25,7 +25,6 @@ SECRET_SETTINGS = (
     "LOCKER_DATABASE_URL",
     "LOCKER_METRICS_TOKEN",
     "LOCKER_THROTTLE_STORAGE_URL",
-    "LOCKER_PROCONNECT_CLIENT_SECRET",
 )
 
 
@@ -279,8 +278,15 @@ def _proconnect(env: Mapping[str, str]) -> ProConnectSettings | None:
     if not issuer:
         return None
     client_id = env.get("LOCKER_PROCONNECT_CLIENT_ID", "").strip()
-    # Its _FILE variant is read with the other secrets (with_secret_files).
     secret = env.get("LOCKER_PROCONNECT_CLIENT_SECRET", "").strip()
+    secret_file = env.get("LOCKER_PROCONNECT_CLIENT_SECRET_FILE", "").strip()
+    if secret_file and not secret:
+        try:
+            secret = Path(secret_file).read_text().strip()
+        except OSError as error:
+            raise ConfigurationError(
+                f"LOCKER_PROCONNECT_CLIENT_SECRET_FILE cannot be read: {error.strerror}"
+            ) from None
     if not client_id or not secret:
         raise ConfigurationError(
             "LOCKER_PROCONNECT_ISSUER is set: LOCKER_PROCONNECT_CLIENT_ID and "
