@@ -3,7 +3,8 @@
 Fills two lockers on the embedded default (SQLite and a local folder) through the real
 upload pipeline, one with 40 papers and one with 1,000, then times, in each, the first page
 of the list through the API and through the page `/papers`, the access log page, the desk's
-table of the persons of her referent (a third of her papers shared), and, as
+table of the persons of her referent (a third of her papers shared; the service and the
+page `/pro/persons`), and, as
 the baseline the pagination replaced, the whole list with every title decrypted. Both
 lockers first get the same history (250 opens of their 40 newest papers: the person's own
 list views are not recorded), and the two are timed alternately, so the
@@ -33,6 +34,7 @@ from locker import accounts  # noqa: E402
 from locker.accounts import actor_for  # noqa: E402
 from locker.actors import Actor  # noqa: E402
 from locker.documents import UploadRequest, list_documents, upload_document  # noqa: E402
+from locker.models import Professional  # noqa: E402
 from sharing.desk import desk_persons  # noqa: E402
 from tests.factories import (  # noqa: E402
     PNG,
@@ -41,6 +43,7 @@ from tests.factories import (  # noqa: E402
     context,
     new_organization,
     new_professional,
+    second_factor_code,
 )
 from web.accounts import INFORMATION_VERSION  # noqa: E402
 
@@ -75,7 +78,14 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
                 shared.append(view.id)
         # Her referent, with a third of her papers shared, for the desk's table.
         org = new_organization(session, found.clock, "CHRS")
-        referent = new_professional(session, found.clock, org, "Référente")
+        referent = new_professional(
+            session,
+            found.clock,
+            org,
+            "Référente",
+            email="referente@example.org",
+            keyring=found.keyring,
+        )
         member = add_member(session, found.clock, person, referent, referent=True)
         for document_id in shared:
             add_grant(session, found.clock, member, document_id)
@@ -88,7 +98,16 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
     browser = app.test_client()
     signed = browser.post("/sign-in", data={"identifier": "bench", "password": PASSWORD})
     assert signed.status_code == 302, signed.status_code
-    return app, person_id, client, headers, browser
+    # Her referent at the desk: password, then the code of her second factor.
+    desk = app.test_client()
+    referent = app.config["BENCH_REFERENT"]
+    with found.session_factory() as session:
+        email = session.get(Professional, referent.id).email
+    signed = desk.post("/sign-in", data={"identifier": email, "password": PASSWORD})
+    assert signed.headers.get("Location", "").endswith("/sign-in/code"), signed.status_code
+    code = second_factor_code(app, referent.id)
+    assert desk.post("/sign-in/code", data={"code": code}).status_code == 302
+    return app, person_id, client, headers, browser, desk
 
 
 def timed_ms(act: Callable[[], object]) -> float:
@@ -100,7 +119,7 @@ def timed_ms(act: Callable[[], object]) -> float:
 def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[], object]]:
     """The measures on a locker of `papers` papers, after `history` opens of its 40 newest
     papers (the same for every locker: its own newest records then are those opens)."""
-    app, person_id, client, headers, browser = filled(workdir, papers)
+    app, person_id, client, headers, browser, desk = filled(workdir, papers)
     found = app.extensions["locker"]
 
     def api_page() -> None:
@@ -118,6 +137,10 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
             ctx = context(found, session, app.config["BENCH_REFERENT"])
             (row,) = desk_persons(ctx).rows
             assert row.shared == -(-papers // 3)
+
+    def desk_page() -> None:
+        page = desk.get("/pro/persons")
+        assert page.status_code == 200 and b"/pro/persons/" in page.data
 
     def whole_list() -> None:
         with found.session_factory() as session:
@@ -137,6 +160,7 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
         "/papers": papers_page,
         "/access-log": access_log_page,
         "desk table (service)": desk_table,
+        "desk table (/pro/persons)": desk_page,
         "whole list (baseline)": whole_list,
     }
 

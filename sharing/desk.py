@@ -11,16 +11,16 @@ nor says anything of, a person whose list they are not on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, distinct, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from locker.context import RequestContext
 from locker.documents import DocumentView
 from locker.models import Document, Organization, Person, Professional
-from locker.reminders import expires_in
+from locker.reminders import SOON_DAYS, expires_in
 from sharing.decisions import Action
 from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
@@ -28,7 +28,16 @@ from sharing.guard import require, require_person
 from sharing.models import AccompanimentMember, DeskVisit, Grant, Mandate, SharingNotice
 from sharing.policy import MANDATE_SCOPE, decide
 from sharing.professionals import describable_papers
-from sharing.rights import LIVE_MEMBER, active_member, does_digital_inclusion, readers_by_documents
+from sharing.rights import (
+    LIVE_MEMBER,
+    active_member,
+    covered_by,
+    does_digital_inclusion,
+    grant_is_live,
+    live_grants,
+    readable_papers,
+    readers_by_documents,
+)
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -130,14 +139,13 @@ class _Dated(Protocol):
 Paper = TypeVar("Paper", bound=_Dated)
 
 
-class _Counted(NamedTuple):
-    """A paper as the table counts it: no ciphertext, no ORM object."""
+class _Counts(NamedTuple):
+    """What the table says of one person: numbers only, never which papers."""
 
-    id: str
-    person_id: str
-    category: str
-    created_at: datetime
-    valid_until: date | None
+    shared: int = 0
+    new: int = 0
+    expiring: int = 0
+    ended: int = 0
 
 
 class _GrantLine(NamedTuple):
@@ -203,12 +211,11 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
         .offset((page - 1) * PAGE_SIZE)
     ).all()
     visits = _visits(ctx.session, ctx.actor.id or "", [person.id for _, person in rows])
-    # A fixed number of queries for the whole page, whatever its rows.
+    # A fixed number of queries for the whole page, whatever its rows or their papers.
     members = [member for member, _ in rows]
-    shares = _shares(ctx, members, visits, _counted_papers(ctx, members))
+    counts = _counts(ctx, members)
     mandates = _mandates(ctx, members)
     pending = _pending_counts(ctx, list(rows), mandates)
-    today = ctx.clock().date()
     return DeskPage(
         rows=[
             DeskRow(
@@ -217,16 +224,12 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
                 member_id=member.id,
                 mission=member.mission,
                 referent=member.referent,
-                shared=len(shares[member.id].papers),
-                new=_new_count(shares[member.id], visits.get(person.id)),
-                ended=len(shares[member.id].ended),
+                shared=counts.get(member.id, _Counts()).shared,
+                new=counts.get(member.id, _Counts()).new if person.id in visits else None,
+                ended=counts.get(member.id, _Counts()).ended,
                 pending=pending.get(person.id),
                 mandates=mandates.get(member.id, []),
-                expiring=sum(
-                    1
-                    for d in shares[member.id].papers
-                    if expires_in(d.valid_until, today) is not None
-                ),
+                expiring=counts.get(member.id, _Counts()).expiring,
             )
             for member, person in rows
         ],
@@ -235,10 +238,6 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
         pages=pages,
         total=total,
     )
-
-
-def _new_count(share: _Share[_Counted], last: datetime | None) -> int | None:
-    return None if last is None else len(share.new_ids) + len(share.new_categories)
 
 
 def _visits(session: Session, professional_id: str, person_ids: list[str]) -> dict[str, datetime]:
@@ -259,43 +258,64 @@ def _papers_of(person_ids: list[str], *columns: Any) -> Select[Any]:
     )
 
 
-# The columns of _Counted, in its order.
-_COUNTED = (
-    Document.id,
-    Document.person_id,
-    Document.category,
-    Document.created_at,
-    Document.valid_until,
-)
-
-
-def _counted_papers(
-    ctx: RequestContext, members: list[AccompanimentMember]
-) -> dict[str, list[_Counted]]:
-    """The papers of my entries' persons that any grant or mandate of mine could open: the
-    policy's bulk form (readers_by_documents) still decides each one; this only spares
-    reading the papers nothing of mine names, so a page costs little with many papers."""
+def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str, _Counts]:
+    """For each of my list entries: how many of the person's papers I may read now, how
+    many of those are new to me since my last visit, how many expire soon, and how many of
+    my shares ended since. The database counts, under the policy's condition in SQL
+    (`readable_papers`), so a page costs the same whatever the persons hold."""
+    now = ctx.clock()
     mine = [member.id for member in members]
-    papers: dict[str, list[_Counted]] = {member.person_id: [] for member in members}
-    # Uncorrelated subqueries, each read once; a category here may be another person's
-    # on the page (a wider net, never a narrower one).
-    mandated = select(Mandate.person_id).where(Mandate.member_id.in_(mine))
-    granted = select(Grant.document_id).where(
-        Grant.member_id.in_(mine), Grant.document_id.is_not(None)
+    last = DeskVisit.visited_at
+    my_visit = (DeskVisit.professional_id == ctx.actor.id) & (
+        DeskVisit.person_id == AccompanimentMember.person_id
     )
-    categories = select(Grant.category).where(
-        Grant.member_id.in_(mine), Grant.document_id.is_(None)
+    seen = aliased(DeskVisit)
+    newly_shared = covered_by(
+        live_grants(mine, now)
+        .join(seen, (seen.professional_id == ctx.actor.id) & (seen.person_id == Grant.person_id))
+        .where(Grant.created_at > seen.visited_at)
     )
-    candidates = _papers_of(list(papers), *_COUNTED).where(
-        or_(
-            Document.person_id.in_(mandated),
-            Document.id.in_(granted),
-            Document.category.in_(categories),
+    is_new = last.is_not(None) & ((Document.created_at > last) | newly_shared)
+    soon = now.date() + timedelta(days=SOON_DAYS)
+    papers = ctx.session.execute(
+        select(
+            AccompanimentMember.id,
+            func.count(),
+            func.sum(case((is_new, 1), else_=0)),
+            func.sum(case((Document.valid_until <= soon, 1), else_=0)),
         )
+        .select_from(Document)
+        .join(AccompanimentMember, AccompanimentMember.person_id == Document.person_id)
+        .outerjoin(DeskVisit, my_visit)
+        .where(
+            AccompanimentMember.id.in_(mine),
+            Document.deleted_at.is_(None),
+            readable_papers(mine, now, helper=does_digital_inclusion(ctx.session, ctx.actor.id)),
+        )
+        .group_by(AccompanimentMember.id)
     )
-    for row in ctx.session.execute(candidates):
-        papers[row.person_id].append(_Counted(*row))
-    return papers
+    counts = {
+        member_id: _Counts(shared, new, expiring) for member_id, shared, new, expiring in papers
+    }
+    # My shares: the categories newly shared whole, and the shares that ended since.
+    end = func.coalesce(Grant.revoked_at, Grant.expires_at)
+    ended = (end <= now) & (last.is_(None) | (end > last))
+    new_category = Grant.document_id.is_(None) & grant_is_live(now) & (Grant.created_at > last)
+    shares = ctx.session.execute(
+        select(
+            Grant.member_id,
+            func.count(distinct(case((new_category, Grant.category)))),
+            func.sum(case((ended, 1), else_=0)),
+        )
+        .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
+        .outerjoin(DeskVisit, my_visit)
+        .where(Grant.member_id.in_(mine), ended | new_category)
+        .group_by(Grant.member_id)
+    )
+    for member_id, categories, ended_count in shares:
+        known = counts.get(member_id, _Counts())
+        counts[member_id] = known._replace(new=known.new + categories, ended=ended_count)
+    return counts
 
 
 def _shares(

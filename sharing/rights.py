@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from locker.models import Document, Professional
@@ -190,6 +190,46 @@ def readers_by_documents(
         | by_category.get((person_id, category), set())
         for document_id, category, person_id in papers
     }
+
+
+def live_grants(member_ids: Sequence[str], now: datetime) -> Select[str, str | None, str | None]:
+    """The live grants of these list entries, as rows (person id, document id, category)."""
+    return select(Grant.person_id, Grant.document_id, Grant.category).where(
+        Grant.member_id.in_(member_ids), grant_is_live(now)
+    )
+
+
+def covered_by(grants: Select[str, str | None, str | None]) -> ColumnElement[bool]:
+    """A `Document` one of `grants` (rows as `live_grants` gives them) names, itself or by
+    its category of its own person: the grant rule of `readers_by_documents` in SQL. The
+    grants are read once, not paper by paper."""
+    named = grants.cte()
+    return Document.id.in_(
+        select(named.c.document_id).where(named.c.document_id.is_not(None))
+    ) | tuple_(Document.person_id, Document.category).in_(
+        select(named.c.person_id, named.c.category).where(named.c.document_id.is_(None))
+    )
+
+
+def readable_papers(
+    member_ids: Sequence[str], now: datetime, *, helper: bool
+) -> ColumnElement[bool]:
+    """`readers_by_documents` as one SQL condition on `Document`: a paper one of these live
+    list entries may read now, by a live grant on it or its category, or, when their
+    professional belongs to a digital-inclusion organisation (`helper`), by a live mandate
+    to view. It lets the desk count papers in the database; tests/sharing/test_desk.py
+    and test_stateful.py hold it to the policy."""
+    readable = covered_by(live_grants(member_ids, now))
+    if not helper:
+        return readable
+    viewing = select(Mandate.person_id).where(
+        Mandate.member_id.in_(member_ids),
+        Mandate.revoked_at.is_(None),
+        Mandate.expires_at > now,
+        # Scopes are one space-separated word list.
+        (literal(" ") + Mandate.scopes + literal(" ")).contains(" view "),
+    )
+    return readable | Document.person_id.in_(viewing)
 
 
 def digital_inclusion_among(session: Session, professional_ids: set[str]) -> set[str]:

@@ -248,10 +248,11 @@ def add_grant(
     session: Session,
     clock: actors.Clock,
     member: AccompanimentMember,
-    document_id: str,
+    document_id: str | None,
     **extra: object,
 ) -> Grant:
-    """The person's grant of one document to `member` (`extra`: expiry, revocation...)."""
+    """The person's grant of one document to `member`, or of a category with `document_id`
+    None and `category=` (`extra`: expiry, revocation...)."""
     grant = Grant(
         person_id=member.person_id,
         member_id=member.id,

@@ -14,13 +14,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from locker.accounts import actor_for
+from locker.documents import find_document
 from locker.models import Person, Professional
-from sharing.desk import PAGE_SIZE, desk_persons, search_pattern
+from sharing.desk import PAGE_SIZE, desk_person, desk_persons, search_pattern
 from sharing.models import AccompanimentMember, DeskVisit, Grant
 from tests.conftest import bearer, token_for
 from tests.factories import (
     Clock,
     add_grant,
+    add_mandate,
     add_member,
     context,
     new_organization,
@@ -330,3 +332,95 @@ def test_the_table_costs_the_same_queries_for_one_row_or_many(
         s.commit()
     rows, many_rows = queries_for_the_table()
     assert rows == 6 and many_rows == one_row
+
+
+def test_the_table_counts_what_her_page_shows(app: Flask, clock: Clock) -> None:
+    """The table's numbers come from the database (the policy's condition in SQL), the
+    person's page from the policy paper by paper: each kind of share, its end, the trash,
+    a helper's mandate and another person's papers, counted by hand and by both."""
+    found = app.extensions["locker"]
+    with found.session_factory() as s:
+        org = new_organization(s, clock, "CHRS")
+        inclusion = new_organization(s, clock, "Espace numérique", digital_inclusion=True)
+        plain = new_organization(s, clock, "Mairie")
+        martin = new_professional(s, clock, org, "Mme Martin")
+        helper = new_professional(s, clock, inclusion, "Mme Aide")
+        clerk = new_professional(s, clock, plain, "M. Guichet")
+        p = new_person(s, found.keyring, clock, "paula", "Paula")
+        q = new_person(s, found.keyring, clock, "quentin", "Quentin")
+        s.commit()
+        paper = {
+            name: upload(found, s, clock, p, name, category)
+            for name, category in (
+                ("a", "identity"),
+                ("b", "health"),
+                ("c", "work"),
+                ("d", "taxes"),
+                ("e", "identity"),
+                ("f", "health"),
+                ("g", "housing"),
+            )
+        }
+        upload(found, s, clock, q, "q", "health")
+        soon, later = clock().date() + timedelta(days=10), clock().date() + timedelta(days=400)
+        for name, valid_until in (("b", soon), ("e", soon), ("f", later)):
+            found_paper = find_document(s, paper[name])
+            assert found_paper is not None
+            found_paper.valid_until = valid_until
+        trashed = find_document(s, paper["d"])
+        assert trashed is not None
+        trashed.deleted_at = clock()
+        mine = add_member(s, clock, p, martin, referent=True)
+        add_member(s, clock, q, martin)  # her health paper is not Paula's category share
+        add_grant(s, clock, mine, paper["a"])
+        add_grant(s, clock, mine, paper["c"], expires_at=clock() + timedelta(minutes=10))
+        add_grant(s, clock, mine, paper["d"])
+        add_grant(s, clock, mine, paper["g"], revoked_at=clock())
+        add_grant(s, clock, mine, None, category="health", expires_at=clock() + timedelta(hours=2))
+        add_mandate(s, clock, add_member(s, clock, p, helper), "view")
+        add_mandate(s, clock, add_member(s, clock, p, clerk), "view")  # not an inclusion org
+        s.commit()
+
+    def table_and_page(
+        pro: Professional,
+    ) -> tuple[dict[str, tuple[object, ...]], tuple[object, ...]]:
+        """The table's rows by name, and Paula's page in the same numbers (then visited)."""
+        with found.session_factory() as s:
+            ctx = context(found, s, actor_for(s.merge(pro)), clock)
+            rows = {
+                r.display_name: (r.shared, r.new, r.ended, r.expiring)
+                for r in desk_persons(ctx).rows
+            }
+            page = desk_person(ctx, person_id=p.id)
+            s.commit()
+            new = (
+                None if page.last_visit is None else len(page.new_papers) + len(page.new_categories)
+            )
+            return rows, (len(page.papers), new, len(page.ended), len(page.expiring))
+
+    # First look: a, c (by paper), b and f (health); not d (trash), g (revoked), e.
+    rows, page = table_and_page(martin)
+    assert rows == {"Paula": (4, None, 1, 1), "Quentin": (0, None, 0, 0)}
+    assert rows["Paula"] == page
+    rows, page = table_and_page(helper)
+    assert rows == {"Paula": (6, None, 0, 2)} and rows["Paula"] == page
+    rows, page = table_and_page(clerk)
+    assert rows == {"Paula": (0, None, 0, 0)} and rows["Paula"] == page
+
+    # After Mme Martin's visit: a new paper h shared, her identity papers shared as a
+    # category, and c's share ends.
+    clock.advance(minutes=5)
+    with found.session_factory() as s:
+        member = s.merge(mine)
+        h = upload(found, s, clock, s.merge(p), "h", "identity")
+        add_grant(s, clock, member, h)
+        add_grant(s, clock, member, None, category="identity")
+        s.commit()
+    clock.advance(minutes=10)
+    rows, page = table_and_page(martin)
+    # a, b, e, f, h; new: h, and a, e, h by the new category, plus that category itself.
+    assert rows["Paula"] == (5, 4, 1, 2) and rows["Paula"] == page
+    rows, page = table_and_page(martin)
+    assert rows["Paula"] == (5, 0, 0, 2) and rows["Paula"] == page
+    rows, page = table_and_page(helper)
+    assert rows["Paula"] == (7, 1, 0, 2) and rows["Paula"] == page  # h is new to her too

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from locker.actors import Actor
 from locker.documents import find_document
 from locker.errors import NotFound
-from sharing import departures, documents, grants, members
+from sharing import departures, desk, documents, grants, members
 from sharing.decisions import Action
 from sharing.models import Grant
 from sharing.organizations import set_digital_inclusion
@@ -77,6 +77,12 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
             ]
             s.commit()
             self.docs = [upload(found, s, clock, self.person, "t", c) for c, _ in DOCS]
+            # One paper expires soon, one much later: the desk counts the first only.
+            for doc, days in zip(self.docs, (10, 200), strict=True):
+                found_doc = find_document(s, doc)
+                assert found_doc is not None
+                found_doc.valid_until = clock().date() + timedelta(days=days)
+            s.commit()
             self.categories = [c for c, _ in DOCS]  # helpers under "organise" move papers
             self.owner = Actor(kind="person", id=self.person.id)
             self.member_ids: dict[int, str] = {}  # pro index -> live member id
@@ -283,6 +289,45 @@ def test_reads_always_match_the_model(app: Flask, clock: Clock) -> None:
                 if live and g.member == gen and (g.document == doc or g.category == category):
                     return True
             return self._helper(pro)
+
+        def _desk_row(self, pro: int) -> desk.DeskRow | None:
+            ctx = context(found, self.session, self._actor(pro), clock)
+            rows = [r for r in desk.desk_persons(ctx).rows if r.person_id == self.person.id]
+            return rows[0] if rows else None
+
+        @rule(pro=st.integers(0, PROS - 1))
+        def visit_desk(self, pro: int) -> None:
+            # The table's counts (made by the database) say what the person's page shows
+            # (made by the policy, paper by paper), before the visit moves on.
+            if pro not in self.generation or pro in self.disabled:
+                return
+            row = self._desk_row(pro)
+            assert row is not None
+            ctx = context(found, self.session, self._actor(pro), clock)
+            page = desk.desk_person(ctx, person_id=self.person.id)
+            self.session.commit()
+            assert row.shared == len(page.papers)
+            assert row.expiring == len(page.expiring)
+            assert row.ended == len(page.ended)
+            if page.last_visit is None:
+                assert row.new is None
+            else:
+                assert row.new == len(page.new_papers) + len(page.new_categories)
+
+        @invariant()
+        def the_desk_counts_what_the_model_shows(self) -> None:
+            self.session.expire_all()
+            for pro in range(PROS):
+                if pro in self.disabled:
+                    continue
+                row = self._desk_row(pro)
+                if pro not in self.generation:
+                    assert row is None, pro
+                    continue
+                assert row is not None, pro
+                seen = [doc for doc in range(len(DOCS)) if self._may_see(pro, doc)]
+                assert row.shared == len(seen), (pro, seen)
+                assert row.expiring == (1 if 0 in seen else 0), (pro, seen)
 
         @invariant()
         def reads_match_the_model(self) -> None:
