@@ -21,6 +21,7 @@ import logging
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,7 @@ class LocalKeyring:
         master_keys: Mapping[int, bytes],
         audit_signing_key: Ed25519PrivateKey,
         erasure_keys: ErasureKeys | None = None,
+        source: Path | None = None,
     ) -> None:
         if not master_keys:
             raise ValueError("a keyring needs at least one master key")
@@ -97,6 +99,9 @@ class LocalKeyring:
         self._current_version = max(self._master_keys)
         self._audit_signing_key = audit_signing_key
         self._erasure_keys = erasure_keys or ErasureKeys()
+        self._source = source
+        self._stamp = _stamp(source) if source is not None else None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         # Only versions: a keyring ends up in tracebacks and debug logs.
@@ -107,16 +112,44 @@ class LocalKeyring:
         """Return the keyring in a key file readable by its owner only; KeyFileError otherwise."""
         master_keys, audit_seed = _parse_keyfile(path, read_private_json(path))
         erasure = ErasureKeys(erasure_keys_file(path))
-        return cls(master_keys, Ed25519PrivateKey.from_private_bytes(audit_seed), erasure)
+        return cls(master_keys, Ed25519PrivateKey.from_private_bytes(audit_seed), erasure, path)
+
+    def _follow_rotation(self) -> None:
+        """Read the key file's versions again when the file changed (a rotation run by
+        another process): new wraps here then use the new version, and a key already
+        rewrapped under it opens, without a restart. A version is never dropped."""
+        if self._source is None:
+            return
+        try:
+            stamp = _stamp(self._source)
+        except OSError:
+            return
+        if stamp == self._stamp:
+            return
+        with self._lock:
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp  # tried once per change, not on every call
+            try:
+                found, _ = _parse_keyfile(self._source, read_private_json(self._source))
+            except (KeyFileError, OSError):
+                _logger.exception("the key file changed and could not be read: versions kept")
+                return
+            # A version held here keeps its key: a file that changes one is not a rotation.
+            self._master_keys = {**found, **self._master_keys}
+            self._current_version = max(self._master_keys)
+            _logger.info("key file read again: newest master key version %d", self._current_version)
 
     def wrap(self, key: bytes, associated_data: bytes) -> bytes:
         """Return `key` wrapped under the current master key, its version embedded and bound."""
+        self._follow_rotation()
         version = self._current_version.to_bytes(VERSION_SIZE, "big")
         master_key = self._master_keys[self._current_version]
         return version + wrap_key(master_key, key, version + associated_data)
 
     def unwrap(self, wrapped: bytes, associated_data: bytes) -> bytes:
         """Return the wrapped key; KeyNotFound if its version is unknown, else IntegrityError."""
+        self._follow_rotation()
         version = self.wrapped_version(wrapped)
         master_key = self._master_keys.get(version)
         if master_key is None:
@@ -138,6 +171,7 @@ class LocalKeyring:
 
     def current_version(self) -> int:
         """Return the version new wraps use: the newest master key."""
+        self._follow_rotation()
         return self._current_version
 
     def audit_signing_key(self) -> Ed25519PrivateKey:
@@ -234,6 +268,12 @@ def read_private_json(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise KeyFileError(f"key file {path} must hold a JSON object")
     return document
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when the key file is replaced (rotation renames a new file in)."""
+    found = path.stat()
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def _parse_keyfile(path: Path, document: dict[str, Any]) -> tuple[dict[int, bytes], bytes]:

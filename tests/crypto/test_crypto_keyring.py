@@ -169,13 +169,56 @@ def test_rotation_keeps_old_wraps_readable_and_new_wraps_use_the_new_version(
 
 
 def test_unknown_version_is_key_not_found(keyfile: Path) -> None:
-    old = LocalKeyring.load(keyfile)
+    # A node whose key file is a copy made before the rotation.
+    copy = keyfile.with_name("copy.json")
+    write_private(copy, keyfile.read_text())
+    old = LocalKeyring.load(copy)
     rotate_master_key(keyfile)
     wrapped_under_v2 = LocalKeyring.load(keyfile).wrap(generate_key(), PERSON_A)
 
-    # A node still running with the key file from before the rotation.
     with pytest.raises(KeyNotFound):
         old.unwrap(wrapped_under_v2, PERSON_A)
+
+
+def test_a_running_process_follows_a_rotation_made_by_another(keyfile: Path) -> None:
+    running = LocalKeyring.load(keyfile)
+    person_key = generate_key()
+    old_wrapped = running.wrap(person_key, PERSON_A)
+
+    # `locker rotate-master-key` in another process, which rewraps under version 2.
+    assert rotate_master_key(keyfile) == 2
+    rewrapped = LocalKeyring.load(keyfile).wrap(person_key, PERSON_A)
+
+    assert running.unwrap(rewrapped, PERSON_A) == person_key
+    assert running.current_version() == 2
+    assert running.wrapped_version(running.wrap(person_key, PERSON_B)) == 2
+    assert running.unwrap(old_wrapped, PERSON_A) == person_key
+
+
+def test_a_damaged_or_shortened_key_file_takes_no_version_away(
+    keyfile: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = LocalKeyring.load(keyfile)
+    under_v1 = running.wrap(generate_key(), PERSON_B)
+    rotate_master_key(keyfile)
+    wrapped = LocalKeyring.load(keyfile).wrap(generate_key(), PERSON_A)
+    running.unwrap(wrapped, PERSON_A)  # version 2 now held
+    document = json.loads(keyfile.read_text())
+
+    # Version 2 removed from the file, and version 1's key changed: neither is taken.
+    document["master_keys"] = [
+        {**document["master_keys"][0], "key": base64.b64encode(generate_key()).decode()}
+    ]
+    write_private(keyfile, json.dumps(document))
+    assert running.current_version() == 2
+    running.unwrap(wrapped, PERSON_A)
+    running.unwrap(under_v1, PERSON_B)
+
+    write_private(keyfile, "{not json")
+    with caplog.at_level(logging.ERROR, logger="crypto.keyring"):
+        assert running.current_version() == 2
+    assert "could not be read" in caplog.text
+    running.unwrap(wrapped, PERSON_A)
 
 
 def test_altered_version_is_refused(keyfile: Path) -> None:
