@@ -15,14 +15,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from locker.errors import LockerError
 from locker.models import Professional
 from sharing import second_factor
 from sharing.errors import TooManyAttempts
 from sharing.passkeys import has_passkey
 from web.auth import professional_signed_in
 from web.context import db, services
-from web.forms import Problem, SecondFactorForm, form_problems, refused
+from web.forms import Problem, SecondFactorForm, form_acted, form_problems
 from web.i18n import message
 from web.throttle import account_name, factor_guarded, sign_in_allowed, sign_in_failed
 
@@ -92,32 +91,22 @@ def second_factor_page() -> Any:
     return page, status
 
 
-def with_code(
-    professional: Professional, act: Callable[[], T], field: str | None = "code"
-) -> tuple[T | None, list[Problem], int]:
-    """`act` (checking a typed code, or a passkey's answer), counted like passwords: its
-    result once committed, or (no result) the refusal to show beside `field`."""
-    try:
-        with factor_guarded(professional):
-            result = act()
-    except LockerError as refusal:
-        problems, status = refused(refusal, None if isinstance(refusal, TooManyAttempts) else field)
-        return None, problems, status
-    db().commit()
-    return result, [], 200
-
-
 def code_form_sent(
     form: FlaskForm, professional: Professional, act: Callable[[], T], field: str | None = "code"
 ) -> tuple[bool, T | None, list[Problem], int]:
-    """A form confirmed with a code (or a passkey's answer): whether it was sent and `act`
-    passed (`with_code`), its result, else the problems to show and the status."""
-    if form.validate_on_submit():
-        result, problems, status = with_code(professional, act, field)
-        return not problems, result, problems, status
-    if request.method == "POST":
-        return False, None, form_problems(form), 400
-    return False, None, [], 200
+    """A form confirmed with a code (or a passkey's answer), and `act` checking it, counted
+    like passwords (`form_acted`): its result once committed, or the refusal beside `field`
+    (too many tries: said for the whole form)."""
+
+    def counted() -> T:
+        with factor_guarded(professional):
+            result = act()
+        db().commit()
+        return result
+
+    return form_acted(
+        form, counted, lambda refusal: None if isinstance(refusal, TooManyAttempts) else field
+    )
 
 
 def confirm_code_page() -> Any:
