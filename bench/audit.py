@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from locker.actors import Actor
-from locker.audit import AuditEvent, canonical_bytes, leaf_hash, record_event
+from locker.audit import RECORD_COLUMNS, AuditEvent, canonical_bytes, leaf_hash, record_event
 from locker.audit_verify import verify_log
 from locker.checkpoints import make_checkpoint
 from locker.db import make_engine, make_session_factory
@@ -44,20 +44,6 @@ ADMIN_URL = os.environ.get(
     "LOCKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 ORIGIN = "bench.localhost/audit"
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_kind",
-    "actor_id",
-    "on_behalf_of",
-    "person_id",
-    "document_id",
-    "action",
-    "outcome",
-    "reason",
-    "canonical",
-    "leaf_hash",
-)
 
 
 def event(i: int) -> AuditEvent:
@@ -104,8 +90,8 @@ def bench_appends(url: str, count: int) -> tuple[float, float]:
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE plain_records (LIKE audit_records INCLUDING ALL)"))
     insert = text(
-        f"INSERT INTO plain_records ({', '.join(COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in COLUMNS)})"
+        f"INSERT INTO plain_records ({', '.join(RECORD_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in RECORD_COLUMNS)})"
     )
     tree_seconds = plain_seconds = 0.0
     for chunk in range(0, count, 100):
@@ -115,7 +101,7 @@ def bench_appends(url: str, count: int) -> tuple[float, float]:
             record_event(factory, lambda i=i: clock_base + timedelta(seconds=i), event(i))
         tree_seconds += time.perf_counter() - started
         rows = [
-            dict(zip(COLUMNS, row_for(i, clock_base + timedelta(seconds=i)), strict=True))
+            dict(zip(RECORD_COLUMNS, row_for(i, clock_base + timedelta(seconds=i)), strict=True))
             for i in seqs
         ]
         started = time.perf_counter()
@@ -151,7 +137,7 @@ def bulk_load(url: str, start: int, total: int) -> None:
         at = datetime(2026, 2, 1, tzinfo=UTC)
         with driver.cursor() as cur:
             nodes: list[tuple[int, int, bytes]] = []
-            with cur.copy(f"COPY audit_records ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY audit_records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
                 for seq in range(start, total):
                     row = row_for(seq, at + timedelta(milliseconds=seq))
                     copy.write_row(row)

@@ -13,7 +13,6 @@ follow the size, the same export held whole. Goal: a 1 GB locker raises the peak
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import subprocess
 import sys
@@ -25,11 +24,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from uploads import PASSWORD, ROOT, make_app, twenty_mb_pdf  # noqa: E402
+from uploads import PASSWORD, ROOT, make_app, twenty_mb_pdf, upload_as_person  # noqa: E402
 
-from locker import accounts  # noqa: E402
-from locker.actors import Actor  # noqa: E402
-from locker.documents import UploadRequest, upload_document  # noqa: E402
 from locker.settings import load_settings  # noqa: E402
 from web.app import create_app  # noqa: E402
 
@@ -42,20 +38,14 @@ def fill(workdir: Path, gigabytes: float) -> tuple[str, int]:
     stored = 0
     while stored < gigabytes * 1e9:
         with found.session_factory() as session:
-            view = upload_document(
+            view = upload_as_person(
+                found,
                 session,
-                found.store,
-                found.keyring,
-                found.clock,
-                actor=Actor(kind="person", id=person_id),
-                person=session.get(accounts.Person, person_id),
-                upload=UploadRequest(
-                    source=io.BytesIO(pdf),
-                    filename="releve.pdf",
-                    title=f"Relevé {stored // len(pdf) + 1}",
-                    category="income_benefits",
-                    max_bytes=found.settings.max_upload_bytes,
-                ),
+                person_id,
+                pdf,
+                "releve.pdf",
+                f"Relevé {stored // len(pdf) + 1}",
+                "income_benefits",
             )
         stored += view.size
     found.engine.dispose()

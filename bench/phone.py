@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, sync_pla
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from served import LOCKER, fresh_locker, locker_serving  # noqa: E402
 
 from tests.photos import make_phone_photo  # noqa: E402
 
@@ -53,21 +54,13 @@ PHOTO_GOAL = 20.0
 UPLOAD_TIMEOUT_MS = 240_000
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def locker_server(folder: str) -> Iterator[str]:
     """`locker serve` on a fresh data dir with one person; yields its base URL."""
-    env = {**os.environ, "LOCKER_DATA_DIR": f"{folder}/var", "LOCKER_COOKIE_SECURE": "false"}
-    locker = [sys.executable, "-m", "web.cli"]
-    subprocess.run([*locker, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    env = fresh_locker(folder)
     subprocess.run(
         [
-            *locker,
+            *LOCKER,
             "create-person",
             "--username",
             USERNAME,
@@ -81,25 +74,8 @@ def locker_server(folder: str) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        [*locker, "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with locker_serving(env) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def slow_phone(browser: Browser, url: str, *, javascript: bool) -> tuple[BrowserContext, Page]:

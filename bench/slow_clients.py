@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from served import fresh_locker, locker_serving  # noqa: E402
+
 ROUNDS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _page_ms(port: int) -> float:
@@ -65,24 +61,8 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=50, help="slow uploads held open")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "LOCKER_DATA_DIR": f"{folder}/var", "LOCKER_COOKIE_SECURE": "false"}
-        locker = [sys.executable, "-m", "web.cli"]
-        subprocess.run([*locker, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
-        port = _free_port()
-        server = subprocess.Popen(
-            [*locker, "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        env = fresh_locker(folder)
+        with locker_serving(env) as port:
             _page_ms(port)  # warm-up
             _figures(port, "0 slow")
             held = _slow(port, args.slow)
@@ -90,9 +70,6 @@ def main() -> None:
             _figures(port, f"{args.slow} slow")
             for connection in held:
                 connection.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from crypto.keyring import create_keyfile  # noqa: E402
 from locker import accounts  # noqa: E402
 from locker.actors import Actor, utc_now  # noqa: E402
 from locker.db import make_engine  # noqa: E402
-from locker.documents import UploadRequest, upload_document  # noqa: E402
+from locker.documents import DocumentView, UploadRequest, upload_document  # noqa: E402
 from locker.schema import upgrade_schema  # noqa: E402
 from locker.settings import load_settings  # noqa: E402
 from tests.pdfs import add_noise_page  # noqa: E402
@@ -95,6 +95,27 @@ def make_app(workdir: Path, env: dict[str, str]):  # type: ignore[no-untyped-def
     return app, person_id
 
 
+def upload_as_person(  # type: ignore[no-untyped-def]
+    found, session, person_id: str, data: bytes, filename: str, title: str, category: str
+) -> DocumentView:
+    """One paper the person uploads through the whole pipeline (not committed)."""
+    return upload_document(
+        session,
+        found.store,
+        found.keyring,
+        found.clock,
+        actor=Actor(kind="person", id=person_id),
+        person=session.get(accounts.Person, person_id),
+        upload=UploadRequest(
+            source=io.BytesIO(data),
+            filename=filename,
+            title=title,
+            category=category,
+            max_bytes=found.settings.max_upload_bytes,
+        ),
+    )
+
+
 def photo_path(runs: int) -> None:
     data = PHOTO.read_bytes()
     with tempfile.TemporaryDirectory() as workdir:
@@ -103,22 +124,7 @@ def photo_path(runs: int) -> None:
 
         def pipeline() -> None:
             with found.session_factory() as session:
-                person = session.get(accounts.Person, person_id)
-                upload_document(
-                    session,
-                    found.store,
-                    found.keyring,
-                    found.clock,
-                    actor=Actor(kind="person", id=person_id),
-                    person=person,
-                    upload=UploadRequest(
-                        source=io.BytesIO(data),
-                        filename="photo.jpg",
-                        title="Photo",
-                        category="identity",
-                        max_bytes=found.settings.max_upload_bytes,
-                    ),
-                )
+                upload_as_person(found, session, person_id, data, "photo.jpg", "Photo", "identity")
 
         ours, bare = median_seconds(pipeline, lambda: bare_pillow(data), runs)
         found.engine.dispose()

@@ -36,13 +36,14 @@ from pkcs11 import exceptions as p11
 from pkcs11.mechanisms import GCMParams
 
 from crypto.erasure import ErasureKeys
-from crypto.errors import IntegrityError, KeyFileError, KeyNotFound, KeyProviderUnavailable
+from crypto.errors import KeyFileError, KeyNotFound, KeyProviderUnavailable
 from crypto.keyring import (
     VERSION_SIZE,
     claimed_version,
     erasure_keys_file,
     fsync_directory,
     read_private_json,
+    unwrap_logged,
     write_private_json,
 )
 from crypto.keys import KEY_SIZE, TAG_SIZE, unwrap_key_with, wrap_key_with
@@ -288,19 +289,17 @@ class Pkcs11Keyring:
             # Read again first: another process may have rotated since this one started.
             _logger.warning("unwrap refused: master key version %d is not held", version)
             raise KeyNotFound(f"master key version {version} is not in the token")
-        try:
-            key = self._token.run(
+        return unwrap_logged(
+            _logger,
+            version,
+            lambda: self._token.run(
                 lambda session: unwrap_key_with(
                     _TokenAead(self._token.key(session, version)),
                     wrapped[VERSION_SIZE:],
                     wrapped[:VERSION_SIZE] + associated_data,
                 )
-            )
-        except IntegrityError:
-            _logger.warning("unwrap failed authentication under master key version %d", version)
-            raise
-        _logger.info("unwrapped a key with master key version %d", version)
-        return key
+            ),
+        )
 
     def wrapped_version(self, wrapped: bytes) -> int:
         """Return the master key version a wrapped key claims (not yet authenticated)."""

@@ -22,7 +22,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,6 +76,18 @@ def claimed_version(wrapped: bytes) -> int:
     if len(wrapped) < VERSION_SIZE:
         raise IntegrityError("wrapped key is too short to hold a master key version")
     return int.from_bytes(wrapped[:VERSION_SIZE], "big")
+
+
+def unwrap_logged(logger: logging.Logger, version: int, unwrap: Callable[[], bytes]) -> bytes:
+    """Return what `unwrap` unwrapped under master key `version`, logging which version was
+    used, or failed authentication (the IntegrityError goes on)."""
+    try:
+        key = unwrap()
+    except IntegrityError:
+        logger.warning("unwrap failed authentication under master key version %d", version)
+        raise
+    logger.info("unwrapped a key with master key version %d", version)
+    return key
 
 
 class LocalKeyring:
@@ -155,15 +167,13 @@ class LocalKeyring:
         if master_key is None:
             _logger.warning("unwrap refused: master key version %d is not held", version)
             raise KeyNotFound(f"master key version {version} is not in the keyring")
-        try:
-            key = unwrap_key(
+        return unwrap_logged(
+            _logger,
+            version,
+            lambda: unwrap_key(
                 master_key, wrapped[VERSION_SIZE:], wrapped[:VERSION_SIZE] + associated_data
-            )
-        except IntegrityError:
-            _logger.warning("unwrap failed authentication under master key version %d", version)
-            raise
-        _logger.info("unwrapped a key with master key version %d", version)
-        return key
+            ),
+        )
 
     def wrapped_version(self, wrapped: bytes) -> int:
         """Return the master key version a wrapped key claims (not yet authenticated)."""

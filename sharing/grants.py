@@ -21,7 +21,7 @@ from sharing.guard import find_member, record, require, require_person
 from sharing.members import member_views
 from sharing.models import AccompanimentMember, Grant
 from sharing.policy import decide_grant
-from sharing.rights import grant_covers, grant_is_live
+from sharing.rights import grant_covers, grant_is_live, unrevoked
 
 
 @dataclass(frozen=True)
@@ -161,13 +161,8 @@ def _covering(session: Session, document: Document) -> list[Grant]:
 def list_person_grants(ctx: RequestContext, *, person_id: str) -> list[GrantView]:
     """Every unrevoked grant of the person (documents and categories)."""
     person, _ = require_person(ctx, Action.GRANT_LIST, person_id)
-    rows = ctx.session.scalars(
-        select(Grant)
-        .where(Grant.person_id == person.id, Grant.revoked_at.is_(None))
-        .order_by(Grant.created_at)
-    )
     now = ctx.clock()
-    return [grant_view(g, now) for g in rows]
+    return [grant_view(g, now) for g in unrevoked(ctx.session, Grant, person.id)]
 
 
 def set_document_readers(ctx: RequestContext, *, document_id: str, ticked: Collection[str]) -> None:

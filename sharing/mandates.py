@@ -20,7 +20,7 @@ from sharing.errors import NotAHelper, PasswordNotConfirmed, TooManyAttempts
 from sharing.guard import find_member, find_person, record, require, require_person
 from sharing.models import AccompanimentMember, Mandate
 from sharing.policy import decide
-from sharing.rights import SCOPES, active_member
+from sharing.rights import SCOPES, active_member, unrevoked
 
 DURATIONS = {
     "1d": timedelta(days=1),
@@ -205,10 +205,5 @@ def revoke_mandate(ctx: RequestContext, *, mandate_id: str) -> None:
 def list_mandates(ctx: RequestContext, *, person_id: str) -> list[MandateView]:
     """The person's unrevoked mandates (expired ones shown as not live)."""
     person, _ = require_person(ctx, Action.MANDATE_LIST, person_id)
-    rows = ctx.session.scalars(
-        select(Mandate)
-        .where(Mandate.person_id == person.id, Mandate.revoked_at.is_(None))
-        .order_by(Mandate.created_at)
-    )
     now = ctx.clock()
-    return [mandate_view(m, now) for m in rows]
+    return [mandate_view(m, now) for m in unrevoked(ctx.session, Mandate, person.id)]

@@ -50,14 +50,15 @@ from webauthn.helpers.structs import (
 )
 
 from locker import accounts
-from locker.actors import Actor, Clock
+from locker.accounts import actor_for
+from locker.actors import Clock
 from locker.audit import AuditEvent, append_allowed, append_event
 from locker.context import RequestContext
 from locker.errors import NotFound
 from locker.models import Professional
 from sharing import second_factor
 from sharing.decisions import Action
-from sharing.errors import AccessDenied, BadPasskey, FreshFactorRequired, NoEnrolment
+from sharing.errors import BadPasskey, FreshFactorRequired, NoEnrolment
 from sharing.models import Passkey, PasskeyChallenge
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,7 @@ class PasskeyView:
 
 
 def _professional(user: accounts.User) -> Professional:
-    if not isinstance(user, Professional):
-        raise AccessDenied("only professionals have passkeys")
-    return user
-
-
-def _actor(professional: Professional) -> Actor:
-    return accounts.actor_for(professional)
+    return second_factor.professional_only(user, "only professionals have passkeys")
 
 
 def passkeys_of(session: Session, professional_id: str) -> list[Passkey]:
@@ -213,7 +208,7 @@ def registration_options(
 def _refuse(
     session: Session, clock: Clock, professional: Professional, action: Action, reason: str
 ) -> BadPasskey:
-    append_event(session, clock, AuditEvent(action, "denied", reason, _actor(professional)))
+    append_event(session, clock, AuditEvent(action, "denied", reason, actor_for(professional)))
     return BadPasskey(reason)
 
 
@@ -269,7 +264,7 @@ def add_passkey(
     )
     session.add(key)
     session.flush()
-    append_allowed(session, clock, action, f"passkey:{key.id}", _actor(professional))
+    append_allowed(session, clock, action, f"passkey:{key.id}", actor_for(professional))
     return key
 
 
@@ -347,7 +342,7 @@ def use_passkey(
         )
         raise _refuse(session, clock, professional, action, "sign_count_regression")
     key.sign_count, key.last_used_at = verified.new_sign_count, clock()
-    append_allowed(session, clock, action, "passkey", _actor(professional))
+    append_allowed(session, clock, action, "passkey", actor_for(professional))
     second_factor.pass_factor(session, clock, signed_in)
 
 
@@ -365,4 +360,4 @@ def remove_passkey(ctx: RequestContext, signed_in: accounts.SignedIn, passkey_id
         raise FreshFactorRequired(action)
     ctx.session.delete(key)
     ctx.session.flush()
-    append_allowed(ctx.session, ctx.clock, action, f"passkey:{passkey_id}", _actor(professional))
+    append_allowed(ctx.session, ctx.clock, action, f"passkey:{passkey_id}", actor_for(professional))

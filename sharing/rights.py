@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Select, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -20,11 +21,21 @@ from sharing.models import AccompanimentMember, Grant, Mandate, OrganizationProf
 SCOPES = ("upload", "organise", "share", "view", "recovery", "export")
 # A list entry that counts: accepted by the person, and not removed.
 LIVE_MEMBER = (AccompanimentMember.status == "active") & AccompanimentMember.ended_at.is_(None)
+Revocable = TypeVar("Revocable", Grant, Mandate)
 
 
 def grant_is_live(now: datetime) -> ColumnElement[bool]:
     """A grant neither revoked nor expired at `now`."""
     return Grant.revoked_at.is_(None) & or_(Grant.expires_at.is_(None), Grant.expires_at > now)
+
+
+def unrevoked(session: Session, model: type[Revocable], person_id: str) -> Sequence[Revocable]:
+    """The person's grants, or mandates, not revoked (expired ones too), oldest first."""
+    return session.scalars(
+        select(model)
+        .where(model.person_id == person_id, model.revoked_at.is_(None))
+        .order_by(model.created_at)
+    ).all()
 
 
 def grant_covers(document_id: str, category: str) -> ColumnElement[bool]:

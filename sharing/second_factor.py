@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from crypto.keyring import Keyring
 from crypto.keys import decrypt_field, encrypt_field, generate_key
 from locker import accounts
+from locker.accounts import actor_for
 from locker.actors import Actor, Clock
 from locker.audit import AuditEvent, append_allowed, append_event
 from locker.errors import NotFound
@@ -68,14 +69,15 @@ def _aad(professional_id: str) -> bytes:
     return f"locker/second-factor/v1:{professional_id}".encode()
 
 
-def _professional(user: accounts.User) -> Professional:
+def professional_only(user: accounts.User, refusal: str) -> Professional:
+    """The user as a professional: AccessDenied (with `refusal`) for anyone else."""
     if not isinstance(user, Professional):
-        raise AccessDenied("only professionals have a second factor")
+        raise AccessDenied(refusal)
     return user
 
 
-def _actor(professional: Professional) -> Actor:
-    return accounts.actor_for(professional)
+def _professional(user: accounts.User) -> Professional:
+    return professional_only(user, "only professionals have a second factor")
 
 
 def seal_secret(keyring: Keyring, professional_id: str, secret: str) -> tuple[bytes, bytes]:
@@ -181,7 +183,7 @@ def begin_enrolment(
     factor.wrapped_key, factor.secret_ciphertext = wrapped, sealed
     factor.created_at, factor.last_step = clock(), None
     codes = _new_backup_codes(session, clock, professional.id)
-    append_allowed(session, clock, Action.SECOND_FACTOR_ENROL, "totp", _actor(professional))
+    append_allowed(session, clock, Action.SECOND_FACTOR_ENROL, "totp", actor_for(professional))
     session.flush()
     return Enrolment(secret, otpauth_uri(secret, professional), codes)
 
@@ -204,7 +206,7 @@ def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> 
 
 
 def _refused(session: Session, clock: Clock, professional: Professional, reason: str) -> None:
-    event = AuditEvent(Action.SECOND_FACTOR_USE, "denied", reason, _actor(professional))
+    event = AuditEvent(Action.SECOND_FACTOR_USE, "denied", reason, actor_for(professional))
     append_event(session, clock, event)
 
 
@@ -253,13 +255,13 @@ def check(
     if factor is None or factor.confirmed_at is None:
         return None
     if code and _use_totp(session, keyring, clock, factor, code):
-        append_allowed(session, clock, Action.SECOND_FACTOR_USE, "totp", _actor(professional))
+        append_allowed(session, clock, Action.SECOND_FACTOR_USE, "totp", actor_for(professional))
         return True
     # A backup code typed where the app's code goes is taken too.
     backup = backup_code or (code if code and len("".join(code.split())) != DIGITS else None)
     if backup and _use_backup_code(session, clock, professional.id, backup):
         append_allowed(
-            session, clock, Action.SECOND_FACTOR_USE, "backup_code", _actor(professional)
+            session, clock, Action.SECOND_FACTOR_USE, "backup_code", actor_for(professional)
         )
         return True
     _refused(session, clock, professional, "wrong_code" if code or backup_code else "no_code")
@@ -318,7 +320,7 @@ def confirm_enrolment(
     factor.confirmed_at = clock()
     pass_factor(session, clock, signed_in)
     accounts.end_all_sessions(session, clock, professional, keep=signed_in.auth_session)
-    append_allowed(session, clock, Action.SECOND_FACTOR_CONFIRM, "totp", _actor(professional))
+    append_allowed(session, clock, Action.SECOND_FACTOR_CONFIRM, "totp", actor_for(professional))
     return _new_backup_codes(session, clock, professional.id) if fresh_codes else []
 
 
@@ -337,7 +339,9 @@ def renew_backup_codes(
         raise BadSecondFactorCode("wrong code", field="code")
     codes = _new_backup_codes(session, clock, professional.id)
     accounts.end_all_sessions(session, clock, professional, keep=signed_in.auth_session)
-    append_allowed(session, clock, Action.SECOND_FACTOR_BACKUP_CODES, "totp", _actor(professional))
+    append_allowed(
+        session, clock, Action.SECOND_FACTOR_BACKUP_CODES, "totp", actor_for(professional)
+    )
     return codes
 
 

@@ -216,11 +216,17 @@ def person_id_or_404() -> str:
     return user.signed_in.user.id
 
 
-def professional_or_404() -> Professional:
-    """The signed-in professional, for pages only a professional has; anyone else gets a 404."""
+def professional_signed_in() -> tuple[Professional, SignedIn]:
+    """The signed-in professional and their sign-in, for pages only a professional has;
+    anyone else gets a 404."""
     user = web_user()
     if user is None or user.is_person:
         abort(404)
     found = user.signed_in.user
     assert isinstance(found, Professional)
-    return found
+    return found, user.signed_in
+
+
+def professional_or_404() -> Professional:
+    """The signed-in professional, for pages only a professional has; anyone else gets a 404."""
+    return professional_signed_in()[0]

@@ -23,6 +23,7 @@ from web.i18n import message
 
 F = TypeVar("F", bound=Callable[..., Any])
 FormT = TypeVar("FormT", bound=FlaskForm)
+T = TypeVar("T")
 
 
 class Form(FlaskForm):  # type: ignore[misc]
@@ -58,6 +59,24 @@ def form_problems(form: FlaskForm) -> list[Problem]:
 def refused(refusal: LockerError, field: str | None = None) -> tuple[list[Problem], int]:
     """A service's refusal in the person's words, beside `field`, and its status."""
     return [Problem(field, message(refusal.code, **refusal.params))], status_for(refusal)
+
+
+def form_acted(
+    form: FlaskForm, act: Callable[[], T], field_of: Callable[[LockerError], str | None]
+) -> tuple[bool, T | None, list[Problem], int]:
+    """A page's form, and `act` once it is sent and passes its checks: whether `act` was
+    done, its result, else the problems to show (the service's refusal beside the field
+    `field_of` names, or the form's own) and the page's status."""
+    if form.validate_on_submit():
+        try:
+            result = act()
+        except LockerError as refusal:
+            problems, status = refused(refusal, field_of(refusal))
+            return False, None, problems, status
+        return True, result, [], 200
+    if request.method == "POST":
+        return False, None, form_problems(form), 400
+    return False, None, [], 200
 
 
 def sent(form: FormT) -> FormT:

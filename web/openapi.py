@@ -63,6 +63,8 @@ NOT_FOUND = (Error, "No such resource, or not yours: the same answer for both")
 INVALID = (Error, "A field is not valid")
 UNAUTHORIZED = (Error, "Missing, expired or revoked token")
 BAD_REQUEST = (Error, "A body or query the route cannot read, or text with a NUL byte")
+MALFORMED = (Error, "Malformed body")
+NOT_A_PROFESSIONAL = (Error, "Not a professional")
 
 
 def _refuse(_req: Any, _resp: Any, error: Exception | None, _view: Any, _adapter: Any) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from flask import request
 from limits import parse
@@ -137,35 +137,35 @@ def sign_in_failed(identifier: str) -> None:
 
 
 @contextmanager
-def password_guarded(user: Person | Professional) -> Iterator[None]:
+def _counted_with_sign_ins(
+    user: Person | Professional, attempt: str, wrong: type[Exception], settle: Callable[[], None]
+) -> Iterator[None]:
+    # TooManyAttempts once the account is over; a `wrong` answer is settled (the act rolled
+    # back, or its refusal's record kept), then counts one failed sign-in.
+    identifier = account_name(user)
+    if not sign_in_allowed(identifier):
+        raise TooManyAttempts(attempt)
+    try:
+        yield
+    except wrong:
+        settle()
+        sign_in_failed(identifier)
+        raise
+
+
+def password_guarded(user: Person | Professional) -> AbstractContextManager[None]:
     """An act the user confirms with their own password, counted like sign-ins: a stolen
     session or token must not become a way to guess it (TooManyAttempts once over; a
     WrongCurrentPassword counts, and rolls the act back)."""
-    identifier = account_name(user)
-    if not sign_in_allowed(identifier):
-        raise TooManyAttempts("password")
-    try:
-        yield
-    except WrongCurrentPassword:
-        db().rollback()
-        sign_in_failed(identifier)
-        raise
+    return _counted_with_sign_ins(user, "password", WrongCurrentPassword, db().rollback)
 
 
-@contextmanager
-def factor_guarded(user: Person | Professional) -> Iterator[None]:
+def factor_guarded(user: Person | Professional) -> AbstractContextManager[None]:
     """An act confirmed with a second-factor code, counted with the account's failed
     sign-ins (TooManyAttempts once over). A BadSecondFactorCode counts one failure; its
     record in the audit log is committed, nothing else the act began."""
-    identifier = account_name(user)
-    if not sign_in_allowed(identifier):
-        raise TooManyAttempts("code")
-    try:
-        yield
-    except BadSecondFactorCode:
-        db().commit()  # the service wrote the refusal's record, and nothing else yet
-        sign_in_failed(identifier)
-        raise
+    # Committed: the service wrote the refusal's record, and nothing else yet.
+    return _counted_with_sign_ins(user, "code", BadSecondFactorCode, db().commit)
 
 
 def _address() -> str:

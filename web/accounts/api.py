@@ -37,10 +37,14 @@ from web.auth import bearer_token, current_actor
 from web.context import db, request_context, services
 from web.errors import error_response
 from web.fresh_factor import stale
-from web.openapi import INVALID, Answers, Error, operation
+from web.openapi import INVALID, MALFORMED, Answers, Error, operation
 from web.throttle import factor_guarded, password_guarded, sign_in_allowed, sign_in_failed
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
+WRONG_CODE = (Error, "A wrong code, or not a professional")
+TOO_MANY_WRONG_CODES = (Error, "Too many wrong codes or passwords lately")
+TOO_MANY_WRONG_PASSWORDS = (Error, "Too many wrong passwords lately")
+NOT_PASSKEY_HOLDER = (Error, "Only professionals have passkeys")
 
 
 @operation(
@@ -49,7 +53,7 @@ api = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
     token=False,
     resp=Answers(
         HTTP_201=(Token, "A new token"),
-        HTTP_400=(Error, "Malformed body"),
+        HTTP_400=MALFORMED,
         HTTP_401=(
             Error,
             "Wrong credentials (same answer whichever part): the password, or a "
@@ -141,9 +145,9 @@ def begin_totp() -> Any:
     "/me/totp/confirm",
     resp=Answers(
         HTTP_204=(None, "Confirmed: this token opens everything; every other one ended"),
-        HTTP_403=(Error, "A wrong code, or not a professional"),
+        HTTP_403=WRONG_CODE,
         HTTP_409=(Error, "No enrolment started, or a factor already confirmed"),
-        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+        HTTP_429=TOO_MANY_WRONG_CODES,
     ),
 )
 def confirm_totp(json: TotpCode) -> Any:
@@ -161,9 +165,9 @@ def confirm_totp(json: TotpCode) -> Any:
     "/me/totp/backup-codes",
     resp=Answers(
         HTTP_200=(BackupCodes, "Ten new backup codes; the earlier ones no longer work"),
-        HTTP_403=(Error, "A wrong code, or not a professional"),
+        HTTP_403=WRONG_CODE,
         HTTP_409=(Error, "No confirmed factor"),
-        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+        HTTP_429=TOO_MANY_WRONG_CODES,
     ),
 )
 def renew_backup_codes(json: TotpCode) -> Any:
@@ -186,7 +190,7 @@ def renew_backup_codes(json: TotpCode) -> Any:
             "PublicKeyCredentialCreationOptionsJSON (WebAuthn): its challenge is kept for this "
             "token, used once, for 5 minutes; user verification required; my passkeys excluded",
         ),
-        HTTP_403=(Error, "Only professionals have passkeys"),
+        HTTP_403=NOT_PASSKEY_HOLDER,
     ),
 )
 def passkey_registration_options() -> Any:
@@ -210,7 +214,7 @@ def passkey_registration_options() -> Any:
             "one, another origin, user not verified, a credential already registered); or not "
             "a professional",
         ),
-        HTTP_429=(Error, "Too many wrong codes or passwords lately"),
+        HTTP_429=TOO_MANY_WRONG_CODES,
     ),
 )
 def add_passkey(json: NewPasskey) -> Any:
@@ -238,7 +242,7 @@ def _json_text(value: dict[str, Any]) -> str:
     "/me/passkeys",
     resp=Answers(
         HTTP_200=(Passkeys, "My passkeys, oldest first"),
-        HTTP_403=(Error, "Only professionals have passkeys"),
+        HTTP_403=NOT_PASSKEY_HOLDER,
     ),
 )
 def list_passkeys() -> Any:
@@ -289,7 +293,7 @@ def correct_me(json: MeCorrection) -> Any:
         HTTP_202=(None, "Closed: every paper deleted, every key destroyed, every sign-in ended"),
         HTTP_403=(Error, "The password is wrong"),
         HTTP_422=(Error, "Not a person's account"),
-        HTTP_429=(Error, "Too many wrong passwords lately"),
+        HTTP_429=TOO_MANY_WRONG_PASSWORDS,
     ),
 )
 def close_me(json: Closing) -> Any:
@@ -362,7 +366,7 @@ def _described(user: Person | Professional) -> Any:
         HTTP_400=(Error, "Missing field"),
         HTTP_403=(Error, "The current password is wrong"),
         HTTP_422=(Error, "The new password is too short or the current one"),
-        HTTP_429=(Error, "Too many wrong passwords lately"),
+        HTTP_429=TOO_MANY_WRONG_PASSWORDS,
     ),
 )
 def change_password(json: NewPassword) -> Any:
@@ -389,7 +393,7 @@ def change_password(json: NewPassword) -> Any:
     "/persons",
     resp=Answers(
         HTTP_201=(PersonCreated, "Created"),
-        HTTP_400=(Error, "Malformed body"),
+        HTTP_400=MALFORMED,
         HTTP_403=(Error, "Only professionals create persons"),
         HTTP_409=(Error, "Username taken"),
         HTTP_422=INVALID,

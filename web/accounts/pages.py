@@ -55,6 +55,7 @@ from web.forms import (
     SignInForm,
     asks_first,
     done,
+    form_acted,
     form_problems,
     refused,
     sent,
@@ -285,20 +286,17 @@ def close_my_account() -> Any:
     if user is None or not user.is_person:
         abort(404)
     form = CloseAccountForm()
-    problems: list[Problem] = []
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with password_guarded(user.signed_in.user):
-                close_account(user.signed_in, form.password.data or "")
-        except LockerError as refusal:  # a wrong password, or too many
-            problems, status = refused(refusal, "password")
-        else:
-            sign_out_browser()
-            flash(message("account_closed"), "info")
-            return redirect(url_for("accounts.sign_in"))
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
+
+    def close() -> None:
+        with password_guarded(user.signed_in.user):
+            close_account(user.signed_in, form.password.data or "")
+
+    # Refused: a wrong password, or too many.
+    closed, _, problems, status = form_acted(form, close, lambda _refusal: "password")
+    if closed:
+        sign_out_browser()
+        flash(message("account_closed"), "info")
+        return redirect(url_for("accounts.sign_in"))
     return render_template("close_account.html", form=form, problems=problems), status
 
 

@@ -18,10 +18,10 @@ from flask_babel import lazy_gettext as _l
 from sharing import passkeys
 from sharing.passkeys import RelyingParty
 from sharing.second_factor import factor_pending
-from web.accounts.second_factor import local, with_code
-from web.auth import professional_or_404, web_user
+from web.accounts.second_factor import code_form_sent, local
+from web.auth import professional_signed_in
 from web.context import db, request_context, services
-from web.forms import NewPasskeyForm, PasskeyForm, Problem, asks_first, done, form_problems
+from web.forms import NewPasskeyForm, PasskeyForm, asks_first, done
 from web.fresh_factor import fresh_factor_page, stale
 from web.i18n import message
 
@@ -40,11 +40,8 @@ def _json(options: str) -> Response:
 
 def use_options_page() -> Any:
     """Options for `navigator.credentials.get()`, for this sign-in (JSON)."""
-    professional_or_404()
-    user = web_user()
-    assert user is not None
-    found = services()
-    options = passkeys.authentication_options(db(), found.clock, user.signed_in, relying_party())
+    _, signed_in = professional_signed_in()
+    options = passkeys.authentication_options(db(), services().clock, signed_in, relying_party())
     db().commit()
     return _json(options)
 
@@ -52,27 +49,23 @@ def use_options_page() -> Any:
 def use_page() -> Any:
     """The browser's answer: the second factor passed (after the password, or again before
     a sensitive act), counted like codes; then where the professional was going."""
-    professional = professional_or_404()
-    user = web_user()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
-    pending = factor_pending(user.signed_in)
+    pending = factor_pending(signed_in)
     form = PasskeyForm()
     onward = local(request.args.get("next"))
-    if form.validate_on_submit():
-        _, problems, status = with_code(
-            professional,
-            lambda: passkeys.use_passkey(
-                db(), found.clock, user.signed_in, relying_party(), form.credential.data or ""
-            ),
-            field=None,  # said above the forms: the passkey has no field of its own
-        )
-        if not problems:
-            return redirect(onward or url_for("accounts.home"))
-        if pending and status == 403:
-            status = 401  # as a wrong code after the password
-    else:
-        problems, status = form_problems(form), 400
+    passed, _, problems, status = code_form_sent(
+        form,
+        professional,
+        lambda: passkeys.use_passkey(
+            db(), found.clock, signed_in, relying_party(), form.credential.data or ""
+        ),
+        field=None,  # said above the forms: the passkey has no field of its own
+    )
+    if passed:
+        return redirect(onward or url_for("accounts.home"))
+    if pending and status == 403:
+        status = 401  # as a wrong code after the password
     page = "accounts.second_factor" if pending else "accounts.confirm_code"
     return (
         render_template(
@@ -89,12 +82,9 @@ def use_page() -> Any:
 
 def registration_options_page() -> Any:
     """Options for `navigator.credentials.create()`, for this sign-in (JSON)."""
-    professional_or_404()
-    user = web_user()
-    assert user is not None
-    found = services()
+    _, signed_in = professional_signed_in()
     options = passkeys.registration_options(
-        db(), found.clock, user.signed_in, relying_party(), fresh=not stale(user.signed_in)
+        db(), services().clock, signed_in, relying_party(), fresh=not stale(signed_in)
     )
     db().commit()
     return _json(options)
@@ -104,31 +94,25 @@ def registration_options_page() -> Any:
 def passkeys_page() -> Any:
     """The professional's passkeys, and the form that adds one (after a fresh factor: a
     stolen session must not plant a passkey of the thief's, nor strip the owner's)."""
-    professional = professional_or_404()
-    user = web_user()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
     form = NewPasskeyForm()
-    problems: list[Problem] = []
-    status = 200
-    if form.validate_on_submit():
-        _, problems, status = with_code(
-            professional,
-            lambda: passkeys.add_passkey(
-                db(),
-                found.clock,
-                user.signed_in,
-                relying_party(),
-                form.credential.data or "",
-                form.name.data or "",
-                fresh=not stale(user.signed_in),
-            ),
-            field=None,
-        )
-        if not problems:
-            return done("passkey_added", "accounts.passkeys")
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
+    passed, _, problems, status = code_form_sent(
+        form,
+        professional,
+        lambda: passkeys.add_passkey(
+            db(),
+            found.clock,
+            signed_in,
+            relying_party(),
+            form.credential.data or "",
+            form.name.data or "",
+            fresh=not stale(signed_in),
+        ),
+        field=None,
+    )
+    if passed:
+        return done("passkey_added", "accounts.passkeys")
     keys = passkeys.described(db(), professional)
     return render_template("passkeys.html", form=form, problems=problems, keys=keys), status
 
@@ -142,10 +126,8 @@ def passkeys_page() -> Any:
 )
 def remove_page(passkey_id: str) -> Any:
     """One of the professional's passkeys removed, once confirmed, with a fresh factor."""
-    professional_or_404()
-    user = web_user()
-    assert user is not None
-    passkeys.remove_passkey(request_context(), user.signed_in, passkey_id)
+    _, signed_in = professional_signed_in()
+    passkeys.remove_passkey(request_context(), signed_in, passkey_id)
     return done("passkey_removed", "accounts.passkeys")
 
 

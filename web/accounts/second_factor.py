@@ -12,16 +12,16 @@ from typing import Any, TypeVar
 
 import segno
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from locker.errors import LockerError
 from locker.models import Professional
 from sharing import second_factor
 from sharing.errors import TooManyAttempts
 from sharing.passkeys import has_passkey
-from web.auth import professional_or_404, web_user
+from web.auth import professional_signed_in
 from web.context import db, services
-from web.forms import Problem, SecondFactorForm, form_problems, refused
+from web.forms import Problem, SecondFactorForm, form_acted, form_problems
 from web.i18n import message
 from web.throttle import account_name, factor_guarded, sign_in_allowed, sign_in_failed
 
@@ -61,13 +61,11 @@ def _onward() -> Any:
 
 def second_factor_page() -> Any:
     """After the password: the app's code (or a backup code), counted like passwords."""
-    user = web_user()
-    professional = professional_or_404()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
     if not second_factor.is_enrolled(db(), professional):
         return redirect(url_for("accounts.enrol_second_factor", next=request.args.get("next")))
-    if not second_factor.factor_pending(user.signed_in):
+    if not second_factor.factor_pending(signed_in):
         return _onward()
     form = SecondFactorForm()
     problems: list[Problem] = []
@@ -80,7 +78,7 @@ def second_factor_page() -> Any:
             db(), found.keyring, found.clock, professional, code=form.code.data or ""
         )
         if passed:
-            second_factor.pass_factor(db(), found.clock, user.signed_in)
+            second_factor.pass_factor(db(), found.clock, signed_in)
             db().commit()
             return _onward()
         db().commit()  # the refusal's record
@@ -93,42 +91,39 @@ def second_factor_page() -> Any:
     return page, status
 
 
-def with_code(
-    professional: Professional, act: Callable[[], T], field: str | None = "code"
-) -> tuple[T | None, list[Problem], int]:
-    """`act` (checking a typed code, or a passkey's answer), counted like passwords: its
-    result once committed, or (no result) the refusal to show beside `field`."""
-    try:
+def code_form_sent(
+    form: FlaskForm, professional: Professional, act: Callable[[], T], field: str | None = "code"
+) -> tuple[bool, T | None, list[Problem], int]:
+    """A form confirmed with a code (or a passkey's answer), and `act` checking it, counted
+    like passwords (`form_acted`): its result once committed, or the refusal beside `field`
+    (too many tries: said for the whole form)."""
+
+    def counted() -> T:
         with factor_guarded(professional):
             result = act()
-    except LockerError as refusal:
-        problems, status = refused(refusal, None if isinstance(refusal, TooManyAttempts) else field)
-        return None, problems, status
-    db().commit()
-    return result, [], 200
+        db().commit()
+        return result
+
+    return form_acted(
+        form, counted, lambda refusal: None if isinstance(refusal, TooManyAttempts) else field
+    )
 
 
 def confirm_code_page() -> Any:
     """Before a sensitive act, when the factor passed too long ago: the app's code (or a
     backup code) again, counted like passwords; then back to the form (`next`)."""
-    user = web_user()
-    professional = professional_or_404()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
     form = SecondFactorForm()
-    problems: list[Problem] = []
-    status = 200
-    if form.validate_on_submit():
-        _, problems, status = with_code(
-            professional,
-            lambda: second_factor.confirm_again(
-                db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
-            ),
-        )
-        if not problems:
-            return _onward()
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
+    passed, _, problems, status = code_form_sent(
+        form,
+        professional,
+        lambda: second_factor.confirm_again(
+            db(), found.keyring, found.clock, signed_in, form.code.data or ""
+        ),
+    )
+    if passed:
+        return _onward()
     action = url_for("accounts.confirm_code", next=local(request.args.get("next")))
     return (
         render_template(
@@ -156,35 +151,24 @@ def _qr_svg(uri: str) -> Markup:
 def enrol_page() -> Any:
     """Enrolment: the QR code and the text key, then a code typed back; then the backup
     codes, shown this once."""
-    user = web_user()
-    professional = professional_or_404()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
     if second_factor.is_enrolled(db(), professional):
-        if second_factor.factor_pending(user.signed_in):
+        if second_factor.factor_pending(signed_in):
             return redirect(url_for("accounts.second_factor", next=request.args.get("next")))
         return redirect(url_for("accounts.backup_codes"))
     form = SecondFactorForm()
-    problems: list[Problem] = []
-    status = 200
-    if request.method == "POST" and form.validate_on_submit():
-        codes, problems, status = with_code(
-            professional,
-            lambda: second_factor.confirm_enrolment(
-                db(),
-                found.keyring,
-                found.clock,
-                user.signed_in,
-                form.code.data or "",
-                fresh_codes=True,
-            ),
+    passed, codes, problems, status = code_form_sent(
+        form,
+        professional,
+        lambda: second_factor.confirm_enrolment(
+            db(), found.keyring, found.clock, signed_in, form.code.data or "", fresh_codes=True
+        ),
+    )
+    if passed:
+        return render_template(
+            "second_factor_codes.html", codes=codes, onward=local(request.args.get("next"))
         )
-        if not problems:
-            return render_template(
-                "second_factor_codes.html", codes=codes, onward=local(request.args.get("next"))
-            )
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
     enrolment = second_factor.begin_enrolment(
         db(), found.keyring, found.clock, professional, keep=True
     )
@@ -205,26 +189,20 @@ def enrol_page() -> Any:
 
 def backup_codes_page() -> Any:
     """Ten new backup codes, against a current code of the app; other sessions end."""
-    user = web_user()
-    professional: Professional = professional_or_404()
-    assert user is not None
+    professional, signed_in = professional_signed_in()
     found = services()
     if not second_factor.is_enrolled(db(), professional):
         return redirect(url_for("accounts.enrol_second_factor"))
     form = SecondFactorForm()
-    problems: list[Problem] = []
-    status = 200
-    if form.validate_on_submit():
-        codes, problems, status = with_code(
-            professional,
-            lambda: second_factor.renew_backup_codes(
-                db(), found.keyring, found.clock, user.signed_in, form.code.data or ""
-            ),
-        )
-        if not problems:
-            return render_template("second_factor_codes.html", codes=codes, onward=None)
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
+    passed, codes, problems, status = code_form_sent(
+        form,
+        professional,
+        lambda: second_factor.renew_backup_codes(
+            db(), found.keyring, found.clock, signed_in, form.code.data or ""
+        ),
+    )
+    if passed:
+        return render_template("second_factor_codes.html", codes=codes, onward=None)
     left = second_factor.remaining_backup_codes(db(), professional.id)
     return (
         render_template("second_factor_renew.html", form=form, problems=problems, left=left),

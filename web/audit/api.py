@@ -30,7 +30,7 @@ from web.audit.schemas import (
 )
 from web.audit.signing import current_checkpoint, service_verifier_key
 from web.context import db, request_context
-from web.openapi import NOT_FOUND, Answers, Error, operation
+from web.openapi import NOT_A_PROFESSIONAL, NOT_FOUND, Answers, Error, operation
 
 api = Blueprint("audit_api", __name__, url_prefix="/api/v1")
 
@@ -142,9 +142,7 @@ def access_log(person_id: str, query: AccessLogQuery) -> Any:
 @operation(
     api.get,
     "/audit/my-actions",
-    resp=Answers(
-        HTTP_200=(Entries, "Entries, newest first"), HTTP_403=(Error, "Not a professional")
-    ),
+    resp=Answers(HTTP_200=(Entries, "Entries, newest first"), HTTP_403=NOT_A_PROFESSIONAL),
 )
 def my_actions(query: Page) -> Any:
     """A professional's own recorded actions, newest first (ids only)"""

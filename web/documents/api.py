@@ -14,10 +14,12 @@ from web.documents.export import export_response
 from web.documents.schemas import Document, Documents, DocumentsQuery, Edit, Upload
 from web.documents.uploads import sanitize_limits, upload_request, uploaded_files
 from web.errors import error_response
-from web.openapi import Answers, Error, operation
+from web.openapi import MALFORMED, Answers, Error, operation
 from web.responses import document_response
 
 api = Blueprint("documents_api", __name__, url_prefix="/api/v1")
+UNAUTHENTIC_OBJECT = (Error, "The stored object failed authentication")
+NO_BYTES = (Error, "Audit log or storage unavailable: no bytes")
 
 
 @operation(
@@ -105,8 +107,8 @@ def get_document(document_id: str) -> Any:
     "/documents/<document_id>/content",
     resp=Answers(
         HTTP_200=(None, "Authenticated plaintext, as an attachment"),
-        HTTP_502=(Error, "The stored object failed authentication"),
-        HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
+        HTTP_502=UNAUTHENTIC_OBJECT,
+        HTTP_503=NO_BYTES,
     ),
 )
 def get_document_content(document_id: str) -> Response:
@@ -126,7 +128,7 @@ def delete_document(document_id: str) -> Any:
     "/documents/<document_id>",
     resp=Answers(
         HTTP_200=(Document, "The document as it is now"),
-        HTTP_400=(Error, "Malformed body"),
+        HTTP_400=MALFORMED,
         HTTP_422=(Error, "Empty or too long title, unknown category, implausible date"),
     ),
 )
@@ -159,8 +161,8 @@ def get_thumbnail(document_id: str) -> Response:
     resp=Answers(
         HTTP_200=(None, "The preview, a JPEG at most 1600 px on its long side, shown inline"),
         HTTP_422=(Error, "No preview could be drawn from this paper's file"),
-        HTTP_502=(Error, "The stored object failed authentication"),
-        HTTP_503=(Error, "Audit log or storage unavailable: no bytes"),
+        HTTP_502=UNAUTHENTIC_OBJECT,
+        HTTP_503=NO_BYTES,
     ),
 )
 def get_preview(document_id: str) -> Response:

@@ -16,7 +16,7 @@ from web.context import db, request_context, services
 from web.documents.schemas import Document
 from web.documents.uploads import upload_request
 from web.errors import error_response
-from web.openapi import INVALID, Answers, Error, operation
+from web.openapi import INVALID, NOT_A_PROFESSIONAL, Answers, Error, operation
 from web.sharing.schemas import (
     Deposit,
     DeskMandate,
@@ -108,7 +108,7 @@ def set_referent(person_id: str, json: Referent) -> Any:
 @operation(
     api.post,
     "/join-requests",
-    resp=Answers(HTTP_202=(Sent, "Sent"), HTTP_403=(Error, "Not a professional")),
+    resp=Answers(HTTP_202=(Sent, "Sent"), HTTP_403=NOT_A_PROFESSIONAL),
 )
 def request_to_join(json: JoinRequest) -> Any:
     """A professional asks to join a person's list (same answer whoever it names)"""

@@ -28,7 +28,7 @@ from web.auth import (
 )
 from web.context import db, request_context, services
 from web.documents.uploads import upload_request
-from web.forms import Problem, asks_first, done, form_problems, refused
+from web.forms import asks_first, done, form_acted
 from web.fresh_factor import fresh_factor_page
 from web.i18n import category_choices, message
 from web.sharing.forms import (
@@ -221,24 +221,24 @@ def dispute_reset(notice_id: str) -> Any:
     return redirect(url_for("accounts.sign_in"))
 
 
+def _recovery_field(refusal: LockerError) -> str | None:
+    if isinstance(refusal, BadRecoveryCode):
+        return "code"
+    return "new_password" if refusal.params.get("field") else None
+
+
 @pages.route("/recover", methods=["GET", "POST"])
 def recover() -> Any:
     form = RecoverForm()
-    problems: list[Problem] = []
-    status = 200
-    if form.validate_on_submit():
-        try:
-            redeem_with_throttle(
-                form.text("username"), form.text("code"), form.text("new_password")
-            )
-        except LockerError as refusal:
-            field = "new_password" if refusal.params.get("field") else None
-            field = "code" if isinstance(refusal, BadRecoveryCode) else field
-            problems, status = refused(refusal, field)
-        else:
-            return done("password_reset", "accounts.sign_in")
-    elif request.method == "POST":
-        problems, status = form_problems(form), 400
+    redeemed, _, problems, status = form_acted(
+        form,
+        lambda: redeem_with_throttle(
+            form.text("username"), form.text("code"), form.text("new_password")
+        ),
+        _recovery_field,
+    )
+    if redeemed:
+        return done("password_reset", "accounts.sign_in")
     return render_template("sharing/recover.html", form=form, problems=problems), status
 
 
