@@ -47,6 +47,10 @@ RECOVERY_PER_ADDRESS = parse("20 per 15 minutes")
 # secret is 256 random bits; its code about 49 bits that lives 30 minutes by default: at
 # 20 tries a quarter of an hour, an address would need millions of years to find one.
 COUNTER_PER_ADDRESS = parse("20 per 15 minutes")
+# ProConnect sign-ins started per address, whatever their outcome: each keeps a row until
+# it returns or ten minutes pass, so an address cannot fill the table; an office where
+# many professionals sign in behind one address stays far under it.
+PROCONNECT_PER_ADDRESS = parse("60 per 15 minutes")
 
 
 class SignInThrottle:
@@ -107,6 +111,14 @@ class SignInThrottle:
             log.error("counter throttle store unavailable")
             return True
 
+    def proconnect_start(self, address: str) -> bool:
+        """Count a ProConnect sign-in started from this address; False once over."""
+        try:
+            return self._window.hit(PROCONNECT_PER_ADDRESS, "proconnect", address)
+        except StorageError:
+            log.error("ProConnect throttle store unavailable")
+            return True
+
     def counter_failed(self, address: str) -> None:
         """Count one wrong counter link or code from this address."""
         try:
@@ -129,6 +141,11 @@ def account_name(user: Person | Professional) -> str:
 def sign_in_allowed(identifier: str) -> bool:
     """Whether this request may try to sign in to `identifier` now."""
     return services().throttle.allows(identifier, _address())
+
+
+def proconnect_start_allowed() -> bool:
+    """Whether this request's address may start one more ProConnect sign-in now."""
+    return services().throttle.proconnect_start(_address())
 
 
 def sign_in_failed(identifier: str) -> None:

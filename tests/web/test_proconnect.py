@@ -402,3 +402,19 @@ def test_an_organisation_siret_is_checked_and_unique(app: Flask, clock: Clock) -
         set_siret(s, clock, organization_id=org.id, siret=None)
         found = s.get(Organization, org.id)
         assert found is not None and found.siret is None
+
+
+def test_starts_are_counted_per_address(setting: Setting) -> None:
+    """Each start keeps a row until it comes back: one address cannot fill the table."""
+    office = setting.app.test_client()
+    office.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    for _ in range(60):
+        assert office.get("/sign-in/proconnect").status_code == 302
+    answer = office.get("/sign-in/proconnect")
+    assert answer.status_code == 429
+    assert "Trop d'essais" in words(answer) and "Location" not in answer.headers
+    with setting.app.extensions["locker"].session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(ProConnectAttempt)) == 60
+    elsewhere = setting.app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+    assert elsewhere.get("/sign-in/proconnect").status_code == 302

@@ -30,6 +30,7 @@ from web.auth import sign_in_browser, web_user
 from web.context import db, services
 from web.forms import Problem, SignInForm
 from web.i18n import message
+from web.throttle import proconnect_start_allowed
 
 STATE_KEY = "proconnect_state"
 LOGOUT_STATE_KEY = "proconnect_logout_state"
@@ -74,6 +75,9 @@ def _refused(reason: str) -> Any:
 def start() -> Any:
     """Send the browser to ProConnect with a fresh state, nonce and PKCE challenge."""
     client = _relying_party_or_404()
+    if not proconnect_start_allowed():
+        problems = [Problem(None, message("too_many_attempts"))]
+        return render_template("sign_in.html", form=SignInForm(), problems=problems), 429
     try:
         asked = client.authorization(
             _url(client.settings.redirect_uri, "accounts.proconnect_callback")
