@@ -62,69 +62,78 @@ class SignInThrottle:
         )
         self._window = MovingWindowRateLimiter(storage)
 
+    def _fail_open(self, what: str, count: Callable[[], bool]) -> bool:
+        # With the counter store down, signing in and the rest still work (Argon2id keeps
+        # each password guess slow, codes are far too long to guess): locking every
+        # person out would be worse.
+        try:
+            return count()
+        except StorageError:
+            log.error("%s throttle store unavailable", what)
+            return True
+
     def allows(self, identifier: str, address: str) -> bool:
         """False once the account or the address has used up its failures."""
-        try:
-            return self._window.test(PER_ACCOUNT, "account", _account(identifier)) and (
-                self._window.test(PER_ADDRESS, "address", address)
-            )
-        except StorageError:
-            # Fail open: with the counter store down, sign-in still works (Argon2id keeps
-            # each guess slow); locking every person out would be worse.
-            log.error("sign-in throttle store unavailable")
-            return True
+        return self._fail_open(
+            "sign-in",
+            lambda: (
+                self._window.test(PER_ACCOUNT, "account", _account(identifier))
+                and self._window.test(PER_ADDRESS, "address", address)
+            ),
+        )
 
     def failed(self, identifier: str, address: str) -> None:
         """Count one failed attempt against the account and the address."""
-        try:
-            self._window.hit(PER_ACCOUNT, "account", _account(identifier))
-            self._window.hit(PER_ADDRESS, "address", address)
-        except StorageError:
-            log.error("sign-in throttle store unavailable")
+        # `&`, not `and`: both are counted even when the first is over.
+        self._fail_open(
+            "sign-in",
+            lambda: (
+                self._window.hit(PER_ACCOUNT, "account", _account(identifier))
+                & self._window.hit(PER_ADDRESS, "address", address)
+            ),
+        )
 
     def recovery_allows(self, username: str, address: str) -> bool:
         """False once this username from this address, or this address, used its tries."""
-        try:
-            return self._window.test(
-                RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
-            ) and self._window.test(RECOVERY_PER_ADDRESS, "recovery-address", address)
-        except StorageError:
-            # Fail open, as for sign-in: each code is far too long to guess anyway.
-            log.error("recovery throttle store unavailable")
-            return True
+        return self._fail_open(
+            "recovery",
+            lambda: (
+                self._window.test(
+                    RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
+                )
+                and self._window.test(RECOVERY_PER_ADDRESS, "recovery-address", address)
+            ),
+        )
 
     def recovery_failed(self, username: str, address: str) -> None:
         """Count one wrong recovery code for this username from this address, and the address."""
-        try:
-            self._window.hit(
-                RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
-            )
-            self._window.hit(RECOVERY_PER_ADDRESS, "recovery-address", address)
-        except StorageError:
-            log.error("recovery throttle store unavailable")
+        self._fail_open(
+            "recovery",
+            lambda: (
+                self._window.hit(
+                    RECOVERY_PER_ACCOUNT_AND_ADDRESS, "recovery", _account(username), address
+                )
+                & self._window.hit(RECOVERY_PER_ADDRESS, "recovery-address", address)
+            ),
+        )
 
     def counter_allows(self, address: str) -> bool:
         """False once this address has used its wrong tries at counter links."""
-        try:
-            return self._window.test(COUNTER_PER_ADDRESS, "counter", address)
-        except StorageError:
-            log.error("counter throttle store unavailable")
-            return True
-
-    def proconnect_start(self, address: str) -> bool:
-        """Count a ProConnect sign-in started from this address; False once over."""
-        try:
-            return self._window.hit(PROCONNECT_PER_ADDRESS, "proconnect", address)
-        except StorageError:
-            log.error("ProConnect throttle store unavailable")
-            return True
+        return self._fail_open(
+            "counter", lambda: self._window.test(COUNTER_PER_ADDRESS, "counter", address)
+        )
 
     def counter_failed(self, address: str) -> None:
         """Count one wrong counter link or code from this address."""
-        try:
-            self._window.hit(COUNTER_PER_ADDRESS, "counter", address)
-        except StorageError:
-            log.error("counter throttle store unavailable")
+        self._fail_open(
+            "counter", lambda: self._window.hit(COUNTER_PER_ADDRESS, "counter", address)
+        )
+
+    def proconnect_start(self, address: str) -> bool:
+        """Count a ProConnect sign-in started from this address; False once over."""
+        return self._fail_open(
+            "ProConnect", lambda: self._window.hit(PROCONNECT_PER_ADDRESS, "proconnect", address)
+        )
 
 
 def _account(identifier: str) -> str:
