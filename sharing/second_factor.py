@@ -43,7 +43,7 @@ from locker.models import Professional
 from locker.rotation import rewrapped
 from sharing.decisions import Action
 from sharing.errors import AccessDenied, BadSecondFactorCode, NoEnrolment, SecondFactorEnrolled
-from sharing.models import BackupCode, SecondFactor
+from sharing.models import BackupCode, Passkey, SecondFactor
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -355,13 +355,19 @@ def remaining_backup_codes(session: Session, professional_id: str) -> int:
     return len(list(rows))
 
 
-def reset_second_factor(session: Session, clock: Clock, professional_id: str) -> None:
-    """The operator's act when a phone is lost: the factor and the backup codes deleted,
-    every sign-in of the professional ended (they enrol again at their next sign-in);
-    recorded; the caller commits."""
+def reset_second_factor(session: Session, clock: Clock, professional_id: str) -> int:
+    """The operator's act when a phone is lost: the factor, the backup codes and the
+    passkeys deleted (the lost phone may hold one), every sign-in of the professional
+    ended (they enrol again at their next sign-in); recorded; the caller commits. Returns
+    how many passkeys went."""
     professional = session.get(Professional, professional_id)
     if professional is None:
         raise NotFound("professional")
+    passkeys = list(
+        session.scalars(select(Passkey).where(Passkey.professional_id == professional_id))
+    )
+    for passkey in passkeys:
+        session.delete(passkey)
     session.execute(delete(BackupCode).where(BackupCode.professional_id == professional_id))
     session.execute(delete(SecondFactor).where(SecondFactor.professional_id == professional_id))
     accounts.end_all_sessions(session, clock, professional)
@@ -373,3 +379,4 @@ def reset_second_factor(session: Session, clock: Clock, professional_id: str) ->
         Actor.system(),
     )
     session.flush()
+    return len(passkeys)

@@ -289,10 +289,14 @@ def test_create_person_forces_a_password_change_only_when_asked(
 def test_reset_second_factor_ends_the_sessions_and_asks_for_enrolment(
     env: dict[str, str],
 ) -> None:
-    """A lost phone: the operator's command deletes the factor and ends every sign-in."""
+    """A lost phone: the operator's command deletes the factor and the passkeys (the phone
+    may hold one) and ends every sign-in."""
     import pyotp
 
+    from locker.models import Professional
     from locker.settings import load_settings
+    from sharing.models import Passkey
+    from tests.factories import add_passkey
     from web.app import create_app
 
     assert run(env, "init").returncode == 0
@@ -309,10 +313,22 @@ def test_reset_second_factor_ends_the_sessions_and_asks_for_enrolment(
         client.post("/api/v1/me/totp/confirm", headers=auth, json={"code": code}).status_code == 204
     )
     assert client.get("/api/v1/professionals/me/persons", headers=auth).status_code == 200
+    found = client.application.extensions["locker"]
+    with found.session_factory() as s:
+        pro = s.get(Professional, pro_id)
+        assert pro is not None
+        add_passkey(s, found.clock, pro, "Téléphone perdu")
+        s.commit()
 
     reset = run(env, "reset-second-factor", pro_id)
     assert reset.returncode == 0, reset.stderr
-    assert json.loads(reset.stdout) == {"id": pro_id, "second_factor": "reset"}
+    assert json.loads(reset.stdout) == {
+        "id": pro_id,
+        "second_factor": "reset",
+        "passkeys_removed": 1,
+    }
+    with found.session_factory() as s:
+        assert s.query(Passkey).filter_by(professional_id=pro_id).count() == 0
     assert client.get("/api/v1/me", headers=auth).status_code == 401
     # Signed in again with the password alone: enrolment only.
     again = client.post("/api/v1/auth/token", json=sign_in).get_json()["token"]

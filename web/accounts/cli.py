@@ -80,13 +80,14 @@ def create_person(
 @click.command("reset-second-factor")
 @click.argument("professional_id")
 def reset_factor(professional_id: str) -> None:
-    """A professional lost their phone: delete their second factor and backup codes and end
-    every session and token of theirs (recorded); they enrol again at their next sign-in.
+    """A professional lost their phone: delete their second factor, backup codes and passkeys
+    and end every session and token of theirs (recorded); they enrol again at their next
+    sign-in.
     Check who asks first (in person, or by their organisation): this opens the account to
     whoever holds its password."""
     with command_session(command_settings()) as session:
-        reset_second_factor(session, utc_now, professional_id)
-    emit({"id": professional_id, "second_factor": "reset"})
+        passkeys = reset_second_factor(session, utc_now, professional_id)
+    emit({"id": professional_id, "second_factor": "reset", "passkeys_removed": passkeys})
 
 
 @click.command("unlink-proconnect")
