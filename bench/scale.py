@@ -446,11 +446,11 @@ class Measures:
 
 
 def explain(engine: Engine, measure: Callable[[], None]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each distinct SELECT one call of `measure` sends."""
+    """EXPLAIN (ANALYZE, BUFFERS) of each distinct query one call of `measure` reads with."""
     sent: dict[str, Any] = {}
 
     def note(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and statement not in sent:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and statement not in sent:
             sent[statement] = params
 
     event.listen(engine, "before_cursor_execute", note)
