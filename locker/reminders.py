@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from locker.errors import ConfigurationError
@@ -33,6 +33,11 @@ def expires_in(valid_until: date | None, today: date) -> int | None:
         return None
     left = (valid_until - today).days
     return left if left <= SOON_DAYS else None
+
+
+def expiring_soon(today: date) -> ColumnElement[bool]:
+    """`expires_in` is not None, as a condition on `Document` (counted by the database)."""
+    return Document.valid_until <= today + timedelta(days=SOON_DAYS)
 
 
 @dataclass(frozen=True)

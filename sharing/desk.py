@@ -11,16 +11,16 @@ nor says anything of, a person whose list they are not on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar
+from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Select, case, distinct, func, or_, select
+from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from locker.context import RequestContext
 from locker.documents import DocumentView
 from locker.models import Document, Organization, Person, Professional
-from locker.reminders import SOON_DAYS, expires_in
+from locker.reminders import expires_in, expiring_soon
 from sharing.decisions import Action
 from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
@@ -36,7 +36,7 @@ from sharing.rights import (
     grant_is_live,
     live_grants,
     readable_papers,
-    readers_by_documents,
+    readers_by_document,
 )
 
 PAGE_SIZE = 50
@@ -121,24 +121,6 @@ class DeskPerson:
     expiring: list[DocumentView] = field(default_factory=list)
 
 
-class _Dated(Protocol):
-    """What the shares read of a paper: a Document, or the table's lighter row."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def valid_until(self) -> date | None: ...
-
-
-Paper = TypeVar("Paper", bound=_Dated)
-
-
 class _Counts(NamedTuple):
     """What the table says of one person: numbers only, never which papers."""
 
@@ -152,7 +134,6 @@ class _GrantLine(NamedTuple):
     """What the shares read of one of my grants: no ORM object (a person may have shared
     hundreds of papers one by one)."""
 
-    member_id: str
     document_id: str | None
     category: str | None
     created_at: datetime
@@ -161,10 +142,10 @@ class _GrantLine(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Share(Generic[Paper]):
+class _Share:
     """What my grants and the person's papers say, for one person, now."""
 
-    papers: list[Paper]  # the ones I may read now, newest first
+    papers: list[Document]  # the ones I may read now, newest first
     new_ids: set[str]
     new_categories: list[str]
     ended: list[EndedShare]
@@ -224,12 +205,12 @@ def desk_persons(ctx: RequestContext, *, query: str = "", page: int = 1) -> Desk
                 member_id=member.id,
                 mission=member.mission,
                 referent=member.referent,
-                shared=counts.get(member.id, _Counts()).shared,
-                new=counts.get(member.id, _Counts()).new if person.id in visits else None,
-                ended=counts.get(member.id, _Counts()).ended,
+                shared=counts[member.id].shared,
+                new=counts[member.id].new if person.id in visits else None,
+                ended=counts[member.id].ended,
                 pending=pending.get(person.id),
                 mandates=mandates.get(member.id, []),
-                expiring=counts.get(member.id, _Counts()).expiring,
+                expiring=counts[member.id].expiring,
             )
             for member, person in rows
         ],
@@ -247,15 +228,6 @@ def _visits(session: Session, professional_id: str, person_ids: list[str]) -> di
         )
     )
     return {person_id: visited_at for person_id, visited_at in rows}
-
-
-def _papers_of(person_ids: list[str], *columns: Any) -> Select[Any]:
-    """The persons' papers outside the trash, newest first (the columns asked for)."""
-    return (
-        select(*columns)
-        .where(Document.person_id.in_(person_ids), Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id)
-    )
 
 
 def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str, _Counts]:
@@ -276,13 +248,12 @@ def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str
         .where(Grant.created_at > seen.visited_at)
     )
     is_new = last.is_not(None) & ((Document.created_at > last) | newly_shared)
-    soon = now.date() + timedelta(days=SOON_DAYS)
     papers = ctx.session.execute(
         select(
             AccompanimentMember.id,
             func.count(),
             func.sum(case((is_new, 1), else_=0)),
-            func.sum(case((Document.valid_until <= soon, 1), else_=0)),
+            func.sum(case((expiring_soon(now.date()), 1), else_=0)),
         )
         .select_from(Document)
         .join(AccompanimentMember, AccompanimentMember.person_id == Document.person_id)
@@ -294,9 +265,9 @@ def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str
         )
         .group_by(AccompanimentMember.id)
     )
-    counts = {
-        member_id: _Counts(shared, new, expiring) for member_id, shared, new, expiring in papers
-    }
+    counts = {member_id: _Counts() for member_id in mine}
+    for member_id, shared, new, expiring in papers:
+        counts[member_id] = _Counts(shared, new, expiring)
     # My shares: the categories newly shared whole, and the shares that ended since.
     end = func.coalesce(Grant.revoked_at, Grant.expires_at)
     ended = (end <= now) & (last.is_(None) | (end > last))
@@ -313,52 +284,43 @@ def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str
         .group_by(Grant.member_id)
     )
     for member_id, categories, ended_count in shares:
-        known = counts.get(member_id, _Counts())
+        known = counts[member_id]
         counts[member_id] = known._replace(new=known.new + categories, ended=ended_count)
     return counts
 
 
-def _shares(
-    ctx: RequestContext,
-    members: list[AccompanimentMember],
-    visits: dict[str, datetime],
-    papers: dict[str, list[Paper]],
-) -> dict[str, _Share[Paper]]:
-    """For each of my list entries: the person's papers (`papers`, by person) I may read
-    now (the policy's rows), which are new to me since my last visit, and my shares that
-    ended since. Three queries for all the entries."""
+def _share_for(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Share:
+    """The person's papers outside the trash that I may read now (the policy's rows), newest
+    first; which are new to me since my last visit (`last`), and my shares that ended since."""
     now = ctx.clock()
-    readers = readers_by_documents(
-        ctx.session,
-        [(d.id, d.category, d.person_id) for listed in papers.values() for d in listed],
-        now,
-    )
-    grants: dict[str, list[_GrantLine]] = {member.id: [] for member in members}
-    for row in ctx.session.execute(
-        select(
-            Grant.member_id,
-            Grant.document_id,
-            Grant.category,
-            Grant.created_at,
-            Grant.revoked_at,
-            Grant.expires_at,
-        ).where(Grant.member_id.in_([member.id for member in members]))
-    ):
-        grants[row.member_id].append(_GrantLine(*row))
-    return {
-        member.id: _share(
-            [d for d in papers[member.person_id] if member.id in readers.get(d.id, set())],
-            grants[member.id],
-            visits.get(member.person_id),
-            now,
+    papers = list(
+        ctx.session.scalars(
+            select(Document)
+            .where(Document.person_id == member.person_id, Document.deleted_at.is_(None))
+            .order_by(Document.created_at.desc(), Document.id)
         )
-        for member in members
-    }
+    )
+    readers = readers_by_document(
+        ctx.session, member.person_id, [(d.id, d.category) for d in papers], now
+    )
+    grants = [
+        _GrantLine(*row)
+        for row in ctx.session.execute(
+            select(
+                Grant.document_id,
+                Grant.category,
+                Grant.created_at,
+                Grant.revoked_at,
+                Grant.expires_at,
+            ).where(Grant.member_id == member.id)
+        )
+    ]
+    return _share([d for d in papers if member.id in readers.get(d.id, set())], grants, last, now)
 
 
 def _share(
-    papers: list[Paper], grants: list[_GrantLine], last: datetime | None, now: datetime
-) -> _Share[Paper]:
+    papers: list[Document], grants: list[_GrantLine], last: datetime | None, now: datetime
+) -> _Share:
     """What my grants say of the papers I may read (newest first), since `last`."""
     live = [
         g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
@@ -448,9 +410,7 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
     now = ctx.clock()
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
-    listed = {person.id: list(ctx.session.scalars(_papers_of([person.id], Document)))}
-    visits = {person.id: last} if last is not None else {}
-    share = _shares(ctx, [member], visits, listed)[member.id]
+    share = _share_for(ctx, member, last)
     papers = describable_papers(ctx, person.id, share.papers)
     if visit is None:
         ctx.session.add(
