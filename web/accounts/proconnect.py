@@ -64,20 +64,22 @@ def _relying_party_or_404() -> RelyingParty:
     return client
 
 
-def _refused(reason: str) -> Any:
+def _sign_in_again(text: str, status: int) -> Any:
     """The sign-in page again, saying why in the person's words; nobody is signed in."""
-    db().commit()  # the refusal's record
-    problems = [Problem(None, message(f"proconnect_{reason}"))]
-    status = 503 if reason == "unreachable" else 403
+    problems = [Problem(None, text)]
     return render_template("sign_in.html", form=SignInForm(), problems=problems), status
+
+
+def _refused(reason: str) -> Any:
+    db().commit()  # the refusal's record
+    return _sign_in_again(message(f"proconnect_{reason}"), 503 if reason == "unreachable" else 403)
 
 
 def start() -> Any:
     """Send the browser to ProConnect with a fresh state, nonce and PKCE challenge."""
     client = _relying_party_or_404()
     if not proconnect_start_allowed():
-        problems = [Problem(None, message("too_many_attempts"))]
-        return render_template("sign_in.html", form=SignInForm(), problems=problems), 429
+        return _sign_in_again(message("too_many_attempts"), 429)
     try:
         asked = client.authorization(
             _url(client.settings.redirect_uri, "accounts.proconnect_callback")
