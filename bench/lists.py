@@ -34,7 +34,6 @@ from locker import accounts  # noqa: E402
 from locker.accounts import actor_for  # noqa: E402
 from locker.actors import Actor  # noqa: E402
 from locker.documents import UploadRequest, list_documents, upload_document  # noqa: E402
-from locker.models import Professional  # noqa: E402
 from sharing.desk import desk_persons  # noqa: E402
 from tests.factories import (  # noqa: E402
     PNG,
@@ -46,6 +45,8 @@ from tests.factories import (  # noqa: E402
     second_factor_code,
 )
 from web.accounts import INFORMATION_VERSION  # noqa: E402
+
+REFERENT_EMAIL = "referente@example.org"
 
 
 def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
@@ -83,7 +84,7 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
             found.clock,
             org,
             "Référente",
-            email="referente@example.org",
+            email=REFERENT_EMAIL,
             keyring=found.keyring,
         )
         member = add_member(session, found.clock, person, referent, referent=True)
@@ -100,12 +101,9 @@ def filled(workdir: Path, papers: int):  # type: ignore[no-untyped-def]
     assert signed.status_code == 302, signed.status_code
     # Her referent at the desk: password, then the code of her second factor.
     desk = app.test_client()
-    referent = app.config["BENCH_REFERENT"]
-    with found.session_factory() as session:
-        email = session.get(Professional, referent.id).email
-    signed = desk.post("/sign-in", data={"identifier": email, "password": PASSWORD})
+    signed = desk.post("/sign-in", data={"identifier": REFERENT_EMAIL, "password": PASSWORD})
     assert signed.headers.get("Location", "").endswith("/sign-in/code"), signed.status_code
-    code = second_factor_code(app, referent.id)
+    code = second_factor_code(app, app.config["BENCH_REFERENT"].id)
     assert desk.post("/sign-in/code", data={"code": code}).status_code == 302
     return app, person_id, client, headers, browser, desk
 
