@@ -104,7 +104,10 @@ def pg_template(pg_admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
-    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    # A bounded connect: a server that stopped answering fails the test, not the whole run.
+    admin = create_engine(
+        pg_admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 10}
+    )
     name = f"locker_t_{secrets.token_hex(6)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))

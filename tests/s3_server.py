@@ -167,8 +167,11 @@ class S3Server:
     region: str
     proxy: TcpProxy | None = field(default=None, repr=False)
     started_in: float = 0.0  # seconds the server took to start, 0 if it was already up
+    log_dir: Path | None = None  # the daemons' logs, quoted when the server stops answering
+    broken: str | None = field(default=None, init=False, repr=False)
     _session: boto3.session.Session | None = field(default=None, init=False, repr=False)
     _default_client: S3Client | None = field(default=None, init=False, repr=False)
+    _setup_client: S3Client | None = field(default=None, init=False, repr=False)
 
     @property
     def endpoint_url(self) -> str:
@@ -274,6 +277,7 @@ def ceph_rgw(objectstore: str = "memstore") -> Iterator[S3Server]:
             access_key=access_key,
             secret_key=secret_key,
             region="us-east-1",
+            log_dir=workdir / "log",
         )
     finally:
         # The down script kills exactly the daemons listed in workdir's pid files; SIGKILL
@@ -389,11 +393,44 @@ def running_s3_server() -> Iterator[S3Server]:
         yield stack.enter_context(_proxied(server))
 
 
+# Creating a bucket takes milliseconds; these bounds only catch a server that stopped
+# answering, which the application's own client (60 s reads, 4 attempts) would wait
+# minutes on in every test that follows.
+_SETUP_CONFIG = s3_client_config(connect_timeout=5, read_timeout=20, max_attempts=2)
+
+
 def make_bucket(server: S3Server) -> str:
-    """Create a bucket with a fresh unique name on `server` and return the name."""
+    """Create a bucket with a fresh unique name on `server` and return the name.
+
+    When the server does not answer, the test fails at once saying so, with the end of
+    the daemons' logs; every later test then fails at once too, instead of each waiting
+    out the timeouts of a server that is gone.
+    """
+    if server.broken is not None:
+        pytest.fail(f"the test S3 server stopped answering earlier in this run: {server.broken}")
+    if server.proxy is not None and not server.proxy.running:
+        pytest.fail("a previous test left the S3 proxy stopped (use `server.unreachable()`)")
     name = f"locker-test-{secrets.token_hex(8)}"
-    server.client().create_bucket(Bucket=name)
+    try:
+        if server._setup_client is None:
+            server._setup_client = server.client(_SETUP_CONFIG)
+        server._setup_client.create_bucket(Bucket=name)
+    except Exception as exc:
+        server.broken = f"{type(exc).__name__}: {exc}{_log_tails(server.log_dir)}"
+        pytest.fail(f"the test S3 server does not answer: {server.broken}")
     return name
+
+
+def _log_tails(log_dir: Path | None, lines: int = 15) -> str:
+    """The last lines of each daemon's log, to tell why a server stopped answering."""
+    if log_dir is None or not log_dir.is_dir():
+        return ""
+    parts = []
+    for log in sorted(log_dir.glob("*.log")):
+        with contextlib.suppress(OSError):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"\n--- {log.name}\n" + "\n".join(tail))
+    return "".join(parts)
 
 
 def remove_bucket(server: S3Server, bucket: str) -> None:
