@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -99,6 +99,15 @@ class TcpProxy:
     def running(self) -> bool:
         return self._listener is not None
 
+    def retarget(self, upstream_host: str, upstream_port: int) -> None:
+        """Forward new connections to another upstream; cut the open ones."""
+        with self._lock:
+            self._upstream = (upstream_host, upstream_port)
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            _cut(connection)
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -168,6 +177,9 @@ class S3Server:
     proxy: TcpProxy | None = field(default=None, repr=False)
     started_in: float = 0.0  # seconds the server took to start, 0 if it was already up
     log_dir: Path | None = None  # the daemons' logs, quoted when the server stops answering
+    # Replaces a throwaway server that stopped answering with a fresh one (Ceph RGW only).
+    revive: Callable[[], None] | None = field(default=None, repr=False)
+    revived: str | None = field(default=None, init=False, repr=False)
     broken: str | None = field(default=None, init=False, repr=False)
     _session: boto3.session.Session | None = field(default=None, init=False, repr=False)
     _default_client: S3Client | None = field(default=None, init=False, repr=False)
@@ -246,46 +258,80 @@ def _proxied(server: S3Server) -> Iterator[S3Server]:
             server.proxy.stop()
 
 
-@contextlib.contextmanager
-def ceph_rgw(objectstore: str = "memstore") -> Iterator[S3Server]:
-    """Run a throwaway Ceph RGW (mon + OSD + radosgw) on free ports; stop it on exit.
+class _CephClusters:
+    """Throwaway single-node Ceph clusters (mon + OSD + radosgw) with one set of
+    credentials: the first, and a fresh one whenever the running one is given up."""
 
-    Raises RuntimeError with the script's output if the cluster does not come up.
-    """
-    # mkdtemp rather than pytest's tmp_path: admin sockets live under it and Unix socket
-    # paths must stay under 108 bytes.
-    workdir = Path(tempfile.mkdtemp(prefix="locker-ceph-"))
-    rgw_port, mon_v2, mon_v1 = _distinct_free_ports(3)
-    access_key = "LOCKERTEST" + secrets.token_hex(5).upper()
-    secret_key = secrets.token_urlsafe(30)
-    env = {
-        **os.environ,
-        "RGW_PORT": str(rgw_port),
-        "MON_PORT_V2": str(mon_v2),
-        "MON_PORT_V1": str(mon_v1),
-        "OBJECTSTORE": objectstore,
-        "ACCESS_KEY": access_key,
-        "SECRET_KEY": secret_key,
-    }
-    env.pop("CEPH_CONF", None)
-    watcher = _watch_over(workdir, env)
-    try:
+    def __init__(self, objectstore: str) -> None:
+        self.objectstore = objectstore
+        self.access_key = "LOCKERTEST" + secrets.token_hex(5).upper()
+        self.secret_key = secrets.token_urlsafe(30)
+        self._running: tuple[Path, dict[str, str], subprocess.Popen[bytes]] | None = None
+
+    def start(self) -> tuple[str, Path]:
+        """Start a cluster on free ports: its gateway's URL and its logs' folder."""
+        # mkdtemp rather than pytest's tmp_path: admin sockets live under it and Unix
+        # socket paths must stay under 108 bytes.
+        workdir = Path(tempfile.mkdtemp(prefix="locker-ceph-"))
+        rgw_port, mon_v2, mon_v1 = _distinct_free_ports(3)
+        env = {
+            **os.environ,
+            "RGW_PORT": str(rgw_port),
+            "MON_PORT_V2": str(mon_v2),
+            "MON_PORT_V1": str(mon_v1),
+            "OBJECTSTORE": self.objectstore,
+            "ACCESS_KEY": self.access_key,
+            "SECRET_KEY": self.secret_key,
+        }
+        env.pop("CEPH_CONF", None)
+        self._running = (workdir, env, _watch_over(workdir, env))
         _run_script("ceph-rgw-up.sh", workdir, env, CEPH_START_TIMEOUT)
-        yield S3Server(
-            kind="ceph-rgw",
-            upstream_url=f"http://127.0.0.1:{rgw_port}",
-            access_key=access_key,
-            secret_key=secret_key,
-            region="us-east-1",
-            log_dir=workdir / "log",
-        )
-    finally:
+        return f"http://127.0.0.1:{rgw_port}", workdir / "log"
+
+    def stop(self) -> None:
+        if self._running is None:
+            return
+        workdir, env, watcher = self._running
+        self._running = None
         # The down script kills exactly the daemons listed in workdir's pid files; SIGKILL
         # because the data is thrown away (a clean stop costs ~5 s more).
         _run_script("ceph-rgw-down.sh", workdir, {**env, "STOP_SIGNAL": "KILL"}, 60, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
         watcher.kill()
         watcher.wait()
+
+
+@contextlib.contextmanager
+def ceph_rgw(objectstore: str = "memstore") -> Iterator[S3Server]:
+    """Run a throwaway Ceph RGW (mon + OSD + radosgw) on free ports; stop it on exit.
+
+    The server it yields can `revive()`: a fresh cluster, same credentials, replaces one
+    that stopped answering. Raises RuntimeError with the script's output if a cluster
+    does not come up.
+    """
+    clusters = _CephClusters(objectstore)
+    try:
+        url, logs = clusters.start()
+        server = S3Server(
+            kind="ceph-rgw",
+            upstream_url=url,
+            access_key=clusters.access_key,
+            secret_key=clusters.secret_key,
+            region="us-east-1",
+            log_dir=logs,
+        )
+
+        def revive() -> None:
+            clusters.stop()
+            server.upstream_url, server.log_dir = clusters.start()
+            if server.proxy is not None:
+                upstream = urlsplit(server.upstream_url)
+                server.proxy.retarget(upstream.hostname or "127.0.0.1", upstream.port or 80)
+
+        server.revive = revive
+        yield server
+    finally:
+        clusters.stop()
 
 
 def _watch_over(workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -402,23 +448,39 @@ _SETUP_CONFIG = s3_client_config(connect_timeout=5, read_timeout=20, max_attempt
 def make_bucket(server: S3Server) -> str:
     """Create a bucket with a fresh unique name on `server` and return the name.
 
-    When the server does not answer, the test fails at once saying so, with the end of
-    the daemons' logs; every later test then fails at once too, instead of each waiting
-    out the timeouts of a server that is gone.
+    When the server does not answer and cannot be revived (see `S3Server.revive`), the
+    test fails at once saying so, with the end of the daemons' logs; every later test
+    then fails at once too, instead of each waiting out the timeouts of a server that is
+    gone.
     """
     if server.broken is not None:
         pytest.fail(f"the test S3 server stopped answering earlier in this run: {server.broken}")
     if server.proxy is not None and not server.proxy.running:
         pytest.fail("a previous test left the S3 proxy stopped (use `server.unreachable()`)")
     name = f"locker-test-{secrets.token_hex(8)}"
+    if server._setup_client is None:
+        server._setup_client = server.client(_SETUP_CONFIG)
     try:
-        if server._setup_client is None:
-            server._setup_client = server.client(_SETUP_CONFIG)
         server._setup_client.create_bucket(Bucket=name)
+        return name
     except Exception as exc:
-        server.broken = f"{type(exc).__name__}: {exc}{_log_tails(server.log_dir)}"
-        pytest.fail(f"the test S3 server does not answer: {server.broken}")
-    return name
+        why = f"{type(exc).__name__}: {exc}{_log_tails(server.log_dir)}"
+    if server.revive is not None and server.revived is None:
+        # A throwaway cluster that something outside the suite stopped (a daemon killed,
+        # the machine starved) would fail every test after it: it is replaced once, and
+        # the run's summary says so and why.
+        server.revived = why
+        warnings.warn(
+            f"the test S3 server stopped answering, a fresh one replaced it: {why}", stacklevel=2
+        )
+        try:
+            server.revive()
+            server._setup_client.create_bucket(Bucket=name)
+            return name
+        except Exception as exc:
+            why = f"{why}\nand again after a restart: {type(exc).__name__}: {exc}"
+    server.broken = why
+    pytest.fail(f"the test S3 server does not answer: {why}")
 
 
 def _log_tails(log_dir: Path | None, lines: int = 15) -> str:
