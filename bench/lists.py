@@ -140,6 +140,10 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
         page = desk.get("/pro/persons")
         assert page.status_code == 200 and b"/pro/persons/" in page.data
 
+    def desk_person_page() -> None:
+        page = desk.get(f"/pro/persons/{person_id}")
+        assert page.status_code == 200, page.status_code
+
     def whole_list() -> None:
         with found.session_factory() as session:
             person = session.get(accounts.Person, person_id)
@@ -159,6 +163,7 @@ def measures(papers: int, workdir: Path, history: int) -> dict[str, Callable[[],
         "/access-log": access_log_page,
         "desk table (service)": desk_table,
         "desk table (/pro/persons)": desk_page,
+        "desk person page": desk_person_page,
         "whole list (baseline)": whole_list,
     }
 

@@ -26,7 +26,7 @@ from functools import partial, wraps
 from pathlib import Path
 from typing import IO, ParamSpec, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -600,7 +600,7 @@ def list_documents(session: Session, keyring: Keyring, person: Person) -> list[D
     rows = session.scalars(
         select(Document)
         .where(Document.person_id == person.id, Document.deleted_at.is_(None))
-        .order_by(Document.created_at.desc(), Document.id)
+        .order_by(*NEWEST_FIRST)
     )
     return _views(keyring, person, rows)
 
@@ -611,6 +611,19 @@ class DocumentPage:
 
     documents: list[DocumentView]
     next_after: str | None
+
+
+# The order of every list of papers: newest first, the id breaking ties (the index's order).
+NEWEST_FIRST = (Document.created_at.desc(), Document.id)
+
+
+def listed_after(anchor: Document) -> ColumnElement[bool]:
+    """The papers after `anchor` in the order NEWEST_FIRST: a page starts from a key, so it
+    walks the index rather than skipping rows."""
+    return or_(
+        Document.created_at < anchor.created_at,
+        and_(Document.created_at == anchor.created_at, Document.id > anchor.id),
+    )
 
 
 def page_documents(
@@ -627,15 +640,8 @@ def page_documents(
         anchor = find_document(session, after)
         if anchor is None or anchor.person_id != person.id:
             raise InvalidInput("unknown page cursor", field="after")
-        query = query.where(
-            or_(
-                Document.created_at < anchor.created_at,
-                and_(Document.created_at == anchor.created_at, Document.id > anchor.id),
-            )
-        )
-    rows = list(
-        session.scalars(query.order_by(Document.created_at.desc(), Document.id).limit(limit + 1))
-    )
+        query = query.where(listed_after(anchor))
+    rows = list(session.scalars(query.order_by(*NEWEST_FIRST).limit(limit + 1)))
     shown = rows[:limit]
     return DocumentPage(_views(keyring, person, shown), shown[-1].id if len(rows) > limit else None)
 

@@ -1,5 +1,6 @@
 """The professional's desk: my persons as a searchable, paged table; one person's page
-with only what they shared with me, what is new since my last visit, and their paper.
+with only what they shared with me, a page at a time, what is new since my last visit,
+and their paper.
 
 The table says how many papers, never which: no title is decrypted for it, so it costs
 the same whatever the persons hold and leaves nothing on their logs. A person's page
@@ -18,9 +19,10 @@ from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from locker.context import RequestContext
-from locker.documents import DocumentView
+from locker.documents import NEWEST_FIRST, DocumentView, listed_after
+from locker.errors import InvalidInput
 from locker.models import Document, Organization, Person, Professional
-from locker.reminders import expires_in, expiring_soon
+from locker.reminders import expiring_soon
 from sharing.decisions import Action
 from sharing.documents import describe_document_for, find_document_for
 from sharing.errors import AccessDenied
@@ -36,11 +38,12 @@ from sharing.rights import (
     grant_is_live,
     live_grants,
     readable_papers,
-    readers_by_document,
 )
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
+# Papers in one page of a person's page, and at most in its "new" and "expire soon" lists.
+PAPERS_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,14 @@ class DeskPerson:
     member_id: str
     mission: str
     referent: bool
+    # How many of the person's papers I may read, and a page of them, newest first (the
+    # cursor of the next page in `older`, None on the last).
+    shared: int
     papers: list[DocumentView]
+    older: str | None
+    # The first page is my visit: what is new since the last one, what expires soon (each
+    # at most a page), my shares that ended. A later page (`paged`) shows only the papers.
+    paged: bool
     new_papers: list[DocumentView]
     new_categories: list[str]
     ended: list[EndedShare]
@@ -128,27 +138,6 @@ class _Counts(NamedTuple):
     new: int = 0
     expiring: int = 0
     ended: int = 0
-
-
-class _GrantLine(NamedTuple):
-    """What the shares read of one of my grants: no ORM object (a person may have shared
-    hundreds of papers one by one)."""
-
-    document_id: str | None
-    category: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class _Share:
-    """What my grants and the person's papers say, for one person, now."""
-
-    papers: list[Document]  # the ones I may read now, newest first
-    new_ids: set[str]
-    new_categories: list[str]
-    ended: list[EndedShare]
 
 
 def search_pattern(query: str) -> str:
@@ -289,60 +278,33 @@ def _counts(ctx: RequestContext, members: list[AccompanimentMember]) -> dict[str
     return counts
 
 
-def _share_for(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Share:
-    """The person's papers outside the trash that I may read now (the policy's rows), newest
-    first; which are new to me since my last visit (`last`), and my shares that ended since."""
+class _Ends(NamedTuple):
+    """What my grants say since my last visit: categories newly shared, shares ended."""
+
+    new_categories: list[str]
+    ended: list[EndedShare]
+
+
+def _ends(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Ends:
+    """My grants' news since `last` (the table counts the same in SQL: `_counts`)."""
     now = ctx.clock()
-    papers = list(
-        ctx.session.scalars(
-            select(Document)
-            .where(Document.person_id == member.person_id, Document.deleted_at.is_(None))
-            .order_by(Document.created_at.desc(), Document.id)
-        )
-    )
-    readers = readers_by_document(
-        ctx.session, member.person_id, [(d.id, d.category) for d in papers], now
-    )
-    grants = [
-        _GrantLine(*row)
-        for row in ctx.session.execute(
-            select(
-                Grant.document_id,
-                Grant.category,
-                Grant.created_at,
-                Grant.revoked_at,
-                Grant.expires_at,
-            ).where(Grant.member_id == member.id)
-        )
-    ]
-    return _share([d for d in papers if member.id in readers.get(d.id, set())], grants, last, now)
-
-
-def _share(
-    papers: list[Document], grants: list[_GrantLine], last: datetime | None, now: datetime
-) -> _Share:
-    """What my grants say of the papers I may read (newest first), since `last`."""
-    live = [
-        g for g in grants if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
-    ]
     since = last or datetime.min.replace(tzinfo=now.tzinfo)
-    fresh = [g for g in live if g.created_at > since]
-    # Sets, not a loop over the grants for each paper: a page costs the same with many.
-    fresh_documents = {g.document_id for g in fresh if g.document_id is not None}
-    fresh_categories = {g.category for g in fresh if g.document_id is None}
-    new_ids = {
-        d.id
-        for d in papers
-        if d.created_at > since or d.id in fresh_documents or d.category in fresh_categories
-    }
+    rows = ctx.session.execute(
+        select(
+            Grant.document_id, Grant.category, Grant.created_at, Grant.revoked_at, Grant.expires_at
+        ).where(Grant.member_id == member.id)
+    )
+    categories: set[str] = set()
     ended = []
-    for grant in grants:
-        end = grant.revoked_at or grant.expires_at
+    for document_id, category, created_at, revoked_at, expires_at in rows:
+        end = revoked_at or expires_at
         if end is not None and since < end <= now:
-            ended.append(EndedShare(ended_at=end, category=grant.category))
+            ended.append(EndedShare(ended_at=end, category=category))
+        live = revoked_at is None and (expires_at is None or expires_at > now)
+        if live and document_id is None and category and created_at > since:
+            categories.add(category)
     ended.sort(key=lambda e: e.ended_at, reverse=True)
-    categories = sorted({g.category for g in fresh if g.document_id is None and g.category})
-    return _Share(papers, new_ids, categories, ended)
+    return _Ends(sorted(categories), ended)
 
 
 def _pending_counts(
@@ -401,35 +363,87 @@ def _mandates(
     return lines
 
 
-def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
-    """One person's page on my desk (404 unless I am on their list), and my visit noted:
-    what is new is reckoned from my previous visit, then that visit becomes this one."""
+def desk_person(ctx: RequestContext, *, person_id: str, after: str | None = None) -> DeskPerson:
+    """One person's page on my desk (404 unless I am on their list): a page of the papers I
+    may read, from the one after `after`. The first page is my visit, noted: what is new
+    is reckoned from my previous visit, then that visit becomes this one.
+
+    The database picks the papers (`readable_papers`, the policy's condition in SQL) and
+    the policy still says yes to each title shown, so a page costs the same with 40 papers
+    or 1,000; every title shown is listed on the person's log first, once a page."""
     person, _ = require_person(ctx, Action.PERSON_DESK, person_id)
     member = active_member(ctx.session, person.id, ctx.actor.id)
     assert member is not None and ctx.actor.id is not None
     now = ctx.clock()
+    mine = (
+        (Document.person_id == person.id)
+        & Document.deleted_at.is_(None)
+        & readable_papers(
+            [member.id], now, helper=does_digital_inclusion(ctx.session, ctx.actor.id)
+        )
+    )
+    shared = ctx.session.scalar(select(func.count()).select_from(Document).where(mine)) or 0
+    query = select(Document).where(mine)
+    if after is not None:
+        anchor = ctx.session.scalar(select(Document).where(mine, Document.id == after))
+        if anchor is None:
+            raise InvalidInput("unknown page cursor", field="after")
+        query = query.where(listed_after(anchor))
+    rows = list(ctx.session.scalars(query.order_by(*NEWEST_FIRST).limit(PAPERS_PAGE + 1)))
+    page = rows[:PAPERS_PAGE]
     visit = ctx.session.get(DeskVisit, (ctx.actor.id, person.id))
     last = visit.visited_at if visit is not None else None
-    share = _share_for(ctx, member, last)
-    papers = describable_papers(ctx, person.id, share.papers)
-    if visit is None:
-        ctx.session.add(
-            DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now)
+    new: list[Document] = []
+    expiring: list[Document] = []
+    ends = _Ends([], [])
+    if after is None:
+        if last is None:
+            new = page  # a first visit: all is new, and this page shows the newest
+        else:
+            newly_shared = covered_by(live_grants([member.id], now).where(Grant.created_at > last))
+            new = list(
+                ctx.session.scalars(
+                    select(Document)
+                    .where(mine, (Document.created_at > last) | newly_shared)
+                    .order_by(*NEWEST_FIRST)
+                    .limit(PAPERS_PAGE)
+                )
+            )
+        expiring = list(
+            ctx.session.scalars(
+                select(Document)
+                .where(mine, expiring_soon(now.date()))
+                .order_by(Document.valid_until, *NEWEST_FIRST)
+                .limit(PAPERS_PAGE)
+            )
         )
-    else:
-        visit.visited_at = now
-    ctx.session.flush()
-    today = now.date()
+        ends = _ends(ctx, member, last)
+    # One listing on the person's log for all the titles of the page, written (by the
+    # audit's own transaction) before this one writes anything.
+    shown = {
+        view.id: view for view in describable_papers(ctx, person.id, _distinct(page, new, expiring))
+    }
+    if after is None:
+        if visit is None:
+            ctx.session.add(
+                DeskVisit(professional_id=ctx.actor.id, person_id=person.id, visited_at=now)
+            )
+        else:
+            visit.visited_at = now
+        ctx.session.flush()
     return DeskPerson(
         person_id=person.id,
         display_name=person.display_name,
         member_id=member.id,
         mission=member.mission,
         referent=member.referent,
-        papers=papers,
-        new_papers=[p for p in papers if p.id in share.new_ids],
-        new_categories=share.new_categories,
-        ended=share.ended,
+        shared=shared,
+        papers=[shown[d.id] for d in page if d.id in shown],
+        older=page[-1].id if len(rows) > PAPERS_PAGE else None,
+        paged=after is not None,
+        new_papers=[shown[d.id] for d in new if d.id in shown],
+        new_categories=ends.new_categories,
+        ended=ends.ended,
         last_visit=last,
         pending=_pending(ctx, person),
         unseen_deposits=_unseen_deposits(ctx.session, member),
@@ -438,8 +452,17 @@ def desk_person(ctx: RequestContext, *, person_id: str) -> DeskPerson:
         may_issue_recovery=decide(
             ctx.session, ctx.actor, Action.RECOVERY_ISSUE, person, now=now
         ).allowed,
-        expiring=[p for p in papers if expires_in(p.valid_until, today) is not None],
+        expiring=[shown[d.id] for d in expiring if d.id in shown],
     )
+
+
+def _distinct(*lists: list[Document]) -> list[Document]:
+    """The papers of these lists, each once, in their first order."""
+    seen: dict[str, Document] = {}
+    for papers in lists:
+        for paper in papers:
+            seen.setdefault(paper.id, paper)
+    return list(seen.values())
 
 
 def _pending(ctx: RequestContext, person: Person) -> list[PendingRequest] | None:

@@ -228,7 +228,7 @@ def readable_papers(
     """`readers_by_documents` as one SQL condition on `Document`: a paper one of these live
     list entries may read now, by a live grant on it or its category, or, when their
     professional belongs to a digital-inclusion organisation (`helper`), by a live mandate
-    to view. It lets the desk count papers in the database; tests/sharing/test_desk.py
+    to view. It lets the desk count and page papers in the database; tests/sharing/test_desk.py
     and test_stateful.py hold it to the policy."""
     readable = covered_by(live_grants(member_ids, now))
     if not helper:

@@ -11,12 +11,13 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from locker.accounts import actor_for
 from locker.documents import find_document
 from locker.models import Person, Professional
-from sharing.desk import PAGE_SIZE, desk_person, desk_persons, search_pattern
+from sharing.desk import PAGE_SIZE, PAPERS_PAGE, desk_person, desk_persons, search_pattern
 from sharing.models import AccompanimentMember, DeskVisit, Grant
 from tests.conftest import bearer, token_for
 from tests.factories import (
@@ -165,6 +166,59 @@ def test_a_person_page_shows_only_what_she_shared_with_me(app: Flask, desk: Desk
     assert any(
         e["action"] == "person:list_documents" and e["actor"]["name"] == "Mme Martin" for e in log
     )
+
+
+def test_a_long_share_comes_a_page_at_a_time(app: Flask, desk: Desk, clock: Clock) -> None:
+    """Past a page, the papers come a page at a time, each once, newest first; the first
+    page is the visit; a cursor that is not a paper shared with me opens nothing."""
+    found = app.extensions["locker"]
+    with found.session_factory() as s:
+        alice = s.get(Person, desk.alice)
+        many = []
+        for number in range(PAPERS_PAGE + 4):
+            clock.advance(seconds=1)
+            many.append(upload(found, s, clock, alice, f"Fiche de paie {number}", "work"))
+        add_grant(s, clock, s.get(AccompanimentMember, desk.member), None, category="work")
+        s.commit()
+    martin = _signed_in(app, "martin@lilas.example")
+    first = martin.get(f"/pro/persons/{desk.alice}").get_data(as_text=True)
+    newest = list(reversed(many))
+    assert _papers(first) == newest[:PAPERS_PAGE]
+    assert f"{PAPERS_PAGE + 5} papiers partagés avec moi" in first  # the whole count
+    assert 'id="whats-new"' in first and 'id="expiring"' in first
+    assert 'id="papers-newest"' not in first
+    older = re.search(r'href="([^"]+)" id="papers-older"', first)
+    assert older, "a link to the older papers"
+    with found.session_factory() as s:
+        visited = s.get(DeskVisit, (_martin_id(s), desk.alice)).visited_at
+
+    clock.advance(minutes=5)
+    second = martin.get(older.group(1)).get_data(as_text=True)
+    assert _papers(second) == [*newest[PAPERS_PAGE:], desk.shared]
+    assert 'id="papers-older"' not in second and 'id="papers-newest"' in second
+    # A later page is not a visit: nothing new is reckoned, the visit stays where it was.
+    assert 'id="whats-new"' not in second and 'id="expiring"' not in second
+    with found.session_factory() as s:
+        assert s.get(DeskVisit, (_martin_id(s), desk.alice)).visited_at == visited
+
+    # Her private paper, Bob's paper, nonsense: no page starts there.
+    for cursor in (desk.private, desk.bob_doc, "x" * 36, "nonsense"):
+        refused = martin.get(f"/pro/persons/{desk.alice}", query_string={"after": cursor})
+        assert refused.status_code == 422
+        assert "Certificat" not in refused.get_data(as_text=True)
+
+
+def _papers(page: str) -> list[str]:
+    """The ids of the papers in a desk person page's table, in order."""
+    return re.findall(
+        r'<a class="desk-paper" href="/pro/persons/[0-9a-f-]{36}/papers/([0-9a-f-]{36})"', page
+    )
+
+
+def _martin_id(s: Session) -> str:
+    found = s.scalar(select(Professional.id).where(Professional.email == "martin@lilas.example"))
+    assert found is not None
+    return found
 
 
 def test_whats_new_since_my_last_visit(app: Flask, desk: Desk, clock: Clock) -> None:
@@ -396,7 +450,8 @@ def test_the_table_counts_what_her_page_shows(app: Flask, clock: Clock) -> None:
             new = (
                 None if page.last_visit is None else len(page.new_papers) + len(page.new_categories)
             )
-            return rows, (len(page.papers), new, len(page.ended), len(page.expiring))
+            assert len(page.papers) == min(page.shared, PAPERS_PAGE)
+            return rows, (page.shared, new, len(page.ended), len(page.expiring))
 
     # First look: a, c (by paper), b and f (health); not d (trash), g (revoked), e.
     rows, page = table_and_page(martin)

@@ -257,7 +257,8 @@ def my_persons() -> Any:
 @pages.get("/pro/persons/<person_id>")
 def desk_person(person_id: str) -> Any:
     professional_or_404()
-    view = desk.desk_person(request_context(), person_id=person_id)
+    after = request.args.get("after") or None
+    view = desk.desk_person(request_context(), person_id=person_id, after=after)
     db().commit()  # this visit: what is new next time is reckoned from now
     return render_template("sharing/desk_person.html", person=view, categories=category_choices())
 
