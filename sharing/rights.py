@@ -149,57 +149,41 @@ def readers_by_document(
     """For each (document id, category) of the person: the live members who may read it now,
     by a live grant on it or on its category, or by a live mandate to view (a helper of a
     digital-inclusion organisation). Three queries for the whole list, not two a paper."""
-    return readers_by_documents(
-        session, [(document_id, category, person_id) for document_id, category in papers], now
-    )
-
-
-def readers_by_documents(
-    session: Session, papers: Sequence[tuple[str, str, str]], now: datetime
-) -> dict[str, set[str]]:
-    """`readers_by_document` for the papers (document id, category, person id) of several
-    persons at once (a page of the desk), in the same three queries."""
-    person_ids = {person_id for _, _, person_id in papers}
-    if not person_ids:
+    if not papers:
         return {}
     grants = session.execute(
-        select(Grant.person_id, Grant.member_id, Grant.document_id, Grant.category)
+        select(Grant.member_id, Grant.document_id, Grant.category)
         .join(AccompanimentMember, AccompanimentMember.id == Grant.member_id)
-        .where(Grant.person_id.in_(person_ids), grant_is_live(now), LIVE_MEMBER)
+        .where(Grant.person_id == person_id, grant_is_live(now), LIVE_MEMBER)
     ).all()
     mandates = session.execute(
-        select(
-            Mandate.person_id,
-            Mandate.member_id,
-            Mandate.scopes,
-            AccompanimentMember.professional_id,
-        )
+        select(Mandate.member_id, Mandate.scopes, AccompanimentMember.professional_id)
         .join(AccompanimentMember, AccompanimentMember.id == Mandate.member_id)
         .where(
-            Mandate.person_id.in_(person_ids),
+            Mandate.person_id == person_id,
             Mandate.revoked_at.is_(None),
             Mandate.expires_at > now,
             LIVE_MEMBER,
         )
     ).all()
     helpers = digital_inclusion_among(session, {row.professional_id for row in mandates})
-    viewers: dict[str, set[str]] = {}
-    for person_id, member_id, scopes, professional_id in mandates:
-        if "view" in scopes.split() and professional_id in helpers:
-            viewers.setdefault(person_id, set()).add(member_id)
-    # A category grant covers that category's papers of its own person only.
+    viewers = {
+        member_id
+        for member_id, scopes, professional_id in mandates
+        if "view" in scopes.split() and professional_id in helpers
+    }
     by_document: dict[str, set[str]] = {}
-    by_category: dict[tuple[str, str], set[str]] = {}
-    for person_id, member_id, granted_document, granted_category in grants:
+    by_category: dict[str, set[str]] = {}
+    for member_id, granted_document, granted_category in grants:
         if granted_document is not None:
             by_document.setdefault(granted_document, set()).add(member_id)
         elif granted_category is not None:
-            by_category.setdefault((person_id, granted_category), set()).add(member_id)
+            by_category.setdefault(granted_category, set()).add(member_id)
     return {
-        document_id: viewers.get(person_id, set())
+        document_id: viewers
         | by_document.get(document_id, set())
-        | by_category.get((person_id, category), set())
-        for document_id, category, person_id in papers
+        | by_category.get(category, set())
+        for document_id, category in papers
     }
 
 
@@ -212,7 +196,7 @@ def live_grants(member_ids: Sequence[str], now: datetime) -> Select[str, str | N
 
 def covered_by(grants: Select[str, str | None, str | None]) -> ColumnElement[bool]:
     """A `Document` one of `grants` (rows as `live_grants` gives them) names, itself or by
-    its category of its own person: the grant rule of `readers_by_documents` in SQL. The
+    its category of its own person: the grant rule of `readers_by_document` in SQL. The
     grants are read once, not paper by paper."""
     named = grants.cte()
     return Document.id.in_(
@@ -225,7 +209,7 @@ def covered_by(grants: Select[str, str | None, str | None]) -> ColumnElement[boo
 def readable_papers(
     member_ids: Sequence[str], now: datetime, *, helper: bool
 ) -> ColumnElement[bool]:
-    """`readers_by_documents` as one SQL condition on `Document`: a paper one of these live
+    """`readers_by_document` as one SQL condition on `Document`: a paper one of these live
     list entries may read now, by a live grant on it or its category, or, when their
     professional belongs to a digital-inclusion organisation (`helper`), by a live mandate
     to view. It lets the desk count and page papers in the database; tests/sharing/test_desk.py
