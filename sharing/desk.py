@@ -285,9 +285,11 @@ class _Ends(NamedTuple):
     ended: list[EndedShare]
 
 
-def _ends(ctx: RequestContext, member: AccompanimentMember, last: datetime | None) -> _Ends:
-    """My grants' news since `last` (the table counts the same in SQL: `_counts`)."""
-    now = ctx.clock()
+def _ends(
+    ctx: RequestContext, member: AccompanimentMember, last: datetime | None, now: datetime
+) -> _Ends:
+    """My grants' news between `last` and `now` (the table counts the same in SQL:
+    `_counts`)."""
     since = last or datetime.min.replace(tzinfo=now.tzinfo)
     rows = ctx.session.execute(
         select(
@@ -417,12 +419,12 @@ def desk_person(ctx: RequestContext, *, person_id: str, after: str | None = None
                 .limit(PAPERS_PAGE)
             )
         )
-        ends = _ends(ctx, member, last)
+        ends = _ends(ctx, member, last, now)
     # One listing on the person's log for all the titles of the page, written (by the
     # audit's own transaction) before this one writes anything.
-    shown = {
-        view.id: view for view in describable_papers(ctx, person.id, _distinct(page, new, expiring))
-    }
+    # (A paper on several lists is one object: the session holds one per row.)
+    distinct = list(dict.fromkeys([*page, *new, *expiring]))
+    shown = {view.id: view for view in describable_papers(ctx, person.id, distinct)}
     if after is None:
         if visit is None:
             ctx.session.add(
@@ -454,15 +456,6 @@ def desk_person(ctx: RequestContext, *, person_id: str, after: str | None = None
         ).allowed,
         expiring=[shown[d.id] for d in expiring if d.id in shown],
     )
-
-
-def _distinct(*lists: list[Document]) -> list[Document]:
-    """The papers of these lists, each once, in their first order."""
-    seen: dict[str, Document] = {}
-    for papers in lists:
-        for paper in papers:
-            seen.setdefault(paper.id, paper)
-    return list(seen.values())
 
 
 def _pending(ctx: RequestContext, person: Person) -> list[PendingRequest] | None:

@@ -179,7 +179,7 @@ class S3Server:
     log_dir: Path | None = None  # the daemons' logs, quoted when the server stops answering
     # Replaces a throwaway server that stopped answering with a fresh one (Ceph RGW only).
     revive: Callable[[], None] | None = field(default=None, repr=False)
-    revived: str | None = field(default=None, init=False, repr=False)
+    revived: bool = field(default=False, init=False, repr=False)
     broken: str | None = field(default=None, init=False, repr=False)
     _session: boto3.session.Session | None = field(default=None, init=False, repr=False)
     _default_client: S3Client | None = field(default=None, init=False, repr=False)
@@ -465,11 +465,11 @@ def make_bucket(server: S3Server) -> str:
         return name
     except Exception as exc:
         why = f"{type(exc).__name__}: {exc}{_log_tails(server.log_dir)}"
-    if server.revive is not None and server.revived is None:
+    if server.revive is not None and not server.revived:
         # A throwaway cluster that something outside the suite stopped (a daemon killed,
         # the machine starved) would fail every test after it: it is replaced once, and
         # the run's summary says so and why.
-        server.revived = why
+        server.revived = True
         warnings.warn(
             f"the test S3 server stopped answering, a fresh one replaced it: {why}", stacklevel=2
         )
