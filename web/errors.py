@@ -140,7 +140,10 @@ def error_response(code: str, status: int, **params: object) -> Response:
     """An error in the caller's language, as JSON for the API and a page otherwise."""
     text = message(code, **params)
     if wants_json():
-        response = jsonify({"error": code, "message": text})
+        body = {"error": code, "message": text}
+        if isinstance(params.get("field"), str):
+            body["field"] = str(params["field"])
+        response = jsonify(body)
     else:
         response = Response(
             render_template("error.html", message=text, problems=[text]), mimetype="text/html"

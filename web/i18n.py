@@ -137,6 +137,9 @@ MESSAGES = {
         "L'envoi s'est arrêté avant la fin : rien n'a été enregistré. Vérifiez la connexion et renvoyez le fichier."
     ),
     "invalid_input": _l("Une information n'est pas valable : {field}."),
+    # The same refusal for a field with no name in FIELD_NAMES (an API client's own
+    # field): never a raw identifier in the person's message; the API body's `field` says which.
+    "invalid_input_unnamed": _l("Une information n'est pas valable."),
     "already_exists": _l("Ce nom est déjà pris : {field}."),
     "bad_credentials": _l("Identifiant ou mot de passe incorrect."),
     # A ProConnect sign-in refused (sharing/proconnect.py, locker/oidc.py): no account is
@@ -350,6 +353,13 @@ FIELD_NAMES = {
     "recipient": _l("pour qui (le guichet, 100 caractères au plus)"),
     "version": _l("version du texte « Ce qu'il faut savoir » (celle affichée aujourd'hui)"),
     "expiry_reminders": _l("rappels avant expiration (pour une personne seulement)"),
+    "after": _l("page demandée (revenez aux papiers les plus récents)"),
+    "duration": _l("durée (1 jour, 1 mois, 6 mois ou 1 an)"),
+    "expires_at": _l("date de fin (dans le futur)"),
+    "member_id": _l("professionnel de votre liste d'accompagnement"),
+    "mission": _l("mission (200 caractères au plus)"),
+    "scopes": _l("ce que la personne qui vous aide peut faire (au moins une chose)"),
+    "siret": _l("numéro SIRET (14 chiffres)"),
 }
 
 CATEGORY_NAMES = {
@@ -391,8 +401,10 @@ def megabytes(size: int) -> int:
 
 def message(code: str, **params: object) -> str:
     """The message for `code` in the request's language."""
-    text = MESSAGES.get(code, MESSAGES["server_error"])
     field = params.get("field")
+    if code == "invalid_input" and field not in FIELD_NAMES:
+        code = "invalid_input_unnamed"
+    text = MESSAGES.get(code, MESSAGES["server_error"])
     if isinstance(field, str) and field in FIELD_NAMES:
         params = {**params, "field": str(FIELD_NAMES[field])}
     limit = params.get("limit")

@@ -57,6 +57,9 @@ class Error(BaseModel):
 
     error: str = Field(description="stable code")
     message: str = Field(description="in the caller's language")
+    field: str | None = Field(
+        default=None, description="the field at fault, by its name in the request, when one is"
+    )
 
 
 NOT_FOUND = (Error, "No such resource, or not yours: the same answer for both")

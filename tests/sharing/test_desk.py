@@ -4,6 +4,7 @@ and on the person's log; everything else answers as missing."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -206,6 +207,9 @@ def test_a_long_share_comes_a_page_at_a_time(app: Flask, desk: Desk, clock: Cloc
         refused = martin.get(f"/pro/persons/{desk.alice}", query_string={"after": cursor})
         assert refused.status_code == 422
         assert "Certificat" not in refused.get_data(as_text=True)
+        assert "page demandée (revenez aux papiers les plus récents)" in html.unescape(
+            refused.get_data(as_text=True)
+        )
 
 
 def _papers(page: str) -> list[str]:

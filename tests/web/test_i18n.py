@@ -3,6 +3,7 @@ left over in another locale, `<html lang dir>` following the locale."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from sharing.models import Passkey
 from tests.conftest import Actors
 from tests.factories import Clock, World, add_passkey, build_world, context, new_professional
 from tests.web.test_pages import sign_in
-from web.i18n import LANGUAGES, Language
+from web.i18n import FIELD_NAMES, LANGUAGES, Language
 
 TRANSLATIONS = Path(web.__file__).parent / "translations"
 ROOT = Path(web.__file__).parent.parent
@@ -314,6 +315,30 @@ def test_a_refusal_from_the_api_speaks_the_chosen_language(client: FlaskClient) 
         assert message
         if language.code != "fr":
             assert message != client.get("/api/v1/documents/nope?lang=fr").get_json()["message"]
+
+
+def test_every_field_a_refusal_names_has_words_for_the_person() -> None:
+    """A refusal whose message names its field (invalid input, already taken) says which
+    in words, never as the code's identifier ("after", "member_id")."""
+    worded = {"InvalidInput", "AlreadyExists"}
+    named: set[str] = set()
+    for folder in ("locker", "sharing", "web"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in worded
+                ):
+                    named |= {
+                        keyword.value.value
+                        for keyword in node.keywords
+                        if keyword.arg == "field"
+                        and isinstance(keyword.value, ast.Constant)
+                        and isinstance(keyword.value.value, str)
+                    }
+    assert {"after", "member_id", "siret", "username"} <= named, "the scan found the refusals"
+    assert named - set(FIELD_NAMES) == set()
 
 
 def test_the_account_keeps_the_choice_on_another_phone(app: Flask, world: Actors) -> None:

@@ -64,8 +64,12 @@ def test_a_cursor_from_another_locker_or_out_of_range_is_refused(app: Flask, clo
     base = f"/api/v1/persons/{world.alice.id}/documents"
     # Bob's paper as a cursor would tell Alice when he added it: refused, naming the field.
     foreign = client.get(f"{base}?after={world.bob_doc}", headers=alice)
-    assert foreign.status_code == 422 and "after" in foreign.get_data(as_text=True)
-    assert client.get(f"{base}?limit=0", headers=alice).status_code == 400
+    assert foreign.status_code == 422 and foreign.get_json()["field"] == "after"
+    assert "page demandée" in foreign.get_json()["message"]
+    # A field the person never typed is named to the client, never in the person's words.
+    too_few = client.get(f"{base}?limit=0", headers=alice)
+    assert too_few.status_code == 400 and too_few.get_json()["field"] == "limit"
+    assert too_few.get_json()["message"] == "Une information n'est pas valable."
     assert client.get(f"{base}?limit=201", headers=alice).status_code == 400
     assert client.get(f"{base}?after=x", headers=alice).status_code == 400
     bob = bearer(token_for(client, world.bob.username))
