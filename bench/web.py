@@ -4,6 +4,9 @@
 list: GET of a person's list of 20 papers (JSON API, bearer token) in requests per second,
   loaded by wrk (Debian's `wrk`) on 127.0.0.1, against a Flask "hello world" served by the
   same gunicorn configuration in the same run, in turns. Goal: ratio >= 0.5.
+cpu: where the list's time goes, without the server or wrk: CPU time of one request, the
+  app called in-process (Flask's test client) on the same kind of database, in turns with
+  the locker's /healthz and the hello world app; ratios to hello world.
 uploads: 50 phone photos of about 5 MB sent at once to the person's upload API. Goal:
   all stored, and the service's peak memory (gunicorn's master, workers and their
   sanitiser processes, summed) under 1 GB.
@@ -11,7 +14,7 @@ uploads: 50 phone photos of about 5 MB sent at once to the person's upload API. 
 PostgreSQL is a throwaway database on LOCKER_TEST_PG_URL's server; the store is S3 when
 S3_ENDPOINT (with AWS_* credentials) is set, else a local folder.
 
-    .venv/bin/python bench/web.py [--part list|uploads] [--seconds 10] [--rounds 3]
+    .venv/bin/python bench/web.py [--part list|cpu|uploads] [--seconds 10] [--rounds 3]
         [--uploads 50] [--through-nginx]
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import io
 import json
 import os
 import re
@@ -283,6 +287,51 @@ def list_part(seconds: int, rounds: int) -> None:
     print(f"ratio list / hello: {mine / theirs:.3f} (goal >= 0.5)")
 
 
+def cpu_part(requests: int, rounds: int) -> None:
+    from bench.hello import app as hello_app
+    from web.app import create_app
+
+    with tempfile.TemporaryDirectory() as folder, locker_env(Path(folder)) as env:
+        person_id = new_person(env)
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            app = create_app()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        client, hello = app.test_client(), hello_app.test_client()
+        answer = client.post("/api/v1/auth/token", json={"username": "bench", "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+        path = f"/api/v1/persons/{person_id}/documents"
+        for n in range(PAPERS):
+            sent = client.post(
+                path,
+                headers=auth,
+                data={"title": "Papier", "file": (io.BytesIO(sample("scan.png")), f"s{n}.png")},
+            )
+            assert sent.status_code == 201, sent.data
+        assert len(client.get(path, headers=auth).get_json()) == PAPERS
+        calls = {
+            "list": lambda: client.get(path, headers=auth),
+            "locker /healthz": lambda: client.get("/healthz"),
+            "hello": lambda: hello.get("/"),
+        }
+        spent: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(rounds):
+            for name, call in calls.items():
+                for _ in range(requests // 10):
+                    call()  # warm: caches and prepared statements of this round's turn
+                started = time.process_time()
+                for _ in range(requests):
+                    call()
+                spent[name].append((time.process_time() - started) / requests * 1000)
+    base = statistics.median(spent["hello"])
+    for name, times in spent.items():
+        each = statistics.median(times)
+        print(f"{name:16} {each:.3f} ms of CPU a request, {each / base:5.1f} x hello world")
+
+
 def _tree(root: int) -> list[int]:
     """`root` and every process descended from it (the sanitiser's fork server and children)."""
     parents: dict[int, int] = {}
@@ -425,7 +474,8 @@ def uploads_part(count: int, through_nginx: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--part", choices=("list", "uploads"), default=None)
+    parser.add_argument("--part", choices=("list", "cpu", "uploads"), default=None)
+    parser.add_argument("--requests", type=int, default=1000, help="cpu: requests a turn")
     parser.add_argument("--seconds", type=int, default=10, help="each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs of each, in turns")
     parser.add_argument("--uploads", type=int, default=50, help="uploads sent at once")
@@ -433,6 +483,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.part in (None, "list"):
         list_part(args.seconds, args.rounds)
+    if args.part in (None, "cpu"):
+        cpu_part(args.requests, args.rounds)
     if args.part in (None, "uploads"):
         uploads_part(args.uploads, args.through_nginx)
 
