@@ -202,7 +202,12 @@ def test_a_long_share_comes_a_page_at_a_time(app: Flask, desk: Desk, clock: Cloc
     with found.session_factory() as s:
         assert s.get(DeskVisit, (_martin_id(s), desk.alice)).visited_at == visited
 
-    # Her private paper, Bob's paper, nonsense: no page starts there.
+    # After the oldest paper, an empty page still leads back to the newest.
+    last = martin.get(f"/pro/persons/{desk.alice}", query_string={"after": desk.shared})
+    assert last.status_code == 200 and 'id="papers-newest"' in last.get_data(as_text=True)
+    assert _papers(last.get_data(as_text=True)) == []
+    assert "Rien n'est partagé" not in html.unescape(last.get_data(as_text=True))
+
     for cursor in (desk.private, desk.bob_doc, "x" * 36, "nonsense"):
         refused = martin.get(f"/pro/persons/{desk.alice}", query_string={"after": cursor})
         assert refused.status_code == 422

@@ -157,6 +157,7 @@ class Tour:
     referent_id: str  # the professional (their deactivation's confirmation step)
     pending_email: str  # a professional at the second factor's page (password typed)
     enrolling_email: str  # a professional without a factor yet, at its enrolment page
+    caf: str  # her CAF letter: the page of /papers after it holds the identity card alone
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +171,7 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         person = new_person(session, found.keyring, utc_now, f"a{secrets.token_hex(4)}", "Awa")
         session.commit()
         shared = upload(found, session, utc_now, person, "Carte d'identité", "identity")
-        upload(found, session, utc_now, person, "Attestation CAF", "income_benefits")
+        caf = upload(found, session, utc_now, person, "Attestation CAF", "income_benefits")
         upload(found, session, utc_now, person, "Quittance de loyer de mars", "housing")
         trashed = upload(found, session, utc_now, person, "Ancienne carte", "identity")
         referent = add_member(session, utc_now, person, pro, referent=True)
@@ -254,6 +255,7 @@ def tour(live_server: LiveServer) -> Tour:  # noqa: F811
         pro.id,
         pending.email,
         enrolling.email,
+        caf,
     )
 
 
@@ -353,6 +355,10 @@ def _renew_backup_codes(page: Page, email: str) -> None:
     expect(page.locator("#backup-codes code").first).to_be_visible()
 
 
+def _on_a_later_page(page: Page) -> None:
+    expect(page.locator("#papers-newest")).to_be_visible()
+
+
 def walk(tour: Tour) -> list[Stop]:
     """Every page a person and a professional reach, in a useful state."""
     paper = f"/papers/{tour.shared}"
@@ -365,6 +371,7 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("information", "anonymous", "/information"),
         Stop("privacy", "anonymous", "/privacy"),
         Stop("papers", "person", "/papers"),
+        Stop("papers-older", "person", f"/papers?after={tour.caf}", _on_a_later_page),
         Stop("paper-new", "person", "/papers/new"),
         Stop("paper", "person", paper),
         Stop("paper-sharing", "person", f"{paper}/sharing"),
@@ -394,6 +401,9 @@ def walk(tour: Tour) -> list[Stop]:
         Stop("pro-persons-search", "professional", "/pro/persons?q=Awa"),
         Stop("pro-persons-no-match", "professional", "/pro/persons?q=nobody-at-all"),
         Stop("pro-desk-person", "professional", desk),
+        Stop(
+            "pro-desk-person-older", "professional", f"{desk}?after={tour.shared}", _on_a_later_page
+        ),
         Stop("pro-desk-paper", "professional", f"{desk}/papers/{tour.shared}"),
         Stop("pro-desk-person-helper", "helper", desk),
         Stop("pro-recovery-code", "professional", desk, _issue_recovery_code),

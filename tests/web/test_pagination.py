@@ -90,6 +90,14 @@ def test_the_papers_page_shows_fifty_then_the_older_ones(app: Flask, clock: Cloc
     assert second.count('class="paper"') == 2
     assert world.doc in second and world.doc_plain in second
     assert 'id="papers-older"' not in second and 'id="papers-newest"' in second
+    # After the oldest of the two, a page with no paper: not "no papers yet", a way back.
+    beyond = [
+        client.get(f"/papers?after={d}").get_data(as_text=True)
+        for d in (world.doc, world.doc_plain)
+    ]
+    assert sorted(page.count('class="paper"') for page in beyond) == [0, 1]
+    assert all('id="papers-newest"' in page for page in beyond)
+    assert not any("pas encore de papier" in page for page in beyond)
 
 
 def test_the_access_log_names_its_papers_without_listing_the_locker(
