@@ -8,8 +8,9 @@ axe-core comes from npm, pinned in tests/tools/axe/package-lock.json and install
 through the DevTools protocol (Playwright's init script), which the page's strict CSP does
 not apply to, so each page is checked exactly as it runs, CSP included.
 
-A full-page PNG of each page goes to LOCKER_TEST_SCREENSHOTS, by default var/screenshots/
-(git-ignored): `360/fr/papers.png`, `360/ar/papers.png`, `320-200pc/ar/papers.png`...
+A full-page PNG of each page with a problem goes to var/screenshots/ (git-ignored):
+`360/fr/papers.png`, `360/ar/papers.png`, `320-200pc/ar/papers.png`... With
+LOCKER_TEST_SCREENSHOTS (a folder), every page's goes there, to be looked at by a person.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ AXE_PACKAGE = REPO / "tests" / "tools" / "axe"
 AXE_SCRIPT = AXE_PACKAGE / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 SCREENSHOTS = Path(os.environ.get("LOCKER_TEST_SCREENSHOTS") or REPO / "var" / "screenshots")
+# Full-page pictures are half of these tests' time: all of them only when asked for.
+EVERY_SCREENSHOT = bool(os.environ.get("LOCKER_TEST_SCREENSHOTS"))
 LANGUAGES = ("fr", "ar")
 PHONE = {"width": 360, "height": 640}
 SMALL_PHONE = {"width": 320, "height": 640}
@@ -480,7 +483,7 @@ def test_every_page_passes_axe_in_french_and_arabic(
     phone: Callable[..., BrowserContext], tour: Tour, axe_source: str
 ) -> None:
     """0 violations of WCAG 2.2 AA and axe's best practices, on every page, fr and ar; a
-    full-page screenshot of each at 360 px."""
+    full-page screenshot at 360 px of each page with a violation."""
     pages = signed_in_pages(phone, PHONE, tour)
     for page in pages.values():
         page.context.add_init_script(script=axe_source)
@@ -490,10 +493,12 @@ def test_every_page_passes_axe_in_french_and_arabic(
         folder.mkdir(parents=True, exist_ok=True)
         for stop in walk(tour):
             page = arrive(pages, stop, lang)
-            screenshot(page, folder / f"{stop.name}.png")
             version = page.evaluate("axe.version")
             assert version == _pinned_axe_version(), version
-            for found in page.evaluate(RUN_AXE, AXE_TAGS):
+            found_here = page.evaluate(RUN_AXE, AXE_TAGS)
+            if found_here or EVERY_SCREENSHOT:
+                screenshot(page, folder / f"{stop.name}.png")
+            for found in found_here:
                 rule = f"{found['id']} [{found['impact']}] {found['help']}"
                 nodes = "; ".join(f"{n['target']} ({n['why']})" for n in found["nodes"])
                 violations.append(f"{lang} {stop.name}: {rule}: {nodes}")
@@ -514,7 +519,7 @@ def test_every_page_fits_320_px_with_text_twice_as_big(
             page = arrive(pages, stop, lang)
             # CSSOM, not a <style> element: the page's CSP allows it, as a reader's setting.
             page.evaluate("document.documentElement.style.fontSize = '200%'")
-            screenshot(page, folder / f"{stop.name}.png")
+            known = len(problems)
             measured = page.evaluate(MEASURE, [MIN_TARGET_PX, SMALL_PHONE["width"]])
             # A phone's browser zooms out to show an overly wide page whole, which widens
             # innerWidth with it: the screen's own width is the bound.
@@ -525,8 +530,11 @@ def test_every_page_fits_320_px_with_text_twice_as_big(
                     f"on a {screen} px screen; sticking out: {measured['wide']}"
                 )
             problems.extend(f"{lang} {stop.name}: {small}" for small in measured["small"])
+            if len(problems) > known or EVERY_SCREENSHOT:
+                screenshot(page, folder / f"{stop.name}.png")
             # The skip link, out of sight, comes fully into view once the keyboard is on it.
             page.focus("a.skip")
             if not page.evaluate(SKIP_LINK_IN_VIEW):
                 problems.append(f"{lang} {stop.name}: the focused skip link is out of view")
+                screenshot(page, folder / f"{stop.name}-skip-link.png")
     assert problems == [], "\n".join(problems)
