@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import io
 import json
 import os
 import re
@@ -41,6 +40,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import boto3.session
 from PIL import Image
@@ -253,14 +253,20 @@ def wrk(port: int, path: str, seconds: int, headers: dict[str, str]) -> float:
     return float(found.group(1))
 
 
+def with_papers(port: int, person_id: str) -> str:
+    """The person signed in through the API, her PAPERS uploaded: her bearer token."""
+    token = sign_in(port)
+    scan = sample("scan.png")
+    for n in range(PAPERS):
+        assert upload(port, token, person_id, scan, f"scan-{n}.png") == 201
+    return token
+
+
 def list_part(seconds: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as folder, locker_env(Path(folder)) as env:
         person_id = new_person(env)
         with gunicorn(env) as locker, gunicorn(env, "bench.hello:app") as hello:
-            token = sign_in(locker.port)
-            scan = sample("scan.png")
-            for n in range(PAPERS):
-                assert upload(locker.port, token, person_id, scan, f"scan-{n}.png") == 201
+            token = with_papers(locker.port, person_id)
             path = f"/api/v1/persons/{person_id}/documents"
             auth = {"Authorization": f"Bearer {token}"}
             status, answer = _call(locker.port, "GET", path, headers=auth)
@@ -293,24 +299,13 @@ def cpu_part(requests: int, rounds: int) -> None:
 
     with tempfile.TemporaryDirectory() as folder, locker_env(Path(folder)) as env:
         person_id = new_person(env)
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
+        with gunicorn(env) as locker:
+            token = with_papers(locker.port, person_id)
+        with mock.patch.dict(os.environ, env):
             app = create_app()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         client, hello = app.test_client(), hello_app.test_client()
-        answer = client.post("/api/v1/auth/token", json={"username": "bench", "password": PASSWORD})
-        auth = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+        auth = {"Authorization": f"Bearer {token}"}
         path = f"/api/v1/persons/{person_id}/documents"
-        for n in range(PAPERS):
-            sent = client.post(
-                path,
-                headers=auth,
-                data={"title": "Papier", "file": (io.BytesIO(sample("scan.png")), f"s{n}.png")},
-            )
-            assert sent.status_code == 201, sent.data
         assert len(client.get(path, headers=auth).get_json()) == PAPERS
         calls = {
             "list": lambda: client.get(path, headers=auth),
