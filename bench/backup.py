@@ -41,12 +41,13 @@ from locker.backup import (  # noqa: E402
     restore_backup,
 )
 from locker.db import make_engine  # noqa: E402
+from locker.parts import open_object_store  # noqa: E402
 from locker.schema import upgrade_schema  # noqa: E402
 from locker.settings import load_settings  # noqa: E402
 from locker.storage import ObjectStore  # noqa: E402
 from tests.factories import upload  # noqa: E402
 from tests.s3_server import S3Server, make_bucket, remove_bucket  # noqa: E402
-from web.app import create_app, open_object_store  # noqa: E402
+from web.app import create_app  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "LOCKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

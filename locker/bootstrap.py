@@ -13,9 +13,9 @@ from sqlalchemy.exc import OperationalError
 from locker.db import make_engine
 from locker.errors import StorageUnavailable, Unreachable
 from locker.key_provider import provision_key_provider
+from locker.parts import open_object_store
 from locker.schema import upgrade_schema
 from locker.settings import Settings
-from locker.storage import open_store
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,7 @@ def initialize(settings: Settings, wait_seconds: float = 0.0) -> InitReport:
         )
     finally:
         engine.dispose()
-    store = open_store(
-        settings.storage_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        s3_path_style=settings.s3_path_style,
-    )
+    store = open_object_store(settings)
     _when_answering(
         store.ensure_ready,
         deadline,

@@ -21,13 +21,13 @@ from crypto.keyring import erasure_keys_file
 from locker.actors import Actor
 from locker.documents import UploadRequest, upload_document
 from locker.models import Document, Person
+from locker.parts import open_object_store
 from locker.settings import Settings, load_settings
 from locker.storage import ObjectStore
 from sharing.documents import open_document_for
 from tests.conftest import sample
 from tests.factories import Clock, context
 from tests.s3_server import make_bucket, remove_bucket
-from web.app import open_object_store
 
 
 def env_of(settings: Settings) -> dict[str, str]:

@@ -338,3 +338,26 @@ def test_reset_second_factor_ends_the_sessions_and_asks_for_enrolment(
     )
     unknown = run(env, "reset-second-factor", "00000000-0000-0000-0000-000000000000")
     assert unknown.returncode != 0
+
+
+def _loaded_after(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has loaded once it ran `statement`."""
+    code = f"import sys\n{statement}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return done.stdout.split()
+
+
+def test_a_command_starts_without_the_web_app_or_the_file_parsers() -> None:
+    # Every `locker` call (an operator's, a cron job's) would otherwise pay for loading
+    # every page, route and parser: twice the start-up time.
+    assert _loaded_after("import web.cli", ("flask", "spectree", "PIL", "pikepdf", "magic")) == []
+
+
+def test_the_service_leaves_the_file_parsers_to_the_sandbox() -> None:
+    # The parsers of hostile files run in the sandbox's processes only.
+    loaded = _loaded_after(
+        "from web.app import create_app\nimport web.domains", ("pikepdf", "magic", "pillow_heif")
+    )
+    assert loaded == []

@@ -13,21 +13,19 @@ from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
-from crypto.keyring import Keyring
 from locker.actors import Clock, utc_now
 from locker.audit import appended, reset_appended
 from locker.checkpoints import checkpoint_if_due
 from locker.db import make_engine, make_session_factory
 from locker.documents import ReceivedFile
-from locker.key_provider import open_keyring as open_provider_keyring
+from locker.key_provider import open_keyring
+from locker.parts import open_object_store, open_s3_witness
 from locker.reminders import expires_in
 from locker.sanitize.confine import sandbox_ids
 from locker.scratch import sweep_orphans
 from locker.service import Closure, closure
 from locker.settings import MIB, Settings, load_settings
-from locker.storage import ObjectStore, open_store
-from locker.storage.s3 import make_s3_client
-from locker.witness import S3Witness, parse_witness_url
+from locker.storage import ObjectStore
 from web import auth, context, errors, i18n, observe, ops
 from web.json_body import check_form_text
 from web.proxies import TrustedProxyFix
@@ -118,34 +116,6 @@ def _interface_words() -> dict[str, Any]:
         "kind_icon": icons.kind_icon,  # type: ignore[attr-defined]
         "f": env.get_template("_form.html").module,
     }
-
-
-def open_keyring(settings: Settings) -> Keyring:
-    """The keyring named by LOCKER_KEY_PROVIDER (a local key file on the embedded default)."""
-    return open_provider_keyring(settings)
-
-
-def open_s3_witness(settings: Settings, clock: Clock) -> S3Witness | None:
-    """The Object Lock bucket named by LOCKER_AUDIT_WITNESS_URL, if any (same endpoint)."""
-    if settings.audit_witness_url is None:
-        return None
-    bucket, prefix = parse_witness_url(settings.audit_witness_url)
-    client = make_s3_client(
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        path_style=settings.s3_path_style,
-    )
-    return S3Witness(client, bucket, prefix, settings.audit_witness_retain_days, clock)
-
-
-def open_object_store(settings: Settings) -> ObjectStore:
-    """The object store named by LOCKER_STORAGE_URL."""
-    return open_store(
-        settings.storage_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        s3_path_style=settings.s3_path_style,
-    )
 
 
 class _Request(Request):

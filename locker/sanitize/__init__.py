@@ -18,8 +18,8 @@ from locker.errors import LockerError
 from locker.metrics import observe_sanitiser
 from locker.sanitize.confine import sandbox_ids
 from locker.sanitize.errors import CODES, DamagedFile, TooManyFiles
+from locker.sanitize.job import Job
 from locker.sanitize.sandbox import SandboxRun
-from locker.sanitize.worker import Job
 from locker.settings import MIB
 
 

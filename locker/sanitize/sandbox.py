@@ -23,8 +23,8 @@ import threading
 import time
 from typing import Any
 
-from locker.sanitize import worker
 from locker.sanitize.errors import TooComplex
+from locker.sanitize.job import Job
 
 log = logging.getLogger(__name__)
 # glibc malloc settings for the fork server, hence every child (read once, when a process
@@ -147,7 +147,7 @@ class Child:
         answer pipe is readable only once it has ended."""
         return not select.select([self.answers], [], [], 0)[0]
 
-    def give(self, job: worker.Job) -> bool:
+    def give(self, job: Job) -> bool:
         """Hand the child its job; False if it is no longer there to take it."""
         try:
             self.jobs.write(job.to_json() + b"\n")
@@ -248,7 +248,7 @@ class SandboxRun:
     as a context manager: leaving it kills a child that has not ended.
     """
 
-    def __init__(self, job: worker.Job, wall_seconds: float) -> None:
+    def __init__(self, job: Job, wall_seconds: float) -> None:
         child = spare.take()
         if child is not None and not child.give(job):
             child.discard()  # it died while it waited: a fresh child takes the job

@@ -13,7 +13,6 @@ import os
 import resource
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,49 +22,12 @@ from locker.errors import LockerError
 from locker.sanitize import images, pdfs
 from locker.sanitize.confine import confine
 from locker.sanitize.errors import DamagedFile, PhotosOnly, TooManyFiles, UnsupportedType
+from locker.sanitize.job import Job
 
 SNIFF_BYTES = 8192
 # What the clean file is written through: a few dozen writes for a 20 MB PDF.
 WRITE_BUFFER = 1024 * 1024
 ACCEPTED = frozenset({"application/pdf", *images.PILLOW_FORMATS})
-
-
-@dataclass(frozen=True)
-class Job:
-    """One upload's files and where the worker writes its results.
-
-    The clean file is written to `output`, which the parent reads once the worker has
-    said it is complete (a PDF's preview and thumbnail are drawn from it afterwards,
-    never from the untrusted input). With `preview_only`, the one input is a file cleaned
-    at an earlier upload and only its preview is written (a document stored before
-    previews were made at upload).
-    """
-
-    inputs: tuple[str, ...]
-    output: str
-    thumbnail: str
-    preview: str
-    max_pixels: int
-    memory_bytes: int
-    cpu_seconds: int
-    max_files: int
-    # Who the child becomes (uid, gid) when the service runs as root; None: it stays.
-    run_as: tuple[int, int] | None = None
-    preview_only: bool = False
-    # The page a preview-only job draws (a PDF's; an image has one page).
-    page: int = 0
-
-    def to_json(self) -> bytes:
-        return json.dumps(dataclasses.asdict(self)).encode()
-
-    @classmethod
-    def from_json(cls, line: bytes) -> Job:
-        fields = json.loads(line)
-        run_as = fields.pop("run_as")
-        return cls(
-            **{**fields, "inputs": tuple(fields["inputs"])},
-            run_as=None if run_as is None else (int(run_as[0]), int(run_as[1])),
-        )
 
 
 class Answers:

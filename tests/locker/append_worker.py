@@ -27,9 +27,9 @@ from locker.actors import Actor, utc_now
 from locker.audit import AuditEvent, append_event, record_event
 from locker.checkpoints import checkpoint_if_due, publish_checkpoint, publish_current_checkpoint
 from locker.db import make_engine, make_session_factory
+from locker.key_provider import open_keyring
 from locker.models import Person
 from locker.settings import load_settings
-from web.app import open_keyring
 
 START_TIMEOUT = 60.0
 WITNESS_ORIGIN = "two-processes.example/audit"

@@ -18,8 +18,9 @@ from typing import Any
 
 from locker.sanitize import SanitizeLimits, confine, sanitize_files
 from locker.sanitize.confine import NOBODY, chosen_ids, python_folders, unreachable
+from locker.sanitize.job import Job
 from locker.sanitize.sandbox import Child
-from locker.sanitize.worker import Answers, Job
+from locker.sanitize.worker import Answers
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SECRETS = ("master.keyring.json", "locker.sqlite3", "secret_key")

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from locker.actors import utc_now
+from locker.parts import open_object_store
 from locker.settings import Settings
 from locker.storage import ObjectStore, Replayable
 from tests.conftest import Actors
@@ -18,7 +19,7 @@ from tests.factories import new_person
 from tests.s3_server import S3Server
 from tests.uploads.helpers import SAMPLES, api_upload, counts, person_token
 from tests.web.test_pages import sign_in
-from web.app import create_app, open_object_store
+from web.app import create_app
 
 
 class StopsMidUpload:

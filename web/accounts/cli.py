@@ -6,9 +6,9 @@ import click
 
 from locker import accounts
 from locker.actors import utc_now
+from locker.key_provider import open_keyring
 from sharing.proconnect import unlink_proconnect
 from sharing.second_factor import reset_second_factor
-from web.app import open_keyring
 from web.commands import command_session, command_settings, emit, read_password
 
 

@@ -11,7 +11,8 @@ from locker.actors import utc_now
 from locker.audit_verify import verify_log
 from locker.checkpoints import publish_current_checkpoint
 from locker.db import make_session_factory
-from web.app import open_keyring, open_s3_witness
+from locker.key_provider import open_keyring
+from locker.parts import open_s3_witness
 from web.commands import command_engine, command_settings
 
 

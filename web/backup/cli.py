@@ -13,8 +13,9 @@ from locker.backup import RestoreOptions, RestoreTarget, create_backup, restore_
 from locker.backup.database import database_is_empty
 from locker.backup.keys import KeyCheck, check_person_keys
 from locker.errors import LockerError
+from locker.key_provider import open_keyring
+from locker.parts import open_object_store
 from locker.settings import Settings
-from web.app import open_keyring, open_object_store
 from web.commands import command_session, command_settings, emit, failure
 
 PG_BIN = click.option(

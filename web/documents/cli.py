@@ -7,12 +7,12 @@ import json
 import click
 
 from locker.actors import utc_now
+from locker.parts import open_object_store
 from locker.reconcile import reconcile_storage
 from locker.reminders import load_notifier, send_reminders
 from locker.trash import purge_trash
 from sharing.grants import record_grant_expiries
 from sharing.retention import forget_history
-from web.app import open_object_store
 from web.commands import command_session, command_settings, emit
 
 

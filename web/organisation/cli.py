@@ -12,8 +12,9 @@ import click
 from locker.actors import Actor, utc_now
 from locker.context import RequestContext
 from locker.db import make_session_factory
+from locker.key_provider import open_keyring
+from locker.parts import open_object_store
 from sharing import departures, invitations
-from web.app import open_keyring, open_object_store
 from web.commands import command_engine, command_settings, emit
 
 
