@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -117,6 +118,19 @@ def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test copies it (running the migrations takes ~0.2 s,
+    and 400 tests run on SQLite)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "locker.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_schema(engine)
+    engine.dispose()
+    # Every connection closed, SQLite has folded its write-ahead log into the file.
+    assert not Path(f"{path}-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite-file", "postgres-s3"])
 def stack(request: pytest.FixtureRequest) -> str:
     """Every app-level test runs on the embedded default and on PostgreSQL + real S3."""
@@ -145,9 +159,9 @@ def settings(
     result.data_dir.mkdir(parents=True, exist_ok=True)
     create_keyfile(result.master_key_file)
     if stack == "sqlite-file":
-        engine = make_engine(result.database_url)
-        upgrade_schema(engine)
-        engine.dispose()
+        database = make_url(result.database_url).database
+        assert database is not None
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
     yield result
     if bucket is not None:
         with contextlib.suppress(Exception):  # a test that broke the server loses nothing here
