@@ -141,8 +141,9 @@ def error_response(code: str, status: int, **params: object) -> Response:
     text = message(code, **params)
     if wants_json():
         body = {"error": code, "message": text}
-        if isinstance(params.get("field"), str):
-            body["field"] = str(params["field"])
+        field = params.get("field")
+        if isinstance(field, str):
+            body["field"] = field
         response = jsonify(body)
     else:
         response = Response(
