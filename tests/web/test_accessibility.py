@@ -474,6 +474,9 @@ def arrive(pages: dict[str, Page], stop: Stop, lang: str) -> Page:
     else:
         assert response.status == 200, f"{stop.name}: {response.status}"
         stop.then(page)
+        # A step that submits a form lands on a new page: its stylesheet loaded before the
+        # checks (goto waits for that itself), or axe measures the page unstyled.
+        page.wait_for_load_state("load")
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expect(page.locator("html")).to_have_attribute("dir", "rtl" if lang == "ar" else "ltr")
     return page
