@@ -120,6 +120,12 @@ class TcpProxy:
         try:
             upstream = socket.create_connection(self._upstream, timeout=5)
         except OSError:
+            # Cut only once the request has come: cut sooner, a loaded machine can wake the
+            # client after the cut, and its connect() then fails (EPIPE) instead of showing
+            # a server that took the request and died, which is what the tests mean to show.
+            with contextlib.suppress(OSError):
+                client.settimeout(5)
+                client.recv(1)
             _cut(client)
             client.close()
             return
@@ -464,7 +470,7 @@ def make_bucket(server: S3Server) -> str:
         server._setup_client.create_bucket(Bucket=name)
         return name
     except Exception as exc:
-        why = f"{type(exc).__name__}: {exc}{_log_tails(server.log_dir)}"
+        why = f"{_describe(exc)}{_log_tails(server.log_dir)}"
     if server.revive is not None and not server.revived:
         # A throwaway cluster that something outside the suite stopped (a daemon killed,
         # the machine starved) would fail every test after it: it is replaced once, and
@@ -478,9 +484,19 @@ def make_bucket(server: S3Server) -> str:
             server._setup_client.create_bucket(Bucket=name)
             return name
         except Exception as exc:
-            why = f"{why}\nand again after a restart: {type(exc).__name__}: {exc}"
+            why = f"{why}\nand again after a restart: {_describe(exc)}"
     server.broken = why
     pytest.fail(f"the test S3 server does not answer: {why}")
+
+
+def _describe(exc: BaseException) -> str:
+    """The error and what caused it: botocore's message leaves out the socket's own error."""
+    parts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 4:
+        parts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return "\n  caused by ".join(parts)
 
 
 def _log_tails(log_dir: Path | None, lines: int = 15) -> str:
